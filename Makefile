@@ -1,0 +1,28 @@
+# Two commands set everything up on a fresh machine with Python 3.11, pip and make:
+#   make demo   install, generate sample data, run the monthly pipeline, print where things are
+#   make test   install, then the whole test suite
+SHELL := /bin/bash
+UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
+DEMO_HOME ?= kaohe-demo
+
+.PHONY: install demo test lint bench-ingest clean
+
+install:
+	@command -v uv >/dev/null 2>&1 || test -x "$(UV)" || python3 -m pip install --user --quiet uv || python3 -m pip install --quiet uv
+	@$(eval UV := $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv"))
+	$(UV) sync --frozen --python 3.11
+
+demo: install
+	$(UV) run kaohe demo --home $(DEMO_HOME)
+
+test: install
+	$(UV) run pytest -q -n 2
+
+lint: install
+	$(UV) run ruff check .
+
+bench-ingest: install
+	$(UV) run python benchmarks/ingest_bench.py --scale large
+
+clean:
+	rm -rf $(DEMO_HOME) .pytest_cache

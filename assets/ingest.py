@@ -1,0 +1,64 @@
+"""Ingestion assets: one per source of the data contract, landing files → raw → staging."""
+
+
+import polars as pl
+from dagster import AssetsDefinition, AssetExecutionContext, MaterializeResult, MetadataValue, asset
+
+from kaohe.contract import Source, load_contract
+from kaohe.ingest import Ingestor, discover
+from pipelines.resources import Warehouse
+
+
+def _ingest_asset(src: Source) -> AssetsDefinition:
+    @asset(
+        name=src.name,
+        key_prefix=["staging"],
+        group_name="ingest",
+        kinds={"duckdb"},
+        owners=["team:data-platform"],
+        tags={"kind": src.kind},
+        description=(
+            f"Ingest new `{src.name}` files from the landing folder into raw.{src.name} and "
+            f"staging.{src.name}: {src.description}."
+        ),
+    )
+    def ingest(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
+        files = discover(warehouse.landing_dir)[src.name]
+        with warehouse.writer() as con:
+            result = Ingestor(con, warehouse.landing_dir, warehouse.paths.tmp).ingest_source(
+                src, files
+            )
+            preview = con.sql(
+                f"select * exclude (_file_id, _line, _business_date, _seq) "
+                f"from staging.{src.name} order by _file desc limit 5"
+            ).pl()
+        for f in result.files:
+            if f.status == "rejected":
+                context.log.warning(f"rejected {f.rel}: {f.message}")
+            elif f.rows_rejected:
+                context.log.warning(f"{f.rel}: {f.rows_rejected} row(s) quarantined")
+        return MaterializeResult(
+            metadata={
+                "files_new": result.count("loaded") + result.count("rejected"),
+                "files_unchanged": result.count("unchanged"),
+                "files_rejected": result.count("rejected"),
+                "files_replaced": sum(f.replaced for f in result.files),
+                "rows_read": result.rows_read,
+                "rows_loaded": result.rows_loaded,
+                "rows_rejected": result.rows_rejected,
+                "dagster/row_count": result.staging_rows,
+                "preview": MetadataValue.md(markdown_table(preview)),
+            }
+        )
+
+    return ingest
+
+
+def markdown_table(df: pl.DataFrame) -> str:
+    """A few rows as a Markdown table for the Dagster UI."""
+    head = "| " + " | ".join(df.columns) + " |\n|" + "---|" * len(df.columns)
+    body = ["| " + " | ".join("" if v is None else str(v) for v in row) + " |" for row in df.rows()]
+    return "\n".join([head, *body])
+
+
+ingest_assets = [_ingest_asset(src) for src in load_contract().values()]

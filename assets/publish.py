@@ -1,0 +1,29 @@
+"""Publishing: the analyst copy of the warehouse, replaced atomically at the end of a run."""
+
+
+from dagster import AssetKey, MaterializeResult, asset
+
+from kaohe.contract import load_contract
+from kaohe.warehouse import publish
+from pipelines.resources import Warehouse
+
+
+@asset(
+    key=["warehouse", "published"],
+    group_name="publish",
+    kinds={"duckdb"},
+    owners=["team:data-platform"],
+    deps=[AssetKey(["staging", name]) for name in load_contract()],
+    description="The analyst copy <home>/warehouse/kaohe.duckdb (staging, marts, audit; no raw "
+    "layer, no quarantine raw text), written beside it and swapped in atomically.",
+)
+def published_warehouse(warehouse: Warehouse) -> MaterializeResult:
+    with warehouse.writer() as con:
+        counts = publish(con, warehouse.paths)
+    return MaterializeResult(
+        metadata={
+            "path": str(warehouse.paths.published_db),
+            "tables": len(counts),
+            **{f"rows {name}": n for name, n in sorted(counts.items())},
+        }
+    )

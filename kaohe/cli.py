@@ -1,0 +1,122 @@
+"""The ``kaohe`` command line: generate, run, demo."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from datetime import date
+from pathlib import Path
+
+log = logging.getLogger("kaohe")
+
+
+def _setup_logging(home: Path | None = None) -> None:
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if home is not None:
+        (home / "logs").mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(home / "logs" / "kaohe.log", encoding="utf-8"))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s",
+                        handlers=handlers, force=True)
+
+
+def _env_path(value: str | None, env: str, flag: str) -> Path:
+    value = value or os.environ.get(env)
+    if not value:
+        raise SystemExit(f"kaohe: give {flag} or set {env}")
+    return Path(value)
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from kaohe.generate import generate
+
+    manifest = generate(Path(args.out), date.fromisoformat(args.start), args.months, args.seed,
+                        args.scale)
+    total = sum(manifest["rows"].values())
+    print(f"wrote {sum(manifest['files'].values())} files, {total:,} rows to {args.out}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from kaohe.runner import RunLocked, run_month
+
+    home = _env_path(args.home, "KAOHE_HOME", "--home")
+    landing = _env_path(args.landing, "KAOHE_LANDING", "--landing")
+    _setup_logging(home)
+    try:
+        outcome = run_month(args.month, home, landing)
+    except (RunLocked, ValueError, FileNotFoundError) as exc:
+        print(f"kaohe: {exc}", file=sys.stderr)
+        return 2
+    for step, seconds in outcome.step_seconds.items():
+        print(f"  {step:<40} {seconds:8.2f} s")
+    if not outcome.success:
+        print(f"kaohe: run {outcome.run_id} FAILED; see `dagster dev` or {home}/logs",
+              file=sys.stderr)
+        return 1
+    print(f"run {outcome.run_id} succeeded in {outcome.seconds:.1f} s")
+    print(f"published warehouse: {outcome.published}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from kaohe.generate import generate
+    from kaohe.runner import run_month
+
+    home = Path(args.home).resolve()
+    landing = home / "landing"
+    _setup_logging(home)
+    start = date(2026, 8, 1)
+    if not (landing / "_manifest.json").exists():
+        print(f"generating sample data (small, 3 months from {start}) into {landing}")
+        generate(landing, start, 3, 7, "small")
+    month = "2026-10"  # the last complete month of the sample data
+    outcome = run_month(month, home, landing)
+    if not outcome.success:
+        print(f"kaohe demo: the run failed ({outcome.run_id}); see {home}/logs", file=sys.stderr)
+        return 1
+    print()
+    print(f"kaohe demo: month {month} built in {outcome.seconds:.1f} s")
+    print(f"  landing folder      {landing}")
+    print(f"  analyst warehouse   {outcome.published}")
+    print(f"    duckdb -readonly {outcome.published}")
+    print(f"  writer warehouse    {home / 'work' / 'kaohe.duckdb'}")
+    print(f"  Dagster UI          DAGSTER_HOME={home / 'dagster'} KAOHE_HOME={home} "
+          f"KAOHE_LANDING={landing} uv run dagster dev -w workspace.yaml")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kaohe", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    g = sub.add_parser("generate", help="write a sample landing folder following the contract")
+    g.add_argument("--out", required=True)
+    g.add_argument("--start", default="2026-08-01")
+    g.add_argument("--months", type=int, default=3)
+    g.add_argument("--seed", type=int, default=7)
+    g.add_argument("--scale", choices=["small", "medium", "large"], default="small")
+    g.set_defaults(func=cmd_generate)
+
+    r = sub.add_parser("run", help="ingest new files, build a month, publish the warehouse")
+    r.add_argument("--month", required=True, help="YYYY-MM")
+    r.add_argument("--landing", help="landing folder (or KAOHE_LANDING)")
+    r.add_argument("--home", help="kaohe home (or KAOHE_HOME)")
+    r.set_defaults(func=cmd_run)
+
+    d = sub.add_parser("demo", help="generate small sample data and run the last full month")
+    d.add_argument("--home", default="kaohe-demo")
+    d.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "generate":
+        logging.basicConfig(level=logging.INFO, format="%(message)s")
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

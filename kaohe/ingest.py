@@ -1,0 +1,687 @@
+"""Ingestion of the landing folder into DuckDB: file registry, raw, staging and quarantine.
+
+One file at a time, each in its own transaction:
+  1. registry: the same path with the same sha256 is a no-op; new content under a known name
+     replaces the earlier version's rows;
+  2. read with DuckDB's native readers (read_csv with every column as text and the CSV-level
+     rejects stored; read_parquet), GB18030/GBK decoded to UTF-8 first, PII hashed in the read;
+  3. type and check every row in one SQL pass; good rows go to ``raw.<source>`` (typed, with
+     lineage), bad rows to ``audit.quarantine`` with a reason and PII-masked raw text;
+Then per source, ``staging.<source>`` is refreshed for the keys those files touched: the latest
+file wins (business date, then seq, then arrival); snapshots keep one row per snapshot date.
+No Python loop ever touches a row.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import logging
+import os
+import zlib
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+
+from kaohe.contract import FILE_NAME, Column, Source, load_contract
+from kaohe.warehouse import quote
+
+log = logging.getLogger("kaohe")
+
+SAMPLE_BYTES = 1 << 20
+UTF8_BOM = b"\xef\xbb\xbf"
+# Timestamps and dates outside this window are absurd for a collection record.
+SANE_FROM, SANE_UNTIL = "2000-01-01", "2100-01-01"
+
+
+@dataclass(frozen=True)
+class LandedFile:
+    path: Path
+    rel: str
+    source: str | None
+    business_date: date | None
+    seq: int
+    fmt: str | None
+
+    @property
+    def order(self) -> tuple:
+        return (self.business_date or date.min, self.seq, self.rel)
+
+
+@dataclass
+class FileResult:
+    rel: str
+    status: str  # loaded | rejected | unchanged
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    message: str = ""
+    replaced: bool = False
+
+
+@dataclass
+class SourceResult:
+    source: str
+    files: list[FileResult] = field(default_factory=list)
+    staging_rows: int = 0
+
+    def count(self, status: str) -> int:
+        return sum(f.status == status for f in self.files)
+
+    @property
+    def rows_read(self) -> int:
+        return sum(f.rows_read for f in self.files)
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(f.rows_loaded for f in self.files)
+
+    @property
+    def rows_rejected(self) -> int:
+        return sum(f.rows_rejected for f in self.files)
+
+
+class FileRejected(Exception):
+    """The whole file is quarantined (missing column, bad encoding, unreadable...)."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def discover(landing: Path) -> dict[str, list[LandedFile]]:
+    """Files under ``<landing>/<source>/``, per known source, in delivery order.
+
+    A file whose name breaks the naming rule comes with ``fmt = None`` (it is quarantined as
+    ``bad_file_name``); folders that are not a contract source are ignored with a warning.
+    """
+    sources = load_contract()
+    found: dict[str, list[LandedFile]] = {name: [] for name in sources}
+    if not landing.is_dir():
+        raise FileNotFoundError(f"landing folder {landing} does not exist")
+    for folder in sorted(p for p in landing.iterdir() if p.is_dir()):
+        if folder.name.startswith((".", "_")):
+            continue
+        if folder.name not in sources:
+            log.warning("ignoring folder %s: not a source of the data contract", folder)
+            continue
+        for path in sorted(p for p in folder.iterdir() if p.is_file()):
+            if path.name.startswith("."):
+                continue  # editors' and copy tools' temporary files
+            rel = path.relative_to(landing).as_posix()
+            m = FILE_NAME.match(path.name)
+            bad = LandedFile(path, rel, folder.name, None, 0, None)
+            if not m or m["source"] != folder.name:
+                found[folder.name].append(bad)
+                continue
+            try:
+                bdate = datetime.strptime(m["date"], "%Y%m%d").date()
+            except ValueError:
+                found[folder.name].append(bad)
+                continue
+            found[folder.name].append(
+                LandedFile(path, rel, folder.name, bdate, int(m["seq"] or 0), m["ext"])
+            )
+    for files in found.values():
+        files.sort(key=lambda f: f.order)
+    return found
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(8 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+
+
+def _open_binary(path: Path, fmt: str):
+    return gzip.open(path, "rb") if fmt == "csv.gz" else path.open("rb")
+
+
+def _decodes(sample: bytes, encoding: str, complete: bool) -> bool:
+    try:
+        sample.decode(encoding)
+        return True
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut by the end of the sample is not an error.
+        return not complete and exc.start >= len(sample) - 4
+
+
+def sniff_csv(path: Path, fmt: str) -> tuple[str, list[str]]:
+    """Return (encoding, header) of a CSV file; raises FileRejected when it cannot be read."""
+    try:
+        with _open_binary(path, fmt) as fh:
+            sample = fh.read(SAMPLE_BYTES)
+            complete = len(sample) < SAMPLE_BYTES or not fh.read(1)
+    except (EOFError, OSError, zlib.error) as exc:
+        raise FileRejected("truncated_file", f"cannot decompress: {exc}") from None
+    if not sample.strip(b"\r\n\t \x00" + UTF8_BOM):
+        raise FileRejected("empty_file", "empty file: no header row")
+    if sample.startswith(UTF8_BOM):
+        encoding, sample = "utf-8", sample[len(UTF8_BOM):]
+    elif _decodes(sample, "utf-8", complete):
+        encoding = "utf-8"
+    elif _decodes(sample, "gb18030", complete):
+        encoding = "gb18030"
+    else:
+        raise FileRejected("encoding_error", "neither UTF-8 nor GB18030/GBK")
+    first = sample.split(b"\n", 1)[0].rstrip(b"\r")
+    text = first.decode(encoding, errors="replace").lstrip("\ufeff")
+    header = [h.strip().lower() for h in next(csv.reader([text]), [])]
+    return encoding, header
+
+
+def check_header(src: Source, header: list[str]) -> None:
+    if any(h == "" for h in header):
+        raise FileRejected("missing_column", "the header has an empty column name")
+    dupes = sorted({h for h in header if header.count(h) > 1})
+    if dupes:
+        raise FileRejected("missing_column", f"duplicate column(s) in header: {', '.join(dupes)}")
+    missing = [c for c in src.required_columns if c not in header]
+    if missing:
+        raise FileRejected(
+            "missing_column", f"missing required column(s): {', '.join(missing)}"
+        )
+
+
+def transcode_to_utf8(path: Path, fmt: str, encoding: str, tmp_dir: Path) -> Path:
+    """GB18030/GBK → UTF-8 copy for DuckDB (its ``encodings`` extension cannot be installed)."""
+    with _open_binary(path, fmt) as fh:
+        data = fh.read()
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise FileRejected("encoding_error", f"invalid {encoding} at byte {exc.start}") from None
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    out = tmp_dir / f"{os.getpid()}-{path.name}.utf8.csv"
+    out.write_text(text, encoding="utf-8")
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Typing and checking: SQL built from the contract (identifiers from the contract or quoted).
+
+_TEXT_PARSE = {
+    "str": "nullif(trim({x}), '')",
+    "int": "case when regexp_full_match(trim({x}), '[+-]?[0-9]{{1,18}}') "
+    "then try_cast(trim({x}) as bigint) end",
+    "dec": "case when regexp_full_match(trim({x}), '[+-]?[0-9]{{1,16}}([.][0-9]{{0,2}})?') "
+    "then try_cast(trim({x}) as decimal(18,2)) end",
+    "float": "try_cast(trim({x}) as double)",
+    "ts": "try_strptime(trim({x}), '%Y-%m-%d %H:%M:%S')",
+    "date": "try_strptime(trim({x}), '%Y-%m-%d')::date",
+    "bool": "case lower(trim({x})) when 'true' then true when '1' then true "
+    "when 'false' then false when '0' then false end",
+}
+_TYPE_HINT = {
+    "str": "text",
+    "int": "a whole number",
+    "dec": "a decimal with at most 2 places",
+    "float": "a number",
+    "ts": "a timestamp YYYY-MM-DD HH:MM:SS",
+    "date": "a date YYYY-MM-DD",
+    "bool": "true/false/1/0",
+}
+
+
+def typed_expr(col: Column, raw: str | None, raw_type: str) -> str:
+    """SQL giving the typed value of ``col`` from raw column ``raw`` (NULL when it is bad)."""
+    if raw is None:
+        return f"null::{col.sql_type}"
+    if raw_type == "VARCHAR":
+        expr = _TEXT_PARSE[col.type].format(x=raw)
+        if col.type == "str" and raw_type == "VARCHAR" and col.text:
+            expr = f"mask_pii_text({expr})"
+        return expr
+    if col.type == "str":
+        return f"nullif(trim(cast({raw} as varchar)), '')"
+    return f"try_cast({raw} as {col.sql_type})"
+
+
+def _value(raw: str) -> str:
+    return f"left(cast({raw} as varchar), 60)"
+
+
+def row_checks(src: Source, raws: dict[str, str]) -> list[tuple[str, str, str]]:
+    """(reason_code, SQL condition true when bad, SQL message) for each row-level rule."""
+    checks: list[tuple[str, str, str]] = []
+    for col in src.columns:
+        c = quote(col.name)
+        raw = raws.get(col.name)
+        shown = "" if col.pii or col.text else f" || ' ' || coalesce({_value(raw)}, '')"
+        if not col.nullable:
+            checks.append(("missing_value", f"{c} is null and {raw or 'null'} is null",
+                           f"'{col.name} is required'"))
+        if raw is not None:
+            checks.append(
+                ("bad_type", f"{c} is null and nullif(trim(cast({raw} as varchar)), '') is not null",
+                 f"'{col.name} is not {_TYPE_HINT[col.type]}:'{shown}"),
+            )
+        if col.enum:
+            values = ", ".join("'" + v + "'" for v in col.enum)
+            checks.append(("unknown_enum", f"{c} not in ({values})",
+                           f"'{col.name} must be one of {'/'.join(col.enum)}:'{shown}"))
+        bounds = []
+        if col.min is not None:
+            bounds.append(f"{c} < {col.min}")
+        if col.max is not None:
+            bounds.append(f"{c} > {col.max}")
+        if col.gt is not None:
+            bounds.append(f"{c} <= {col.gt}")
+        if col.type in ("ts", "date"):
+            bounds.append(f"({c} < DATE '{SANE_FROM}' or {c} >= DATE '{SANE_UNTIL}')")
+        if bounds:
+            rng = " and ".join(
+                filter(None, [
+                    f">= {col.min}" if col.min is not None else "",
+                    f"<= {col.max}" if col.max is not None else "",
+                    f"> {col.gt}" if col.gt is not None else "",
+                    f"in [{SANE_FROM}, {SANE_UNTIL})" if col.type in ("ts", "date") else "",
+                ])
+            )
+            checks.append(("out_of_range", " or ".join(bounds),
+                           f"'{col.name} must be {rng}:'{shown}"))
+    for rule in src.rules:
+        checks.append((rule.code, f"({rule.when})", "'" + rule.message.replace("'", "''") + "'"))
+    return checks
+
+
+def reference_checks(src: Source) -> list[tuple[str, str, str]]:
+    checks = []
+    for ref in src.references:
+        c, k = quote(ref.column), quote(ref.key)
+        cond = (
+            f"({ref.when}) and {c} is not null and not exists ("
+            f"select 1 from raw.{ref.source} r where r.{k} = t.{c} and ({ref.key_when}) "
+            f"union all select 1 from _typed p where p.{k} = t.{c} and ({ref.key_when}))"
+        )
+        checks.append((ref.code, cond, f"'{ref.message}: ' || {c}"))
+    return checks
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+class Ingestor:
+    """Loads new landing files into one warehouse connection (the single writer)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, landing: Path, tmp_dir: Path):
+        self.con = con
+        self.landing = landing
+        self.tmp_dir = tmp_dir
+
+    # -- registry ------------------------------------------------------------------------------
+
+    def _registered(self, rel: str) -> tuple[int, str] | None:
+        rows = self.con.execute(
+            "select file_id, sha256 from audit.file_registry "
+            "where path = ? and status <> 'replaced' order by file_id desc limit 1", [rel]
+        ).fetchall()
+        return rows[0] if rows else None
+
+    def _register(self, f: LandedFile, size: int, sha: str, encoding: str | None,
+                  res: FileResult) -> int:
+        fid = self.con.execute("select nextval('audit.file_id_seq')").fetchall()[0][0]
+        self.con.execute(
+            "insert into audit.file_registry values "
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now()::timestamp, null)",
+            [fid, f.rel, f.source, f.business_date, f.seq, f.fmt, size, sha, encoding,
+             res.rows_read, res.rows_loaded, res.rows_rejected, res.status, res.message],
+        )
+        return fid
+
+    def _quarantine_file(self, fid: int, f: LandedFile, code: str, message: str) -> None:
+        self.con.execute(
+            "insert into audit.quarantine values (?, ?, ?, null, null, ?, ?, now()::timestamp)",
+            [fid, f.source, f.rel, code, message],
+        )
+
+    # -- one file ------------------------------------------------------------------------------
+
+    def ingest_file(self, src: Source | None, f: LandedFile) -> FileResult:
+        """Ingest one file in one transaction; never raises for a problem with the file."""
+        size = f.path.stat().st_size
+        sha = sha256_file(f.path)
+        known = self._registered(f.rel)
+        if known and known[1] == sha:
+            return FileResult(f.rel, "unchanged")
+        con = self.con
+        con.execute("begin transaction")
+        try:
+            replaced = None
+            if known:
+                replaced = known[0]
+                self._forget_version(src, replaced)
+            res, encoding, fid = self._load(src, f, size, sha)
+            if replaced is not None:
+                con.execute(
+                    "update audit.file_registry set status = 'replaced', replaced_by = ? "
+                    "where file_id = ?", [fid, replaced],
+                )
+                res.replaced = True
+            con.execute("commit")
+        except Exception as exc:  # the pipeline never crashes on a user's file: it reports
+            con.execute("rollback")
+            log.exception("could not ingest %s", f.rel)
+            msg = f"could not be read: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}"
+            res = FileResult(f.rel, "rejected", message=f"unreadable_file: {msg}")
+            fid = self._register(f, size, sha, None, res)
+            self._quarantine_file(fid, f, "unreadable_file", msg)
+        return res
+
+    def _forget_version(self, src: Source | None, file_id: int) -> None:
+        """A corrected file replaces the rows of its earlier version (keys re-resolved later)."""
+        if src is not None:
+            keys = ", ".join(quote(k) for k in src.staging_key).replace(
+                '"snapshot_date"', "_business_date as snapshot_date"
+            )
+            self.con.execute(
+                f"insert into _touched_{src.name} select distinct {keys} "
+                f"from raw.{src.name} where _file_id = ?", [file_id],
+            )
+            self.con.execute(f"delete from raw.{src.name} where _file_id = ?", [file_id])
+        self.con.execute("delete from audit.quarantine where file_id = ?", [file_id])
+
+    def _load(self, src: Source | None, f: LandedFile, size: int, sha: str
+              ) -> tuple[FileResult, str | None, int]:
+        encoding = None
+        transcoded = None
+        try:
+            if src is None:
+                raise FileRejected(
+                    "bad_file_name",
+                    f"file name does not follow <source>_<YYYYMMDD>[_<seq>].csv|csv.gz|parquet "
+                    f"with <source> = {f.source}",
+                )
+            if f.fmt == "parquet":
+                encoding = "parquet"
+                raw_types = self._read_parquet(src, f)
+            else:
+                encoding, header = sniff_csv(f.path, f.fmt or "csv")
+                check_header(src, header)
+                read_path = f.path
+                if encoding != "utf-8":
+                    read_path = transcoded = transcode_to_utf8(
+                        f.path, f.fmt or "csv", encoding, self.tmp_dir
+                    )
+                raw_types = self._read_csv(src, read_path, header, f.fmt if not transcoded
+                                           else "csv")
+                if encoding == "utf-8" and self._has_unicode_rejects():
+                    # UTF-8 at the top but GBK further down: the whole file is GB18030.
+                    try:
+                        transcoded = transcode_to_utf8(f.path, f.fmt or "csv", "gb18030",
+                                                       self.tmp_dir)
+                        encoding = "gb18030"
+                        raw_types = self._read_csv(src, transcoded, header, "csv")
+                    except FileRejected:
+                        pass  # keep the UTF-8 reading; bad lines are quarantined one by one
+        except FileRejected as exc:
+            res = FileResult(f.rel, "rejected", message=f"{exc.code}: {exc.message}")
+            fid = self._register(f, size, sha, encoding, res)
+            self._quarantine_file(fid, f, exc.code, exc.message)
+            log.warning("rejected file %s: %s", f.rel, exc.message)
+            return res, encoding, fid
+        except duckdb.Error as exc:
+            msg = str(exc).splitlines()[0][:300]
+            code = "truncated_file" if f.fmt == "csv.gz" else "unreadable_file"
+            res = FileResult(f.rel, "rejected", message=f"{code}: {msg}")
+            fid = self._register(f, size, sha, encoding, res)
+            self._quarantine_file(fid, f, code, msg)
+            log.warning("rejected file %s: %s", f.rel, msg)
+            return res, encoding, fid
+        finally:
+            if transcoded is not None:
+                transcoded.unlink(missing_ok=True)
+        fid = self.con.execute("select nextval('audit.file_id_seq')").fetchall()[0][0]
+        loaded, rejected = self._check_and_store(src, f, fid, raw_types)
+        res = FileResult(f.rel, "loaded", loaded + rejected, loaded, rejected)
+        self.con.execute(
+            "insert into audit.file_registry values "
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'loaded', ?, now()::timestamp, null)",
+            [fid, f.rel, src.name, f.business_date, f.seq, f.fmt, size, sha, encoding,
+             res.rows_read, loaded, rejected, None],
+        )
+        return res, encoding, fid
+
+    def _read_csv(self, src: Source, path: Path, header: list[str], fmt: str | None
+                  ) -> dict[str, tuple[str, str]]:
+        con = self.con
+        con.execute("drop table if exists _rej; drop table if exists _rej_scan")
+        columns = "{" + ", ".join(
+            "'" + h.replace("'", "''") + "': 'VARCHAR'" for h in header
+        ) + "}"
+        aliases = {h: f"_r{i}" for i, h in enumerate(header)}
+        select = ", ".join(
+            self._read_select(src, quote(h), aliases[h]) for h in header
+        )
+        con.execute(
+            "create or replace temp table _in as select row_number() over () as _rec, "
+            f"{select} from read_csv(?, columns = {columns}, header = true, auto_detect = false, "
+            "delim = ',', quote = '\"', escape = '\"', store_rejects = true, "
+            "rejects_table = '_rej', rejects_scan = '_rej_scan', max_line_size = 4000000, "
+            f"compression = '{'gzip' if fmt == 'csv.gz' else 'none'}')",
+            [str(path)],
+        )
+        return {h: (aliases[h], "VARCHAR") for h in header}
+
+    def _read_select(self, src: Source, ident: str, alias: str) -> str:
+        name = ident.strip('"').replace('""', '"')
+        if name in src.column_names and src.column(name).pii:
+            return f"pii_hmac(nullif(trim({ident}), '')) as {alias}"
+        return f"{ident} as {alias}"
+
+    def _has_unicode_rejects(self) -> bool:
+        return bool(self.con.execute(
+            "select count(*) from _rej where error_type in ('INVALID UNICODE', 'INVALID ENCODING')"
+        ).fetchall()[0][0])
+
+    def _read_parquet(self, src: Source, f: LandedFile) -> dict[str, tuple[str, str]]:
+        con = self.con
+        con.execute("drop table if exists _rej; drop table if exists _rej_scan")
+        con.execute("create temp table _rej (line bigint, error_type varchar, csv_line varchar, "
+                    "error_message varchar)")
+        described = con.execute(
+            "select column_name, column_type from (describe select * from read_parquet(?))",
+            [str(f.path)],
+        ).fetchall()
+        header = [name.strip().lower() for name, _ in described]
+        check_header(src, header)
+        aliases = {h: f"_r{i}" for i, h in enumerate(header)}
+        select = ", ".join(
+            self._read_select(src, quote(orig), aliases[h])
+            for (orig, _), h in zip(described, header, strict=True)
+        )
+        con.execute(
+            f"create or replace temp table _in as select row_number() over () as _rec, {select} "
+            "from read_parquet(?)", [str(f.path)],
+        )
+        return {h: (aliases[h], typ) for (_, typ), h in zip(described, header, strict=True)}
+
+    def _check_and_store(self, src: Source, f: LandedFile, fid: int,
+                         raw_types: dict[str, tuple[str, str]]) -> tuple[int, int]:
+        con = self.con
+        raws = {name: alias for name, (alias, _) in raw_types.items()}
+        typed = ", ".join(
+            f"{typed_expr(c, raws.get(c.name), raw_types.get(c.name, ('', 'VARCHAR'))[1])}"
+            f" as {quote(c.name)}"
+            if not c.pii or c.name not in raws else f"{raws[c.name]} as {quote(c.name)}"
+            for c in src.columns
+        )
+        raw_cols = ", ".join(alias for alias, _ in raw_types.values())
+        con.execute(f"create or replace temp table _typed as select _rec, {raw_cols}, {typed} "
+                    "from _in")
+        checks = row_checks(src, raws) + reference_checks(src)
+        pk = ", ".join(quote(k) for k in src.pk)
+        bad_any = " or ".join(f"coalesce({cond}, false)" for _, cond, _ in checks)
+        con.execute(
+            "create or replace temp table _checked as select t.*, "
+            f"({bad_any}) as _bad, "
+            f"row_number() over (partition by {pk} order by _rec) > 1 as _dup "
+            "from _typed t"
+        )
+        # Record numbers: DuckDB counts records (header = 1) and skips the rejected ones.
+        n_rej = con.execute("select count(distinct line) from _rej").fetchall()[0][0]
+        if n_rej:
+            con.execute(
+                "create or replace temp table _rejmap as select line - 2 - "
+                "(row_number() over (order by line) - 1) as g, row_number() over (order by line)"
+                " as n from (select distinct line from _rej)"
+            )
+            line_from = "_checked t asof left join _rejmap m on t._rec > m.g"
+            line_expr = "t._rec + 1 + coalesce(m.n, 0)"
+        else:
+            line_from = "_checked t"
+            line_expr = "t._rec" if f.fmt == "parquet" else "t._rec + 1"
+
+        # Good rows → raw, with their extra columns (schema drift is kept, as text).
+        extras = [h for h in raw_types if h not in src.column_names]
+        existing = {
+            r[0] for r in con.execute(
+                "select column_name from duckdb_columns() where schema_name = 'raw' "
+                "and table_name = ?", [src.name],
+            ).fetchall()
+        }
+        for h in extras:
+            if h not in existing:
+                con.execute(f"alter table raw.{src.name} add column {quote(h)} varchar")
+        cols = [quote(c) for c in src.column_names]
+        values = [f"t.{c}" for c in cols]
+        if src.kind == "snapshot":
+            cols.insert(0, "snapshot_date")
+            values.insert(0, "?::date")
+        cols += [quote(h) for h in extras]
+        values += [f"cast(t.{raws[h]} as varchar)" for h in extras]
+        cols += ["_file_id", "_file", "_line", "_business_date", "_seq"]
+        values += ["?", "?", line_expr, "?::date", "?"]
+        params = ([f.business_date] if src.kind == "snapshot" else []) + [
+            fid, f.rel, f.business_date, f.seq]
+        con.execute(
+            f"insert into raw.{src.name} ({', '.join(cols)}) select {', '.join(values)} "
+            f"from {line_from} where not t._bad and not t._dup", params,
+        )
+        loaded = con.execute(f"select count(*) from raw.{src.name} where _file_id = ?",
+                             [fid]).fetchall()[0][0]
+
+        # Bad rows → quarantine, with every reason and the record rebuilt with PII masked.
+        reasons = [
+            f"case when coalesce({cond}, false) then {{'code': '{code}', 'msg': {msg}}} end"
+            for code, cond, msg in checks
+        ] + [
+            "case when t._dup then {'code': 'duplicate_key', 'msg': "
+            f"'duplicate key within the file: ' || concat_ws(', ', {', '.join('t.' + quote(k) for k in src.pk)})"
+            "} end"
+        ]
+        header_fields = []
+        for name, (alias, _) in raw_types.items():
+            if name in src.column_names and src.column(name).pii:
+                header_fields.append("'***'")
+            else:
+                header_fields.append(f"csv_field(cast(t.{alias} as varchar))")
+        con.execute(
+            "create or replace temp macro csv_field(v) as case when v is null then '' "
+            "when contains(v, ',') or contains(v, '\"') or contains(v, chr(10)) "
+            "then '\"' || replace(v, '\"', '\"\"') || '\"' else v end"
+        )
+        con.execute(
+            "insert into audit.quarantine "
+            "select ?, ?, ?, line, mask_pii_text(raw_text), problems[1].code, "
+            "array_to_string(list_transform(problems, lambda p: p.code || ': ' || p.msg), '; '), "
+            "now()::timestamp from ("
+            f"select {line_expr} as line, concat_ws(',', {', '.join(header_fields)}) as raw_text, "
+            f"list_filter([{', '.join(reasons)}], lambda p: p is not null) as problems "
+            f"from {line_from} where t._bad or t._dup)",
+            [fid, src.name, f.rel],
+        )
+        mask = "mask_pii_text(csv_line)"
+        if src.pii_columns:
+            # A malformed line cannot be split into fields: mask every CJK run and long number.
+            mask = (f"regexp_replace(regexp_replace({mask}, '[\\x{{3400}}-\\x{{9FFF}}]+', '***', "
+                    "'g'), '[0-9]{7,}', '***', 'g')")
+        con.execute(
+            "insert into audit.quarantine select ?, ?, ?, line, any_value(" + mask + "), "
+            "case when bool_or(error_type in ('INVALID UNICODE', 'INVALID ENCODING')) "
+            "then 'encoding_error' else 'malformed_row' end, "
+            "string_agg(distinct error_type || ': ' || coalesce(error_message, ''), '; '), "
+            "now()::timestamp from _rej group by line order by line",
+            [fid, src.name, f.rel],
+        )
+        rejected = con.execute("select count(*) from audit.quarantine where file_id = ?",
+                               [fid]).fetchall()[0][0]
+        return loaded, rejected
+
+    # -- staging -------------------------------------------------------------------------------
+
+    def ingest_source(self, src: Source, files: list[LandedFile]) -> SourceResult:
+        """Ingest the new files of one source, then refresh its staging table."""
+        result = SourceResult(src.name)
+        keys = ", ".join(
+            "snapshot_date DATE" if k == "snapshot_date" else f"{quote(k)} {src.column(k).sql_type}"
+            for k in src.staging_key
+        )
+        self.con.execute(f"create or replace temp table _touched_{src.name} ({keys})")
+        new_ids: list[int] = []
+        for f in files:
+            res = self.ingest_file(src if f.fmt else None, f)
+            result.files.append(res)
+            if res.status == "loaded":
+                new_ids.append(self._registered(f.rel)[0])
+            elif res.replaced:
+                pass  # rejected new version: the old rows are gone, their keys re-resolve
+        if new_ids or any(r.replaced for r in result.files):
+            self.refresh_staging(src, new_ids)
+        result.staging_rows = self.con.execute(
+            f"select count(*) from staging.{src.name}"
+        ).fetchall()[0][0]
+        return result
+
+    def refresh_staging(self, src: Source, new_file_ids: list[int]) -> None:
+        """Latest file wins per staging key, recomputed only for the keys new files touched."""
+        con = self.con
+        key_cols = [quote(k) for k in src.staging_key]
+        raw_key = [("_business_date" if k == '"snapshot_date"' else k) for k in key_cols]
+        cols = [quote(c) for c in src.column_names]
+        select_cols = (["_business_date as snapshot_date"] if src.kind == "snapshot" else []) + \
+            cols + ["_file_id", "_file", "_line", "_business_date", "_seq"]
+        partition = ", ".join(raw_key)
+        winner = (f"qualify row_number() over (partition by {partition} "
+                  "order by _business_date desc, _seq desc, _file_id desc) = 1")
+        con.execute("begin transaction")
+        try:
+            staged = con.execute(f"select count(*) from staging.{src.name}").fetchall()[0][0]
+            if not staged:
+                con.execute(f"insert into staging.{src.name} select {', '.join(select_cols)} "
+                            f"from raw.{src.name} {winner}")
+            else:
+                ids = ", ".join(str(int(i)) for i in new_file_ids) or "null"
+                con.execute(
+                    f"insert into _touched_{src.name} select distinct {', '.join(raw_key)} "
+                    f"from raw.{src.name} where _file_id in ({ids})"
+                )
+                match = " and ".join(
+                    f"s.{k} is not distinct from t.{k}" for k in key_cols
+                )
+                con.execute(f"delete from staging.{src.name} s using "
+                            f"(select distinct * from _touched_{src.name}) t where {match}")
+                rmatch = " and ".join(
+                    f"r.{rk} is not distinct from t.{k}" for rk, k in zip(raw_key, key_cols,
+                                                                          strict=True)
+                )
+                con.execute(
+                    f"insert into staging.{src.name} select {', '.join(select_cols)} "
+                    f"from raw.{src.name} r where exists (select 1 from _touched_{src.name} t "
+                    f"where {rmatch}) {winner}"
+                )
+            con.execute("commit")
+        except Exception:
+            con.execute("rollback")
+            raise

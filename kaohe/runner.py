@@ -1,0 +1,110 @@
+"""``kaohe run``: the monthly Dagster job, executed in process on the home's Dagster instance."""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from kaohe.warehouse import Home
+
+log = logging.getLogger("kaohe")
+
+MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+DAGSTER_YAML = """\
+# Written by kaohe: runs of `kaohe run` and of `dagster dev` share this instance.
+telemetry:
+  enabled: false
+python_logs:
+  managed_python_loggers:
+    - kaohe
+run_coordinator:
+  module: dagster.core.run_coordinator
+  class: QueuedRunCoordinator
+  config:
+    max_concurrent_runs: 1
+"""
+
+
+class RunLocked(RuntimeError):
+    """Another kaohe run holds this home."""
+
+
+@dataclass
+class RunOutcome:
+    success: bool
+    run_id: str
+    seconds: float
+    published: Path
+    step_seconds: dict[str, float]
+
+
+def prepare_instance(home: Home) -> None:
+    """Point DAGSTER_HOME at the home's instance (created on first use)."""
+    home.create()
+    config = home.dagster_home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(DAGSTER_YAML)
+    os.environ["DAGSTER_HOME"] = str(home.dagster_home)
+
+
+@contextmanager
+def run_lock(home: Home) -> Iterator[None]:
+    """One run per home at a time: a second one refuses at once with a clear message."""
+    home.create()
+    path = home.root / "work" / "run.lock"
+    with path.open("a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            raise RunLocked(
+                f"another kaohe run is using {home.root} ({fh.read().strip() or 'unknown'}); "
+                "wait for it to finish"
+            ) from None
+        fh.truncate(0)
+        fh.write(f"pid {os.getpid()} since {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+        fh.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def run_month(month: str, home_dir: Path, landing: Path) -> RunOutcome:
+    """Execute the monthly job in process (ingest, build, publish) and report per-step times."""
+    if not MONTH.match(month):
+        raise ValueError(f"--month must look like 2026-09, not {month!r}")
+    if not landing.is_dir():
+        raise FileNotFoundError(f"landing folder {landing} does not exist")
+    home = Home(home_dir.resolve())
+    prepare_instance(home)
+    from dagster import DagsterInstance
+
+    from pipelines.definitions import defs
+    from pipelines.resources import Warehouse
+
+    with run_lock(home):
+        job = defs.resolve_job_def("monthly_run")
+        started = time.perf_counter()
+        with DagsterInstance.get() as instance:
+            result = job.execute_in_process(
+                instance=instance,
+                resources={"warehouse": Warehouse(home=str(home.root),
+                                                  landing=str(landing.resolve()))},
+                tags={"kaohe/month": month},
+                raise_on_error=False,
+            )
+            steps = {}
+            for stats in instance.get_run_step_stats(result.run_id):
+                if stats.start_time and stats.end_time:
+                    steps[stats.step_key] = stats.end_time - stats.start_time
+        return RunOutcome(result.success, result.run_id, time.perf_counter() - started,
+                          home.published_db, steps)

@@ -1,0 +1,249 @@
+"""Where the warehouse lives, how it is opened, its audit tables, and publishing the analyst copy.
+
+Layout under the kaohe home (``--home`` or KAOHE_HOME):
+  work/kaohe.duckdb       the writer's database (raw, staging, marts, audit); only kaohe opens it
+  warehouse/kaohe.duckdb  the published analyst copy, replaced atomically after each run
+  dagster/                the Dagster instance (runs, event logs), shared with ``dagster dev``
+  reports/YYYY-MM/        rendered reports
+  logs/                   run logs
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from kaohe.contract import Source, load_contract
+
+# Schemas an analyst may see in the published copy. raw (lineage-level detail) and the
+# quarantine's raw text stay in the writer's database only.
+PUBLISHED_SCHEMAS = ("staging", "marts", "audit")
+UNPUBLISHED_COLUMNS = {("audit", "quarantine"): {"raw_text"}}
+LINEAGE_COLUMNS = {
+    "_file_id": ("BIGINT", "audit.file_registry.file_id of the file this row came from"),
+    "_file": ("VARCHAR", "path of the source file, relative to the landing folder"),
+    "_line": ("BIGINT", "record number in the source file (header = 1)"),
+    "_business_date": ("DATE", "business date from the file name"),
+    "_seq": ("INTEGER", "sequence from the file name (0 when absent)"),
+}
+
+
+@dataclass(frozen=True)
+class Home:
+    root: Path
+
+    @property
+    def work_db(self) -> Path:
+        return self.root / "work" / "kaohe.duckdb"
+
+    @property
+    def published_db(self) -> Path:
+        return self.root / "warehouse" / "kaohe.duckdb"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.root / "dagster"
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def tmp(self) -> Path:
+        return self.root / "work" / "tmp"
+
+    def create(self) -> Home:
+        for p in (self.work_db.parent, self.published_db.parent, self.dagster_home, self.reports,
+                  self.logs, self.tmp):
+            p.mkdir(parents=True, exist_ok=True)
+        return self
+
+
+def connect(path: Path | str, read_only: bool = False, threads: int | None = None,
+            memory_limit: str | None = None, temp_directory: Path | None = None
+            ) -> duckdb.DuckDBPyConnection:
+    """Open DuckDB with the project's settings (KAOHE_DUCKDB_THREADS / _MEMORY_LIMIT override)."""
+    config: dict[str, str | bool | int] = {}
+    threads = threads or int(os.environ.get("KAOHE_DUCKDB_THREADS", "0") or 0) or None
+    memory_limit = memory_limit or os.environ.get("KAOHE_DUCKDB_MEMORY_LIMIT")
+    if threads:
+        config["threads"] = threads
+    if memory_limit:
+        config["memory_limit"] = memory_limit
+    if temp_directory and not read_only:
+        config["temp_directory"] = str(temp_directory)
+    con = duckdb.connect(str(path), read_only=read_only, config=config)
+    con.execute("set enable_progress_bar = false")
+    return con
+
+
+def quote(identifier: str) -> str:
+    """Quote an identifier (column names can come from a user's header)."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def literal(value: str) -> str:
+    """A SQL string literal, for the few places DuckDB does not take a bound parameter (DDL)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+AUDIT_DDL = """
+create schema if not exists raw;
+create schema if not exists staging;
+create schema if not exists audit;
+create schema if not exists marts;
+create sequence if not exists audit.file_id_seq start 1;
+create table if not exists audit.file_registry (
+    file_id bigint primary key,
+    path varchar not null,
+    source varchar,
+    business_date date,
+    seq integer,
+    format varchar,
+    size_bytes bigint,
+    sha256 varchar,
+    encoding varchar,
+    rows_read bigint,
+    rows_loaded bigint,
+    rows_rejected bigint,
+    status varchar not null,
+    message varchar,
+    ingested_at timestamp not null,
+    replaced_by bigint
+);
+create table if not exists audit.quarantine (
+    file_id bigint,
+    source varchar,
+    file varchar not null,
+    line bigint,
+    raw_text varchar,
+    reason_code varchar not null,
+    reason varchar not null,
+    ingested_at timestamp not null
+);
+create table if not exists audit.warehouse_meta (key varchar primary key, value varchar);
+"""
+
+AUDIT_COMMENTS = {
+    "audit.file_registry": "every file seen in the landing folder, one row per content version",
+    "audit.file_registry.status": "loaded | rejected (whole file quarantined) | replaced (a newer "
+    "version of the same name superseded it)",
+    "audit.file_registry.rows_read": "records read = rows_loaded + rows_rejected",
+    "audit.file_registry.sha256": "content hash: the same file delivered twice is a no-op",
+    "audit.quarantine": "every rejected row and file, with the reason; PII masked",
+    "audit.quarantine.line": "record number in the file (header = 1); NULL for a whole file",
+    "audit.quarantine.reason_code": "bad_type | out_of_range | unknown_enum | missing_value | "
+    "duplicate_key | unknown_reversal | malformed_row | encoding_error | missing_column | "
+    "truncated_file | empty_file | bad_file_name | unreadable_file",
+    "audit.quarantine.raw_text": "the record as it arrived, debtor PII masked (not published)",
+}
+
+
+def _comment(con: duckdb.DuckDBPyConnection, target: str, text: str) -> None:
+    kind = "table" if target.count(".") == 1 else "column"
+    con.execute(f"comment on {kind} {target} is {literal(text)}")
+
+
+def source_columns_ddl(src: Source) -> list[str]:
+    cols = [f"{quote(c.name)} {c.sql_type}" for c in src.columns]
+    if src.kind == "snapshot":
+        cols.insert(0, "snapshot_date DATE")
+    return cols
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create every schema and table the ingestion needs (idempotent)."""
+    con.execute(AUDIT_DDL)
+    for target, text in AUDIT_COMMENTS.items():
+        _comment(con, target, text)
+    lineage = [f"{name} {typ}" for name, (typ, _) in LINEAGE_COLUMNS.items()]
+    for src in load_contract().values():
+        cols = source_columns_ddl(src)
+        con.execute(f"create table if not exists raw.{src.name} ({', '.join(cols + lineage)})")
+        con.execute(
+            f"create table if not exists staging.{src.name} ({', '.join(cols + lineage)})"
+        )
+        _comment(con, f"staging.{src.name}", f"{src.description}; {_delivery(src)}")
+        for col in src.columns:
+            note = f"{col.type}" + (" (primary key)" if col.pk else "")
+            if col.pii:
+                note = "HMAC-SHA256 of the debtor's value under KAOHE_PII_KEY (never clear text)"
+            elif col.enum:
+                note += ": one of " + ", ".join(col.enum)
+            _comment(con, f"staging.{src.name}.{quote(col.name)}", note)
+        if src.kind == "snapshot":
+            _comment(con, f"staging.{src.name}.snapshot_date", "business date of the snapshot file")
+        for name, (_, text) in LINEAGE_COLUMNS.items():
+            _comment(con, f"staging.{src.name}.{name}", text)
+
+
+def _delivery(src: Source) -> str:
+    key = ", ".join(src.pk)
+    if src.kind == "snapshot":
+        return f"one row per snapshot_date and {key} (history kept; latest file wins per date)"
+    return f"one row per {key}: the latest file wins (business date, then seq, then arrival)"
+
+
+def meta_get(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
+    rows = con.execute("select value from audit.warehouse_meta where key = ?", [key]).fetchall()
+    return rows[0][0] if rows else None
+
+
+def meta_set(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
+    con.execute("insert or replace into audit.warehouse_meta values (?, ?)", [key, value])
+
+
+def publish(con: duckdb.DuckDBPyConnection, home: Home) -> dict[str, int]:
+    """Write the analyst copy next to its final place, then atomically replace it.
+
+    Analysts holding a read-only connection to the old file keep reading it until they reconnect;
+    a crash before the rename leaves the previous copy untouched.
+    """
+    target = home.published_db
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    counts: dict[str, int] = {}
+    con.execute(f"attach {literal(str(tmp))} as pub")
+    try:
+        tables = con.execute(
+            "select schema_name, table_name, comment from duckdb_tables() "
+            "where database_name = current_database() and schema_name in "
+            f"({', '.join(literal(s) for s in PUBLISHED_SCHEMAS)}) order by all"
+        ).fetchall()
+        for schema in PUBLISHED_SCHEMAS:
+            con.execute(f"create schema if not exists pub.{schema}")
+        for schema, table, comment in tables:
+            hidden = UNPUBLISHED_COLUMNS.get((schema, table), set())
+            cols = [
+                (name, ccomment)
+                for name, ccomment in con.execute(
+                    "select column_name, comment from duckdb_columns() where database_name = "
+                    "current_database() and schema_name = ? and table_name = ? "
+                    "order by column_index", [schema, table],
+                ).fetchall()
+                if name not in hidden
+            ]
+            select = ", ".join(quote(c) for c, _ in cols)
+            con.execute(
+                f"create table pub.{schema}.{quote(table)} as "
+                f"select {select} from {schema}.{quote(table)}"
+            )
+            if comment:
+                _comment(con, f"pub.{schema}.{quote(table)}", comment)
+            for name, ccomment in cols:
+                if ccomment:
+                    _comment(con, f"pub.{schema}.{quote(table)}.{quote(name)}", ccomment)
+            counts[f"{schema}.{table}"] = con.execute(
+                f"select count(*) from pub.{schema}.{quote(table)}"
+            ).fetchall()[0][0]
+    finally:
+        con.execute("detach pub")
+    os.replace(tmp, target)
+    return counts
