@@ -146,8 +146,8 @@ AUDIT_COMMENTS = {
 }
 
 
-def _comment(con: duckdb.DuckDBPyConnection, target: str, text: str) -> None:
-    kind = "table" if target.count(".") == 1 else "column"
+def _comment(con: duckdb.DuckDBPyConnection, target: str, text: str, kind: str = "") -> None:
+    kind = kind or ("table" if target.count(".") == 1 else "column")
     con.execute(f"comment on {kind} {target} is {literal(text)}")
 
 
@@ -236,10 +236,10 @@ def publish(con: duckdb.DuckDBPyConnection, home: Home) -> dict[str, int]:
                 f"select {select} from {schema}.{quote(table)}"
             )
             if comment:
-                _comment(con, f"pub.{schema}.{quote(table)}", comment)
+                _comment(con, f"pub.{schema}.{quote(table)}", comment, "table")
             for name, ccomment in cols:
                 if ccomment:
-                    _comment(con, f"pub.{schema}.{quote(table)}.{quote(name)}", ccomment)
+                    _comment(con, f"pub.{schema}.{quote(table)}.{quote(name)}", ccomment, "column")
             counts[f"{schema}.{table}"] = con.execute(
                 f"select count(*) from pub.{schema}.{quote(table)}"
             ).fetchall()[0][0]

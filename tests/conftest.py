@@ -1,0 +1,64 @@
+"""Shared fixtures: a landing folder written row by row in the test, and a warehouse in tmp_path."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from kaohe.contract import load_contract
+from kaohe.ingest import Ingestor, SourceResult, discover
+from pipelines.resources import Warehouse
+
+HEADERS = {name: ",".join(src.column_names) for name, src in load_contract().items()}
+
+
+class Landing:
+    """A landing folder; ``write`` puts a file in it, ``ingest`` loads everything new."""
+
+    def __init__(self, root: Path, home: Path):
+        self.root = root
+        self.warehouse = Warehouse(home=str(home), landing=str(root))
+
+    def write(self, source: str, name: str, rows: list[str], header: str | None = None,
+              encoding: str = "utf-8", bom: bool = False) -> Path:
+        path = self.root / source / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = "\n".join([header if header is not None else HEADERS[source], *rows]) + "\n"
+        data = (b"\xef\xbb\xbf" if bom else b"") + text.encode(encoding)
+        if name.endswith(".gz"):
+            data = gzip.compress(data, mtime=0)
+        path.write_bytes(data)
+        return path
+
+    def ingest(self) -> dict[str, SourceResult]:
+        results = {}
+        with self.warehouse.writer() as con:
+            ingestor = Ingestor(con, self.root, self.warehouse.paths.tmp)
+            for name, files in discover(self.root).items():
+                if files:
+                    results[name] = ingestor.ingest_source(load_contract()[name], files)
+        return results
+
+    def query(self, sql: str, params: list | None = None) -> list[tuple]:
+        with self.warehouse.writer() as con:
+            return con.execute(sql, params or []).fetchall()
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        return duckdb.connect(str(self.warehouse.paths.work_db), read_only=True)
+
+
+@pytest.fixture
+def landing(tmp_path: Path) -> Landing:
+    return Landing(tmp_path / "landing", tmp_path / "home")
+
+
+@pytest.fixture
+def write_calls(landing: Landing) -> Callable[..., Path]:
+    def write(name: str, rows: list[str], **kw) -> Path:
+        return landing.write("calls", name, rows, **kw)
+
+    return write
