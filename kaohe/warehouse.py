@@ -10,13 +10,14 @@ Layout under the kaohe home (``--home`` or KAOHE_HOME):
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
-from kaohe.contract import Source, load_contract
+from kaohe.contract import CONTRACT_FILE, Source, load_contract
 
 # Schemas an analyst may see in the published copy. raw (lineage-level detail) and the
 # quarantine's raw text stay in the writer's database only.
@@ -158,8 +159,22 @@ def source_columns_ddl(src: Source) -> list[str]:
     return cols
 
 
+def schema_version() -> str:
+    """Changes whenever the contract or this module's DDL changes."""
+    digest = hashlib.sha256(CONTRACT_FILE.read_bytes())
+    digest.update(Path(__file__).read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create every schema and table the ingestion needs (idempotent)."""
+    """Create every schema and table the ingestion needs (idempotent, quick when up to date)."""
+    version = schema_version()
+    exists = con.execute(
+        "select count(*) from duckdb_tables() where schema_name = 'audit' "
+        "and table_name = 'warehouse_meta' and database_name = current_database()"
+    ).fetchall()[0][0]
+    if exists and meta_get(con, "schema_version") == version:
+        return
     con.execute(AUDIT_DDL)
     for target, text in AUDIT_COMMENTS.items():
         _comment(con, target, text)
@@ -182,6 +197,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
             _comment(con, f"staging.{src.name}.snapshot_date", "business date of the snapshot file")
         for name, (_, text) in LINEAGE_COLUMNS.items():
             _comment(con, f"staging.{src.name}.{name}", text)
+    meta_set(con, "schema_version", version)
 
 
 def _delivery(src: Source) -> str:
