@@ -1,0 +1,415 @@
+-- marts.agent_month_metrics: one row per (agent_id, month), as the metric dictionary defines it
+-- (shared/spec/metrics.md; column definitions in agent_month_metrics.yaml beside this file).
+--
+-- Bound parameters:
+--   $month_start, $month_end   the month as a half-open interval [start, end) in local time
+--   $quarter_start             first day of the month's quarter
+--   $bucket_weights            list of {bucket, weight}
+--   $contact_cap, $hours_start, $hours_end, $effective_min_s, $qa_labels, $qa_threshold
+-- Timestamps are the lender's local time without offset, so plain comparisons are local.
+
+with
+
+-- sources -------------------------------------------------------------------------------------
+
+month_bounds as (
+    select
+        $month_start::date as month_start,
+        $month_end::date as month_end,
+        ($month_end::date - interval 1 day)::date as month_last_day,
+        $quarter_start::date as quarter_start
+),
+
+roster as (
+    -- each agent's row in the latest snapshot dated on or before the month's last day
+    select a.*
+    from staging.agents a, month_bounds b
+    where a.snapshot_date <= b.month_last_day
+    qualify row_number() over (partition by a.agent_id order by a.snapshot_date desc) = 1
+),
+
+latest_roster_date as (
+    select max(snapshot_date) as snapshot_date from roster
+),
+
+case_master as (
+    -- debtor, hardship flag: the case's latest snapshot on or before the month's last day
+    select c.case_id, c.debtor_id, c.hardship_flag
+    from staging.cases c, month_bounds b
+    where c.snapshot_date <= b.month_last_day
+    qualify row_number() over (partition by c.case_id order by c.snapshot_date desc) = 1
+),
+
+assignments as (
+    select
+        assignment_id,
+        case_id,
+        agent_id,
+        assigned_at,
+        coalesce(released_at, timestamp '9999-12-31') as held_until,
+        amount_due,
+        case
+            when dpd_at_assignment <= 30 then 'M1'
+            when dpd_at_assignment <= 60 then 'M2'
+            when dpd_at_assignment <= 90 then 'M3'
+            when dpd_at_assignment <= 120 then 'M4'
+            when dpd_at_assignment <= 150 then 'M5'
+            when dpd_at_assignment <= 180 then 'M6'
+            else 'M6+'
+        end as bucket
+    from staging.assignments
+),
+
+bucket_weights as (
+    select w.bucket, w.weight from (select unnest($bucket_weights) as w)
+),
+
+-- payment attribution -------------------------------------------------------------------------
+
+payment_holder as (
+    -- a payment counts for the assignment holding its case at paid_at; if overlapping
+    -- assignments hold it (a data-quality failure), the latest assigned_at wins
+    select p.payment_id, a.assignment_id
+    from staging.repayments p
+    join assignments a
+        on a.case_id = p.case_id
+        and a.assigned_at <= p.paid_at
+        and p.paid_at < a.held_until
+    where p.payment_type = 'payment'
+    qualify row_number() over (
+        partition by p.payment_id order by a.assigned_at desc, a.assignment_id desc
+    ) = 1
+),
+
+repayment_events as (
+    -- every repayment event, signed; a reversal follows the payment it reverses (claw-back)
+    select
+        r.payment_id,
+        r.case_id,
+        r.paid_at,
+        case when r.payment_type = 'reversal' then -r.amount else r.amount end as signed_amount,
+        h.assignment_id
+    from staging.repayments r
+    left join payment_holder h
+        on h.payment_id = case when r.payment_type = 'reversal' then r.reversal_of else r.payment_id end
+),
+
+attributed_events as (
+    select e.*, a.agent_id, a.bucket
+    from repayment_events e
+    join assignments a using (assignment_id)
+),
+
+-- recovery ------------------------------------------------------------------------------------
+
+month_assignments as (
+    -- assignments overlapping the month
+    select a.*
+    from assignments a, month_bounds b
+    where a.assigned_at < b.month_end and a.held_until > b.month_start
+),
+
+paid_before_month as (
+    select e.assignment_id, sum(e.signed_amount) as net_paid
+    from attributed_events e, month_bounds b
+    where e.paid_at < b.month_start
+    group by all
+),
+
+recovery_base as (
+    select
+        a.agent_id,
+        count(distinct a.case_id) as cases_assigned,
+        sum(greatest(0, a.amount_due - coalesce(p.net_paid, 0)))::decimal(18, 2) as amount_due
+    from month_assignments a
+    left join paid_before_month p using (assignment_id)
+    group by all
+),
+
+collections as (
+    select
+        e.agent_id,
+        sum(e.signed_amount)::decimal(18, 2) as collected,
+        coalesce(sum(e.signed_amount) filter (where e.bucket = 'M6+'), 0)::decimal(18, 2)
+            as collected_m6plus,
+        sum(e.signed_amount * coalesce(w.weight, 1.0))::decimal(18, 2) as credited_collections
+    from attributed_events e
+    cross join month_bounds b
+    left join bucket_weights w using (bucket)
+    where e.paid_at >= b.month_start and e.paid_at < b.month_end
+    group by all
+),
+
+-- contact -------------------------------------------------------------------------------------
+
+month_calls as (
+    select c.*, coalesce(m.debtor_id, 'case:' || c.case_id) as debtor_key
+    from staging.calls c
+    cross join month_bounds b
+    left join case_master m using (case_id)
+    where c.started_at >= b.month_start and c.started_at < b.month_end
+),
+
+ranked_calls as (
+    -- every attempt of every agent ranked per debtor and calendar day; call_id breaks ties
+    select
+        *,
+        row_number() over (
+            partition by debtor_key, started_at::date order by started_at, call_id
+        ) as attempt_of_day
+    from month_calls
+),
+
+contact as (
+    select
+        agent_id,
+        count(*) as call_attempts,
+        count(*) filter (where outcome in ('connected_debtor', 'connected_third_party'))
+            as connected_calls,
+        count(*) filter (where outcome = 'connected_debtor') as rpc_calls,
+        coalesce(sum(duration_s) filter (
+            where outcome in ('connected_debtor', 'connected_third_party')), 0) as talk_time_s,
+        count(*) filter (where outcome = 'connected_debtor' and duration_s >= $effective_min_s)
+            as effective_calls,
+        count(distinct case_id) as cases_handled,
+        count(*) filter (where ptp_amount > 0) as ptp_made,
+        count(*) filter (where attempt_of_day > $contact_cap) as over_cap_calls,
+        count(*) filter (
+            where started_at::time < $hours_start::time or started_at::time >= $hours_end::time
+        ) as off_hours_calls
+    from ranked_calls
+    group by all
+),
+
+handled_cases as (
+    select distinct c.agent_id, c.case_id, coalesce(m.hardship_flag, false) as hardship_flag
+    from month_calls c
+    left join case_master m using (case_id)
+),
+
+hardship as (
+    select agent_id, count(*) filter (where hardship_flag) as hardship_cases_handled
+    from handled_cases
+    group by all
+),
+
+-- promises to pay -----------------------------------------------------------------------------
+
+promises_due as (
+    select c.call_id, c.agent_id, c.case_id, c.started_at, c.ptp_amount, c.ptp_due_date
+    from staging.calls c, month_bounds b
+    where c.ptp_amount > 0 and c.ptp_due_date >= b.month_start and c.ptp_due_date < b.month_end
+),
+
+promise_outcomes as (
+    -- kept when the signed sum of all the case's repayment events (any attribution) from the
+    -- call to the end of the due date covers the promised amount
+    select
+        p.call_id,
+        p.agent_id,
+        coalesce(sum(e.signed_amount), 0) >= p.ptp_amount as kept
+    from promises_due p
+    left join repayment_events e
+        on e.case_id = p.case_id
+        and e.paid_at >= p.started_at
+        and e.paid_at < p.ptp_due_date + interval 1 day
+    group by p.call_id, p.agent_id, p.ptp_amount
+),
+
+promises as (
+    select agent_id, count(*) as ptp_due, count(*) filter (where kept) as ptp_kept
+    from promise_outcomes
+    group by all
+),
+
+-- conduct -------------------------------------------------------------------------------------
+
+month_complaints as (
+    -- counted unless found unsubstantiated (pending ones count)
+    select c.*
+    from staging.complaints c, month_bounds b
+    where c.received_at >= b.month_start and c.received_at < b.month_end
+        and c.substantiated is distinct from false
+),
+
+complaint_holders as (
+    -- attributed to agent_id when given, else to the agent holding the case when received
+    select c.complaint_id, a.agent_id
+    from month_complaints c
+    join assignments a
+        on a.case_id = c.case_id
+        and a.assigned_at <= c.received_at
+        and c.received_at < a.held_until
+    where c.agent_id is null
+    qualify row_number() over (
+        partition by c.complaint_id order by a.assigned_at desc, a.assignment_id desc
+    ) = 1
+),
+
+attributed_complaints as (
+    select c.complaint_id, c.category, c.substantiated, coalesce(c.agent_id, h.agent_id) as agent_id
+    from month_complaints c
+    left join complaint_holders h using (complaint_id)
+),
+
+complaint_counts as (
+    select
+        agent_id,
+        count(*) as complaints,
+        count(*) filter (where category = 'privacy_leak' and substantiated) as privacy_complaints
+    from attributed_complaints
+    where agent_id is not null
+    group by all
+),
+
+qa as (
+    select c.agent_id, count(*) as qa_flagged_calls
+    from month_calls c
+    where c.outcome in ('connected_debtor', 'connected_third_party')
+        and exists (
+            select 1 from staging.qa_flags f
+            where f.call_id = c.call_id
+                and list_contains($qa_labels, f.label)
+                and f.confidence >= $qa_threshold
+        )
+    group by all
+),
+
+violations as (
+    select
+        v.agent_id,
+        count(*) filter (where v.violation_type in ('privacy_breach', 'unauthorized_disclosure'))
+            as privacy_violations,
+        count(*) filter (where v.severity = 'major') as major_violations
+    from staging.violations v, month_bounds b
+    where v.confirmed and v.occurred_on >= b.month_start and v.occurred_on < b.month_end
+    group by all
+),
+
+-- satisfaction, skills, cost, relief ----------------------------------------------------------
+
+survey_scores as (
+    select agent_id, count(*) as surveys, avg(score) as csat_avg
+    from staging.surveys s, month_bounds b
+    where s.responded_at >= b.month_start and s.responded_at < b.month_end
+    group by all
+),
+
+training as (
+    select
+        t.agent_id,
+        count(*) filter (
+            where t.course_type = 'mandatory'
+                and t.due_date >= b.month_end - interval 12 month and t.due_date < b.month_end
+        ) as mandatory_due,
+        count(*) filter (
+            where t.course_type = 'mandatory'
+                and t.due_date >= b.month_end - interval 12 month and t.due_date < b.month_end
+                and t.passed and t.completed_on < b.month_end
+        ) as mandatory_passed,
+        avg(t.score) filter (
+            where t.course_type = 'simulation'
+                and t.completed_on >= b.quarter_start and t.completed_on < b.month_end
+        ) as simulation_score
+    from staging.trainings t, month_bounds b
+    group by all
+),
+
+cost as (
+    select
+        agent_id,
+        sum(amount)::decimal(18, 2) as total_cost,
+        coalesce(sum(amount) filter (where cost_type = 'field_visit'), 0) as field_visit_cost
+    from staging.costs c, month_bounds b
+    where c.incurred_on >= b.month_start and c.incurred_on < b.month_end
+    group by all
+),
+
+relief as (
+    select
+        p.agent_id,
+        count(*) filter (where m.hardship_flag) as relief_plans,
+        count(*) filter (where p.social_referral) as social_referrals
+    from staging.plans p
+    cross join month_bounds b
+    left join case_master m using (case_id)
+    where p.created_at >= b.month_start and p.created_at < b.month_end
+    group by all
+),
+
+-- the agents of the month ---------------------------------------------------------------------
+
+month_agents as (
+    select agent_id from roster
+    where status = 'active' and snapshot_date = (select snapshot_date from latest_roster_date)
+    union select agent_id from month_assignments
+    union select agent_id from contact
+    union select agent_id from collections
+    union select agent_id from complaint_counts
+),
+
+final as (
+    select
+        m.agent_id,
+        b.month_start as month,
+        r.team_id,
+        r.level,
+        coalesce(rb.cases_assigned, 0) as cases_assigned,
+        coalesce(rb.amount_due, 0)::decimal(18, 2) as amount_due,
+        coalesce(co.collected, 0)::decimal(18, 2) as collected,
+        (coalesce(co.collected, 0) / nullif(rb.amount_due, 0))::double as recovery_rate,
+        coalesce(co.collected_m6plus, 0)::decimal(18, 2) as collected_m6plus,
+        coalesce(co.credited_collections, 0)::decimal(18, 2) as credited_collections,
+        coalesce(ct.call_attempts, 0) as call_attempts,
+        coalesce(ct.connected_calls, 0) as connected_calls,
+        coalesce(ct.rpc_calls, 0) as rpc_calls,
+        (ct.rpc_calls / nullif(ct.call_attempts, 0))::double as rpc_rate,
+        coalesce(ct.talk_time_s, 0)::bigint as talk_time_s,
+        coalesce(ct.effective_calls, 0) as effective_calls,
+        coalesce(ct.cases_handled, 0) as cases_handled,
+        coalesce(ct.ptp_made, 0) as ptp_made,
+        coalesce(pr.ptp_due, 0) as ptp_due,
+        coalesce(pr.ptp_kept, 0) as ptp_kept,
+        (pr.ptp_kept / nullif(pr.ptp_due, 0))::double as ptp_kept_rate,
+        coalesce(ct.over_cap_calls, 0) as over_cap_calls,
+        coalesce(ct.off_hours_calls, 0) as off_hours_calls,
+        coalesce(cc.complaints, 0) as complaints,
+        (1000.0 * coalesce(cc.complaints, 0) / nullif(ct.cases_handled, 0))::double
+            as complaints_per_1k_cases,
+        coalesce(q.qa_flagged_calls, 0) as qa_flagged_calls,
+        (coalesce(q.qa_flagged_calls, 0) / nullif(ct.connected_calls, 0))::double
+            as threat_ratio,
+        (coalesce(v.privacy_violations, 0) + coalesce(cc.privacy_complaints, 0))::bigint
+            as privacy_incidents,
+        coalesce(v.major_violations, 0) as major_violations,
+        coalesce(v.major_violations, 0) > 0 as veto,
+        coalesce(s.surveys, 0) as surveys,
+        s.csat_avg::double as csat_avg,
+        coalesce(t.mandatory_due, 0) as mandatory_due,
+        coalesce(t.mandatory_passed, 0) as mandatory_passed,
+        (t.mandatory_passed / nullif(t.mandatory_due, 0))::double as mandatory_pass_rate,
+        t.simulation_score::double as simulation_score,
+        coalesce(cs.total_cost, 0)::decimal(18, 2) as total_cost,
+        (coalesce(cs.total_cost, 0) / nullif(ct.cases_handled, 0))::double as cost_per_case,
+        (cs.field_visit_cost / nullif(cs.total_cost, 0))::double as field_visit_share,
+        coalesce(h.hardship_cases_handled, 0) as hardship_cases_handled,
+        coalesce(rl.relief_plans, 0) as relief_plans,
+        coalesce(rl.social_referrals, 0) as social_referrals
+    from month_agents m
+    cross join month_bounds b
+    left join roster r using (agent_id)
+    left join recovery_base rb using (agent_id)
+    left join collections co using (agent_id)
+    left join contact ct using (agent_id)
+    left join promises pr using (agent_id)
+    left join complaint_counts cc using (agent_id)
+    left join qa q using (agent_id)
+    left join violations v using (agent_id)
+    left join survey_scores s using (agent_id)
+    left join training t using (agent_id)
+    left join cost cs using (agent_id)
+    left join hardship h using (agent_id)
+    left join relief rl using (agent_id)
+)
+
+select * from final
