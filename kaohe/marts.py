@@ -114,3 +114,18 @@ def build_month(con: duckdb.DuckDBPyConnection, table: str, cfg: Config, month: 
         con.execute("rollback")
         raise
     return n[0][0]
+
+
+# Build order within a month: each mart reads the ones before it.
+MONTHLY_MARTS = (
+    "agent_month_metrics",
+    "skill_risk_mismatches",
+    "team_month_metrics",
+    "agency_month_metrics",
+    "center_month_summary",
+)
+
+
+def build_all(con: duckdb.DuckDBPyConnection, cfg: Config, month: str | date) -> dict[str, int]:
+    """Every monthly mart of one month, in order; returns row counts."""
+    return {table: build_month(con, table, cfg, month) for table in MONTHLY_MARTS}

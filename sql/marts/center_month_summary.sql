@@ -1,0 +1,165 @@
+-- marts.center_month_summary: one row per month for the whole centre. Sums over the teams,
+-- ratios recomputed from sums, plus what no agent owns (unattributed payments and complaints)
+-- and the reconciliation totals that prove nothing disappeared.
+
+with
+
+bounds as (
+    select $month_start::date as month_start, $month_end::date as month_end
+),
+
+teams as (
+    select * from marts.team_month_metrics where month = $month_start::date
+),
+
+sums as (
+    select
+        sum(agents) as agents,
+        sum(vetoed_agents) as vetoed_agents,
+        count(*) as teams,
+        sum(cases_assigned) as cases_assigned,
+        sum(amount_due)::decimal(18, 2) as amount_due,
+        sum(collected)::decimal(18, 2) as collected,
+        sum(collected_m6plus)::decimal(18, 2) as collected_m6plus,
+        sum(credited_collections)::decimal(18, 2) as credited_collections,
+        sum(call_attempts) as call_attempts,
+        sum(connected_calls) as connected_calls,
+        sum(rpc_calls) as rpc_calls,
+        sum(cases_handled) as cases_handled,
+        sum(ptp_due) as ptp_due,
+        sum(ptp_kept) as ptp_kept,
+        sum(over_cap_calls) as over_cap_calls,
+        sum(off_hours_calls) as off_hours_calls,
+        sum(complaints) as complaints,
+        sum(qa_flagged_calls) as qa_flagged_calls,
+        sum(privacy_incidents) as privacy_incidents,
+        sum(major_violations) as major_violations,
+        sum(surveys) as surveys,
+        sum(csat_avg * surveys) as csat_points,
+        sum(mandatory_due) as mandatory_due,
+        sum(mandatory_passed) as mandatory_passed,
+        sum(total_cost)::decimal(18, 2) as total_cost,
+        sum(hardship_cases_handled) as hardship_cases_handled,
+        sum(relief_plans) as relief_plans,
+        sum(social_referrals) as social_referrals,
+        sum(tickets_opened) as tickets_opened,
+        sum(open_tickets_past_sla) as open_tickets_past_sla,
+        sum(skill_risk_mismatches) as skill_risk_mismatches
+    from teams
+),
+
+-- what no agent owns ------------------------------------------------------------------------
+
+holders as (
+    select assignment_id, case_id, assigned_at,
+        coalesce(released_at, timestamp '9999-12-31') as held_until
+    from staging.assignments
+),
+
+payment_holder as (
+    select p.payment_id
+    from staging.repayments p
+    join holders a
+        on a.case_id = p.case_id and a.assigned_at <= p.paid_at and p.paid_at < a.held_until
+    where p.payment_type = 'payment'
+    group by all
+),
+
+month_events as (
+    select
+        case when r.payment_type = 'reversal' then -r.amount else r.amount end as signed_amount,
+        h.payment_id is not null as attributed
+    from staging.repayments r
+    cross join bounds b
+    left join payment_holder h
+        on h.payment_id = case when r.payment_type = 'reversal' then r.reversal_of
+                               else r.payment_id end
+    where r.paid_at >= b.month_start and r.paid_at < b.month_end
+),
+
+repayment_totals as (
+    select
+        coalesce(sum(signed_amount), 0)::decimal(18, 2) as net_repayments,
+        coalesce(sum(signed_amount) filter (where not attributed), 0)::decimal(18, 2)
+            as unattributed_collected,
+        count(*) filter (where not attributed) as unattributed_payment_events
+    from month_events
+),
+
+month_complaints as (
+    select c.complaint_id, c.agent_id, c.case_id, c.received_at
+    from staging.complaints c, bounds b
+    where c.received_at >= b.month_start and c.received_at < b.month_end
+        and c.substantiated is distinct from false
+),
+
+complaint_totals as (
+    select
+        count(*) as complaints_received,
+        count(*) filter (
+            where c.agent_id is null and not exists (
+                select 1 from holders a
+                where a.case_id = c.case_id and a.assigned_at <= c.received_at
+                    and c.received_at < a.held_until
+            )
+        ) as unattributed_complaints
+    from month_complaints c
+),
+
+call_totals as (
+    select count(*) as calls_in_month
+    from staging.calls c, bounds b
+    where c.started_at >= b.month_start and c.started_at < b.month_end
+),
+
+final as (
+    select
+        b.month_start as month,
+        coalesce(s.teams, 0) as teams,
+        coalesce(s.agents, 0) as agents,
+        coalesce(s.vetoed_agents, 0) as vetoed_agents,
+        coalesce(s.cases_assigned, 0) as cases_assigned,
+        coalesce(s.amount_due, 0)::decimal(18, 2) as amount_due,
+        coalesce(s.collected, 0)::decimal(18, 2) as collected,
+        (s.collected / nullif(s.amount_due, 0))::double as recovery_rate,
+        coalesce(s.collected_m6plus, 0)::decimal(18, 2) as collected_m6plus,
+        coalesce(s.credited_collections, 0)::decimal(18, 2) as credited_collections,
+        coalesce(s.call_attempts, 0) as call_attempts,
+        coalesce(s.connected_calls, 0) as connected_calls,
+        (s.rpc_calls / nullif(s.call_attempts, 0))::double as rpc_rate,
+        (s.ptp_kept / nullif(s.ptp_due, 0))::double as ptp_kept_rate,
+        coalesce(s.over_cap_calls, 0) as over_cap_calls,
+        coalesce(s.off_hours_calls, 0) as off_hours_calls,
+        coalesce(s.complaints, 0) as complaints,
+        (1000.0 * s.complaints / nullif(s.cases_handled, 0))::double as complaints_per_1k_cases,
+        (s.qa_flagged_calls / nullif(s.connected_calls, 0))::double as threat_ratio,
+        coalesce(s.privacy_incidents, 0) as privacy_incidents,
+        coalesce(s.major_violations, 0) as major_violations,
+        (s.csat_points / nullif(s.surveys, 0))::double as csat_avg,
+        (s.mandatory_passed / nullif(s.mandatory_due, 0))::double as mandatory_pass_rate,
+        coalesce(s.total_cost, 0)::decimal(18, 2) as total_cost,
+        (s.total_cost / nullif(s.cases_handled, 0))::double as cost_per_case,
+        coalesce(s.hardship_cases_handled, 0) as hardship_cases_handled,
+        coalesce(s.relief_plans, 0) as relief_plans,
+        coalesce(s.social_referrals, 0) as social_referrals,
+        (s.relief_plans / nullif(s.hardship_cases_handled, 0))::double as relief_rate,
+        coalesce(s.tickets_opened, 0) as tickets_opened,
+        coalesce(s.open_tickets_past_sla, 0) as open_tickets_past_sla,
+        coalesce(s.skill_risk_mismatches, 0) as skill_risk_mismatches,
+        r.unattributed_collected,
+        r.unattributed_payment_events,
+        k.complaints_received,
+        k.unattributed_complaints,
+        r.net_repayments,
+        (r.net_repayments - coalesce(s.collected, 0) - r.unattributed_collected)::decimal(18, 2)
+            as reconciliation_gap,
+        t.calls_in_month,
+        t.calls_in_month - coalesce(s.call_attempts, 0) as calls_gap
+    from bounds b
+    cross join sums s
+    cross join repayment_totals r
+    cross join complaint_totals k
+    cross join call_totals t
+)
+
+select * from final
