@@ -4,6 +4,7 @@
 from dagster import AssetKey, MaterializeResult, asset
 
 from kaohe.contract import load_contract
+from kaohe.marts import MONTHLY_MARTS
 from kaohe.warehouse import publish
 from pipelines.resources import Warehouse
 
@@ -13,7 +14,8 @@ from pipelines.resources import Warehouse
     group_name="publish",
     kinds={"duckdb"},
     owners=["team:data-platform"],
-    deps=[AssetKey(["staging", name]) for name in load_contract()],
+    deps=[AssetKey(["staging", name]) for name in load_contract()]
+    + [AssetKey(["marts", table]) for table in MONTHLY_MARTS],
     description="The analyst copy <home>/warehouse/kaohe.duckdb (staging, marts, audit; no raw "
     "layer, no quarantine raw text), written beside it and swapped in atomically.",
 )

@@ -39,14 +39,15 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from kaohe.config import ConfigError
     from kaohe.runner import RunLocked, run_month
 
     home = _env_path(args.home, "KAOHE_HOME", "--home")
     landing = _env_path(args.landing, "KAOHE_LANDING", "--landing")
     _setup_logging(home)
     try:
-        outcome = run_month(args.month, home, landing)
-    except (RunLocked, ValueError, FileNotFoundError) as exc:
+        outcome = run_month(args.month, home, landing, Path(args.config) if args.config else None)
+    except (RunLocked, ConfigError, ValueError, FileNotFoundError) as exc:
         print(f"kaohe: {exc}", file=sys.stderr)
         return 2
     for step, seconds in outcome.step_seconds.items():
@@ -103,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--month", required=True, help="YYYY-MM")
     r.add_argument("--landing", help="landing folder (or KAOHE_LANDING)")
     r.add_argument("--home", help="kaohe home (or KAOHE_HOME)")
+    r.add_argument("--config", help="configuration file (default: config/kaohe.yaml)")
     r.set_defaults(func=cmd_run)
 
     d = sub.add_parser("demo", help="generate small sample data and run the last full month")

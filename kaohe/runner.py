@@ -78,7 +78,8 @@ def run_lock(home: Home) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def run_month(month: str, home_dir: Path, landing: Path) -> RunOutcome:
+def run_month(month: str, home_dir: Path, landing: Path, config: Path | None = None
+              ) -> RunOutcome:
     """Execute the monthly job in process (ingest, build, publish) and report per-step times."""
     if not MONTH.match(month):
         raise ValueError(f"--month must look like 2026-09, not {month!r}")
@@ -89,7 +90,10 @@ def run_month(month: str, home_dir: Path, landing: Path) -> RunOutcome:
     from dagster import DagsterInstance
 
     from pipelines.definitions import defs
-    from pipelines.resources import Warehouse
+    from kaohe.config import load_config
+    from pipelines.resources import KaoheConfig, Warehouse
+
+    load_config(config)  # a bad configuration stops here, with its precise message
 
     with run_lock(home):
         job = defs.resolve_job_def("monthly_run")
@@ -97,8 +101,11 @@ def run_month(month: str, home_dir: Path, landing: Path) -> RunOutcome:
         with DagsterInstance.get() as instance:
             result = job.execute_in_process(
                 instance=instance,
-                resources={"warehouse": Warehouse(home=str(home.root),
-                                                  landing=str(landing.resolve()))},
+                resources={
+                    "warehouse": Warehouse(home=str(home.root), landing=str(landing.resolve())),
+                    "kaohe_config": KaoheConfig(path=str(config or "")),
+                },
+                partition_key=f"{month}-01",
                 tags={"kaohe/month": month},
                 raise_on_error=False,
             )

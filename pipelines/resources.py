@@ -10,6 +10,7 @@ import duckdb
 from dagster import ConfigurableResource
 
 from kaohe import pii
+from kaohe.config import Config, load_config
 from kaohe.warehouse import Home, connect, ensure_schema, meta_get, meta_set
 
 
@@ -49,3 +50,12 @@ class Warehouse(ConfigurableResource):
             yield con
         finally:
             con.close()
+
+
+class KaoheConfig(ConfigurableResource):
+    """The operator's configuration file (empty path = the shipped config/kaohe.yaml)."""
+
+    path: str = ""
+
+    def load(self) -> Config:
+        return load_config(self.path or None)

@@ -1,0 +1,68 @@
+"""Monthly metric marts, one asset per SQL file under sql/marts/, partitioned by month."""
+
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    MaterializeResult,
+    MetadataValue,
+    MonthlyPartitionsDefinition,
+    asset,
+)
+
+from assets.ingest import markdown_table
+from kaohe.contract import load_contract
+from kaohe.marts import MONTHLY_MARTS, dictionary
+from pipelines.resources import KaoheConfig, Warehouse
+
+# Months in the lender's time zone; the current month is a partition too (month to date).
+monthly = MonthlyPartitionsDefinition(start_date="2025-01-01", timezone="Asia/Shanghai",
+                                      end_offset=1)
+
+STAGING = [AssetKey(["staging", name]) for name in load_contract()]
+UPSTREAM = {
+    "agent_month_metrics": STAGING,
+    "skill_risk_mismatches": STAGING,
+    "team_month_metrics": [AssetKey(["marts", "agent_month_metrics"]),
+                           AssetKey(["marts", "skill_risk_mismatches"])],
+    "agency_month_metrics": [AssetKey(["marts", "agent_month_metrics"])],
+    "center_month_summary": [AssetKey(["marts", "team_month_metrics"])],
+}
+
+
+def _mart_asset(table: str) -> AssetsDefinition:
+    d = dictionary(table)
+
+    @asset(
+        name=table,
+        key_prefix=["marts"],
+        group_name="marts",
+        kinds={"duckdb", "sql"},
+        owners=["team:analytics"],
+        partitions_def=monthly,
+        deps=UPSTREAM[table],
+        description=f"{d.description['en']} ({d.grain}; sql/marts/{table}.sql)",
+    )
+    def mart(context: AssetExecutionContext, warehouse: Warehouse,
+             kaohe_config: KaoheConfig) -> MaterializeResult:
+        month = context.partition_key[:7]
+        cfg = kaohe_config.load()
+        from kaohe.marts import build_month
+
+        with warehouse.writer() as con:
+            rows = build_month(con, table, cfg, month)
+            preview = con.sql(
+                f"select * exclude (config_version) from {d.table} "
+                f"where month = date '{month}-01' limit 5"
+            ).pl()
+        return MaterializeResult(metadata={
+            "dagster/row_count": rows,
+            "month": month,
+            "config_version": cfg.config_version,
+            "preview": MetadataValue.md(markdown_table(preview)),
+        })
+
+    return mart
+
+
+mart_assets = [_mart_asset(table) for table in MONTHLY_MARTS]
