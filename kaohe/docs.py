@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from kaohe.contract import load_contract
+from kaohe.marts import MONTHLY_MARTS, dictionary
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
@@ -105,10 +106,51 @@ def contract_markdown() -> str:
     return "\n".join(out) + "\n"
 
 
+def metrics_markdown() -> str:
+    out = [
+        "# Metric dictionary 指标字典 (generated from `sql/marts/*.yaml`: edit those, then run "
+        "`uv run python -m kaohe.docs`)",
+        "",
+        "Every table below is in the published warehouse (`<home>/warehouse/kaohe.duckdb`), one "
+        "SQL file each under `sql/marts/`. The same definitions are the warehouse column "
+        "comments (`select column_name, comment from duckdb_columns() where schema_name = "
+        "'marts'`). Months are half-open intervals `[M_start, M_end)` in the lender's local "
+        "time; `month` is the first day. Ratios are DOUBLE and NULL when the denominator is 0; "
+        "counts are 0, not NULL, when nothing happened; amounts are DECIMAL(18,2). Every row "
+        "records the `config_version` (version + hash of the configuration) it was built with.",
+        "",
+        "Shared rules: a case is held at time t by the assignment with "
+        "`assigned_at <= t < coalesce(released_at, +inf)` (overlaps: the latest `assigned_at` "
+        "holds); buckets from `dpd_at_assignment`: M1 1-30, M2 31-60, M3 61-90, M4 91-120, "
+        "M5 121-150, M6 151-180, M6+ >= 181; a payment counts for the assignment holding its case "
+        "at `paid_at`, a reversal negatively for the assignment of the payment it reverses, dated "
+        "at its own `paid_at` (claw-back); a complaint goes to its `agent_id`, else to the holder "
+        "of its case when received, and counts unless `substantiated = false`.",
+        "",
+        "Decisions where the specification is silent: a call whose case is in no snapshot is "
+        "ranked for the contact cap with its case as the debtor; team and level come from the "
+        "agent's row in the latest snapshot on or before the month's last day that contains the "
+        "agent; agents without a team are grouped as `(no team)` in the team mart; open tickets "
+        "are judged at the month's end, or at the newest ticket file for the month to date.",
+    ]
+    for table in MONTHLY_MARTS:
+        d = dictionary(table)
+        out += ["", f"## `{d.table}`", "", f"{d.description['en']}  ", f"{d.description['zh']}",
+                "", f"Grain: {d.grain}. SQL: `sql/marts/{table}.sql`.", "",
+                "| column | type | definition | 定义 |", "|---|---|---|---|"]
+        for c in d.columns:
+            out.append(f"| `{c['name']}` | {c['type']} | {c['en']} | {c['zh']} |")
+    return "\n".join(out) + "\n"
+
+
+PAGES = {"data-contract.md": contract_markdown, "metrics.md": metrics_markdown}
+
+
 def main() -> None:
     DOCS.mkdir(exist_ok=True)
-    (DOCS / "data-contract.md").write_text(contract_markdown(), encoding="utf-8")
-    print(f"wrote {DOCS / 'data-contract.md'}", file=sys.stderr)
+    for name, render in PAGES.items():
+        (DOCS / name).write_text(render(), encoding="utf-8")
+        print(f"wrote {DOCS / name}", file=sys.stderr)
 
 
 if __name__ == "__main__":

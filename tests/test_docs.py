@@ -1,9 +1,12 @@
 """Generated docs stay in step with their single source."""
 
-from kaohe.docs import DOCS, contract_markdown
+import pytest
+
+from kaohe.docs import DOCS, PAGES
 
 
-def test_data_contract_page_is_generated_from_the_contract():
-    assert (DOCS / "data-contract.md").read_text(encoding="utf-8") == contract_markdown(), (
-        "docs/data-contract.md is stale: run `uv run python -m kaohe.docs`"
+@pytest.mark.parametrize("page", sorted(PAGES))
+def test_generated_page_is_up_to_date(page):
+    assert (DOCS / page).read_text(encoding="utf-8") == PAGES[page](), (
+        f"docs/{page} is stale: run `uv run python -m kaohe.docs`"
     )
