@@ -1,0 +1,209 @@
+"""Data-quality gates: the suites in ``expectations/`` run against one month of the warehouse.
+
+Each suite file is a Great Expectations suite (``name``, ``expectations`` with ``type``,
+``kwargs``, ``meta``), plus kaohe's ``meta.kaohe``: the engine and the month's batch.
+- engine ``gx``: small tables (the marts) are validated by Great Expectations on a pandas slice of
+  the month (GX 1.x has no DuckDB engine; the slice is a few thousand rows).
+- engine ``sql``: big detail tables (tens of millions of calls) are checked in DuckDB: kaohe
+  compiles the same expectation types to SQL, so the month never leaves the database.
+``unexpected_rows_query`` expectations (GX's UnexpectedRowsExpectation vocabulary: a query over
+``{batch}`` returning the offending rows, first column = key) always run in DuckDB.
+Severity is ``meta.severity``: ``blocking`` stops the month's reports, ``warning`` is shown on
+their data-quality panel. Great Expectations is imported only when a gx suite runs.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from functools import cache
+from pathlib import Path
+
+import duckdb
+
+from kaohe.marts import month_bounds
+from kaohe.warehouse import quote
+
+SUITES_DIR = Path(__file__).resolve().parents[1] / "expectations"
+SAMPLE = 5
+
+
+@dataclass
+class CheckResult:
+    suite: str  # the checked table, e.g. staging.calls
+    check: str  # a readable name of the expectation
+    severity: str  # blocking | warning
+    passed: bool
+    unexpected: int = 0
+    sample: list[str] = field(default_factory=list)
+    description: str = ""
+    engine: str = "sql"
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    engine: str
+    batch: str
+    expectations: tuple[dict, ...]
+    path: Path
+
+
+@cache
+def load_suites(directory: Path = SUITES_DIR) -> tuple[Suite, ...]:
+    suites = []
+    for path in sorted(directory.glob("*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        meta = data.get("meta", {}).get("kaohe", {})
+        if meta.get("engine") not in ("gx", "sql"):
+            raise ValueError(f"{path}: meta.kaohe.engine must be gx or sql")
+        if "batch" not in meta:
+            raise ValueError(f"{path}: meta.kaohe.batch (the month's rows) is missing")
+        for i, exp in enumerate(data["expectations"]):
+            if exp.get("meta", {}).get("severity") not in ("blocking", "warning"):
+                raise ValueError(f"{path}: expectations[{i}].meta.severity must be blocking or "
+                                 "warning")
+        suites.append(Suite(data["name"], meta["engine"], meta["batch"],
+                            tuple(data["expectations"]), path))
+    return tuple(suites)
+
+
+def suites_for(table: str) -> list[Suite]:
+    return [s for s in load_suites() if s.name == table]
+
+
+def check_name(exp: dict) -> str:
+    kw = exp.get("kwargs", {})
+    if exp["type"] == "unexpected_rows_query":
+        return kw.get("name") or kw.get("description", "query")[:60]
+    target = kw.get("column") or "+".join(kw.get("column_list", [])) or ""
+    return f"{exp['type'].removeprefix('expect_')}({target})"
+
+
+def _params(batch_sql: str, month: str) -> dict:
+    start, end, quarter = month_bounds(month)
+    params = {"month_start": start, "month_end": end, "quarter_start": quarter}
+    return {k: v for k, v in params.items() if f"${k}" in batch_sql}
+
+
+def _compile(exp: dict) -> str:
+    """SQL returning the offending keys of one expectation over ``{batch}``."""
+    kw = exp.get("kwargs", {})
+    t = exp["type"]
+    col = quote(kw["column"]) if "column" in kw else None
+    if t == "unexpected_rows_query":
+        return kw["unexpected_rows_query"]
+    if t == "expect_column_values_to_not_be_null":
+        return f"select '(row)' from {{batch}} where {col} is null"
+    if t == "expect_column_values_to_be_unique":
+        return f"select {col}::varchar from {{batch}} where {col} is not null " \
+               f"group by {col} having count(*) > 1"
+    if t == "expect_compound_columns_to_be_unique":
+        cols = ", ".join(quote(c) for c in kw["column_list"])
+        return f"select concat_ws('|', {cols}) from {{batch}} group by {cols} having count(*) > 1"
+    if t == "expect_column_values_to_be_in_set":
+        values = ", ".join("'" + str(v).replace("'", "''") + "'" for v in kw["value_set"])
+        return f"select {col}::varchar from {{batch}} where {col} is not null " \
+               f"and {col}::varchar not in ({values})"
+    if t == "expect_column_values_to_be_between":
+        conds = []
+        if kw.get("min_value") is not None:
+            conds.append(f"{col} < {kw['min_value']}")
+        if kw.get("max_value") is not None:
+            conds.append(f"{col} > {kw['max_value']}")
+        return f"select {col}::varchar from {{batch}} where {' or '.join(conds)}"
+    raise ValueError(f"expectation type {t} has no SQL form in kaohe.quality")
+
+
+def _run_sql(con: duckdb.DuckDBPyConnection, suite: Suite, exp: dict, month: str) -> CheckResult:
+    started = time.perf_counter()
+    query = _compile(exp).replace("{batch}", f"({suite.batch})")
+    params = _params(query, month)
+    rows = con.execute(
+        f"select count(*) over () as n, k::varchar from ({query}) q(k) limit {SAMPLE}", params
+    ).fetchall()
+    n = rows[0][0] if rows else 0
+    return CheckResult(
+        suite=suite.name, check=check_name(exp), severity=exp["meta"]["severity"],
+        passed=n == 0, unexpected=n, sample=[str(r[1]) for r in rows],
+        description=exp["meta"].get("description", exp.get("kwargs", {}).get("description", "")),
+        engine="sql", seconds=time.perf_counter() - started,
+    )
+
+
+def _run_gx(con: duckdb.DuckDBPyConnection, suite: Suite, exps: list[dict], month: str
+            ) -> list[CheckResult]:
+    """Validate the month's slice of a small table with Great Expectations (pandas)."""
+    if not exps:
+        return []
+    started = time.perf_counter()
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+    from great_expectations.expectations.expectation_configuration import (
+        ExpectationConfiguration,
+    )
+
+    frame = con.execute(
+        f"select * from ({suite.batch})", _params(suite.batch, month)
+    ).df()
+    context = gx.get_context(mode="ephemeral")
+    # GX's progress bars would flood the run log
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    batch_definition = (
+        context.data_sources.add_pandas("kaohe")
+        .add_dataframe_asset(suite.name)
+        .add_batch_definition_whole_dataframe(month)
+    )
+    gx_suite = gx.ExpectationSuite(name=suite.name)
+    for exp in exps:
+        gx_suite.add_expectation_configuration(ExpectationConfiguration(
+            type=exp["type"], kwargs=exp["kwargs"], meta=exp.get("meta", {})))
+    result = batch_definition.get_batch(batch_parameters={"dataframe": frame}).validate(
+        gx_suite, result_format="SUMMARY")
+    elapsed = (time.perf_counter() - started) / len(exps)
+    out = []
+    for r in result.results:
+        cfg = r.expectation_config
+        exp = {"type": cfg.type, "kwargs": dict(cfg.kwargs), "meta": dict(cfg.meta or {})}
+        unexpected = int(r.result.get("unexpected_count") or 0) if r.result else 0
+        sample = [str(v) for v in (r.result or {}).get("partial_unexpected_list", [])[:SAMPLE]]
+        if r.exception_info and r.exception_info.get("raised_exception"):
+            sample = [str(r.exception_info.get("exception_message"))[:200]]
+        out.append(CheckResult(
+            suite=suite.name, check=check_name(exp), severity=exp["meta"]["severity"],
+            passed=bool(r.success), unexpected=unexpected if not r.success else 0,
+            sample=sample, description=exp["meta"].get("description", ""), engine="gx",
+            seconds=elapsed,
+        ))
+    return out
+
+
+def run_suite(con: duckdb.DuckDBPyConnection, suite: Suite, month: str) -> list[CheckResult]:
+    gx_exps = [e for e in suite.expectations
+               if suite.engine == "gx" and e["type"] != "unexpected_rows_query"]
+    sql_exps = [e for e in suite.expectations if e not in gx_exps]
+    results = _run_gx(con, suite, gx_exps, month)
+    results += [_run_sql(con, suite, e, month) for e in sql_exps]
+    return results
+
+
+def run_checks(con: duckdb.DuckDBPyConnection, month: str,
+               tables: list[str] | None = None) -> list[CheckResult]:
+    """Every suite (or those of ``tables``) for one month."""
+    results: list[CheckResult] = []
+    for suite in load_suites():
+        if tables is None or suite.name in tables:
+            results += run_suite(con, suite, month)
+    return results
+
+
+def blocking_failures(results: list[CheckResult]) -> list[CheckResult]:
+    return [r for r in results if not r.passed and r.severity == "blocking"]
+
+
+def as_rows(results: list[CheckResult], month: str) -> list[dict]:
+    start = date.fromisoformat(f"{month}-01")
+    return [{"month": start, **asdict(r), "sample": ", ".join(r.sample)} for r in results]
