@@ -2,15 +2,26 @@
 
 
 import polars as pl
-from dagster import AssetsDefinition, AssetExecutionContext, MaterializeResult, MetadataValue, asset
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
 
+from assets.checks import quality_results, quality_specs, run_month
 from kaohe.contract import Source, load_contract
 from kaohe.ingest import Ingestor, discover
 from pipelines.resources import Warehouse
 
 
 def _ingest_asset(src: Source) -> AssetsDefinition:
+    key = AssetKey(["staging", src.name])
+
     @asset(
+        check_specs=quality_specs(key),
         name=src.name,
         key_prefix=["staging"],
         group_name="ingest",
@@ -32,6 +43,8 @@ def _ingest_asset(src: Source) -> AssetsDefinition:
                 f"select * exclude (_file_id, _line, _business_date, _seq) "
                 f"from staging.{src.name} order by _file desc limit 5"
             ).pl()
+            checks = quality_results(con, warehouse, f"staging.{src.name}", key,
+                                     run_month(context))
         for f in result.files:
             if f.status == "rejected":
                 context.log.warning(f"rejected {f.rel}: {f.message}")
@@ -48,7 +61,8 @@ def _ingest_asset(src: Source) -> AssetsDefinition:
                 "rows_rejected": result.rows_rejected,
                 "dagster/row_count": result.staging_rows,
                 "preview": MetadataValue.md(markdown_table(preview)),
-            }
+            },
+            check_results=checks,
         )
 
     return ingest

@@ -10,6 +10,7 @@ from dagster import (
     asset,
 )
 
+from assets.checks import quality_results, quality_specs
 from assets.ingest import markdown_table
 from kaohe.contract import load_contract
 from kaohe.marts import MONTHLY_MARTS, dictionary
@@ -32,8 +33,10 @@ UPSTREAM = {
 
 def _mart_asset(table: str) -> AssetsDefinition:
     d = dictionary(table)
+    key = AssetKey(["marts", table])
 
     @asset(
+        check_specs=quality_specs(key),
         name=table,
         key_prefix=["marts"],
         group_name="marts",
@@ -55,12 +58,13 @@ def _mart_asset(table: str) -> AssetsDefinition:
                 f"select * exclude (config_version) from {d.table} "
                 f"where month = date '{month}-01' limit 5"
             ).pl()
+            checks = quality_results(con, warehouse, d.table, key, month)
         return MaterializeResult(metadata={
             "dagster/row_count": rows,
             "month": month,
             "config_version": cfg.config_version,
             "preview": MetadataValue.md(markdown_table(preview)),
-        })
+        }, check_results=checks)
 
     return mart
 

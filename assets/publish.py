@@ -15,7 +15,8 @@ from pipelines.resources import Warehouse
     kinds={"duckdb"},
     owners=["team:data-platform"],
     deps=[AssetKey(["staging", name]) for name in load_contract()]
-    + [AssetKey(["marts", table]) for table in MONTHLY_MARTS],
+    + [AssetKey(["marts", table]) for table in MONTHLY_MARTS]
+    + [AssetKey(["audit", "file_registry"])],
     description="The analyst copy <home>/warehouse/kaohe.duckdb (staging, marts, audit; no raw "
     "layer, no quarantine raw text), written beside it and swapped in atomically.",
 )

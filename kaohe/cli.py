@@ -56,9 +56,63 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"kaohe: run {outcome.run_id} FAILED; see `dagster dev` or {home}/logs",
               file=sys.stderr)
         return 1
+    blocking = _print_checks(outcome.work_db, args.month)
+    print(f"data-quality page: {home.resolve() / 'reports' / args.month / 'data-quality.html'}")
+    if blocking:
+        print(f"kaohe: {len(blocking)} blocking data-quality check(s) failed for {args.month}: "
+              "the month was not published and its reports are not rendered",
+              file=sys.stderr)
+        return 3
     print(f"run {outcome.run_id} succeeded in {outcome.seconds:.1f} s")
     print(f"published warehouse: {outcome.published}")
     return 0
+
+
+def _print_checks(db: Path, month: str, results=None) -> list:
+    """Print a table of the month's check results; return the blocking failures."""
+    from kaohe.quality import blocking_failures, stored_results
+    from kaohe.warehouse import connect
+
+    if results is None:
+        con = connect(db, read_only=True)
+        try:
+            results = stored_results(con, month)
+        finally:
+            con.close()
+    failed = [r for r in results if not r.passed]
+    print(f"data quality {month}: {len(results)} checks, "
+          f"{sum(r.severity == 'blocking' for r in failed)} blocking failed, "
+          f"{sum(r.severity == 'warning' for r in failed)} warnings")
+    for r in sorted(failed, key=lambda r: (r.severity != "blocking", r.suite, r.check)):
+        print(f"  {r.severity.upper():<8} {r.suite:<32} {r.check:<48} {r.unexpected:>8}  "
+              f"{', '.join(r.sample)[:60]}")
+    return blocking_failures(results)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from kaohe.quality import run_checks
+    from kaohe.runner import MONTH
+    from kaohe.warehouse import connect
+
+    if not MONTH.match(args.month):
+        print(f"kaohe: --month must look like 2026-09, not {args.month!r}", file=sys.stderr)
+        return 2
+    path = Path(args.warehouse)
+    if not path.exists():
+        print(f"kaohe: no warehouse at {path}", file=sys.stderr)
+        return 2
+    con = connect(path, read_only=True)
+    try:
+        results = run_checks(con, args.month)
+    finally:
+        con.close()
+    blocking = _print_checks(path, args.month, results)
+    if args.html:
+        from kaohe.quality_page import render
+
+        Path(args.html).write_text(render(args.month, results, []), encoding="utf-8")
+        print(f"wrote {args.html}")
+    return 1 if blocking else 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -106,6 +160,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--home", help="kaohe home (or KAOHE_HOME)")
     r.add_argument("--config", help="configuration file (default: config/kaohe.yaml)")
     r.set_defaults(func=cmd_run)
+
+    c = sub.add_parser("check", help="run every data-quality check of a month, read-only")
+    c.add_argument("--month", required=True, help="YYYY-MM")
+    c.add_argument("--warehouse", required=True, help="a kaohe DuckDB file (opened read-only)")
+    c.add_argument("--html", help="also write the results page to this file")
+    c.set_defaults(func=cmd_check)
 
     d = sub.add_parser("demo", help="generate small sample data and run the last full month")
     d.add_argument("--home", default="kaohe-demo")

@@ -207,3 +207,35 @@ def blocking_failures(results: list[CheckResult]) -> list[CheckResult]:
 def as_rows(results: list[CheckResult], month: str) -> list[dict]:
     start = date.fromisoformat(f"{month}-01")
     return [{"month": start, **asdict(r), "sample": ", ".join(r.sample)} for r in results]
+
+
+def store_results(con: duckdb.DuckDBPyConnection, results: list[CheckResult], month: str) -> None:
+    """Replace the stored results of these suites for the month (latest run wins)."""
+    if not results:
+        return
+    start = date.fromisoformat(f"{month}-01")
+    suites = sorted({r.suite for r in results})
+    con.execute("begin transaction")
+    try:
+        con.execute("delete from audit.check_results where month = ? and list_contains(?, suite)",
+                    [start, suites])
+        con.executemany(
+            "insert into audit.check_results values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+            "now()::timestamp)",
+            [[start, r.suite, r.check, r.severity, r.passed, r.unexpected, ", ".join(r.sample),
+              r.description, r.engine, r.seconds] for r in results],
+        )
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+
+
+def stored_results(con: duckdb.DuckDBPyConnection, month: str) -> list[CheckResult]:
+    rows = con.execute(
+        'select suite, "check", severity, passed, unexpected, sample, description, engine, '
+        "seconds from audit.check_results where month = ? order by suite, \"check\"",
+        [date.fromisoformat(f"{month}-01")],
+    ).fetchall()
+    return [CheckResult(s, c, sev, p, u, [x for x in (sample or "").split(", ") if x], d, e, sec)
+            for s, c, sev, p, u, sample, d, e, sec in rows]

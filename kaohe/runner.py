@@ -44,6 +44,7 @@ class RunOutcome:
     seconds: float
     published: Path
     step_seconds: dict[str, float]
+    work_db: Path
 
 
 def prepare_instance(home: Home) -> None:
@@ -114,4 +115,4 @@ def run_month(month: str, home_dir: Path, landing: Path, config: Path | None = N
                 if stats.start_time and stats.end_time:
                     steps[stats.step_key] = stats.end_time - stats.start_time
         return RunOutcome(result.success, result.run_id, time.perf_counter() - started,
-                          home.published_db, steps)
+                          home.published_db, steps, home.work_db)

@@ -130,6 +130,19 @@ create table if not exists audit.quarantine (
     ingested_at timestamp not null
 );
 create table if not exists audit.warehouse_meta (key varchar primary key, value varchar);
+create table if not exists audit.check_results (
+    month date not null,
+    suite varchar not null,
+    "check" varchar not null,
+    severity varchar not null,
+    passed boolean not null,
+    unexpected bigint,
+    sample varchar,
+    description varchar,
+    engine varchar,
+    seconds double,
+    checked_at timestamp not null
+);
 """
 
 AUDIT_COMMENTS = {
@@ -144,6 +157,9 @@ AUDIT_COMMENTS = {
     "duplicate_key | unknown_reversal | malformed_row | encoding_error | missing_column | "
     "truncated_file | empty_file | bad_file_name | unreadable_file",
     "audit.quarantine.raw_text": "the record as it arrived, debtor PII masked (not published)",
+    "audit.check_results": "latest data-quality results per month, suite and check "
+    "(expectations/*.json); severity blocking stops the month's reports",
+    "audit.check_results.sample": "up to 5 offending keys (ids, never PII)",
 }
 
 

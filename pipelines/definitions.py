@@ -4,6 +4,7 @@ import os
 
 from dagster import Definitions
 
+from assets.audit import file_registry
 from assets.ingest import ingest_assets
 from assets.metrics import mart_assets
 from assets.publish import published_warehouse
@@ -12,7 +13,7 @@ from pipelines.resources import KaoheConfig, Warehouse
 from pipelines.schedules import nightly
 
 defs = Definitions(
-    assets=[*ingest_assets, *mart_assets, published_warehouse],
+    assets=[*ingest_assets, file_registry, *mart_assets, published_warehouse],
     jobs=[monthly_run],
     schedules=[nightly],
     resources={

@@ -1,0 +1,76 @@
+"""Data-quality checks beside the assets they check (suites in expectations/, kaohe.quality).
+
+Each checked asset declares two Dagster asset checks: ``quality_gate`` (blocking: a failure
+stops everything downstream of it, so the month's reports are not rendered) and
+``quality_warnings`` (shown, never blocking). Results are also stored in audit.check_results and
+rendered to <home>/reports/YYYY-MM/data-quality.html.
+"""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import duckdb
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetKey,
+    MetadataValue,
+)
+
+from kaohe.quality import CheckResult, run_suite, store_results, suites_for
+from kaohe.quality_page import write_page
+from pipelines.resources import Warehouse
+
+GATE, WARNINGS = "quality_gate", "quality_warnings"
+
+
+def quality_specs(key: AssetKey) -> list[AssetCheckSpec]:
+    return [
+        AssetCheckSpec(GATE, asset=key, blocking=True,
+                       description="blocking expectations of the suite in expectations/"),
+        AssetCheckSpec(WARNINGS, asset=key,
+                       description="warning expectations (volume, freshness, references)"),
+    ]
+
+
+def run_month(context: AssetExecutionContext) -> str:
+    """The month a run is for: its partition, else the current month in the lender's zone."""
+    if context.has_partition_key:
+        return context.partition_key[:7]
+    tag = context.run.tags.get("dagster/partition") or context.run.tags.get("kaohe/month")
+    return tag[:7] if tag else datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
+
+
+def _table(results: list[CheckResult]) -> str:
+    lines = ["| check | unexpected | sample | why |", "|---|---|---|---|"]
+    lines += [f"| {r.check} | {r.unexpected} | {', '.join(r.sample)} | {r.description} |"
+              for r in results]
+    return "\n".join(lines)
+
+
+def quality_results(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, table: str,
+                    key: AssetKey, month: str) -> list[AssetCheckResult]:
+    """Run the table's suites for the month, store them, refresh the page, report to Dagster."""
+    results = [r for s in suites_for(table) for r in run_suite(con, s, month)]
+    store_results(con, results, month)
+    write_page(con, warehouse.paths.reports, month)
+    out = []
+    for name, severity in ((GATE, "blocking"), (WARNINGS, "warning")):
+        mine = [r for r in results if r.severity == severity]
+        failed = [r for r in mine if not r.passed]
+        out.append(AssetCheckResult(
+            asset_key=key,
+            check_name=name,
+            passed=not failed,
+            severity=AssetCheckSeverity.ERROR if severity == "blocking"
+            else AssetCheckSeverity.WARN,
+            metadata={
+                "month": month,
+                "expectations": len(mine),
+                "failed": len(failed),
+                "failures": MetadataValue.md(_table(failed)) if failed else "none",
+            },
+        ))
+    return out

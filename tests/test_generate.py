@@ -1,0 +1,304 @@
+"""The sample-data generator: a landing folder that follows the data contract, is the same for the
+same seed, carries exactly the documented bad input, and exercises the metric rules."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import re
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import polars as pl
+import pyarrow.parquet as pq
+import pytest
+
+from kaohe.generate import COLUMNS, SOURCES, generate, resident_id_check
+
+START = date(2026, 8, 1)
+CONTRACT_MD = Path(__file__).resolve().parents[2] / "shared" / "spec" / "data-contract.md"
+OUTCOMES = {"no_answer", "busy", "invalid_number", "voicemail", "connected_debtor",
+            "connected_third_party"}
+
+
+@pytest.fixture(scope="module")
+def landing(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, list[str]]:
+    out = tmp_path_factory.mktemp("landing")
+    lines: list[str] = []
+    manifest = generate(out, START, 1, 7, "small", progress=lines.append)
+    return out, manifest, lines
+
+
+def text_of(path: Path) -> str:
+    """A delivered CSV as text, whatever its compression and encoding."""
+    data = path.read_bytes()
+    if path.name.endswith(".gz"):
+        data = gzip.decompress(data)
+    if path.parent.name == "complaints":
+        return data.decode("gb18030")
+    return data.decode("utf-8-sig")
+
+
+def read_source(root: Path, source: str) -> pl.DataFrame:
+    """All files of a source as strings, tagged with the file name (bad rows included)."""
+    frames = []
+    for path in sorted((root / source).iterdir()):
+        if path.suffix == ".parquet":
+            df = pl.read_parquet(path).cast(pl.String)
+        else:
+            df = pl.read_csv(text_of(path).encode(), infer_schema=False,
+                             truncate_ragged_lines=True)
+        frames.append(df.with_columns(file=pl.lit(path.name)))
+    return pl.concat(frames, how="diagonal")
+
+
+def bad_lines(manifest: dict, source: str) -> set[tuple[str, int]]:
+    return {(b["file"].split("/")[1], b["line"]) for b in manifest["bad_rows"]
+            if b["source"] == source}
+
+
+def without_bad_rows(root: Path, manifest: dict, source: str) -> pl.DataFrame:
+    """Good rows only: drop the manifest's bad lines (every file read here has one line per row
+    up to the bad ones, so data row k is physical line k + 1)."""
+    df = read_source(root, source).with_columns(
+        line=pl.int_range(2, pl.len() + 2).over("file"))
+    bad = bad_lines(manifest, source)
+    keep = [(f, n) not in bad for f, n in zip(df["file"], df["line"], strict=True)]
+    return df.filter(pl.Series(keep))
+
+
+def contract_columns() -> dict[str, list[str]]:
+    """Column names per source, parsed from the contract's Markdown tables."""
+    columns: dict[str, list[str]] = {}
+    source = None
+    for line in CONTRACT_MD.read_text(encoding="utf-8").splitlines():
+        if line.startswith("### "):
+            source = line.split()[1]
+            columns[source] = []
+        elif source and line.startswith("| ") and not line.startswith(("| column", "|---")):
+            columns[source].append(line.split("|")[1].strip())
+    return columns
+
+
+def test_same_seed_gives_byte_identical_files(landing, tmp_path):
+    out, manifest, _ = landing
+    again = generate(tmp_path / "again", START, 1, 7, "small", progress=None)
+
+    def digests(root: Path) -> dict[str, str]:
+        return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+                for p in sorted(root.rglob("*")) if p.is_file()}
+
+    assert digests(out) == digests(tmp_path / "again")
+    assert again == manifest
+
+
+def test_every_source_has_files_named_as_the_contract_says(landing):
+    out, manifest, _ = landing
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == sorted(SOURCES)
+    for source in SOURCES:
+        pattern = re.compile(rf"^{source}_\d{{8}}(_\d{{2}})?\.(csv|csv\.gz|parquet)$")
+        names = [p.name for p in (out / source).iterdir()]
+        assert names, source
+        assert all(pattern.match(n) for n in names), (source, names)
+        assert len(names) == manifest["files"][source]
+
+
+def test_generator_columns_are_the_contracts():
+    if not CONTRACT_MD.exists():
+        pytest.skip("../shared/spec/data-contract.md is not checked out here")
+    assert contract_columns() == {s: list(c) for s, c in COLUMNS.items()}
+
+
+def test_headers_match_the_contract_except_the_documented_drift_and_bad_file(landing):
+    out, manifest, _ = landing
+    bad_files = {b["file"] for b in manifest["bad_files"]}
+    drift = []
+    for source in SOURCES:
+        for path in sorted((out / source).iterdir()):
+            if path.suffix == ".parquet":
+                header = pq.read_schema(path).names
+            else:
+                header = text_of(path).split("\n", 1)[0].split(",")
+            if f"{source}/{path.name}" in bad_files:
+                assert set(header) == set(COLUMNS[source]) - {"opened_at"}
+            elif header != list(COLUMNS[source]):
+                drift.append((path.name, [c for c in header if c not in COLUMNS[source]]))
+                assert header[: len(COLUMNS[source])] == list(COLUMNS[source])
+    assert drift == [(drift[0][0], ["wechat_id"])]  # one agents snapshot grew a column
+
+
+def test_formats_bom_gzip_parquet_types_and_gb18030(landing):
+    out, _, _ = landing
+    for path in (out / "agents").iterdir():
+        assert path.read_bytes().startswith(b"\xef\xbb\xbf")
+    for path in (out / "calls").iterdir():
+        assert path.name.endswith(".csv.gz") == (date(int(path.name[6:10]), int(path.name[10:12]),
+                                                      int(path.name[12:14])).weekday() == 6)
+    assert all(p.name.endswith(".csv.gz") for p in (out / "qa_flags").iterdir())
+    schema = pq.read_schema(next((out / "repayments").glob("*.parquet")))
+    assert str(schema.field("amount").type) == "decimal128(18, 2)"
+    assert str(schema.field("paid_at").type) == "timestamp[us]"
+    texts = []
+    for path in (out / "complaints").iterdir():
+        data = path.read_bytes()
+        with pytest.raises(UnicodeDecodeError):
+            data.decode("utf-8")
+        texts.append(data.decode("gb18030"))
+    joined = "".join(texts)
+    assert "投诉" in joined or "催收" in joined
+    assert "<script>" in joined or "<b>" in joined or "<img" in joined
+
+
+def test_amounts_have_two_decimals_and_booleans_are_words(landing):
+    out, _, _ = landing
+    for source, column in [("cases", "principal"), ("assignments", "amount_due"),
+                           ("costs", "amount"), ("agents", "base_salary")]:
+        values = read_source(out, source)[column].drop_nulls()
+        assert values.str.contains(r"^\d+\.\d\d$").all(), source
+    flags = read_source(out, "cases")["hardship_flag"].unique().to_list()
+    assert set(flags) == {"true", "false"}
+
+
+def test_call_funnel_is_realistic(landing):
+    out, manifest, _ = landing
+    calls = without_bad_rows(out, manifest, "calls")
+    assert calls["call_id"].is_unique().all()
+    assert set(calls["outcome"].unique()) == OUTCOMES
+    share = calls["outcome"].value_counts(normalize=True)
+    share = dict(zip(share["outcome"], share["proportion"], strict=True))
+    assert 0.10 <= share["connected_debtor"] <= 0.30
+    assert 0.01 <= share["connected_third_party"] <= 0.08
+    assert 100_000 <= calls.height <= 200_000  # ~80 attempts per agent and day, 60 agents
+    con = duckdb.connect()
+    con.register("calls", calls)
+    rpc, ptp, short, off, zero_ok = con.execute("""
+        select count(*) filter (where outcome = 'connected_debtor'),
+               count(*) filter (where ptp_amount is not null),
+               count(*) filter (where outcome = 'connected_debtor' and duration_s::int < 30),
+               count(*) filter (where hour(started_at::timestamp) < 8
+                                   or hour(started_at::timestamp) >= 21),
+               bool_and(duration_s = '0') filter (where outcome not like 'connected%')
+        from calls""").fetchone()
+    assert 0.2 <= ptp / rpc <= 0.45  # about a third of right-party contacts promise
+    assert short > 0 and zero_ok
+    assert 0.003 <= off / calls.height <= 0.03  # a small share at 07:xx or 21:xx-22:xx
+    assert con.execute("""
+        select bool_and(outcome = 'connected_debtor'
+                        and ptp_due_date::date between started_at::date + 1
+                                                   and started_at::date + 14)
+        from calls where ptp_amount is not null""").fetchone()[0]
+
+
+def test_some_debtors_are_called_more_than_three_times_a_day(landing):
+    out, manifest, _ = landing
+    calls = without_bad_rows(out, manifest, "calls")
+    cases = read_source(out, "cases").filter(pl.col("risk_score") != "abc")
+    over = (calls.join(cases.select("case_id", "debtor_id"), on="case_id")
+            .group_by("debtor_id", pl.col("started_at").str.slice(0, 10)).len()
+            .filter(pl.col("len") > 3))
+    assert over.height > 0
+
+
+def test_assignments_never_overlap_and_the_latest_file_wins(landing):
+    out, _, _ = landing
+    asg = read_source(out, "assignments").with_columns(
+        pl.col("assigned_at").str.to_datetime(), pl.col("released_at").str.to_datetime())
+    final = asg.sort("file").group_by("assignment_id", maintain_order=True).last()
+    # Re-delivery: the same assignment_id arrives again with released_at set.
+    assert final.height < asg.height
+    assert (final["released_at"].is_null() | (final["released_at"] >= final["assigned_at"])).all()
+    ordered = final.sort("case_id", "assigned_at").with_columns(
+        next_start=pl.col("assigned_at").shift(-1).over("case_id"))
+    holding = ordered.filter(pl.col("next_start").is_not_null())
+    assert holding["released_at"].is_not_null().all()
+    assert (holding["next_start"] >= holding["released_at"]).all()
+    dpd = final["dpd_at_assignment"].cast(pl.Int64)
+    assert dpd.min() >= 1 and (dpd >= 181).mean() > 0.08  # an M6+ book exists
+    assert (final["amount_due"].cast(pl.Float64) > 0).all()
+
+
+def test_high_risk_cases_reach_trainees_and_a_major_violation_is_confirmed(landing):
+    out, _, _ = landing
+    cases = read_source(out, "cases").filter(pl.col("risk_score") != "abc")
+    agents = read_source(out, "agents").filter(pl.col("file") == "agents_20260801.csv")
+    high_risk = cases.filter(pl.col("risk_score").cast(pl.Int64) >= 800).select("case_id")
+    trainees = agents.filter(pl.col("level") == "L1").select("agent_id")
+    mismatch = (read_source(out, "assignments").join(high_risk, on="case_id")
+                .join(trainees, on="agent_id"))
+    assert mismatch.height > 0
+    violations = read_source(out, "violations")
+    assert violations.filter((pl.col("severity") == "major")
+                             & (pl.col("confirmed") == "true")).height >= 1
+
+
+def test_resident_id_numbers_carry_valid_check_digits(landing):
+    assert resident_id_check(np.array([11010519491231002]))[0] == "X"  # GB 11643 example
+    out, _, _ = landing
+    ids = read_source(out, "cases")["debtor_id_number"]
+    assert ids.str.contains(r"^\d{17}[\dX]$").all()
+    first17 = ids.str.slice(0, 17).cast(pl.Int64).to_numpy()
+    assert (resident_id_check(first17) == ids.str.slice(17).to_numpy()).all()
+    phones = read_source(out, "cases")["debtor_phone"]
+    assert phones.str.contains(r"^1[3-9]\d{9}$").all()
+
+
+def test_reversals_reference_a_payment_delivered_the_same_day_or_before(landing):
+    out, manifest, _ = landing
+    pay = without_bad_rows(out, manifest, "repayments")
+    assert pay["payment_id"].is_unique().all()
+    first_seen = pay.with_columns(day=pl.col("file").str.slice(11, 8))
+    reversals = first_seen.filter(pl.col("payment_type") == "reversal")
+    assert reversals.height > 0
+    joined = reversals.join(first_seen.select("payment_id", "amount", orig_day="day"),
+                            left_on="reversal_of", right_on="payment_id")
+    assert joined.height == reversals.height
+    assert (joined["orig_day"] <= joined["day"]).all()
+    assert (joined["amount"] == joined["amount_right"]).all()
+
+
+def test_complaint_verdicts_arrive_by_re_delivery(landing):
+    out, _, _ = landing
+    complaints = read_source(out, "complaints").filter(pl.col("severity") != "7")
+    first = complaints.sort("file").group_by("complaint_id", maintain_order=True).first()
+    assert first["substantiated"].is_null().all()  # under investigation when first delivered
+    assert complaints.filter(pl.col("substantiated").is_not_null()).height > 0
+    assert first["agent_id"].null_count() > 0
+
+
+def test_manifest_points_at_the_documented_bad_content(landing):
+    out, manifest, _ = landing
+    reasons = {(b["source"], b["reason_code"]) for b in manifest["bad_rows"]}
+    assert reasons == {("calls", r) for r in ("bad_type", "unknown_enum", "duplicate_key",
+                                              "missing_value", "out_of_range", "malformed_row")
+                       } | {("repayments", r) for r in ("unknown_reversal", "out_of_range",
+                                                         "bad_type")
+                            } | {("complaints", "out_of_range"), ("cases", "bad_type")}
+    for bad in manifest["bad_rows"]:
+        lines = text_of(out / bad["file"]).split("\n")
+        header, line = lines[0].split(","), lines[bad["line"] - 1]
+        fields = line.split(",")
+        if bad["reason_code"] == "malformed_row":
+            assert len(fields) == len(header) + 1
+            continue
+        assert len(fields) == len(header), bad
+        assert fields[header.index(bad["column"])] == bad["value"], bad
+        if bad["reason_code"] == "duplicate_key":  # the later line of the two is the bad one
+            assert any(f.split(",")[0] == bad["value"] for f in lines[1: bad["line"] - 1])
+    for bad in manifest["bad_files"]:
+        assert bad["column"] not in text_of(out / bad["file"]).split("\n", 1)[0].split(",")
+    assert json.loads((out / "_manifest.json").read_text(encoding="utf-8")) == manifest
+
+
+def test_manifest_counts_every_delivered_row(landing):
+    out, manifest, _ = landing
+    for source in SOURCES:
+        assert read_source(out, source).height == manifest["rows"][source], source
+
+
+def test_progress_is_reported_per_source_and_month_not_per_file(landing):
+    _, _, lines = landing
+    assert any(line.startswith("calls") for line in lines)
+    assert len(lines) <= 2 * len(SOURCES)
