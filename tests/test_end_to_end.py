@@ -105,20 +105,30 @@ def test_month_marts_are_built_and_reconcile(published):
 
 def test_no_debtor_pii_in_any_string_column_of_the_published_warehouse(built, published):
     cases = sorted((built["landing"] / "cases").glob("cases_*.csv"))[0]
-    secrets = duckdb.sql(
+    sample = duckdb.sql(
         f"select debtor_name, debtor_phone, debtor_id_number from read_csv('{cases}', "
         "all_varchar = true) using sample 40 rows (reservoir, 1)").fetchall()
-    values = [v for row in secrets for v in row if v]
-    assert len(values) > 100
+    # a debtor may share a common name with an agent (王芳): no leak, so such names are left
+    # out; names are matched as whole values, phone and ID numbers anywhere inside a value
+    agents = (built["landing"] / "agents").as_posix() + "/agents_*.csv"
+    agent_names = {r[0] for r in duckdb.sql(
+        f"select distinct agent_name from read_csv('{agents}', all_varchar = true, "
+        "union_by_name = true)").fetchall()}
+    names = [n for n, _, _ in sample if n and n not in agent_names]
+    numbers = [v for _, p, i in sample for v in (p, i) if v]
+    assert len(names) > 20 and len(numbers) == 80
+    published.execute("create temp table names (v varchar)")
+    published.execute("create temp table numbers (v varchar)")
+    published.executemany("insert into names values (?)", [[v] for v in names])
+    published.executemany("insert into numbers values (?)", [[v] for v in numbers])
     columns = published.sql(
         "select schema_name, table_name, column_name from duckdb_columns() "
-        "where data_type = 'VARCHAR'").fetchall()
-    published.execute("create temp table secrets (v varchar)")
-    published.executemany("insert into secrets values (?)", [[v] for v in values])
+        "where data_type = 'VARCHAR' and database_name <> 'temp'").fetchall()
     for schema, table, col in columns:
         hits = published.sql(
-            f'select count(*) from {schema}.{table} t join secrets s on contains(t."{col}", s.v)'
-        ).fetchall()[0][0]
+            f'select (select count(*) from {schema}.{table} t join names s on t."{col}" = s.v)'
+            f' + (select count(*) from {schema}.{table} t join numbers s '
+            f'on contains(t."{col}", s.v))').fetchall()[0][0]
         assert hits == 0, f"debtor PII in {schema}.{table}.{col}"
 
 
