@@ -17,7 +17,6 @@ from __future__ import annotations
 import csv
 import gzip
 import hashlib
-import io
 import logging
 import os
 import zlib
@@ -28,7 +27,7 @@ from pathlib import Path
 import duckdb
 
 from kaohe.contract import FILE_NAME, Column, Source, load_contract
-from kaohe.warehouse import quote
+from kaohe.warehouse import literal, quote
 
 log = logging.getLogger("kaohe")
 
@@ -88,10 +87,11 @@ class SourceResult:
 class FileRejected(Exception):
     """The whole file is quarantined (missing column, bad encoding, unreadable...)."""
 
-    def __init__(self, code: str, message: str):
+    def __init__(self, code: str, message: str, encoding: str | None = None):
         super().__init__(message)
         self.code = code
         self.message = message
+        self.encoding = encoding
 
 
 def discover(landing: Path) -> dict[str, list[LandedFile]]:
@@ -212,14 +212,14 @@ def transcode_to_utf8(path: Path, fmt: str, encoding: str, tmp_dir: Path) -> Pat
 # Typing and checking: SQL built from the contract (identifiers from the contract or quoted).
 
 _TEXT_PARSE = {
-    "str": "nullif(trim({x}), '')",
-    "int": "case when regexp_full_match(trim({x}), '[+-]?[0-9]{{1,18}}') "
-    "then try_cast(trim({x}) as bigint) end",
-    "dec": "case when regexp_full_match(trim({x}), '[+-]?[0-9]{{1,16}}([.][0-9]{{0,2}})?') "
-    "then try_cast(trim({x}) as decimal(18,2)) end",
-    "float": "try_cast(trim({x}) as double)",
-    "ts": "try_strptime(trim({x}), '%Y-%m-%d %H:%M:%S')",
-    "date": "try_strptime(trim({x}), '%Y-%m-%d')::date",
+    "str": "nullif({x}, '')",  # not trimmed: a value arrives as it was sent
+    "int": "case when regexp_full_match({x}, ' *[+-]?[0-9]{{1,18}} *') "
+    "then try_cast({x} as bigint) end",
+    "dec": "case when regexp_full_match({x}, ' *[+-]?[0-9]{{1,16}}([.][0-9]{{0,2}})? *') "
+    "then try_cast({x} as decimal(18,2)) end",
+    "float": "try_cast({x} as double)",
+    "ts": "try_strptime({x}, '%Y-%m-%d %H:%M:%S')",
+    "date": "try_strptime({x}, '%Y-%m-%d')::date",
     "bool": "case lower(trim({x})) when 'true' then true when '1' then true "
     "when 'false' then false when '0' then false end",
 }
@@ -262,9 +262,9 @@ def row_checks(src: Source, raws: dict[str, str]) -> list[tuple[str, str, str]]:
         if not col.nullable:
             checks.append(("missing_value", f"{c} is null and {raw or 'null'} is null",
                            f"'{col.name} is required'"))
-        if raw is not None:
+        if raw is not None and col.type != "str":
             checks.append(
-                ("bad_type", f"{c} is null and nullif(trim(cast({raw} as varchar)), '') is not null",
+                ("bad_type", f"{c} is null and nullif(cast({raw} as varchar), '') is not null",
                  f"'{col.name} is not {_TYPE_HINT[col.type]}:'{shown}"),
             )
         if col.enum:
@@ -355,36 +355,58 @@ class Ingestor:
         known = self._registered(f.rel)
         if known and known[1] == sha:
             return FileResult(f.rel, "unchanged")
-        con = self.con
-        con.execute("begin transaction")
+        replaced = known[0] if known else None
         try:
-            replaced = None
-            if known:
-                replaced = known[0]
-                self._forget_version(src, replaced)
-            res, encoding, fid = self._load(src, f, size, sha)
-            if replaced is not None:
-                con.execute(
-                    "update audit.file_registry set status = 'replaced', replaced_by = ? "
-                    "where file_id = ?", [fid, replaced],
-                )
-                res.replaced = True
-            con.execute("commit")
+            return self._transaction(lambda: self._ingest(src, f, size, sha, replaced))
+        except FileRejected as exc:
+            rejection = exc
         except Exception as exc:  # the pipeline never crashes on a user's file: it reports
-            con.execute("rollback")
             log.exception("could not ingest %s", f.rel)
-            msg = f"could not be read: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}"
-            res = FileResult(f.rel, "rejected", message=f"unreadable_file: {msg}")
-            fid = self._register(f, size, sha, None, res)
-            self._quarantine_file(fid, f, "unreadable_file", msg)
+            rejection = FileRejected(
+                "unreadable_file",
+                f"could not be read: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}")
+        log.warning("rejected file %s: %s", f.rel, rejection.message)
+        return self._transaction(lambda: self._reject(src, f, size, sha, replaced, rejection))
+
+    def _transaction(self, work):
+        self.con.execute("begin transaction")
+        try:
+            result = work()
+            self.con.execute("commit")
+            return result
+        except Exception:
+            self.con.execute("rollback")
+            raise
+
+    def _supersede(self, src: Source | None, replaced: int | None, fid: int,
+                   res: FileResult) -> None:
+        if replaced is None:
+            return
+        self.con.execute("update audit.file_registry set status = 'replaced', replaced_by = ? "
+                         "where file_id = ?", [fid, replaced])
+        res.replaced = True
+
+    def _ingest(self, src: Source | None, f: LandedFile, size: int, sha: str,
+                replaced: int | None) -> FileResult:
+        if replaced is not None:
+            self._forget_version(src, replaced)
+        raw_types, encoding = self._read(src, f)
+        fid = self.con.execute("select nextval('audit.file_id_seq')").fetchall()[0][0]
+        loaded, rejected = self._store(src, f, fid, raw_types)
+        res = FileResult(f.rel, "loaded", loaded + rejected, loaded, rejected)
+        self.con.execute(
+            "insert into audit.file_registry values "
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'loaded', null, now()::timestamp, null)",
+            [fid, f.rel, src.name, f.business_date, f.seq, f.fmt, size, sha, encoding,
+             res.rows_read, loaded, rejected],
+        )
+        self._supersede(src, replaced, fid, res)
         return res
 
     def _forget_version(self, src: Source | None, file_id: int) -> None:
         """A corrected file replaces the rows of its earlier version (keys re-resolved later)."""
         if src is not None:
-            keys = ", ".join(quote(k) for k in src.staging_key).replace(
-                '"snapshot_date"', "_business_date as snapshot_date"
-            )
+            keys = ", ".join(quote(k) for k in src.staging_key)
             self.con.execute(
                 f"insert into _touched_{src.name} select distinct {keys} "
                 f"from raw.{src.name} where _file_id = ?", [file_id],
@@ -392,66 +414,62 @@ class Ingestor:
             self.con.execute(f"delete from raw.{src.name} where _file_id = ?", [file_id])
         self.con.execute("delete from audit.quarantine where file_id = ?", [file_id])
 
-    def _load(self, src: Source | None, f: LandedFile, size: int, sha: str
-              ) -> tuple[FileResult, str | None, int]:
-        encoding = None
+    def _reject(self, src: Source | None, f: LandedFile, size: int, sha: str,
+                replaced: int | None, exc: FileRejected) -> FileResult:
+        """The whole file goes to quarantine (a new version of a name still replaces the old)."""
+        if replaced is not None:
+            self._forget_version(src, replaced)
+        res = FileResult(f.rel, "rejected", message=f"{exc.code}: {exc.message}")
+        fid = self._register(f, size, sha, exc.encoding, res)
+        self._quarantine_file(fid, f, exc.code, exc.message)
+        self._supersede(src, replaced, fid, res)
+        return res
+
+    def _read(self, src: Source | None, f: LandedFile) -> tuple[dict[str, tuple[str, str]], str]:
+        """Read, type and check the file into the temp table _checked; FileRejected if it can't."""
+        if src is None:
+            raise FileRejected(
+                "bad_file_name",
+                f"file name does not follow <source>_<YYYYMMDD>[_<seq>].csv|csv.gz|parquet "
+                f"with <source> = {f.source}",
+            )
         transcoded = None
+        encoding = "parquet"
         try:
-            if src is None:
-                raise FileRejected(
-                    "bad_file_name",
-                    f"file name does not follow <source>_<YYYYMMDD>[_<seq>].csv|csv.gz|parquet "
-                    f"with <source> = {f.source}",
-                )
             if f.fmt == "parquet":
-                encoding = "parquet"
                 raw_types = self._read_parquet(src, f)
-            else:
-                encoding, header = sniff_csv(f.path, f.fmt or "csv")
-                check_header(src, header)
-                read_path = f.path
-                if encoding != "utf-8":
-                    read_path = transcoded = transcode_to_utf8(
-                        f.path, f.fmt or "csv", encoding, self.tmp_dir
-                    )
-                raw_types = self._read_csv(src, read_path, header, f.fmt if not transcoded
-                                           else "csv")
-                if encoding == "utf-8" and self._has_unicode_rejects():
-                    # UTF-8 at the top but GBK further down: the whole file is GB18030.
-                    try:
-                        transcoded = transcode_to_utf8(f.path, f.fmt or "csv", "gb18030",
-                                                       self.tmp_dir)
-                        encoding = "gb18030"
-                        raw_types = self._read_csv(src, transcoded, header, "csv")
-                    except FileRejected:
-                        pass  # keep the UTF-8 reading; bad lines are quarantined one by one
+                self._materialize(src, raw_types)
+                return raw_types, encoding
+            encoding, header = sniff_csv(f.path, f.fmt or "csv")
+            check_header(src, header)
+            path, fmt = f.path, f.fmt
+            if encoding != "utf-8":
+                path = transcoded = transcode_to_utf8(f.path, f.fmt or "csv", encoding,
+                                                      self.tmp_dir)
+                fmt = "csv"
+            raw_types = self._read_csv(src, path, header, fmt)
+            self._materialize(src, raw_types)
+            if encoding == "utf-8" and self._has_unicode_rejects():
+                # UTF-8 at the top but GBK further down: the whole file may be GB18030.
+                try:
+                    transcoded = transcode_to_utf8(f.path, f.fmt or "csv", "gb18030",
+                                                   self.tmp_dir)
+                except FileRejected:
+                    return raw_types, encoding  # bad lines are quarantined one by one
+                encoding = "gb18030"
+                raw_types = self._read_csv(src, transcoded, header, "csv")
+                self._materialize(src, raw_types)
+            return raw_types, encoding
         except FileRejected as exc:
-            res = FileResult(f.rel, "rejected", message=f"{exc.code}: {exc.message}")
-            fid = self._register(f, size, sha, encoding, res)
-            self._quarantine_file(fid, f, exc.code, exc.message)
-            log.warning("rejected file %s: %s", f.rel, exc.message)
-            return res, encoding, fid
+            exc.encoding = None if encoding == "parquet" else encoding
+            raise
         except duckdb.Error as exc:
             msg = str(exc).splitlines()[0][:300]
             code = "truncated_file" if f.fmt == "csv.gz" else "unreadable_file"
-            res = FileResult(f.rel, "rejected", message=f"{code}: {msg}")
-            fid = self._register(f, size, sha, encoding, res)
-            self._quarantine_file(fid, f, code, msg)
-            log.warning("rejected file %s: %s", f.rel, msg)
-            return res, encoding, fid
+            raise FileRejected(code, msg) from None
         finally:
             if transcoded is not None:
                 transcoded.unlink(missing_ok=True)
-        fid = self.con.execute("select nextval('audit.file_id_seq')").fetchall()[0][0]
-        loaded, rejected = self._check_and_store(src, f, fid, raw_types)
-        res = FileResult(f.rel, "loaded", loaded + rejected, loaded, rejected)
-        self.con.execute(
-            "insert into audit.file_registry values "
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'loaded', ?, now()::timestamp, null)",
-            [fid, f.rel, src.name, f.business_date, f.seq, f.fmt, size, sha, encoding,
-             res.rows_read, loaded, rejected, None],
-        )
-        return res, encoding, fid
 
     def _read_csv(self, src: Source, path: Path, header: list[str], fmt: str | None
                   ) -> dict[str, tuple[str, str]]:
@@ -464,13 +482,12 @@ class Ingestor:
         select = ", ".join(
             self._read_select(src, quote(h), aliases[h]) for h in header
         )
+        # A view: the file is read once, by the statement that types and checks it.
         con.execute(
-            "create or replace temp table _in as select row_number() over () as _rec, "
-            f"{select} from read_csv(?, columns = {columns}, header = true, auto_detect = false, "
-            "delim = ',', quote = '\"', escape = '\"', store_rejects = true, "
-            "rejects_table = '_rej', rejects_scan = '_rej_scan', max_line_size = 4000000, "
-            f"compression = '{'gzip' if fmt == 'csv.gz' else 'none'}')",
-            [str(path)],
+            f"create or replace temp view _in as select {select} from read_csv({literal(str(path))}, columns = {columns}, header = true, "
+            "auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
+            "store_rejects = true, rejects_table = '_rej', rejects_scan = '_rej_scan', "
+            f"max_line_size = 4000000, compression = '{'gzip' if fmt == 'csv.gz' else 'none'}')"
         )
         return {h: (aliases[h], "VARCHAR") for h in header}
 
@@ -502,13 +519,13 @@ class Ingestor:
             for (orig, _), h in zip(described, header, strict=True)
         )
         con.execute(
-            f"create or replace temp table _in as select row_number() over () as _rec, {select} "
-            "from read_parquet(?)", [str(f.path)],
+            f"create or replace temp view _in as select {select} "
+            f"from read_parquet({literal(str(f.path))})"
         )
         return {h: (aliases[h], typ) for (_, typ), h in zip(described, header, strict=True)}
 
-    def _check_and_store(self, src: Source, f: LandedFile, fid: int,
-                         raw_types: dict[str, tuple[str, str]]) -> tuple[int, int]:
+    def _materialize(self, src: Source, raw_types: dict[str, tuple[str, str]]) -> None:
+        """One pass over the file: read, type and check every row into _checked."""
         con = self.con
         raws = {name: alias for name, (alias, _) in raw_types.items()}
         typed = ", ".join(
@@ -518,17 +535,35 @@ class Ingestor:
             for c in src.columns
         )
         raw_cols = ", ".join(alias for alias, _ in raw_types.values())
-        con.execute(f"create or replace temp table _typed as select _rec, {raw_cols}, {typed} "
-                    "from _in")
+        typed_rows = f"(select {raw_cols}, {typed} from _in)"
+        if src.references:
+            # a reference may point at another row of the same file: type the file first
+            con.execute(f"create or replace temp table _typed as select * from {typed_rows}")
+            typed_rows = "_typed"
         checks = row_checks(src, raws) + reference_checks(src)
         pk = ", ".join(quote(k) for k in src.pk)
         bad_any = " or ".join(f"coalesce({cond}, false)" for _, cond, _ in checks)
+        # One pass: read, type, check (in parallel), then number the records in file order:
+        # row_number() over () streams on one thread, so it comes last.
         con.execute(
-            "create or replace temp table _checked as select t.*, "
-            f"({bad_any}) as _bad, "
-            f"row_number() over (partition by {pk} order by _rec) > 1 as _dup "
-            "from _typed t"
+            "create or replace temp table _checked as select row_number() over () as _rec, "
+            f"c.* from (select t.*, ({bad_any}) as _bad, false as _dup from {typed_rows} t) c"
         )
+        dupes = con.execute(
+            f"select count(*) from (select 1 from _checked group by {pk} having count(*) > 1)"
+        ).fetchall()[0][0]
+        if dupes:  # rare: the later occurrences of a key within the file are rejected
+            con.execute(
+                "create or replace temp table _checked as select * replace ("
+                f"row_number() over (partition by {pk} order by _rec) > 1 as _dup) from _checked"
+            )
+
+    def _store(self, src: Source, f: LandedFile, fid: int,
+               raw_types: dict[str, tuple[str, str]]) -> tuple[int, int]:
+        """Good rows of _checked → raw.<source>; bad rows and malformed lines → quarantine."""
+        con = self.con
+        raws = {name: alias for name, (alias, _) in raw_types.items()}
+        checks = row_checks(src, raws) + reference_checks(src)
         # Record numbers: DuckDB counts records (header = 1) and skips the rejected ones.
         n_rej = con.execute("select count(distinct line) from _rej").fetchall()[0][0]
         if n_rej:
@@ -578,8 +613,8 @@ class Ingestor:
             for code, cond, msg in checks
         ] + [
             "case when t._dup then {'code': 'duplicate_key', 'msg': "
-            f"'duplicate key within the file: ' || concat_ws(', ', {', '.join('t.' + quote(k) for k in src.pk)})"
-            "} end"
+            "'duplicate key within the file: ' || concat_ws(', ', "
+            + ", ".join("t." + quote(k) for k in src.pk) + ")} end"
         ]
         header_fields = []
         for name, (alias, _) in raw_types.items():
@@ -645,42 +680,45 @@ class Ingestor:
         return result
 
     def refresh_staging(self, src: Source, new_file_ids: list[int]) -> None:
-        """Latest file wins per staging key, recomputed only for the keys new files touched."""
+        """Latest file wins per staging key, recomputed only for the keys new files touched.
+
+        Most keys arrive once: their rows are appended as they are. Only keys with more than one
+        version in raw (re-deliveries) are ranked: business date, then seq, then arrival.
+        """
         con = self.con
         key_cols = [quote(k) for k in src.staging_key]
-        raw_key = [("_business_date" if k == '"snapshot_date"' else k) for k in key_cols]
-        cols = [quote(c) for c in src.column_names]
-        select_cols = (["_business_date as snapshot_date"] if src.kind == "snapshot" else []) + \
-            cols + ["_file_id", "_file", "_line", "_business_date", "_seq"]
-        partition = ", ".join(raw_key)
-        winner = (f"qualify row_number() over (partition by {partition} "
-                  "order by _business_date desc, _seq desc, _file_id desc) = 1")
+        keys = ", ".join(key_cols)
+        select_cols = (["snapshot_date"] if src.kind == "snapshot" else []) + [
+            quote(c) for c in src.column_names] + [
+            "_file_id", "_file", "_line", "_business_date", "_seq"]
+        select = ", ".join(select_cols)
+        ids = ", ".join(str(int(i)) for i in new_file_ids) or "null"
+        match = " and ".join(f"a.{k} is not distinct from b.{k}" for k in key_cols)
         con.execute("begin transaction")
         try:
             staged = con.execute(f"select count(*) from staging.{src.name}").fetchall()[0][0]
-            if not staged:
-                con.execute(f"insert into staging.{src.name} select {', '.join(select_cols)} "
-                            f"from raw.{src.name} {winner}")
-            else:
-                ids = ", ".join(str(int(i)) for i in new_file_ids) or "null"
-                con.execute(
-                    f"insert into _touched_{src.name} select distinct {', '.join(raw_key)} "
-                    f"from raw.{src.name} where _file_id in ({ids})"
-                )
-                match = " and ".join(
-                    f"s.{k} is not distinct from t.{k}" for k in key_cols
-                )
-                con.execute(f"delete from staging.{src.name} s using "
-                            f"(select distinct * from _touched_{src.name}) t where {match}")
-                rmatch = " and ".join(
-                    f"r.{rk} is not distinct from t.{k}" for rk, k in zip(raw_key, key_cols,
-                                                                          strict=True)
-                )
-                con.execute(
-                    f"insert into staging.{src.name} select {', '.join(select_cols)} "
-                    f"from raw.{src.name} r where exists (select 1 from _touched_{src.name} t "
-                    f"where {rmatch}) {winner}"
-                )
+            con.execute(f"insert into _touched_{src.name} select {keys} "
+                        f"from raw.{src.name} where _file_id in ({ids})")
+            touched = "" if not staged else f"semi join _touched_{src.name} b on {match} "
+            con.execute(
+                f"create or replace temp table _versions as select {keys} from raw.{src.name} a "
+                f"{touched}group by all having count(*) > 1"
+            )
+            if staged:
+                con.execute(f"delete from staging.{src.name} a using "
+                            f"(select distinct {keys} from _touched_{src.name}) b where {match}")
+            con.execute(
+                f"insert into staging.{src.name} select {select} from raw.{src.name} a "
+                f"where _file_id in ({ids}) and not exists "
+                f"(select 1 from _versions b where {match})"
+            )
+            con.execute(
+                f"insert into staging.{src.name} select {select} from raw.{src.name} a "
+                f"semi join _versions b on {match} "
+                f"qualify row_number() over (partition by {keys} "
+                "order by _business_date desc, _seq desc, _file_id desc) = 1"
+            )
+            con.execute(f"delete from _touched_{src.name}")
             con.execute("commit")
         except Exception:
             con.execute("rollback")
