@@ -20,6 +20,7 @@ import hashlib
 import logging
 import os
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -348,10 +349,11 @@ class Ingestor:
 
     # -- one file ------------------------------------------------------------------------------
 
-    def ingest_file(self, src: Source | None, f: LandedFile) -> FileResult:
+    def ingest_file(self, src: Source | None, f: LandedFile, sha: str | None = None
+                    ) -> FileResult:
         """Ingest one file in one transaction; never raises for a problem with the file."""
         size = f.path.stat().st_size
-        sha = sha256_file(f.path)
+        sha = sha or sha256_file(f.path)
         known = self._registered(f.rel)
         if known and known[1] == sha:
             return FileResult(f.rel, "unchanged")
@@ -665,13 +667,17 @@ class Ingestor:
         )
         self.con.execute(f"create or replace temp table _touched_{src.name} ({keys})")
         new_ids: list[int] = []
-        for f in files:
-            res = self.ingest_file(src if f.fmt else None, f)
+        # Hash the next files on a thread while DuckDB loads the current one (hashlib and
+        # DuckDB both release the GIL).
+        with ThreadPoolExecutor(max_workers=1) as hasher:
+            hashes = [hasher.submit(sha256_file, f.path) for f in files]
+            results = [(f, self.ingest_file(src if f.fmt else None, f, h.result()))
+                       for f, h in zip(files, hashes, strict=True)]
+        for f, res in results:
             result.files.append(res)
             if res.status == "loaded":
                 new_ids.append(self._registered(f.rel)[0])
-            elif res.replaced:
-                pass  # rejected new version: the old rows are gone, their keys re-resolve
+        # a rejected new version also counts: the old version's rows are gone, keys re-resolve
         if new_ids or any(r.replaced for r in result.files):
             self.refresh_staging(src, new_ids)
         result.staging_rows = self.con.execute(

@@ -19,6 +19,8 @@ import duckdb
 
 from kaohe.contract import CONTRACT_FILE, Source, load_contract
 
+DEFAULT_MEMORY_LIMIT = "2GB"
+
 # Schemas an analyst may see in the published copy. raw (lineage-level detail) and the
 # quarantine's raw text stay in the writer's database only.
 PUBLISHED_SCHEMAS = ("staging", "marts", "audit")
@@ -73,7 +75,9 @@ def connect(path: Path | str, read_only: bool = False, threads: int | None = Non
     """Open DuckDB with the project's settings (KAOHE_DUCKDB_THREADS / _MEMORY_LIMIT override)."""
     config: dict[str, str | bool | int] = {}
     threads = threads or int(os.environ.get("KAOHE_DUCKDB_THREADS", "0") or 0) or None
-    memory_limit = memory_limit or os.environ.get("KAOHE_DUCKDB_MEMORY_LIMIT")
+    # The writer stays well inside a 4 GiB machine budget by default and spills beyond it.
+    memory_limit = memory_limit or os.environ.get("KAOHE_DUCKDB_MEMORY_LIMIT") or (
+        None if read_only else DEFAULT_MEMORY_LIMIT)
     if threads:
         config["threads"] = threads
     if memory_limit:
