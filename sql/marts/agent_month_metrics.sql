@@ -142,53 +142,90 @@ collections as (
 
 -- contact -------------------------------------------------------------------------------------
 
-month_calls as (
-    select c.*, coalesce(m.debtor_id, 'case:' || c.case_id) as debtor_key
-    from staging.calls c
-    cross join month_bounds b
-    left join case_master m using (case_id)
+month_calls as not materialized (
+    -- re-read where used: a column scan costs less than holding a month of calls in memory
+    select c.call_id, c.agent_id, c.case_id, c.started_at, c.duration_s, c.outcome, c.ptp_amount
+    from staging.calls c, month_bounds b
     where c.started_at >= b.month_start and c.started_at < b.month_end
 ),
 
-ranked_calls as (
+case_days as (
+    -- attempts per case and calendar day, then per debtor (a debtor can have several cases;
+    -- a case missing from the case master counts as its own debtor)
+    select c.case_id, c.started_at::date as call_date, count(*) as attempts
+    from month_calls c
+    group by all
+),
+
+busy_days as (
+    -- (debtor, day) with more attempts than the cap: only those need ranking
+    select coalesce(m.debtor_id, 'case:' || d.case_id) as debtor_key, d.call_date
+    from case_days d
+    left join case_master m using (case_id)
+    group by all
+    having sum(d.attempts) > $contact_cap
+),
+
+busy_cases as (
+    select distinct m.case_id, b.debtor_key, b.call_date
+    from busy_days b
+    join (
+        select case_id, debtor_id as debtor_key from case_master
+        union all
+        select case_id, 'case:' || case_id from case_days
+    ) m using (debtor_key)
+),
+
+over_cap as (
     -- every attempt of every agent ranked per debtor and calendar day; call_id breaks ties
-    select
-        *,
-        row_number() over (
-            partition by debtor_key, started_at::date order by started_at, call_id
-        ) as attempt_of_day
-    from month_calls
+    select call_id
+    from (
+        select
+            c.call_id,
+            row_number() over (
+                partition by b.debtor_key, b.call_date order by c.started_at, c.call_id
+            ) as attempt_of_day
+        from month_calls c
+        join busy_cases b on b.case_id = c.case_id and b.call_date = c.started_at::date
+    )
+    where attempt_of_day > $contact_cap
 ),
 
 contact as (
     select
-        agent_id,
+        c.agent_id,
         count(*) as call_attempts,
-        count(*) filter (where outcome in ('connected_debtor', 'connected_third_party'))
+        count(*) filter (where c.outcome in ('connected_debtor', 'connected_third_party'))
             as connected_calls,
-        count(*) filter (where outcome = 'connected_debtor') as rpc_calls,
-        coalesce(sum(duration_s) filter (
-            where outcome in ('connected_debtor', 'connected_third_party')), 0) as talk_time_s,
-        count(*) filter (where outcome = 'connected_debtor' and duration_s >= $effective_min_s)
-            as effective_calls,
-        count(distinct case_id) as cases_handled,
-        count(*) filter (where ptp_amount > 0) as ptp_made,
-        count(*) filter (where attempt_of_day > $contact_cap) as over_cap_calls,
+        count(*) filter (where c.outcome = 'connected_debtor') as rpc_calls,
+        coalesce(sum(c.duration_s) filter (
+            where c.outcome in ('connected_debtor', 'connected_third_party')), 0) as talk_time_s,
         count(*) filter (
-            where started_at::time < $hours_start::time or started_at::time >= $hours_end::time
+            where c.outcome = 'connected_debtor' and c.duration_s >= $effective_min_s
+        ) as effective_calls,
+        count(*) filter (where c.ptp_amount > 0) as ptp_made,
+        count(o.call_id) as over_cap_calls,
+        count(*) filter (
+            where c.started_at::time < $hours_start::time
+                or c.started_at::time >= $hours_end::time
         ) as off_hours_calls
-    from ranked_calls
+    from month_calls c
+    left join over_cap o using (call_id)
     group by all
 ),
 
 handled_cases as (
-    select distinct c.agent_id, c.case_id, coalesce(m.hardship_flag, false) as hardship_flag
-    from month_calls c
+    -- distinct cases among the agent's calls, with their hardship flag
+    select h.agent_id, h.case_id, coalesce(m.hardship_flag, false) as hardship_flag
+    from (select distinct agent_id, case_id from month_calls) h
     left join case_master m using (case_id)
 ),
 
-hardship as (
-    select agent_id, count(*) filter (where hardship_flag) as hardship_cases_handled
+handled as (
+    select
+        agent_id,
+        count(*) as cases_handled,
+        count(*) filter (where hardship_flag) as hardship_cases_handled
     from handled_cases
     group by all
 ),
@@ -369,7 +406,7 @@ final as (
         (ct.rpc_calls / nullif(ct.call_attempts, 0))::double as rpc_rate,
         coalesce(ct.talk_time_s, 0)::bigint as talk_time_s,
         coalesce(ct.effective_calls, 0) as effective_calls,
-        coalesce(ct.cases_handled, 0) as cases_handled,
+        coalesce(h.cases_handled, 0) as cases_handled,
         coalesce(ct.ptp_made, 0) as ptp_made,
         coalesce(pr.ptp_due, 0) as ptp_due,
         coalesce(pr.ptp_kept, 0) as ptp_kept,
@@ -377,7 +414,7 @@ final as (
         coalesce(ct.over_cap_calls, 0) as over_cap_calls,
         coalesce(ct.off_hours_calls, 0) as off_hours_calls,
         coalesce(cc.complaints, 0) as complaints,
-        (1000.0 * coalesce(cc.complaints, 0) / nullif(ct.cases_handled, 0))::double
+        (1000.0 * coalesce(cc.complaints, 0) / nullif(h.cases_handled, 0))::double
             as complaints_per_1k_cases,
         coalesce(q.qa_flagged_calls, 0) as qa_flagged_calls,
         (coalesce(q.qa_flagged_calls, 0) / nullif(ct.connected_calls, 0))::double
@@ -393,7 +430,7 @@ final as (
         (t.mandatory_passed / nullif(t.mandatory_due, 0))::double as mandatory_pass_rate,
         t.simulation_score::double as simulation_score,
         coalesce(cs.total_cost, 0)::decimal(18, 2) as total_cost,
-        (coalesce(cs.total_cost, 0) / nullif(ct.cases_handled, 0))::double as cost_per_case,
+        (coalesce(cs.total_cost, 0) / nullif(h.cases_handled, 0))::double as cost_per_case,
         (cs.field_visit_cost / nullif(cs.total_cost, 0))::double as field_visit_share,
         coalesce(h.hardship_cases_handled, 0) as hardship_cases_handled,
         coalesce(rl.relief_plans, 0) as relief_plans,
@@ -411,7 +448,7 @@ final as (
     left join survey_scores s using (agent_id)
     left join training t using (agent_id)
     left join cost cs using (agent_id)
-    left join hardship h using (agent_id)
+    left join handled h using (agent_id)
     left join relief rl using (agent_id)
 )
 
