@@ -16,6 +16,7 @@ demo: install
 	$(UV) run kaohe demo --home $(DEMO_HOME)
 
 test: install
+	$(UV) run ruff check .
 	$(UV) run pytest -q -n 2
 
 lint: install

@@ -29,8 +29,8 @@ sys.path.insert(0, str(ROOT))
 
 def child(mode: str, db: Path, month: str) -> dict:
     from kaohe.config import load_config
-    from kaohe.warehouse import connect
     from kaohe.marts import MONTHLY_MARTS, _used_params, build_all, metric_params, sql
+    from kaohe.warehouse import connect
 
     cfg = load_config()
     con = connect(db)  # the writer's settings (threads, 2 GB memory limit), both sides

@@ -26,7 +26,9 @@ TYPES = {
 }
 KINDS = {"event", "snapshot", "reference"}
 FORMATS = ("csv", "csv.gz", "parquet")
-FILE_NAME = re.compile(r"^(?P<source>[a-z_]+)_(?P<date>\d{8})(?:_(?P<seq>\d{2}))?\.(?P<ext>csv|csv\.gz|parquet)$")
+FILE_NAME = re.compile(
+    r"^(?P<source>[a-z_]+)_(?P<date>\d{8})(?:_(?P<seq>\d{2}))?\.(?P<ext>csv|csv\.gz|parquet)$"
+)
 
 
 class ContractError(ValueError):

@@ -486,8 +486,9 @@ class Ingestor:
         )
         # A view: the file is read once, by the statement that types and checks it.
         con.execute(
-            f"create or replace temp view _in as select {select} from read_csv({literal(str(path))}, columns = {columns}, header = true, "
-            "auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
+            f"create or replace temp view _in as select {select} from read_csv("
+            f"{literal(str(path))}, columns = {columns}, header = true, auto_detect = false, "
+            " delim = ',', quote = '\"', escape = '\"', "
             "store_rejects = true, rejects_table = '_rej', rejects_scan = '_rej_scan', "
             f"max_line_size = 4000000, compression = '{'gzip' if fmt == 'csv.gz' else 'none'}')"
         )

@@ -90,8 +90,8 @@ def run_month(month: str, home_dir: Path, landing: Path, config: Path | None = N
     prepare_instance(home)
     from dagster import DagsterInstance
 
-    from pipelines.definitions import defs
     from kaohe.config import load_config
+    from pipelines.definitions import defs
     from pipelines.resources import KaoheConfig, Warehouse
 
     load_config(config)  # a bad configuration stops here, with its precise message
