@@ -52,17 +52,19 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 2
     for step, seconds in outcome.step_seconds.items():
         print(f"  {step:<40} {seconds:8.2f} s")
-    if not outcome.success:
-        print(f"kaohe: run {outcome.run_id} FAILED; see `dagster dev` or {home}/logs",
-              file=sys.stderr)
-        return 1
-    blocking = _print_checks(outcome.work_db, args.month)
-    print(f"data-quality page: {home.resolve() / 'reports' / args.month / 'data-quality.html'}")
+    blocking = _print_checks(outcome.work_db, args.month) if outcome.work_db.exists() else []
+    print(f"data-quality page: {outcome.work_db.parents[1] / 'reports' / args.month}"
+          "/data-quality.html")
     if blocking:
+        # a blocking check fails its step, so Dagster skips everything downstream of it
         print(f"kaohe: {len(blocking)} blocking data-quality check(s) failed for {args.month}: "
               "the month was not published and its reports are not rendered",
               file=sys.stderr)
         return 3
+    if not outcome.success:
+        print(f"kaohe: run {outcome.run_id} FAILED; see `dagster dev` or {home}/logs",
+              file=sys.stderr)
+        return 1
     print(f"run {outcome.run_id} succeeded in {outcome.seconds:.1f} s")
     print(f"published warehouse: {outcome.published}")
     return 0

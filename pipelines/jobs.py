@@ -2,13 +2,10 @@
 
 from dagster import AssetSelection, define_asset_job, in_process_executor
 
-from assets.metrics import monthly
-
 monthly_run = define_asset_job(
     "monthly_run",
     selection=AssetSelection.all(),
-    partitions_def=monthly,
     executor_def=in_process_executor,
     description="Ingest every new landing file, build the month's marts, publish the analyst "
-    "copy. The partition is the month.",
+    "copy. The partition (inferred from the marts) is the month.",
 )

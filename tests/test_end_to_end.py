@@ -175,3 +175,11 @@ def test_bad_month_is_refused_with_a_clear_message(built):
 def test_manifest_is_written_beside_the_landing_files(built):
     manifest = json.loads((Path(built["landing"]) / "_manifest.json").read_text())
     assert manifest["scale"] == "small" and manifest["bad_rows"]
+
+
+def test_generate_command_writes_a_landing_folder(tmp_path):
+    res = run_cli("generate", "--out", str(tmp_path / "l"), "--start", "2026-08-01",
+                  "--months", "1", "--seed", "3", "--scale", "small")
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "wrote" in res.stdout
+    assert (tmp_path / "l" / "calls").is_dir() and (tmp_path / "l" / "_manifest.json").exists()
