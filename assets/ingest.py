@@ -14,14 +14,18 @@ from dagster import (
 from assets.checks import quality_results, quality_specs, run_month
 from kaohe.contract import Source, load_contract
 from kaohe.ingest import Ingestor, discover
+from kaohe.quality import referenced_tables
 from pipelines.resources import Warehouse
 
 
 def _ingest_asset(src: Source) -> AssetsDefinition:
     key = AssetKey(["staging", src.name])
+    key_table = f"staging.{src.name}"
 
     @asset(
         check_specs=quality_specs(key),
+        # the sources its checks read (a call's case and agent...) are loaded first
+        deps=[AssetKey(["staging", name]) for name in sorted(referenced_tables(key_table))],
         name=src.name,
         key_prefix=["staging"],
         group_name="ingest",

@@ -15,6 +15,8 @@ their data-quality panel. Great Expectations is imported only when a gx suite ru
 from __future__ import annotations
 
 import json
+import logging
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -73,6 +75,13 @@ def load_suites(directory: Path = SUITES_DIR) -> tuple[Suite, ...]:
 
 def suites_for(table: str) -> list[Suite]:
     return [s for s in load_suites() if s.name == table]
+
+
+def referenced_tables(table: str) -> set[str]:
+    """Other staging tables the suites of ``table`` read (their asset must run first)."""
+    text = json.dumps([s.expectations for s in suites_for(table)] + [s.batch for s in
+                                                                     suites_for(table)])
+    return set(re.findall(r"staging\.(\w+)", text)) - {table.removeprefix("staging.")}
 
 
 def check_name(exp: dict) -> str:
@@ -140,6 +149,7 @@ def _run_gx(con: duckdb.DuckDBPyConnection, suite: Suite, exps: list[dict], mont
     if not exps:
         return []
     started = time.perf_counter()
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
     from great_expectations.expectations.expectation_configuration import (

@@ -33,3 +33,13 @@ def test_loading_the_definitions_does_not_import_great_expectations():
             "print('great_expectations' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "False", out.stderr[-2000:]
+
+
+def test_a_sources_checks_run_after_the_sources_they_reference():
+    from dagster import AssetKey
+
+    from pipelines.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    parents = graph.get(AssetKey(["staging", "calls"])).parent_keys
+    assert {AssetKey(["staging", "cases"]), AssetKey(["staging", "agents"])} <= parents
