@@ -12,13 +12,23 @@ from pathlib import Path
 log = logging.getLogger("kaohe")
 
 
-def _setup_logging(home: Path | None = None) -> None:
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+def _setup_logging(home: Path | None = None, console: bool = True) -> None:
+    """kaohe's own log: to <home>/logs/kaohe.log and, outside a Dagster run, to the terminal
+    (inside a run Dagster shows kaohe's warnings itself). Other libraries stay at WARNING."""
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s",
+                        force=True)
+    logger = logging.getLogger("kaohe")
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    logger.handlers.clear()
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(message)s")
+    if console:
+        logger.addHandler(logging.StreamHandler(sys.stderr))
     if home is not None:
         (home / "logs").mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(home / "logs" / "kaohe.log", encoding="utf-8"))
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s",
-                        handlers=handlers, force=True)
+        handler = logging.FileHandler(home / "logs" / "kaohe.log", encoding="utf-8")
+        handler.setFormatter(fmt)
+        logger.addHandler(handler)
 
 
 def _env_path(value: str | None, env: str, flag: str) -> Path:
@@ -44,7 +54,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     home = _env_path(args.home, "KAOHE_HOME", "--home")
     landing = _env_path(args.landing, "KAOHE_LANDING", "--landing")
-    _setup_logging(home)
+    _setup_logging(home, console=False)
     try:
         outcome = run_month(args.month, home, landing, Path(args.config) if args.config else None)
     except (RunLocked, ConfigError, ValueError, FileNotFoundError) as exc:
@@ -123,7 +133,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     home = Path(args.home).resolve()
     landing = home / "landing"
-    _setup_logging(home)
+    _setup_logging(home, console=False)
     start = date(2026, 8, 1)
     if not (landing / "_manifest.json").exists():
         print(f"generating sample data (small, 3 months from {start}) into {landing}")
@@ -134,11 +144,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"kaohe demo: the run failed ({outcome.run_id}); see {home}/logs", file=sys.stderr)
         return 1
     print()
+    _print_checks(outcome.work_db, month)
     print(f"kaohe demo: month {month} built in {outcome.seconds:.1f} s")
     print(f"  landing folder      {landing}")
     print(f"  analyst warehouse   {outcome.published}")
     print(f"    duckdb -readonly {outcome.published}")
     print(f"  writer warehouse    {home / 'work' / 'kaohe.duckdb'}")
+    print(f"  data quality        {home / 'reports' / month / 'data-quality.html'}")
     print(f"  Dagster UI          DAGSTER_HOME={home / 'dagster'} KAOHE_HOME={home} "
           f"KAOHE_LANDING={landing} uv run dagster dev -w workspace.yaml")
     return 0
@@ -177,8 +189,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "generate":
-        logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if args.command in ("generate", "check"):
+        _setup_logging()
     return args.func(args)
 
 

@@ -33,15 +33,21 @@ class PiiKeyError(RuntimeError):
     """The configured key is unusable, or differs from the one the warehouse was built with."""
 
 
+_warned = False
+
+
 def pii_key() -> tuple[bytes, bool]:
-    """Return (key, is_development_key) from KAOHE_PII_KEY."""
+    """Return (key, is_development_key) from KAOHE_PII_KEY (warning once per run without it)."""
+    global _warned
     value = os.environ.get(KEY_ENV, "")
     if not value:
-        log.warning(
-            "%s is not set: pseudonymising debtor PII with the built-in DEVELOPMENT key. "
-            "Set %s to a secret of at least %d characters before loading real data.",
-            KEY_ENV, KEY_ENV, MIN_KEY_BYTES,
-        )
+        if not _warned:
+            _warned = True
+            log.warning(
+                "%s is not set: pseudonymising debtor PII with the built-in DEVELOPMENT key. "
+                "Set %s to a secret of at least %d characters before loading real data.",
+                KEY_ENV, KEY_ENV, MIN_KEY_BYTES,
+            )
         return DEV_KEY, True
     key = value.encode("utf-8")
     if len(key) < MIN_KEY_BYTES:

@@ -149,7 +149,6 @@ def _run_gx(con: duckdb.DuckDBPyConnection, suite: Suite, exps: list[dict], mont
     if not exps:
         return []
     started = time.perf_counter()
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
     from great_expectations.expectations.expectation_configuration import (
@@ -159,6 +158,10 @@ def _run_gx(con: duckdb.DuckDBPyConnection, suite: Suite, exps: list[dict], mont
     frame = con.execute(
         f"select * from ({suite.batch})", _params(suite.batch, month)
     ).df()
+    # GX sets up its own INFO logging on import; its chatter is not the run's business
+    for name in list(logging.root.manager.loggerDict):
+        if name.startswith("great_expectations"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     context = gx.get_context(mode="ephemeral")
     # GX's progress bars would flood the run log
     context.variables.progress_bars = ProgressBarsConfig(globally=False)

@@ -108,6 +108,8 @@ def run_month(month: str, home_dir: Path, landing: Path, config: Path | None = N
                 },
                 partition_key=f"{month}-01",
                 tags={"kaohe/month": month},
+                # the terminal shows warnings and errors; every event is in the instance
+                run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
                 raise_on_error=False,
             )
             steps = {}
