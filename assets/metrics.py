@@ -28,6 +28,9 @@ UPSTREAM = {
                            AssetKey(["marts", "skill_risk_mismatches"])],
     "agency_month_metrics": [AssetKey(["marts", "agent_month_metrics"])],
     "center_month_summary": [AssetKey(["marts", "team_month_metrics"])],
+    "agent_month_scorecard": [AssetKey(["marts", "agent_month_metrics"])],
+    "agent_month_pay": [AssetKey(["marts", "agent_month_scorecard"])],
+    "promotion_candidates": [AssetKey(["marts", "agent_month_scorecard"])],
 }
 
 
@@ -50,10 +53,10 @@ def _mart_asset(table: str) -> AssetsDefinition:
              kaohe_config: KaoheConfig) -> MaterializeResult:
         month = context.partition_key[:7]
         cfg = kaohe_config.load()
-        from kaohe.marts import build_month
+        from kaohe.marts import build
 
         with warehouse.writer() as con:
-            rows = build_month(con, table, cfg, month)
+            rows = build(con, table, cfg, month)
             preview = con.sql(
                 f"select * exclude (config_version) from {d.table} "
                 f"where month = date '{month}-01' limit 5"

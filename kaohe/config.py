@@ -39,6 +39,79 @@ class MetricsConfig:
     ticket_sla_hours: dict[str, float]
 
 
+DIMENSIONS = ("compliance", "recovery", "satisfaction", "skill")
+GRADES = ("S", "A", "B", "C")
+LEVELS = ("L1", "L2", "L3", "L4")
+VIOLATION_TYPES = ("private_collection_of_funds", "falsified_repayment_record",
+                   "violent_collection", "privacy_breach", "unauthorized_disclosure", "other")
+INDUSTRIES = ("foreign_trade", "pharma_distribution", "manufacturing", "retail", "construction",
+              "it", "other")
+# What a scoring rule may score: the metric dictionary's columns plus the scorecard's derived ones.
+SCORABLE = {
+    "recovery_vs_target", "recovery_rate", "ptp_kept_rate", "rpc_rate",
+    "restructuring_success_rate", "over_cap_rate", "off_hours_rate", "complaints_per_1k_cases",
+    "threat_ratio", "privacy_incidents", "csat_avg", "mandatory_pass_rate", "simulation_score",
+    "cost_per_case", "field_visit_share", "relief_rate", "call_attempts", "connected_calls",
+    "talk_time_s", "effective_calls", "over_cap_calls", "off_hours_calls", "cases_handled",
+    "ptp_made", "complaints", "qa_flagged_calls", "collected", "credited_collections",
+}
+
+
+@dataclass(frozen=True)
+class ScoringRule:
+    dimension: str
+    metric: str
+    floor: float
+    target: float
+    direction: str
+    weight: float
+    high_risk_weight: float = 0.0
+
+
+@dataclass(frozen=True)
+class ScorecardConfig:
+    weights: dict[str, float]
+    missing_dimension: str
+    rules: tuple[ScoringRule, ...]
+    grades: dict[str, float]
+    veto_violation_types: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TargetsConfig:
+    base_recovery_rate: float
+    prosperity_elasticity: float
+    unemployment_baseline: float
+    unemployment_sensitivity: float
+    dso_reference_days: float
+    dso_elasticity: float
+    high_risk_industries: tuple[str, ...]
+    high_risk_target_factor: float
+    bucket_recoverability: dict[str, float]
+
+
+@dataclass(frozen=True)
+class PayConfig:
+    variable_share: float
+    deferred_share: float
+    payout_factors: dict[str, float]
+
+
+@dataclass(frozen=True)
+class PromotionRule:
+    from_level: str
+    to_level: str
+    min_composite: float
+    months: int
+    requires_expertise: bool
+
+
+@dataclass(frozen=True)
+class ExpertiseConfig:
+    m6plus_min_assignments: int
+    restructuring_min_completed: int
+
+
 @dataclass(frozen=True)
 class Config:
     path: Path
@@ -47,6 +120,12 @@ class Config:
     timezone: str
     metrics: MetricsConfig
     raw: dict[str, Any]
+    scorecard: ScorecardConfig | None = None
+    targets: TargetsConfig | None = None
+    pay: PayConfig | None = None
+    promotion: tuple[PromotionRule, ...] = ()
+    expertise: ExpertiseConfig | None = None
+    retention_days: int = 730
 
     @property
     def config_version(self) -> str:
@@ -141,4 +220,118 @@ def load_config(path: Path | str | None = None) -> Config:
         timezone=str(data.get("timezone", "Asia/Shanghai")),
         metrics=metrics,
         raw=data,
+        scorecard=_scorecard(r),
+        targets=_targets(r),
+        pay=_pay(r),
+        promotion=_promotion(r),
+        expertise=ExpertiseConfig(
+            m6plus_min_assignments=int(r.number("expertise.m6plus_min_assignments", lo=0,
+                                                integer=True)),
+            restructuring_min_completed=int(r.number("expertise.restructuring_min_completed",
+                                                     lo=0, integer=True)),
+        ),
+        retention_days=int(r.number("retention.raw_days", lo=1, integer=True)),
     )
+
+
+def _mapping(r: _Reader, key: str, keys: tuple[str, ...], lo: float | None = None,
+             hi: float | None = None) -> dict[str, float]:
+    value = r.get(key)
+    if not isinstance(value, dict) or set(value) != set(keys):
+        raise r.fail(key, f"must give exactly {', '.join(keys)}")
+    return {k: float(r.number(f"{key}.{k}", lo=lo, hi=hi)) for k in keys}
+
+
+def _choices(r: _Reader, key: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
+    value = r.get(key)
+    if not isinstance(value, list) or any(v not in allowed for v in value):
+        raise r.fail(key, f"must be a list of {', '.join(allowed)}")
+    return tuple(value)
+
+
+def _scorecard(r: _Reader) -> ScorecardConfig:
+    weights = _mapping(r, "scorecard.weights", DIMENSIONS, lo=0, hi=1)
+    if abs(sum(weights.values()) - 1.0) > 1e-9:
+        raise r.fail("scorecard.weights", f"must sum to 1, not {sum(weights.values()):g}")
+    missing = r.get("scorecard.missing_dimension")
+    if missing not in ("reweight", "zero"):
+        raise r.fail("scorecard.missing_dimension", "must be reweight or zero")
+    rules = []
+    for dim in DIMENSIONS:
+        items = r.get(f"scorecard.rules.{dim}")
+        if not isinstance(items, list) or not items:
+            raise r.fail(f"scorecard.rules.{dim}", "must be a non-empty list of rules")
+        for i, item in enumerate(items):
+            key = f"scorecard.rules.{dim}[{i}]"
+            sub = _Reader(r.path, item)
+            sub.fail = lambda k, what, key=key: ConfigError(f"{r.path}: {key}.{k}: {what}")
+            metric = sub.get("metric")
+            if metric not in SCORABLE:
+                raise sub.fail("metric", f"{metric!r} is not a metric kaohe can score")
+            direction = sub.get("direction")
+            if direction not in ("higher", "lower"):
+                raise sub.fail("direction", "must be higher or lower")
+            floor, target = sub.number("floor"), sub.number("target")
+            if floor == target or (direction == "higher") != (target > floor):
+                raise sub.fail("target", f"must be {'above' if direction == 'higher' else 'below'}"
+                               f" the floor ({floor}) for direction {direction}")
+            high_risk = sub.number("high_risk_weight", lo=0) if "high_risk_weight" in item \
+                else 0.0
+            rules.append(ScoringRule(dim, metric, float(floor), float(target), direction,
+                                     float(sub.number("weight", lo=0)), float(high_risk)))
+        if not any(rule.weight > 0 or rule.high_risk_weight > 0
+                   for rule in rules if rule.dimension == dim):
+            raise r.fail(f"scorecard.rules.{dim}", "needs at least one rule with a weight")
+    grades = _mapping(r, "scorecard.grades", GRADES, lo=0, hi=100)
+    bands = [grades[g] for g in GRADES]
+    if bands != sorted(bands, reverse=True) or len(set(bands)) != len(bands):
+        raise r.fail("scorecard.grades", "bands must fall strictly from S to C")
+    return ScorecardConfig(weights, missing, tuple(rules), grades,
+                           _choices(r, "scorecard.veto_violation_types", VIOLATION_TYPES))
+
+
+def _targets(r: _Reader) -> TargetsConfig:
+    n = r.number
+    return TargetsConfig(
+        base_recovery_rate=float(n("targets.base_recovery_rate", lo=0.001, hi=1)),
+        prosperity_elasticity=float(n("targets.prosperity_elasticity", lo=0, hi=5)),
+        unemployment_baseline=float(n("targets.unemployment_baseline", lo=0, hi=100)),
+        unemployment_sensitivity=float(n("targets.unemployment_sensitivity", lo=0, hi=1)),
+        dso_reference_days=float(n("targets.dso_reference_days", lo=1)),
+        dso_elasticity=float(n("targets.dso_elasticity", lo=0, hi=5)),
+        high_risk_industries=_choices(r, "targets.high_risk_industries", INDUSTRIES),
+        high_risk_target_factor=float(n("targets.high_risk_target_factor", lo=0.01, hi=2)),
+        bucket_recoverability=_mapping(r, "targets.bucket_recoverability", BUCKETS, lo=0.01,
+                                       hi=10),
+    )
+
+
+def _pay(r: _Reader) -> PayConfig:
+    return PayConfig(
+        variable_share=float(r.number("pay.variable_share", lo=0, hi=0.95)),
+        deferred_share=float(r.number("pay.deferred_share", lo=0, hi=1)),
+        payout_factors=_mapping(r, "pay.payout_factors", (*GRADES, "D", "VETO"), lo=0, hi=5),
+    )
+
+
+def _promotion(r: _Reader) -> tuple[PromotionRule, ...]:
+    items = r.get("promotion")
+    if not isinstance(items, list):
+        raise r.fail("promotion", "must be a list of rules")
+    rules = []
+    for i, item in enumerate(items):
+        key = f"promotion[{i}]"
+        if not isinstance(item, dict):
+            raise r.fail(key, "must be a mapping")
+        if item.get("from") not in LEVELS or item.get("to") not in LEVELS or \
+                LEVELS.index(item["to"]) != LEVELS.index(item["from"]) + 1:
+            raise r.fail(key, "from/to must be consecutive levels L1..L4")
+        months = item.get("months")
+        if not isinstance(months, int) or isinstance(months, bool) or not 1 <= months <= 36:
+            raise r.fail(f"{key}.months", "must be a whole number of months from 1 to 36")
+        score = item.get("min_composite")
+        if not isinstance(score, int | float) or not 0 <= score <= 100:
+            raise r.fail(f"{key}.min_composite", "must be a score from 0 to 100")
+        rules.append(PromotionRule(item["from"], item["to"], float(score), months,
+                                   bool(item.get("requires_expertise", False))))
+    return tuple(rules)

@@ -69,6 +69,15 @@ def metric_params(cfg: Config, month: str | date) -> dict:
         "high_risk_score": m.high_risk_score,
         "min_tenure_months": m.min_tenure_months_for_high_risk,
         "sla_hours": [{"ticket_type": t, "hours": h} for t, h in m.ticket_sla_hours.items()],
+        "variable_share": cfg.pay.variable_share,
+        "deferred_share": cfg.pay.deferred_share,
+        "payout_factors": [{"grade": g, "factor": f} for g, f in cfg.pay.payout_factors.items()],
+        "promotion_rules": [
+            {"from_level": r.from_level, "to_level": r.to_level,
+             "min_composite": r.min_composite, "months": r.months,
+             "requires_expertise": r.requires_expertise} for r in cfg.promotion],
+        "m6plus_min": cfg.expertise.m6plus_min_assignments,
+        "restructuring_min": cfg.expertise.restructuring_min_completed,
     }
 
 
@@ -123,9 +132,21 @@ MONTHLY_MARTS = (
     "team_month_metrics",
     "agency_month_metrics",
     "center_month_summary",
+    "agent_month_scorecard",  # Polars: kaohe/scorecard.py
+    "agent_month_pay",
+    "promotion_candidates",
 )
 
 
-def build_all(con: duckdb.DuckDBPyConnection, cfg: Config, month: str | date) -> dict[str, int]:
+def build(con: duckdb.DuckDBPyConnection, table: str, cfg: Config, month: str) -> int:
+    """One mart of one month, whichever engine builds it."""
+    if table == "agent_month_scorecard":
+        from kaohe.scorecard import build_scorecard
+
+        return build_scorecard(con, cfg, month)
+    return build_month(con, table, cfg, month)
+
+
+def build_all(con: duckdb.DuckDBPyConnection, cfg: Config, month: str) -> dict[str, int]:
     """Every monthly mart of one month, in order; returns row counts."""
-    return {table: build_month(con, table, cfg, month) for table in MONTHLY_MARTS}
+    return {table: build(con, table, cfg, month) for table in MONTHLY_MARTS}

@@ -1,0 +1,171 @@
+"""The balanced scorecard of a month: ``marts.agent_month_scorecard``.
+
+Inputs come from SQL (``marts.agent_month_metrics`` and ``sql/scorecard/scoring_inputs.sql``:
+targets, difficulty, veto-list violations); the scoring itself is a Polars transform, one
+expression per configured rule, never a loop over agents:
+
+  points(rule)  = clip((value - floor) / (target - floor), 0, 1) x 100   (both directions)
+  dimension     = weighted mean of the points of its rules that have a value
+  composite     = sum(weight x dimension), the weights of dimensions without data spread over the
+                  others (``missing_dimension: reweight``) or counted as 0 (``zero``); 2 decimals
+  veto          = a confirmed major violation, or one of ``veto_violation_types``: composite 0,
+                  grade VETO
+  grade         = S >= 95, A >= 90, B >= 80, C >= 70, else D (configurable bands)
+An agent with no data in any dimension is not appraised: composite and grade are NULL.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from kaohe.config import DIMENSIONS, Config
+from kaohe.marts import dictionary, ensure_mart, month_bounds
+from kaohe.warehouse import quote
+
+SQL = Path(__file__).resolve().parents[1] / "sql" / "scorecard" / "scoring_inputs.sql"
+TABLE = "agent_month_scorecard"
+
+
+def scoring_inputs(con: duckdb.DuckDBPyConnection, cfg: Config, month: str) -> pl.DataFrame:
+    start, end, _ = month_bounds(month)
+    t = cfg.targets
+    params = {
+        "month_start": start, "month_end": end, "base_rate": t.base_recovery_rate,
+        "prosperity_elasticity": t.prosperity_elasticity,
+        "unemployment_baseline": t.unemployment_baseline,
+        "unemployment_sensitivity": t.unemployment_sensitivity,
+        "dso_reference_days": t.dso_reference_days, "dso_elasticity": t.dso_elasticity,
+        "high_risk_industries": list(t.high_risk_industries),
+        "high_risk_target_factor": t.high_risk_target_factor,
+        "bucket_recoverability": [{"bucket": b, "value": v}
+                                  for b, v in t.bucket_recoverability.items()],
+        "veto_types": list(cfg.scorecard.veto_violation_types),
+    }
+    # duckdb 2.0: .pl() on con.sql(...), not after execute()
+    metrics = con.sql(
+        "select * exclude (config_version) from marts.agent_month_metrics where month = $m",
+        params={"m": start}).pl()
+    inputs = con.sql(SQL.read_text(encoding="utf-8"), params=params).pl()
+    return metrics.join(inputs, on="agent_id", how="left")
+
+
+def _ratio(num: str, den: str) -> pl.Expr:
+    return pl.when(pl.col(den) > 0).then(pl.col(num) / pl.col(den)).otherwise(None)
+
+
+def score(frame: pl.DataFrame, cfg: Config) -> pl.DataFrame:
+    """Scores, composite, grade and ranks for one month of agents (a pure function)."""
+    sc = cfg.scorecard
+    frame = frame.with_columns(
+        recovery_target=pl.col("base_target") * pl.col("difficulty_coefficient"),
+        credited_recovery_rate=_ratio("credited_collections", "amount_due").cast(pl.Float64),
+        over_cap_rate=_ratio("over_cap_calls", "call_attempts"),
+        off_hours_rate=_ratio("off_hours_calls", "call_attempts"),
+        relief_rate=_ratio("relief_plans", "hardship_cases_handled"),
+    ).with_columns(
+        recovery_vs_target=_ratio("credited_recovery_rate", "recovery_target"),
+    )
+    # one expression per rule: its points and its effective weight (NULL value: no weight)
+    rule_cols = []
+    for i, rule in enumerate(sc.rules):
+        value = pl.col(rule.metric).cast(pl.Float64)
+        points = ((value - rule.floor) / (rule.target - rule.floor)).clip(0, 1) * 100
+        weight = (pl.lit(rule.weight) + rule.high_risk_weight * pl.col("high_risk_share"))
+        rule_cols += [
+            points.alias(f"_p{i}"),
+            pl.when(value.is_not_null() & (weight > 0)).then(weight).otherwise(0.0)
+            .alias(f"_w{i}"),
+        ]
+    frame = frame.with_columns(rule_cols)
+    dims = []
+    for dim in DIMENSIONS:
+        idx = [i for i, r in enumerate(sc.rules) if r.dimension == dim]
+        wsum = pl.sum_horizontal([pl.col(f"_w{i}") for i in idx])
+        psum = pl.sum_horizontal([pl.col(f"_p{i}").fill_null(0) * pl.col(f"_w{i}") for i in idx])
+        dims.append(pl.when(wsum > 0).then(psum / wsum).otherwise(None)
+                    .alias(f"{dim}_score"))
+    frame = frame.with_columns(dims)
+    present = [pl.col(f"{d}_score").is_not_null() for d in DIMENSIONS]
+    weighted = pl.sum_horizontal([pl.col(f"{d}_score").fill_null(0) * sc.weights[d]
+                                  for d in DIMENSIONS])
+    if sc.missing_dimension == "reweight":
+        used = pl.sum_horizontal([p.cast(pl.Float64) * sc.weights[d]
+                                  for p, d in zip(present, DIMENSIONS, strict=True)])
+        raw_composite = pl.when(used > 0).then(weighted / used).otherwise(None)
+    else:
+        raw_composite = pl.when(pl.any_horizontal(present)).then(weighted).otherwise(None)
+    veto = pl.col("veto").fill_null(False) | (pl.col("veto_list_violations").fill_null(0) > 0)
+    frame = frame.with_columns(
+        veto=veto,
+        composite=pl.when(veto).then(0.0).otherwise(raw_composite).round(2),
+        missing_dimensions=pl.concat_list(
+            [pl.when(~p).then(pl.lit(d)).otherwise(None) for p, d in zip(present, DIMENSIONS,
+                                                                           strict=True)]
+        ).list.drop_nulls(),
+    )
+    grade = pl.when(pl.col("veto")).then(pl.lit("VETO"))
+    for name, band in sc.grades.items():
+        grade = grade.when(pl.col("composite") >= band).then(pl.lit(name))
+    frame = frame.with_columns(
+        grade=grade.when(pl.col("composite").is_not_null()).then(pl.lit("D")).otherwise(None),
+        veto_reason=pl.when(pl.col("veto")).then(
+            pl.format("one-vote veto: {}", pl.col("veto_violation_type").fill_null("major"))
+        ).otherwise(None),
+    )
+    # ranks: 1 = best, ties share a rank; percentile = share of the group at or below
+    ranked = pl.col("composite").is_not_null()
+    team = pl.col("team_id").fill_null("(no team)")
+    frame = frame.with_columns(
+        team_rank=pl.when(ranked).then(
+            pl.col("composite").rank("min", descending=True).over(team, ranked)),
+        center_rank=pl.when(ranked).then(
+            pl.col("composite").rank("min", descending=True).over(ranked)),
+        team_percentile=pl.when(ranked).then(
+            100.0 * pl.col("composite").rank("max").over(team, ranked)
+            / pl.len().over(team, ranked)),
+        center_percentile=pl.when(ranked).then(
+            100.0 * pl.col("composite").rank("max").over(ranked) / pl.len().over(ranked)),
+        target_explanation=pl.format(
+            "target {}% (base {}%, macro x{}, high-risk industries x{}, difficulty x{})",
+            (pl.col("recovery_target") * 100).round(1),
+            round(cfg.targets.base_recovery_rate * 100, 1),
+            pl.col("macro_factor").round(2), pl.col("high_risk_factor").round(2),
+            pl.col("difficulty_coefficient").round(2)),
+    )
+    points = pl.concat_list([
+        pl.struct(
+            dimension=pl.lit(rule.dimension), metric=pl.lit(rule.metric),
+            value=pl.col(rule.metric).cast(pl.Float64), floor=pl.lit(rule.floor),
+            target=pl.lit(rule.target), direction=pl.lit(rule.direction),
+            weight=pl.col(f"_w{i}"), points=pl.col(f"_p{i}"),
+        ) for i, rule in enumerate(sc.rules)
+    ]).alias("rule_points")
+    frame = frame.with_columns(points, config_version=pl.lit(cfg.config_version))
+    # the same inputs give the same table: no float noise beyond 9 places
+    floats = [c for c, t in frame.schema.items() if t == pl.Float64 and c != "composite"]
+    frame = frame.with_columns(pl.col(floats).round(9))
+    names = dictionary(TABLE).names
+    return frame.select([c for c in names if c != "config_version"] + ["config_version"])
+
+
+def build_scorecard(con: duckdb.DuckDBPyConnection, cfg: Config, month: str) -> int:
+    """Replace the month's rows of marts.agent_month_scorecard."""
+    ensure_mart(con, TABLE)
+    start = date.fromisoformat(f"{month}-01")
+    cards = score(scoring_inputs(con, cfg, month), cfg)
+    cols = ", ".join(quote(c) for c in cards.columns)
+    con.execute("begin transaction")
+    try:
+        con.execute(f"delete from marts.{TABLE} where month = ?", [start])
+        con.register("_cards", cards)
+        con.execute(f"insert into marts.{TABLE} ({cols}) select {cols} from _cards")
+        con.unregister("_cards")
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    return cards.height

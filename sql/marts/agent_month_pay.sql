@@ -1,0 +1,82 @@
+-- marts.agent_month_pay: base + variable performance pay + retention (deferred) bonus.
+--   target_pay      = base_salary / (1 - $variable_share)
+--   variable_target = target_pay x $variable_share
+--   variable_earned = variable_target x payout factor of the grade ($payout_factors)
+--   deferred        = variable_earned x $deferred_share, held to the year end; paid_now = rest
+--   veto            : the month's variable pay and the deferred pool of the calendar year so far
+--                     are forfeited (paid_now = deferred = 0)
+-- The pool before the month is the ytd_deferred_pool of the agent's latest earlier month of the
+-- same year, so months are built in order. Seed example: base 1,500, factor 1.0 ->
+-- 2,500 / 1,000 / 800 / 200.
+
+with
+
+card as (
+    select agent_id, month, grade, veto
+    from marts.agent_month_scorecard
+    where month = $month_start::date
+),
+
+salary as (
+    -- base salary from the latest roster snapshot on or before the month's last day
+    select a.agent_id, a.base_salary
+    from staging.agents a
+    where a.snapshot_date < $month_end::date
+    qualify row_number() over (partition by a.agent_id order by a.snapshot_date desc) = 1
+),
+
+factors as (
+    select f.grade, f.factor from (select unnest($payout_factors) as f)
+),
+
+pool_before as (
+    select p.agent_id, p.ytd_deferred_pool
+    from marts.agent_month_pay p
+    where p.month < $month_start::date and year(p.month) = year($month_start::date)
+    qualify row_number() over (partition by p.agent_id order by p.month desc) = 1
+),
+
+amounts as (
+    select
+        c.agent_id,
+        c.month,
+        c.grade,
+        c.veto,
+        coalesce(s.base_salary, 0) as base_salary,
+        coalesce(s.base_salary, 0) / (1 - $variable_share) as target_pay,
+        coalesce(s.base_salary, 0) / (1 - $variable_share) * $variable_share as variable_target,
+        -- not appraised (no grade): no variable pay
+        coalesce(f.factor, 0) as payout_factor,
+        coalesce(b.ytd_deferred_pool, 0) as pool_before
+    from card c
+    left join salary s using (agent_id)
+    left join factors f using (grade)
+    left join pool_before b using (agent_id)
+),
+
+final as (
+    select
+        agent_id,
+        month,
+        grade,
+        base_salary::decimal(18, 2) as base_salary,
+        round(target_pay, 2)::decimal(18, 2) as target_pay,
+        round(variable_target, 2)::decimal(18, 2) as variable_target,
+        payout_factor,
+        round(variable_target * payout_factor, 2)::decimal(18, 2) as variable_earned,
+        case when veto then 0
+             else round(variable_target * payout_factor * (1 - $deferred_share), 2)
+        end::decimal(18, 2) as paid_now,
+        case when veto then 0
+             else round(variable_target * payout_factor * $deferred_share, 2)
+        end::decimal(18, 2) as deferred,
+        case when veto then round(variable_target * payout_factor, 2) + pool_before
+             else 0
+        end::decimal(18, 2) as forfeited,
+        case when veto then 0
+             else pool_before + round(variable_target * payout_factor * $deferred_share, 2)
+        end::decimal(18, 2) as ytd_deferred_pool
+    from amounts
+)
+
+select * from final

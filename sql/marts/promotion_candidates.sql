@@ -1,0 +1,125 @@
+-- marts.promotion_candidates: each appraised agent's progress on the next step of the ladder.
+--   streak_months: consecutive months ending at M with composite >= the rule's minimum and no
+--   veto; a veto, a month below the bar or a month without a scorecard breaks the streak.
+--   L3 -> L4 also needs expertise: M6+ capability (>= $m6plus_min M6+ assignments held in the
+--   trailing 12 months, recovering at least the centre's median on M6+) or restructuring
+--   expertise (>= $restructuring_min completed restructuring plans in the trailing 12 months).
+-- Bound: $month_start, $promotion_rules, $m6plus_min, $restructuring_min
+
+with
+
+rules as (
+    select r.* from (select unnest($promotion_rules) as r)
+),
+
+card as (
+    select s.agent_id, s.level, r.to_level, r.min_composite, r.months as required_months,
+        r.requires_expertise
+    from marts.agent_month_scorecard s
+    join rules r on r.from_level = s.level
+    where s.month = $month_start::date and s.composite is not null
+),
+
+window_months as (
+    select c.agent_id, (($month_start::date) - to_months(i::int))::date as month
+    from card c, range(0, 36) t(i)
+),
+
+history as (
+    -- every month of the last 36: on the bar or not (a missing month is not)
+    select w.agent_id, w.month,
+        coalesce(s.composite >= c.min_composite and not s.veto, false) as on_bar,
+        coalesce(s.veto, false) as vetoed
+    from window_months w
+    join card c using (agent_id)
+    left join marts.agent_month_scorecard s
+        on s.agent_id = w.agent_id and s.month = w.month
+),
+
+streaks as (
+    select
+        agent_id,
+        coalesce(date_diff('month', max(month) filter (where not on_bar), $month_start::date),
+                 36) as streak_months,
+        max(month) filter (where vetoed) as last_veto
+    from history
+    group by all
+),
+
+m6plus as (
+    -- M6+ assignments held in the trailing 12 months and what was collected on M6+
+    select
+        a.agent_id,
+        count(*) as m6plus_assignments,
+        sum(a.amount_due) as m6plus_due
+    from staging.assignments a
+    where a.dpd_at_assignment >= 181
+        and a.assigned_at < $month_start::date + interval 1 month
+        and coalesce(a.released_at, timestamp '9999-12-31')
+            > $month_start::date - interval 11 month
+    group by all
+),
+
+m6plus_rates as (
+    select m.agent_id, m.m6plus_assignments,
+        sum(c.collected_m6plus) / nullif(m.m6plus_due, 0) as m6plus_recovery
+    from m6plus m
+    left join marts.agent_month_metrics c
+        on c.agent_id = m.agent_id
+        and c.month between $month_start::date - interval 11 month and $month_start::date
+    group by m.agent_id, m.m6plus_assignments, m.m6plus_due
+),
+
+centre as (
+    select median(m6plus_recovery) as m6plus_median from m6plus_rates
+),
+
+restructurings as (
+    select p.agent_id, count(*) as completed_restructurings
+    from staging.plans p
+    where p.plan_type = 'restructuring' and p.status = 'completed'
+        and p.created_at >= $month_start::date - interval 11 month
+        and p.created_at < $month_start::date + interval 1 month
+    group by all
+),
+
+final as (
+    select
+        c.agent_id,
+        $month_start::date as month,
+        c.level as from_level,
+        c.to_level,
+        least(s.streak_months, c.required_months) as streak_months,
+        c.required_months,
+        s.streak_months >= c.required_months
+            and (not c.requires_expertise
+                 or (coalesce(m.m6plus_assignments, 0) >= $m6plus_min
+                     and m.m6plus_recovery >= k.m6plus_median)
+                 or coalesce(r.completed_restructurings, 0) >= $restructuring_min)
+            as eligible,
+        least(s.streak_months, c.required_months) || ' of ' || c.required_months
+            || ' months >= ' || c.min_composite::int
+            || case
+                when s.last_veto is not null
+                    and s.last_veto > $month_start::date - to_months(c.required_months)
+                    then '; veto in ' || strftime(s.last_veto, '%Y-%m') || ' broke the streak'
+                else ''
+            end
+            || case
+                when not c.requires_expertise then ''
+                when coalesce(m.m6plus_assignments, 0) >= $m6plus_min
+                    and m.m6plus_recovery >= k.m6plus_median
+                    then '; M6+ capability: ' || m.m6plus_assignments || ' assignments'
+                when coalesce(r.completed_restructurings, 0) >= $restructuring_min
+                    then '; restructuring expertise: ' || r.completed_restructurings
+                        || ' completed plans'
+                else '; needs M6+ capability or restructuring expertise'
+            end as reason
+    from card c
+    join streaks s using (agent_id)
+    cross join centre k
+    left join m6plus_rates m using (agent_id)
+    left join restructurings r using (agent_id)
+)
+
+select * from final

@@ -1,0 +1,146 @@
+-- Per agent and month: what the scorecard needs beyond agent_month_metrics.
+--   dynamic recovery target (macro, high-risk industries) and the difficulty coefficient,
+--   the high-risk share of the portfolio, restructuring success, veto-list violations.
+-- Weights are the amount due at assignment of the assignments held in the month.
+-- Bound: $month_start, $month_end, $base_rate, $prosperity_elasticity, $unemployment_baseline,
+-- $unemployment_sensitivity, $dso_reference_days, $dso_elasticity, $high_risk_industries,
+-- $high_risk_target_factor, $bucket_recoverability, $veto_types
+
+with
+
+bounds as (
+    select
+        $month_start::date as month_start,
+        $month_end::date as month_end,
+        year($month_start::date) || 'Q' || quarter($month_start::date) as quarter
+),
+
+held as (
+    select
+        a.agent_id,
+        a.case_id,
+        a.amount_due,
+        case
+            when a.dpd_at_assignment <= 30 then 'M1'
+            when a.dpd_at_assignment <= 60 then 'M2'
+            when a.dpd_at_assignment <= 90 then 'M3'
+            when a.dpd_at_assignment <= 120 then 'M4'
+            when a.dpd_at_assignment <= 150 then 'M5'
+            when a.dpd_at_assignment <= 180 then 'M6'
+            else 'M6+'
+        end as bucket
+    from staging.assignments a, bounds b
+    where a.assigned_at < b.month_end
+        and coalesce(a.released_at, timestamp '9999-12-31') > b.month_start
+),
+
+cases as (
+    select c.case_id, c.region_code, c.industry
+    from staging.cases c, bounds b
+    where c.snapshot_date < b.month_end
+    qualify row_number() over (partition by c.case_id order by c.snapshot_date desc) = 1
+),
+
+macro as (
+    -- the quarter's latest macro figures; an industry without its own row uses the region's
+    select m.* from staging.macro m, bounds b where m.quarter = b.quarter
+),
+
+recoverability as (
+    select r.bucket, r.value from (select unnest($bucket_recoverability) as r)
+),
+
+case_targets as (
+    select
+        h.agent_id,
+        h.amount_due,
+        r.value as recoverability,
+        list_contains($high_risk_industries, c.industry) as high_risk,
+        coalesce(
+            power(coalesce(mi.prosperity_index, mr.prosperity_index, 100) / 100.0,
+                  $prosperity_elasticity)
+            * greatest(0.1, 1 - $unemployment_sensitivity * greatest(0,
+                coalesce(mi.unemployment_rate, mr.unemployment_rate, $unemployment_baseline)
+                - $unemployment_baseline))
+            * power($dso_reference_days
+                    / coalesce(mi.dso_benchmark_days, mr.dso_benchmark_days, $dso_reference_days),
+                    $dso_elasticity),
+            1.0) as macro_factor
+    from held h
+    left join cases c using (case_id)
+    left join macro mi on mi.region_code = c.region_code and mi.industry = c.industry
+    left join macro mr on mr.region_code = c.region_code and mr.industry is null
+    left join recoverability r using (bucket)
+),
+
+centre as (
+    select sum(recoverability * amount_due) / nullif(sum(amount_due), 0) as recoverability
+    from case_targets
+),
+
+portfolio as (
+    select
+        agent_id,
+        sum(amount_due * macro_factor) / nullif(sum(amount_due), 0) as macro_factor,
+        sum(amount_due * case when high_risk then $high_risk_target_factor else 1 end)
+            / nullif(sum(amount_due), 0) as high_risk_factor,
+        sum(amount_due) filter (where high_risk) / nullif(sum(amount_due), 0) as high_risk_share,
+        sum(amount_due * recoverability) / nullif(sum(amount_due), 0) as recoverability
+    from case_targets
+    group by all
+),
+
+restructuring as (
+    -- concluded restructuring plans of the trailing 12 months: completed / concluded
+    select
+        p.agent_id,
+        count(*) filter (where p.status = 'completed')
+            / nullif(count(*) filter (where p.status in ('completed', 'defaulted', 'cancelled')), 0)
+            as restructuring_success_rate
+    from staging.plans p, bounds b
+    where p.plan_type = 'restructuring'
+        and p.created_at >= b.month_end - interval 12 month and p.created_at < b.month_end
+    group by all
+),
+
+veto_list as (
+    select v.agent_id, count(*) as veto_list_violations, min(v.violation_type) as veto_type
+    from staging.violations v, bounds b
+    where v.confirmed and list_contains($veto_types, v.violation_type)
+        and v.occurred_on >= b.month_start and v.occurred_on < b.month_end
+    group by all
+),
+
+majors as (
+    select v.agent_id, min(v.violation_type) as major_type
+    from staging.violations v, bounds b
+    where v.confirmed and v.severity = 'major'
+        and v.occurred_on >= b.month_start and v.occurred_on < b.month_end
+    group by all
+),
+
+final as (
+    -- rounded to 9 places: parallel floating-point sums differ in their last bits from run to
+    -- run, and a re-run must give the same table
+    select
+        m.agent_id,
+        round($base_rate * coalesce(p.macro_factor, 1) * coalesce(p.high_risk_factor, 1), 9)
+            as base_target,
+        round(coalesce(p.macro_factor, 1), 9) as macro_factor,
+        round(coalesce(p.high_risk_factor, 1), 9) as high_risk_factor,
+        round(coalesce(p.high_risk_share, 0), 9) as high_risk_share,
+        round(coalesce(p.recoverability / nullif(c.recoverability, 0), 1), 9)
+            as difficulty_coefficient,
+        r.restructuring_success_rate::double as restructuring_success_rate,
+        coalesce(v.veto_list_violations, 0) as veto_list_violations,
+        coalesce(v.veto_type, j.major_type) as veto_violation_type
+    from marts.agent_month_metrics m
+    cross join centre c
+    left join portfolio p using (agent_id)
+    left join restructuring r using (agent_id)
+    left join veto_list v using (agent_id)
+    left join majors j using (agent_id)
+    where m.month = $month_start::date
+)
+
+select * from final
