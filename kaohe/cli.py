@@ -50,14 +50,15 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from kaohe.config import ConfigError
-    from kaohe.runner import RunLocked, run_month
+    from kaohe.runner import ConfigAuditFailed, RunLocked, run_month
 
     home = _env_path(args.home, "KAOHE_HOME", "--home")
     landing = _env_path(args.landing, "KAOHE_LANDING", "--landing")
     _setup_logging(home, console=False)
     try:
-        outcome = run_month(args.month, home, landing, Path(args.config) if args.config else None)
-    except (RunLocked, ConfigError, ValueError, FileNotFoundError) as exc:
+        outcome = run_month(args.month, home, landing, Path(args.config) if args.config else None,
+                            allow_audit_errors=args.allow_audit_errors)
+    except (RunLocked, ConfigError, ConfigAuditFailed, ValueError, FileNotFoundError) as exc:
         print(f"kaohe: {exc}", file=sys.stderr)
         return 2
     for step, seconds in outcome.step_seconds.items():
@@ -138,14 +139,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if not (landing / "_manifest.json").exists():
         print(f"generating sample data (small, 3 months from {start}) into {landing}")
         generate(landing, start, 3, 7, "small")
-    month = "2026-10"  # the last complete month of the sample data
-    outcome = run_month(month, home, landing)
-    if not outcome.success:
-        print(f"kaohe demo: the run failed ({outcome.run_id}); see {home}/logs", file=sys.stderr)
-        return 1
+    # every month of the sample in order, so pay pools and promotion streaks have history
+    for month in ("2026-08", "2026-09", "2026-10"):
+        outcome = run_month(month, home, landing)
+        if not outcome.success:
+            print(f"kaohe demo: the run of {month} failed ({outcome.run_id}); see {home}/logs",
+                  file=sys.stderr)
+            return 1
+        print(f"kaohe demo: month {month} built in {outcome.seconds:.1f} s")
     print()
     _print_checks(outcome.work_db, month)
-    print(f"kaohe demo: month {month} built in {outcome.seconds:.1f} s")
     print(f"  landing folder      {landing}")
     print(f"  analyst warehouse   {outcome.published}")
     print(f"    duckdb -readonly {outcome.published}")
@@ -154,6 +157,25 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"  Dagster UI          DAGSTER_HOME={home / 'dagster'} KAOHE_HOME={home} "
           f"KAOHE_LANDING={landing} uv run dagster dev -w workspace.yaml")
     return 0
+
+
+def cmd_audit_config(args: argparse.Namespace) -> int:
+    from kaohe.audit_config import audit, errors
+    from kaohe.config import ConfigError, load_config
+
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as exc:
+        print(f"kaohe: {exc}", file=sys.stderr)
+        return 2
+    findings = audit(cfg)
+    print(f"audit of {cfg.path} (version {cfg.config_version}): "
+          f"{len(errors(findings))} error(s), "
+          f"{len(findings) - len(errors(findings))} warning(s)")
+    for f in sorted(findings, key=lambda f: f.severity):
+        print(f"  {f.severity.upper():<8} [{f.rule}] {f.message}: {f.detail}")
+        print(f"           rule from: {f.source}")
+    return 1 if errors(findings) else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -173,6 +195,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--landing", help="landing folder (or KAOHE_LANDING)")
     r.add_argument("--home", help="kaohe home (or KAOHE_HOME)")
     r.add_argument("--config", help="configuration file (default: config/kaohe.yaml)")
+    r.add_argument("--allow-audit-errors", action="store_true",
+                   help="run even if kaohe audit-config finds errors (recorded in the warehouse)")
     r.set_defaults(func=cmd_run)
 
     c = sub.add_parser("check", help="run every data-quality check of a month, read-only")
@@ -180,6 +204,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--warehouse", required=True, help="a kaohe DuckDB file (opened read-only)")
     c.add_argument("--html", help="also write the results page to this file")
     c.set_defaults(func=cmd_check)
+
+    a = sub.add_parser("audit-config",
+                       help="check the configuration against the regulatory rule pack")
+    a.add_argument("--config", help="configuration file (default: config/kaohe.yaml)")
+    a.set_defaults(func=cmd_audit_config)
 
     d = sub.add_parser("demo", help="generate small sample data and run the last full month")
     d.add_argument("--home", default="kaohe-demo")
@@ -189,7 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command in ("generate", "check"):
+    if args.command in ("generate", "check", "audit-config"):
         _setup_logging()
     return args.func(args)
 

@@ -37,6 +37,10 @@ class RunLocked(RuntimeError):
     """Another kaohe run holds this home."""
 
 
+class ConfigAuditFailed(RuntimeError):
+    """The configuration breaks a regulatory rule and the run was not told to go ahead."""
+
+
 @dataclass
 class RunOutcome:
     success: bool
@@ -79,8 +83,8 @@ def run_lock(home: Home) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def run_month(month: str, home_dir: Path, landing: Path, config: Path | None = None
-              ) -> RunOutcome:
+def run_month(month: str, home_dir: Path, landing: Path, config: Path | None = None,
+              allow_audit_errors: bool = False) -> RunOutcome:
     """Execute the monthly job in process (ingest, build, publish) and report per-step times."""
     if not MONTH.match(month):
         raise ValueError(f"--month must look like 2026-09, not {month!r}")
@@ -94,9 +98,21 @@ def run_month(month: str, home_dir: Path, landing: Path, config: Path | None = N
     from pipelines.definitions import defs
     from pipelines.resources import KaoheConfig, Warehouse
 
-    load_config(config)  # a bad configuration stops here, with its precise message
+    from kaohe.audit_config import audit, errors
+
+    cfg = load_config(config)  # a bad configuration stops here, with its precise message
+    failed = errors(audit(cfg))
+    if failed and not allow_audit_errors:
+        raise ConfigAuditFailed(
+            f"the configuration {cfg.path} breaks {len(failed)} regulatory rule(s): "
+            + "; ".join(f"[{f.rule}] {f.message} ({f.detail})" for f in failed)
+            + ". Fix it (see kaohe audit-config) or run with --allow-audit-errors, "
+            "which is recorded."
+        )
 
     with run_lock(home):
+        if failed:
+            _record_override(home, landing, month, cfg, failed)
         job = defs.resolve_job_def("monthly_run")
         started = time.perf_counter()
         with DagsterInstance.get() as instance:
@@ -118,3 +134,14 @@ def run_month(month: str, home_dir: Path, landing: Path, config: Path | None = N
                     steps[stats.step_key] = stats.end_time - stats.start_time
         return RunOutcome(result.success, result.run_id, time.perf_counter() - started,
                           home.published_db, steps, home.work_db)
+
+
+def _record_override(home: Home, landing: Path, month: str, cfg, failed) -> None:
+    """An explicitly allowed audit failure leaves a trace in the warehouse and the log."""
+    from pipelines.resources import Warehouse
+
+    text = "; ".join(f"[{f.rule}] {f.detail}" for f in failed)
+    log.warning("running %s with a configuration that fails the audit: %s", month, text)
+    with Warehouse(home=str(home.root), landing=str(landing)).writer() as con:
+        con.execute("insert into audit.config_overrides values (now()::timestamp, ?, ?, ?, ?)",
+                    [month, cfg.config_version, str(cfg.path), text])

@@ -134,6 +134,13 @@ create table if not exists audit.quarantine (
     ingested_at timestamp not null
 );
 create table if not exists audit.warehouse_meta (key varchar primary key, value varchar);
+create table if not exists audit.config_overrides (
+    at timestamp not null,
+    month varchar,
+    config_version varchar not null,
+    config_path varchar,
+    findings varchar not null
+);
 create table if not exists audit.check_results (
     month date not null,
     suite varchar not null,
@@ -164,6 +171,8 @@ AUDIT_COMMENTS = {
     "audit.check_results": "latest data-quality results per month, suite and check "
     "(expectations/*.json); severity blocking stops the month's reports",
     "audit.check_results.sample": "up to 5 offending keys (ids, never PII)",
+    "audit.config_overrides": "runs that used a configuration failing kaohe audit-config, "
+    "explicitly allowed with --allow-audit-errors",
 }
 
 

@@ -1,0 +1,104 @@
+"""``kaohe audit-config``: the appraisal's own configuration checked against regulation.
+
+The rule pack is data (``config/regulatory_rules.yaml``): each rule has an id, a severity, the
+source it comes from and one of the checks below. An error makes the command exit non-zero, and
+``kaohe run`` refuses the configuration unless it is explicitly overridden (the override is
+recorded in audit.config_overrides).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from kaohe.config import Config
+
+RULE_PACK = Path(__file__).resolve().parents[1] / "config" / "regulatory_rules.yaml"
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    severity: str  # error | warning
+    message: str
+    detail: str
+    source: str
+
+
+def _contact_cap_at_most(cfg: Config, rule: dict) -> str | None:
+    cap = cfg.metrics.contact_cap_per_day
+    return f"contact_cap_per_day is {cap}" if cap > rule["limit"] else None
+
+
+def _contact_hours_within(cfg: Config, rule: dict) -> str | None:
+    m = cfg.metrics
+    if m.hours_start < rule["start"] or m.hours_end > rule["end"]:
+        return f"contact hours are {m.hours_start}-{m.hours_end}"
+    return None
+
+
+def _retention_at_least(cfg: Config, rule: dict) -> str | None:
+    days = cfg.retention_days
+    return f"retention.raw_days is {days}" if days < rule["days"] else None
+
+
+def _veto_list_includes(cfg: Config, rule: dict) -> str | None:
+    missing = [t for t in rule["types"] if t not in cfg.scorecard.veto_violation_types]
+    return f"missing from scorecard.veto_violation_types: {', '.join(missing)}" if missing \
+        else None
+
+
+def _dimension_weight_at_least(cfg: Config, rule: dict) -> str | None:
+    weight = cfg.scorecard.weights[rule["dimension"]]
+    return f"{rule['dimension']} weighs {weight:.0%}" if weight < rule["weight"] else None
+
+
+def _no_rule_rewards(cfg: Config, rule: dict) -> str | None:
+    bad = [f"{r.dimension}: {r.metric} ({r.direction} is better)" for r in cfg.scorecard.rules
+           if r.metric in rule["metrics"] and r.direction == "higher"
+           and (r.weight > 0 or r.high_risk_weight > 0)]
+    return "; ".join(bad) or None
+
+
+def _qa_threshold_at_most(cfg: Config, rule: dict) -> str | None:
+    t = cfg.metrics.qa_confidence_threshold
+    return f"qa_confidence_threshold is {t}" if t > rule["limit"] else None
+
+
+def _rule_target(cfg: Config, rule: dict) -> str | None:
+    found = [r for r in cfg.scorecard.rules if r.metric == rule["metric"]]
+    off = [r for r in found if r.target != rule["target"]]
+    if not found:
+        return f"no scoring rule on {rule['metric']}"
+    return f"{rule['metric']} targets {off[0].target}" if off else None
+
+
+CHECKS: dict[str, Callable[[Config, dict], str | None]] = {
+    "contact_cap_at_most": _contact_cap_at_most,
+    "contact_hours_within": _contact_hours_within,
+    "retention_at_least": _retention_at_least,
+    "veto_list_includes": _veto_list_includes,
+    "dimension_weight_at_least": _dimension_weight_at_least,
+    "no_rule_rewards": _no_rule_rewards,
+    "qa_threshold_at_most": _qa_threshold_at_most,
+    "rule_target": _rule_target,
+}
+
+
+def audit(cfg: Config, pack: Path = RULE_PACK) -> list[Finding]:
+    """Every finding of the rule pack on this configuration (empty: compliant)."""
+    rules = yaml.safe_load(pack.read_text(encoding="utf-8"))["rules"]
+    findings = []
+    for rule in rules:
+        detail = CHECKS[rule["check"]](cfg, rule)
+        if detail:
+            findings.append(Finding(rule["id"], rule["severity"], rule["message"], detail,
+                                    rule["source"]))
+    return findings
+
+
+def errors(findings: list[Finding]) -> list[Finding]:
+    return [f for f in findings if f.severity == "error"]
