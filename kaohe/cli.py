@@ -78,6 +78,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 1
     print(f"run {outcome.run_id} succeeded in {outcome.seconds:.1f} s")
     print(f"published warehouse: {outcome.published}")
+    print(f"reports: {outcome.work_db.parents[1] / 'reports' / args.month / 'index.html'}")
     return 0
 
 
@@ -154,8 +155,30 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"    duckdb -readonly {outcome.published}")
     print(f"  writer warehouse    {home / 'work' / 'kaohe.duckdb'}")
     print(f"  data quality        {home / 'reports' / month / 'data-quality.html'}")
+    print(f"  reports (index)     {home / 'reports' / month / 'index.html'}")
     print(f"  Dagster UI          DAGSTER_HOME={home / 'dagster'} KAOHE_HOME={home} "
           f"KAOHE_LANDING={landing} uv run dagster dev -w workspace.yaml")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from kaohe.config import load_config
+    from kaohe.reports import render_month
+    from kaohe.warehouse import Home, connect
+
+    home = Home(_env_path(args.home, "KAOHE_HOME", "--home"))
+    if not home.published_db.exists():
+        print(f"kaohe: no published warehouse in {home.root}: run the month first",
+              file=sys.stderr)
+        return 2
+    cfg = load_config(args.config)
+    con = connect(home.published_db, read_only=True)
+    try:
+        result = render_month(con, home.reports, args.month, args.lang, cfg.config_version)
+    finally:
+        con.close()
+    print(f"rendered {result.agents} agent scorecards and {result.teams} team reports "
+          f"({result.cards_per_second:,.0f} cards/s): {result.directory / 'index.html'}")
     return 0
 
 
@@ -209,6 +232,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="check the configuration against the regulatory rule pack")
     a.add_argument("--config", help="configuration file (default: config/kaohe.yaml)")
     a.set_defaults(func=cmd_audit_config)
+
+    p = sub.add_parser("report", help="render a month's HTML reports from the published copy")
+    p.add_argument("--month", required=True, help="YYYY-MM")
+    p.add_argument("--home", help="kaohe home (or KAOHE_HOME)")
+    p.add_argument("--lang", choices=["zh", "en"], default="zh")
+    p.add_argument("--config", help="configuration file (default: config/kaohe.yaml)")
+    p.set_defaults(func=cmd_report)
 
     d = sub.add_parser("demo", help="generate small sample data and run the last full month")
     d.add_argument("--home", default="kaohe-demo")

@@ -245,6 +245,10 @@ def store_results(con: duckdb.DuckDBPyConnection, results: list[CheckResult], mo
 
 
 def stored_results(con: duckdb.DuckDBPyConnection, month: str) -> list[CheckResult]:
+    exists = con.execute("select count(*) from duckdb_tables() where schema_name = 'audit' "
+                         "and table_name = 'check_results'").fetchall()[0][0]
+    if not exists:  # a run that stopped before any check
+        return []
     rows = con.execute(
         'select suite, "check", severity, passed, unexpected, sample, description, engine, '
         "seconds from audit.check_results where month = ? order by suite, \"check\"",

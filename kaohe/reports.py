@@ -310,6 +310,17 @@ TEXT = {
     },
 }
 
+METRIC_LABELS = {
+    "zh": {
+        "recovery_vs_target": "目标达成率", "ptp_kept_rate": "承诺兑现率", "rpc_rate": "本人接通率",
+        "restructuring_success_rate": "债务重组成功率", "over_cap_rate": "超频外呼占比",
+        "off_hours_rate": "非合规时段外呼占比", "complaints_per_1k_cases": "千案投诉率",
+        "threat_ratio": "威胁话术占比", "privacy_incidents": "隐私事件", "csat_avg": "满意度",
+        "mandatory_pass_rate": "必修课通过率", "simulation_score": "情景模拟得分",
+    },
+    "en": {},
+}
+
 BANDS = [("<60", -1, 60), ("60-70", 60, 70), ("70-80", 70, 80), ("80-90", 80, 90),
          ("90-95", 90, 95), ("95+", 95, 101)]
 
@@ -319,6 +330,7 @@ def environment() -> Environment:
                       autoescape=select_autoescape(["html", "j2"]), trim_blocks=True,
                       lstrip_blocks=True)
     env.filters.update(cny=cny, pct=pct, num=num)
+    env.globals["metric_labels"] = METRIC_LABELS
     return env
 
 

@@ -135,7 +135,7 @@ create table if not exists audit.quarantine (
 );
 create table if not exists audit.warehouse_meta (key varchar primary key, value varchar);
 create table if not exists audit.config_overrides (
-    at timestamp not null,
+    overridden_at timestamp not null,
     month varchar,
     config_version varchar not null,
     config_path varchar,

@@ -8,12 +8,13 @@ from assets.audit import file_registry
 from assets.ingest import ingest_assets
 from assets.metrics import mart_assets
 from assets.publish import published_warehouse
+from assets.reports import monthly_reports
 from pipelines.jobs import monthly_run
 from pipelines.resources import KaoheConfig, Warehouse
 from pipelines.schedules import nightly
 
 defs = Definitions(
-    assets=[*ingest_assets, file_registry, *mart_assets, published_warehouse],
+    assets=[*ingest_assets, file_registry, *mart_assets, monthly_reports, published_warehouse],
     jobs=[monthly_run],
     schedules=[nightly],
     resources={
