@@ -54,7 +54,9 @@ def scoring_inputs(con: duckdb.DuckDBPyConnection, cfg: Config, month: str) -> p
 
 
 def _ratio(num: str, den: str) -> pl.Expr:
-    return pl.when(pl.col(den) > 0).then(pl.col(num) / pl.col(den)).otherwise(None)
+    # in floating point: Polars divides two Decimal(18, 2) at scale 2 (175 / 1000 -> 0.18)
+    return pl.when(pl.col(den) > 0).then(
+        pl.col(num).cast(pl.Float64) / pl.col(den).cast(pl.Float64)).otherwise(None)
 
 
 def score(frame: pl.DataFrame, cfg: Config) -> pl.DataFrame:
@@ -69,7 +71,13 @@ def score(frame: pl.DataFrame, cfg: Config) -> pl.DataFrame:
     ).with_columns(
         recovery_vs_target=_ratio("credited_recovery_rate", "recovery_target"),
     )
-    # one expression per rule: its points and its effective weight (NULL value: no weight)
+    # one expression per rule: its points and its effective weight (NULL value: no weight).
+    # An agent with no work at all in the month (no case, call, survey, course) is not
+    # appraised: a count of 0 incidents without any work is no evidence of compliance.
+    active = pl.any_horizontal(
+        (pl.col("call_attempts") > 0), (pl.col("cases_assigned") > 0), (pl.col("surveys") > 0),
+        (pl.col("mandatory_due") > 0), pl.col("simulation_score").is_not_null(),
+    ).fill_null(False)
     rule_cols = []
     for i, rule in enumerate(sc.rules):
         value = pl.col(rule.metric).cast(pl.Float64)
@@ -77,7 +85,7 @@ def score(frame: pl.DataFrame, cfg: Config) -> pl.DataFrame:
         weight = (pl.lit(rule.weight) + rule.high_risk_weight * pl.col("high_risk_share"))
         rule_cols += [
             points.alias(f"_p{i}"),
-            pl.when(value.is_not_null() & (weight > 0)).then(weight).otherwise(0.0)
+            pl.when(value.is_not_null() & (weight > 0) & active).then(weight).otherwise(0.0)
             .alias(f"_w{i}"),
         ]
     frame = frame.with_columns(rule_cols)

@@ -383,9 +383,9 @@ month_agents as (
     union select agent_id from contact
     union select agent_id from collections
     union select agent_id from complaint_counts
-    -- beyond the dictionary's list: an agent whose only event is a confirmed major violation
-    -- keeps a row, so the one-vote veto can never be lost
-    union select agent_id from violations where major_violations > 0
+    -- beyond the dictionary's list: an agent whose only event is a confirmed violation keeps a
+    -- row, so a one-vote veto (major, or a type on the configured veto list) is never lost
+    union select agent_id from violations
 ),
 
 final as (

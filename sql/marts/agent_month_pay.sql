@@ -64,8 +64,11 @@ final as (
         round(variable_target, 2)::decimal(18, 2) as variable_target,
         payout_factor,
         round(variable_target * payout_factor, 2)::decimal(18, 2) as variable_earned,
+        -- the rest of the earned pay after the deferred part, so that paid_now + deferred =
+        -- variable_earned to the cent (rounding both shares separately can lose a cent)
         case when veto then 0
-             else round(variable_target * payout_factor * (1 - $deferred_share), 2)
+             else round(variable_target * payout_factor, 2)
+                 - round(variable_target * payout_factor * $deferred_share, 2)
         end::decimal(18, 2) as paid_now,
         case when veto then 0
              else round(variable_target * payout_factor * $deferred_share, 2)

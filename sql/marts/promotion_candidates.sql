@@ -94,7 +94,8 @@ final as (
         s.streak_months >= c.required_months
             and (not c.requires_expertise
                  or (coalesce(m.m6plus_assignments, 0) >= $m6plus_min
-                     and m.m6plus_recovery >= k.m6plus_median)
+                     -- an unknown M6+ recovery is not a shown capability (false, not NULL)
+                     and coalesce(m.m6plus_recovery >= k.m6plus_median, false))
                  or coalesce(r.completed_restructurings, 0) >= $restructuring_min)
             as eligible,
         least(s.streak_months, c.required_months) || ' of ' || c.required_months

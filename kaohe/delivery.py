@@ -1,0 +1,535 @@
+"""E-mailing a month's rendered reports: each team manager their team, the centre its summary.
+
+``send_reports(home, month, cfg)`` reads who gets what from the work warehouse (read-only), then
+sends one e-mail per message over SMTP (or, with ``dry_run``, writes ``.eml`` files to an outbox)
+and records every message in ``audit.report_deliveries`` of the work warehouse.
+
+Who gets what:
+  * a team's manager (``manager_email`` of the team in the latest ``staging.agents`` snapshot on
+    or before the month's last day) gets ONE message per team: a short summary in the body and, as
+    attachments, ``teams/<team_id>.html`` plus ``agents/<agent_id>.html`` of exactly the agents
+    with a ``marts.agent_month_scorecard`` row of that team in the month, and nothing else. A
+    manager of two teams gets two messages, one per team: each message then matches one team
+    report and one send-log row, so a re-run, a resend (``force``) and the log stay per team;
+  * every address in ``delivery.center_recipients`` gets its own message with ``center.html``
+    and ``index.html``;
+  * a team without a usable manager address (none, several different ones, or not an e-mail
+    address) is not sent anywhere and is listed in ``DeliveryResult.unaddressed``: nobody else
+    receives its files in its stead.
+
+Attachments are named ``team-<team_id>.html``, ``agent-<agent_id>.html``, ``center.html`` and
+``index.html``. Bodies hold team figures only (names, counts, sums, rates): no debtor data, no
+links.
+
+SMTP: ``delivery.smtp`` (host, port, starttls, user) of the configuration, each overridable by
+KAOHE_SMTP_HOST / KAOHE_SMTP_PORT / KAOHE_SMTP_STARTTLS (``true`` or ``false``) /
+KAOHE_SMTP_USER. The password comes only from KAOHE_SMTP_PASSWORD: a ``password`` key in the
+file is ignored (with a warning), and the password is never logged or shown. Login happens only
+when a user is set.
+
+Re-runs: a message logged as sent (not a dry run) for the same month, recipient, kind and team
+is skipped unless ``force``. A dry run applies the same rule, so it previews exactly what a real
+run would send. Messages are logged after sending; when sending stops half-way (a refused
+recipient, a lost connection) the ones already sent are still logged before the error is raised,
+so running again resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import smtplib
+import ssl
+import time
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid, parseaddr
+from html import escape
+from pathlib import Path
+
+import duckdb
+
+from kaohe.config import Config
+from kaohe.marts import month_bounds
+from kaohe.reports import cny, pct
+from kaohe.warehouse import Home, connect
+
+log = logging.getLogger("kaohe.delivery")
+
+MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+# ids become file names: nothing that could climb out of the reports directory
+SAFE_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+EMAIL = re.compile(r"^[^@\s<>,;\"']+@[^@\s<>,;\"']+\.[^@\s<>,;\"']+$")
+SMTP_TIMEOUT_S = 60
+
+DELIVERIES_DDL = """
+create schema if not exists audit;
+create table if not exists audit.report_deliveries (
+    month date,
+    recipient varchar,
+    kind varchar,
+    team_id varchar,
+    attachments varchar,
+    message_id varchar,
+    sent_at timestamp,
+    dry_run boolean
+);
+comment on table audit.report_deliveries is 'report e-mails sent (or, dry_run, written to the
+outbox), one row per message; attachments: JSON list of the attached file names';
+"""
+
+TEXT = {
+    "zh": {
+        "team_subject": "【考核】{month} {team} 团队月报",
+        "center_subject": "【考核】{month} 催收中心月度汇总",
+        "hello": "您好：", "colon": "：",
+        "team_intro": "附件为{team}（{team_id}）{month} 月度考核报告。",
+        "center_intro": "附件为催收中心 {month} 月度汇总报告及报告索引。",
+        "team": "团队", "month": "考核月份", "agents": "考核人数", "teams": "团队数",
+        "collected": "净回款", "recovery_rate": "回收率", "vetoes": "一票否决人数",
+        "attached": "附件", "attached_team": "团队月报 1 份，个人考核卡 {n} 份",
+        "attached_center": "中心月度汇总、报告索引",
+        "footer": "本邮件由 kaohe 自动发送，请勿回复。报告含员工考核与薪酬信息，请勿转发。",
+    },
+    "en": {
+        "team_subject": "[Appraisal] {month} {team} team report",
+        "center_subject": "[Appraisal] {month} centre summary",
+        "hello": "Hello,", "colon": ": ",
+        "team_intro": "Attached are the {month} appraisal reports of {team} ({team_id}).",
+        "center_intro": "Attached are the centre's {month} summary and the report index.",
+        "team": "Team", "month": "Month", "agents": "Agents appraised", "teams": "Teams",
+        "collected": "Collected", "recovery_rate": "Recovery rate", "vetoes": "Vetoed agents",
+        "attached": "Attachments", "attached_team": "team report, {n} agent scorecard(s)",
+        "attached_center": "centre summary, report index",
+        "footer": "Sent automatically by kaohe; please do not reply. The reports contain staff "
+                  "appraisal and pay information: do not forward them.",
+    },
+}
+
+
+class DeliveryError(RuntimeError):
+    """Delivery cannot start or did not finish; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    starttls: bool
+    user: str
+    password: str | None = field(default=None, repr=False)
+
+
+@dataclass
+class Delivery:
+    """One message: to whom, what kind (team | center), for which team, with what files."""
+
+    recipient: str
+    kind: str
+    team_id: str | None
+    attachments: list[str]
+    status: str = "planned"          # sent | written (dry run) | skipped (already sent)
+    message_id: str | None = None
+    eml: Path | None = None
+
+
+@dataclass
+class DeliveryResult:
+    month: str
+    dry_run: bool
+    sent: int = 0                    # messages sent, or written to the outbox in a dry run
+    skipped: int = 0                 # messages already logged as sent (re-run without force)
+    # recipient -> attachment names of the messages sent (or written) by this call
+    attachments: dict[str, list[str]] = field(default_factory=dict)
+    messages: list[Delivery] = field(default_factory=list)
+    unaddressed: list[str] = field(default_factory=list)   # teams sent nowhere, with the reason
+    outbox: Path | None = None
+
+
+@dataclass
+class _Planned:
+    delivery: Delivery
+    subject: str
+    text: str
+    html: str
+    files: list[tuple[str, Path]]
+
+
+# ---------------------------------------------------------------------------------------------
+# settings
+
+
+def smtp_settings(cfg: Config, environ: Mapping[str, str] | None = None) -> SmtpSettings:
+    """SMTP settings: the configuration's ``delivery.smtp``, then KAOHE_SMTP_* overrides."""
+    env = os.environ if environ is None else environ
+    smtp = (cfg.raw.get("delivery") or {}).get("smtp") or {}
+    if not isinstance(smtp, dict):
+        raise DeliveryError(f"{cfg.path}: delivery.smtp must be a mapping")
+    if "password" in smtp:
+        log.warning("%s: delivery.smtp.password is ignored: the SMTP password is only ever read "
+                    "from KAOHE_SMTP_PASSWORD", cfg.path)
+
+    host = env.get("KAOHE_SMTP_HOST") or smtp.get("host") or "localhost"
+    if not isinstance(host, str) or not host.strip():
+        raise DeliveryError(f"{cfg.path}: delivery.smtp.host must be a host name")
+
+    port_value = env.get("KAOHE_SMTP_PORT")
+    where = "KAOHE_SMTP_PORT" if port_value else f"{cfg.path}: delivery.smtp.port"
+    if not port_value:
+        port_value = smtp.get("port", 25)
+    if isinstance(port_value, bool):
+        raise DeliveryError(f"{where} must be a port number 1-65535, not {port_value!r}")
+    try:
+        port = int(str(port_value).strip())
+    except ValueError:
+        raise DeliveryError(f"{where} must be a port number 1-65535, not {port_value!r}") \
+            from None
+    if not 1 <= port <= 65535:
+        raise DeliveryError(f"{where} must be a port number 1-65535, not {port_value!r}")
+
+    starttls_value = env.get("KAOHE_SMTP_STARTTLS")
+    if starttls_value is not None and starttls_value != "":
+        flag = starttls_value.strip().lower()
+        if flag not in ("true", "false"):
+            raise DeliveryError(f"KAOHE_SMTP_STARTTLS must be true or false, "
+                                f"not {starttls_value!r}")
+        starttls = flag == "true"
+    else:
+        starttls = smtp.get("starttls", False)
+        if not isinstance(starttls, bool):
+            raise DeliveryError(f"{cfg.path}: delivery.smtp.starttls must be true or false, "
+                                f"not {starttls!r}")
+
+    user = env.get("KAOHE_SMTP_USER") or smtp.get("user") or ""
+    if not isinstance(user, str):
+        raise DeliveryError(f"{cfg.path}: delivery.smtp.user must be a string")
+    return SmtpSettings(host=host.strip(), port=port, starttls=starttls, user=user.strip(),
+                        password=env.get("KAOHE_SMTP_PASSWORD") or None)
+
+
+def _sender(cfg: Config) -> tuple[str, str]:
+    sender = (cfg.raw.get("delivery") or {}).get("sender")
+    _, address = parseaddr(sender or "")
+    if not isinstance(sender, str) or not EMAIL.match(address):
+        raise DeliveryError(f"{cfg.path}: delivery.sender must be an e-mail address like "
+                            f"'kaohe <kaohe-reports@example.cn>', not {sender!r}")
+    return sender, address.rsplit("@", 1)[1]
+
+
+def _center_recipients(cfg: Config) -> list[str]:
+    value = (cfg.raw.get("delivery") or {}).get("center_recipients") or []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise DeliveryError(f"{cfg.path}: delivery.center_recipients must be a list of e-mail "
+                            "addresses")
+    out = []
+    for v in value:
+        if not EMAIL.match(v.strip()):
+            raise DeliveryError(f"{cfg.path}: delivery.center_recipients: {v!r} is not an "
+                                "e-mail address")
+        if v.strip() not in out:
+            out.append(v.strip())
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# what to send
+
+
+def _read(work_db: Path, month: str) -> dict:
+    start, end, _ = month_bounds(month)
+    try:
+        con = connect(work_db, read_only=True)
+    except duckdb.IOException as exc:
+        raise DeliveryError(f"cannot open the work warehouse {work_db} ({exc}); if a kaohe run "
+                            "is in progress, send when it has finished") from None
+    try:
+        snapshot = con.execute("select max(snapshot_date) from staging.agents "
+                               "where snapshot_date < ?", [end]).fetchall()[0][0]
+        roster = con.execute(
+            "select team_id, team_name, manager_email from staging.agents "
+            "where snapshot_date = ?", [snapshot]).fetchall() if snapshot else []
+        agents = con.execute(
+            "select team_id, agent_id from marts.agent_month_scorecard where month = ? "
+            "order by team_id, agent_id", [start]).fetchall()
+        teams = {r[0]: {"agents": r[1], "vetoed": r[2], "collected": r[3], "rate": r[4]}
+                 for r in con.execute(
+                     "select team_id, agents, vetoed_agents, collected, recovery_rate "
+                     "from marts.team_month_metrics where month = ?", [start]).fetchall()}
+        center = con.execute(
+            "select teams, agents, vetoed_agents, collected, recovery_rate "
+            "from marts.center_month_summary where month = ?", [start]).fetchall()
+        logged = con.execute(
+            "select count(*) from duckdb_tables() where database_name = current_database() "
+            "and schema_name = 'audit' and table_name = 'report_deliveries'").fetchall()[0][0]
+        sent = {(r, k, t) for r, k, t in con.execute(
+            "select recipient, kind, team_id from audit.report_deliveries "
+            "where month = ? and not dry_run", [start]).fetchall()} if logged else set()
+    except duckdb.CatalogException as exc:
+        raise DeliveryError(f"the work warehouse {work_db} has no marts for {month} "
+                            f"({exc}): run the month first") from None
+    finally:
+        con.close()
+    if not agents:
+        raise DeliveryError(f"no scorecards for {month} in {work_db}: run the month first")
+    return {"snapshot": snapshot, "roster": roster, "agents": agents, "teams": teams,
+            "center": center[0] if center else None, "sent": sent}
+
+
+def _managers(roster: list[tuple], snapshot) -> tuple[dict[str, tuple[str, str]], dict]:
+    """team_id -> (manager address, team name); and team_id -> why it has no usable address."""
+    emails: dict[str, set[str]] = {}
+    names: dict[str, Counter] = {}
+    for team_id, team_name, email in roster:
+        if team_id is None:
+            continue
+        emails.setdefault(team_id, set())
+        if email and email.strip():
+            emails[team_id].add(email.strip())
+        if team_name and team_name.strip():
+            names.setdefault(team_id, Counter())[team_name.strip()] += 1
+    found, problems = {}, {}
+    for team_id, addresses in emails.items():
+        name = names[team_id].most_common(1)[0][0] if team_id in names else team_id
+        if not addresses:
+            problems[team_id] = f"no manager_email in the roster of {snapshot}"
+        elif len(addresses) > 1:
+            problems[team_id] = (f"{len(addresses)} different manager_email values in the "
+                                 f"roster of {snapshot}")
+        elif not EMAIL.match(next(iter(addresses))):
+            problems[team_id] = f"manager_email in the roster of {snapshot} is not an address"
+        else:
+            found[team_id] = (next(iter(addresses)), name)
+    return found, problems
+
+
+def _file(month_dir: Path, folder: str, ident: str) -> Path:
+    if not SAFE_ID.match(ident or ""):
+        raise DeliveryError(f"refusing to attach a report for the id {ident!r}: not a plain id")
+    return month_dir / folder / f"{ident}.html"
+
+
+def _plan(month: str, month_dir: Path, data: dict, cfg: Config, lang: str
+          ) -> tuple[list[_Planned], list[str]]:
+    t = TEXT[lang]
+    by_team: dict[str | None, list[str]] = {}
+    for team_id, agent_id in data["agents"]:
+        by_team.setdefault(team_id, []).append(agent_id)
+    managers, problems = _managers(data["roster"], data["snapshot"])
+    planned, unaddressed = [], []
+    for team_id in sorted(by_team, key=lambda x: (x is None, x or "")):
+        agent_ids = sorted(by_team[team_id])
+        if team_id is None or team_id not in managers:
+            why = "agents without a team" if team_id is None else problems.get(
+                team_id, f"team not in the roster of {data['snapshot']}")
+            unaddressed.append(f"{team_id or '(no team)'}: {why} "
+                               f"({len(agent_ids)} agent scorecard(s) not sent)")
+            continue
+        recipient, team_name = managers[team_id]
+        files = [(f"team-{team_id}.html", _file(month_dir, "teams", team_id))]
+        files += [(f"agent-{a}.html", _file(month_dir, "agents", a)) for a in agent_ids]
+        m = data["teams"].get(team_id, {})
+        rows = [(t["team"], f"{team_name}（{team_id}）" if lang == "zh"
+                 else f"{team_name} ({team_id})"),
+                (t["month"], month), (t["agents"], str(len(agent_ids))),
+                (t["collected"], cny(m.get("collected"))),
+                (t["recovery_rate"], pct(m.get("rate"))),
+                (t["vetoes"], str(m["vetoed"]) if m.get("vetoed") is not None else "–"),
+                (t["attached"], t["attached_team"].format(n=len(agent_ids)))]
+        intro = t["team_intro"].format(team=team_name, team_id=team_id, month=month)
+        planned.append(_message(
+            Delivery(recipient, "team", team_id, [n for n, _ in files]),
+            t["team_subject"].format(month=month, team=team_name), intro, rows, files, t))
+    center = data["center"] or (None,) * 5
+    files = [("center.html", month_dir / "center.html"), ("index.html", month_dir / "index.html")]
+    rows = [(t["month"], month), (t["teams"], _count(center[0])),
+            (t["agents"], _count(center[1])), (t["collected"], cny(center[3])),
+            (t["recovery_rate"], pct(center[4])), (t["vetoes"], _count(center[2])),
+            (t["attached"], t["attached_center"])]
+    for recipient in _center_recipients(cfg):
+        planned.append(_message(
+            Delivery(recipient, "center", None, [n for n, _ in files]),
+            t["center_subject"].format(month=month), t["center_intro"].format(month=month),
+            rows, files, t))
+    return planned, unaddressed
+
+
+def _count(value) -> str:
+    return "–" if value is None else f"{value:,}"
+
+
+def _message(delivery: Delivery, subject: str, intro: str, rows: list[tuple[str, str]],
+             files: list[tuple[str, Path]], t: dict) -> _Planned:
+    text = "\n".join([t["hello"], "", intro, "", *[f"  {k}{t['colon']}{v}" for k, v in rows],
+                      "", t["footer"], ""])
+    cells = "".join(f'<tr><th style="text-align:left;padding:2px 12px 2px 0">{escape(k)}</th>'
+                    f'<td style="padding:2px 0">{escape(v)}</td></tr>' for k, v in rows)
+    html = (f'<!doctype html><html><body style="font-family:sans-serif;color:#1f2933">'
+            f"<p>{escape(t['hello'])}</p><p>{escape(intro)}</p>"
+            f'<table style="border-collapse:collapse">{cells}</table>'
+            f'<p style="color:#52606d;font-size:smaller">{escape(t["footer"])}</p>'
+            "</body></html>\n")
+    return _Planned(delivery, subject, text, html, files)
+
+
+def _build(p: _Planned, sender: str, domain: str) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = p.delivery.recipient
+    msg["Subject"] = p.subject
+    msg["Date"] = formatdate(localtime=True)
+    msg["Message-ID"] = make_msgid(idstring="kaohe", domain=domain)
+    msg["Auto-Submitted"] = "auto-generated"
+    msg.set_content(p.text)
+    msg.add_alternative(p.html, subtype="html")
+    for name, path in p.files:
+        msg.add_attachment(path.read_bytes(), maintype="text", subtype="html", filename=name,
+                           params={"charset": "utf-8"})
+    p.delivery.message_id = msg["Message-ID"]
+    return msg
+
+
+# ---------------------------------------------------------------------------------------------
+# sending and the send log
+
+
+def send_reports(home: Path, month: str, cfg: Config, *, dry_run: bool = False,
+                 force: bool = False, outbox: Path | None = None,
+                 lang: str | None = None) -> DeliveryResult:
+    """E-mail the month's rendered reports (see the module docstring for who gets what).
+
+    ``dry_run`` writes each message as an ``.eml`` file into ``outbox`` (default
+    ``<home>/outbox/<month>``) and opens no SMTP connection. ``force`` sends again messages the
+    send log already records as sent. ``lang`` (zh | en, default ``reports.lang``) is the
+    language of subjects and bodies. Raises DeliveryError when delivery cannot start (no
+    reports, no warehouse, bad settings) or stops (SMTP error; what was sent is logged first).
+    """
+    if not MONTH.match(month or ""):
+        raise DeliveryError(f"month must be YYYY-MM, not {month!r}")
+    lang = lang or (cfg.raw.get("reports") or {}).get("lang") or "zh"
+    if lang not in TEXT:
+        raise DeliveryError(f"language must be one of {', '.join(TEXT)}, not {lang!r}")
+    h = Home(Path(home))
+    month_dir = h.reports / month
+    if not month_dir.is_dir():
+        raise DeliveryError(f"no reports for {month} in {month_dir}: render the reports first "
+                            f"(kaohe report --month {month})")
+    if not h.work_db.exists():
+        raise DeliveryError(f"no work warehouse at {h.work_db}: run the month first")
+    sender, domain = _sender(cfg)
+    settings = smtp_settings(cfg)
+    if not dry_run and settings.user and not settings.password:
+        raise DeliveryError(f"SMTP user {settings.user!r} is set but KAOHE_SMTP_PASSWORD is not "
+                            "(the password is only ever read from that variable)")
+
+    data = _read(h.work_db, month)
+    planned, unaddressed = _plan(month, month_dir, data, cfg, lang)
+    missing = [str(path.relative_to(month_dir)) for p in planned for _, path in p.files
+               if not path.is_file()]
+    if missing:
+        raise DeliveryError(f"{len(missing)} report file(s) of {month} missing in {month_dir} "
+                            f"(e.g. {', '.join(sorted(missing)[:3])}): render the reports "
+                            f"first (kaohe report --month {month})")
+    for line in unaddressed:
+        log.warning("not sent: %s", line)
+
+    result = DeliveryResult(month=month, dry_run=dry_run, unaddressed=unaddressed,
+                            messages=[p.delivery for p in planned])
+    todo = []
+    for p in planned:
+        d = p.delivery
+        if not force and (d.recipient, d.kind, d.team_id) in data["sent"]:
+            d.status = "skipped"
+            result.skipped += 1
+        else:
+            todo.append(p)
+    done: list[Delivery] = []
+    try:
+        if dry_run:
+            result.outbox = Path(outbox) if outbox else h.root / "outbox" / month
+            _write_outbox(todo, result.outbox, sender, domain, done)
+        elif todo:
+            _send(todo, settings, sender, domain, done)
+    finally:
+        if done:
+            _log_deliveries(h.work_db, month, done, dry_run)
+    for d in done:
+        result.sent += 1
+        result.attachments.setdefault(d.recipient, []).extend(d.attachments)
+    return result
+
+
+def _write_outbox(todo: list[_Planned], outbox: Path, sender: str, domain: str,
+                  done: list[Delivery]) -> None:
+    outbox.mkdir(parents=True, exist_ok=True)
+    for p in todo:
+        d = p.delivery
+        msg = _build(p, sender, domain)
+        stem = f"team-{d.team_id}" if d.kind == "team" else \
+            "center-" + re.sub(r"[^A-Za-z0-9_.@-]", "_", d.recipient)
+        path = outbox / f"{stem}.eml"
+        tmp = path.with_suffix(".eml.tmp")
+        tmp.write_bytes(msg.as_bytes())
+        tmp.replace(path)
+        d.status, d.eml = "written", path
+        done.append(d)
+        log.info("dry run: wrote %s report for %s to %s (%d attachments)", d.kind,
+                 d.team_id or "the centre", path, len(d.attachments))
+
+
+def _send(todo: list[_Planned], s: SmtpSettings, sender: str, domain: str,
+          done: list[Delivery]) -> None:
+    where = f"SMTP server {s.host}:{s.port}"
+    try:
+        with smtplib.SMTP(s.host, s.port, timeout=SMTP_TIMEOUT_S) as smtp:
+            smtp.ehlo()
+            if s.starttls:
+                smtp.starttls(context=ssl.create_default_context())
+                smtp.ehlo()
+            elif s.user:
+                log.warning("logging in to %s without STARTTLS", where)
+            if s.user:
+                smtp.login(s.user, s.password or "")
+            for p in todo:
+                d = p.delivery
+                smtp.send_message(_build(p, sender, domain))
+                d.status = "sent"
+                done.append(d)
+                log.info("sent %s report for %s to %s (%d attachments, %s)", d.kind,
+                         d.team_id or "the centre", d.recipient, len(d.attachments),
+                         d.message_id)
+    except smtplib.SMTPAuthenticationError as exc:
+        raise DeliveryError(f"{where} refused the login of {s.user!r} (code {exc.smtp_code}); "
+                            "check KAOHE_SMTP_USER and KAOHE_SMTP_PASSWORD") from None
+    except (smtplib.SMTPException, OSError) as exc:
+        raise DeliveryError(f"sending through {where} failed after {len(done)} of {len(todo)} "
+                            f"message(s): {type(exc).__name__}: {exc}; the ones sent are logged, "
+                            "run again to send the rest") from None
+
+
+def _log_deliveries(work_db: Path, month: str, done: list[Delivery], dry_run: bool) -> None:
+    start, _, _ = month_bounds(month)
+    rows = [[start, d.recipient, d.kind, d.team_id, json.dumps(d.attachments), d.message_id,
+             datetime.now(), dry_run] for d in done]
+    for attempt in range(10):
+        try:
+            con = connect(work_db)
+        except duckdb.IOException as exc:
+            if attempt == 9:
+                raise DeliveryError(
+                    f"{len(done)} message(s) were {'written' if dry_run else 'sent'} but could "
+                    f"not be logged in {work_db} ({exc}): a re-run without the log would send "
+                    "them again") from None
+            time.sleep(1)
+            continue
+        try:
+            con.execute(DELIVERIES_DDL)
+            con.executemany("insert into audit.report_deliveries values (?, ?, ?, ?, ?, ?, ?, ?)",
+                            rows)
+        finally:
+            con.close()
+        return
