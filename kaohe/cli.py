@@ -182,6 +182,44 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_send_reports(args: argparse.Namespace) -> int:
+    from kaohe.config import ConfigError, load_config
+    from kaohe.delivery import DeliveryError, send_reports
+    from kaohe.quality import blocking_failures, stored_results
+    from kaohe.warehouse import Home, connect
+
+    home = Home(_env_path(args.home, "KAOHE_HOME", "--home"))
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as exc:
+        print(f"kaohe: {exc}", file=sys.stderr)
+        return 2
+    if home.work_db.exists():
+        con = connect(home.work_db, read_only=True)
+        try:
+            blocking = blocking_failures(stored_results(con, args.month))
+        finally:
+            con.close()
+        if blocking and not args.force:
+            print(f"kaohe: {len(blocking)} blocking data-quality check(s) failed for "
+                  f"{args.month}: nothing is sent (see data-quality.html)", file=sys.stderr)
+            return 3
+    try:
+        result = send_reports(home.root, args.month, cfg, dry_run=args.dry_run,
+                              force=args.force, outbox=Path(args.outbox) if args.outbox else None)
+    except DeliveryError as exc:
+        print(f"kaohe: {exc}", file=sys.stderr)
+        return 2
+    for line in result.unaddressed:
+        print(f"  WARNING not sent: {line}", file=sys.stderr)
+    verb = "wrote" if args.dry_run else "sent"
+    print(f"{verb} {result.sent} message(s), skipped {result.skipped} already sent"
+          + (f"; outbox {result.outbox}" if args.dry_run else ""))
+    for recipient, files in sorted(result.attachments.items()):
+        print(f"  {recipient}: {len(files)} attachment(s)")
+    return 0
+
+
 def cmd_audit_config(args: argparse.Namespace) -> int:
     from kaohe.audit_config import audit, errors
     from kaohe.config import ConfigError, load_config
@@ -240,6 +278,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="configuration file (default: config/kaohe.yaml)")
     p.set_defaults(func=cmd_report)
 
+    s = sub.add_parser("send-reports",
+                       help="e-mail each manager their team's reports, the centre its summary")
+    s.add_argument("--month", required=True, help="YYYY-MM")
+    s.add_argument("--home", help="kaohe home (or KAOHE_HOME)")
+    s.add_argument("--config", help="configuration file (default: config/kaohe.yaml)")
+    s.add_argument("--dry-run", action="store_true", help="write .eml files to the outbox")
+    s.add_argument("--outbox", help="outbox folder for --dry-run (default <home>/outbox/MONTH)")
+    s.add_argument("--force", action="store_true", help="send again what the log says was sent")
+    s.set_defaults(func=cmd_send_reports)
+
     d = sub.add_parser("demo", help="generate small sample data and run the last full month")
     d.add_argument("--home", default="kaohe-demo")
     d.set_defaults(func=cmd_demo)
@@ -248,7 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command in ("generate", "check", "audit-config"):
+    if args.command in ("generate", "check", "audit-config", "report", "send-reports"):
         _setup_logging()
     return args.func(args)
 
