@@ -392,7 +392,9 @@ def render_month(con: duckdb.DuckDBPyConnection, reports_dir: Path, month: str,
         by_team.setdefault(card["team_id"] or "(no team)", []).append(card)
     mismatches = data.mismatches.to_dicts()
     for team in data.teams.to_dicts():
-        members = by_team.get(team["team_id"], [])
+        members = sorted(by_team.get(team["team_id"], []),
+                         key=lambda c: (c["team_rank"] is None, c["team_rank"] or 0,
+                                        c["agent_id"]))
         scores = [c["composite"] for c in members if c["composite"] is not None]
         _write(out / "teams" / f"{team['team_id']}.html", team_template.render(
             team=team, members=members, distribution=histogram(scores, BANDS),

@@ -94,11 +94,10 @@ def run_month(month: str, home_dir: Path, landing: Path, config: Path | None = N
     prepare_instance(home)
     from dagster import DagsterInstance
 
+    from kaohe.audit_config import audit, errors
     from kaohe.config import load_config
     from pipelines.definitions import defs
     from pipelines.resources import KaoheConfig, Warehouse
-
-    from kaohe.audit_config import audit, errors
 
     cfg = load_config(config)  # a bad configuration stops here, with its precise message
     failed = errors(audit(cfg))
