@@ -189,10 +189,7 @@ def load_month(con: duckdb.DuckDBPyConnection, month: str) -> MonthData:
     """, six=six, start=start)
     buckets = _df(con, """
         select agent_id,
-            case when dpd_at_assignment <= 30 then 'M1' when dpd_at_assignment <= 60 then 'M2'
-                 when dpd_at_assignment <= 90 then 'M3' when dpd_at_assignment <= 120 then 'M4'
-                 when dpd_at_assignment <= 150 then 'M5' when dpd_at_assignment <= 180 then 'M6'
-                 else 'M6+' end as bucket,
+            bucket_of(dpd_at_assignment) as bucket,
             sum(amount_due)::double as amount_due
         from staging.assignments
         where assigned_at < $end and coalesce(released_at, timestamp '9999-12-31') > $start

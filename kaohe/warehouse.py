@@ -176,6 +176,21 @@ AUDIT_COMMENTS = {
 }
 
 
+# The bucket of an assignment (metric dictionary, shared rules): one definition, a macro in the
+# writer's database and in the analyst copy, used by every query that needs it.
+BUCKET_MACRO = """
+create or replace macro {db}bucket_of(dpd_at_assignment) as case
+    when dpd_at_assignment <= 30 then 'M1'
+    when dpd_at_assignment <= 60 then 'M2'
+    when dpd_at_assignment <= 90 then 'M3'
+    when dpd_at_assignment <= 120 then 'M4'
+    when dpd_at_assignment <= 150 then 'M5'
+    when dpd_at_assignment <= 180 then 'M6'
+    else 'M6+'
+end
+"""
+
+
 def _comment(con: duckdb.DuckDBPyConnection, target: str, text: str, kind: str = "") -> None:
     kind = kind or ("table" if target.count(".") == 1 else "column")
     con.execute(f"comment on {kind} {target} is {literal(text)}")
@@ -205,6 +220,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     if exists and meta_get(con, "schema_version") == version:
         return
     con.execute(AUDIT_DDL)
+    con.execute(BUCKET_MACRO.format(db=""))
     for target, text in AUDIT_COMMENTS.items():
         _comment(con, target, text)
     lineage = [f"{name} {typ}" for name, (typ, _) in LINEAGE_COLUMNS.items()]
@@ -264,6 +280,7 @@ def publish(con: duckdb.DuckDBPyConnection, home: Home) -> dict[str, int]:
         ).fetchall()
         for schema in PUBLISHED_SCHEMAS:
             con.execute(f"create schema if not exists pub.{schema}")
+        con.execute(BUCKET_MACRO.format(db="pub.main."))
         for schema, table, comment in tables:
             hidden = UNPUBLISHED_COLUMNS.get((schema, table), set())
             cols = [

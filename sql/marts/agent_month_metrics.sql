@@ -48,15 +48,7 @@ assignments as (
         assigned_at,
         coalesce(released_at, timestamp '9999-12-31') as held_until,
         amount_due,
-        case
-            when dpd_at_assignment <= 30 then 'M1'
-            when dpd_at_assignment <= 60 then 'M2'
-            when dpd_at_assignment <= 90 then 'M3'
-            when dpd_at_assignment <= 120 then 'M4'
-            when dpd_at_assignment <= 150 then 'M5'
-            when dpd_at_assignment <= 180 then 'M6'
-            else 'M6+'
-        end as bucket
+        bucket_of(dpd_at_assignment) as bucket
     from staging.assignments
 ),
 

@@ -53,7 +53,7 @@ m6plus as (
         count(*) as m6plus_assignments,
         sum(a.amount_due) as m6plus_due
     from staging.assignments a
-    where a.dpd_at_assignment >= 181
+    where bucket_of(a.dpd_at_assignment) = 'M6+'
         and a.assigned_at < $month_start::date + interval 1 month
         and coalesce(a.released_at, timestamp '9999-12-31')
             > $month_start::date - interval 11 month

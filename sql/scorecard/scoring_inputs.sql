@@ -20,15 +20,7 @@ held as (
         a.agent_id,
         a.case_id,
         a.amount_due,
-        case
-            when a.dpd_at_assignment <= 30 then 'M1'
-            when a.dpd_at_assignment <= 60 then 'M2'
-            when a.dpd_at_assignment <= 90 then 'M3'
-            when a.dpd_at_assignment <= 120 then 'M4'
-            when a.dpd_at_assignment <= 150 then 'M5'
-            when a.dpd_at_assignment <= 180 then 'M6'
-            else 'M6+'
-        end as bucket
+        bucket_of(a.dpd_at_assignment) as bucket
     from staging.assignments a, bounds b
     where a.assigned_at < b.month_end
         and coalesce(a.released_at, timestamp '9999-12-31') > b.month_start
