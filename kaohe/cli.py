@@ -6,7 +6,7 @@ import argparse
 import logging
 import os
 import sys
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 log = logging.getLogger("kaohe")
@@ -220,6 +220,32 @@ def cmd_send_reports(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_purge(args: argparse.Namespace) -> int:
+    from zoneinfo import ZoneInfo
+
+    from kaohe.config import ConfigError, load_config
+    from kaohe.retention import PurgeRefused, purge
+    from kaohe.runner import RunLocked, run_lock
+    from pipelines.resources import Warehouse
+
+    home = _env_path(args.home, "KAOHE_HOME", "--home")
+    _setup_logging(home)
+    try:
+        cfg = load_config(args.config)
+        before = date.fromisoformat(args.before)
+        today = datetime.now(ZoneInfo(cfg.timezone)).date()
+        from kaohe.warehouse import Home
+
+        with run_lock(Home(home)), Warehouse(home=str(home), landing=str(home)).writer() as con:
+            result = purge(con, before, cfg.retention_days, today)
+    except (ConfigError, PurgeRefused, RunLocked, ValueError) as exc:
+        print(f"kaohe: {exc}", file=sys.stderr)
+        return 2
+    print(f"purged {result.files} file(s) dated before {result.before}: "
+          f"{sum(result.rows.values()):,} rows (logged in audit.purge_log)")
+    return 0
+
+
 def cmd_audit_config(args: argparse.Namespace) -> int:
     from kaohe.audit_config import audit, errors
     from kaohe.config import ConfigError, load_config
@@ -287,6 +313,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--outbox", help="outbox folder for --dry-run (default <home>/outbox/MONTH)")
     s.add_argument("--force", action="store_true", help="send again what the log says was sent")
     s.set_defaults(func=cmd_send_reports)
+
+    g2 = sub.add_parser("purge", help="remove collection records older than the retention")
+    g2.add_argument("--before", required=True, help="YYYY-MM-DD: files dated before it go")
+    g2.add_argument("--home", help="kaohe home (or KAOHE_HOME)")
+    g2.add_argument("--config", help="configuration file (default: config/kaohe.yaml)")
+    g2.set_defaults(func=cmd_purge)
 
     d = sub.add_parser("demo", help="generate small sample data and run the last full month")
     d.add_argument("--home", default="kaohe-demo")
