@@ -27,6 +27,7 @@ from pathlib import Path
 
 import duckdb
 
+from kaohe import evidence
 from kaohe.contract import FILE_NAME, Column, Source, load_contract
 from kaohe.warehouse import literal, quote
 
@@ -681,6 +682,9 @@ class Ingestor:
         # a rejected new version also counts: the old version's rows are gone, keys re-resolve
         if new_ids or any(r.replaced for r in result.files):
             self.refresh_staging(src, new_ids)
+            for kind, (table, *_) in evidence.KINDS.items():
+                if table == src.name:  # promises to pay and plans: tamper-evident chain
+                    evidence.append(self.con, kind)
         result.staging_rows = self.con.execute(
             f"select count(*) from staging.{src.name}"
         ).fetchall()[0][0]

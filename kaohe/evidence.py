@@ -1,0 +1,109 @@
+"""Tamper evidence for promises to pay and plans: a hash chain over their records.
+
+Each ingestion batch appends the new or changed PTP calls (``staging.calls`` with a ptp_amount)
+and plans (``staging.plans``) to ``audit.evidence_chain``, computed in DuckDB:
+  content_hash = sha256(the record's fields, '|'-joined)
+  record_hash  = sha256(prev_batch_hash || content_hash)   -- covers content and the chain
+  batch_hash   = sha256(prev_batch_hash || record hashes of the batch in key order)
+so every record's hash covers its content and the previous link, and altering, removing or
+re-ordering any stored record breaks the chain from that point. ``verify`` recomputes it and
+names the first broken link (``kaohe check`` runs it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+GENESIS = "0" * 64
+KINDS = {
+    "ptp": ("calls", "call_id",
+            "concat_ws('|', call_id, case_id, agent_id, started_at, ptp_amount, ptp_due_date)",
+            "ptp_amount > 0"),
+    "plan": ("plans", "plan_id",
+             "concat_ws('|', plan_id, case_id, agent_id, plan_type, created_at, status, "
+             "social_referral)", "true"),
+}
+DDL = """
+create table if not exists audit.evidence_chain (
+    kind varchar not null, batch bigint not null, record_key varchar not null,
+    content_hash varchar not null, record_hash varchar not null,
+    prev_batch_hash varchar not null, batch_hash varchar not null, chained_at timestamp not null
+)"""
+
+
+@dataclass
+class ChainStatus:
+    kind: str
+    records: int
+    batches: int
+    broken_batch: int | None = None
+    broken_key: str | None = None
+    reason: str = ""
+
+    @property
+    def intact(self) -> bool:
+        return self.broken_batch is None
+
+
+def append(con: duckdb.DuckDBPyConnection, kind: str) -> int:
+    """Chain the records of ``kind`` that are new or changed since the last batch."""
+    table, key, content, where = KINDS[kind]
+    con.execute(DDL)
+    last = con.execute("select batch, batch_hash from audit.evidence_chain where kind = ? "
+                       "order by batch desc limit 1", [kind]).fetchall()
+    batch, prev = (last[0][0] + 1, last[0][1]) if last else (1, GENESIS)
+    con.execute(
+        f"create or replace temp table _new_evidence as "
+        f"select {key}::varchar as record_key, sha256({content}) as content_hash "
+        f"from staging.{table} where {where} "
+        f"except select record_key, content_hash from audit.evidence_chain e where kind = ? "
+        f"qualify row_number() over (partition by record_key order by batch desc) = 1",
+        [kind])
+    n = con.execute("select count(*) from _new_evidence").fetchall()[0][0]
+    if not n:
+        return 0
+    con.execute(
+        "insert into audit.evidence_chain select ?, ?, record_key, content_hash, "
+        "sha256(? || content_hash), ?, (select sha256(? || string_agg(sha256(? || content_hash),"
+        " '' order by record_key)) from _new_evidence), now()::timestamp from _new_evidence",
+        [kind, batch, prev, prev, prev, prev])
+    return n
+
+
+def verify(con: duckdb.DuckDBPyConnection, kind: str) -> ChainStatus:
+    """Recompute the chain; the first batch whose links or records disagree is reported."""
+    table, key, content, where = KINDS[kind]
+    exists = con.execute("select count(*) from duckdb_tables() where schema_name = 'audit' "
+                         "and table_name = 'evidence_chain'").fetchall()[0][0]
+    if not exists:
+        return ChainStatus(kind, 0, 0)
+    batches = con.execute(
+        "select batch, any_value(prev_batch_hash), any_value(batch_hash), "
+        "sha256(any_value(prev_batch_hash) || string_agg(sha256(prev_batch_hash || "
+        "content_hash), '' order by record_key)), "
+        "bool_and(record_hash = sha256(prev_batch_hash || content_hash)), count(*) "
+        "from audit.evidence_chain where kind = ? group by batch order by batch", [kind]
+    ).fetchall()
+    records = sum(b[5] for b in batches)
+    status = ChainStatus(kind, records, len(batches))
+    prev = GENESIS
+    for batch, prev_hash, batch_hash, recomputed, records_ok, _ in batches:
+        if prev_hash != prev or batch_hash != recomputed or not records_ok:
+            status.broken_batch, status.reason = batch, "a link of the chain was altered"
+            return status
+        prev = batch_hash
+    # the latest link of each record must still match the stored record
+    altered = con.execute(
+        f"with latest as (select record_key, content_hash, batch from audit.evidence_chain "
+        f"where kind = ? qualify row_number() over (partition by record_key "
+        f"order by batch desc) = 1) "
+        f"select l.batch, l.record_key from latest l left join staging.{table} s "
+        f"on s.{key}::varchar = l.record_key "
+        f"where s.{key} is null or sha256({content}) "
+        f"<> l.content_hash order by l.batch, l.record_key limit 1", [kind]).fetchall()
+    if altered:
+        status.broken_batch, status.broken_key = altered[0]
+        status.reason = "a stored record no longer matches its chained hash"
+    return status
