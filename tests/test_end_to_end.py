@@ -183,3 +183,42 @@ def test_generate_command_writes_a_landing_folder(tmp_path):
     assert res.returncode == 0, res.stderr[-2000:]
     assert "wrote" in res.stdout
     assert (tmp_path / "l" / "calls").is_dir() and (tmp_path / "l" / "_manifest.json").exists()
+
+
+def test_an_analyst_holding_the_published_copy_neither_blocks_a_run_nor_sees_half_of_it(built):
+    published = built["home"] / "warehouse" / "kaohe.duckdb"
+    analyst = duckdb.connect(str(published), read_only=True)
+    try:
+        before = analyst.sql("select count(*) from marts.agent_month_metrics "
+                             "where month = date '2026-09-01'").fetchall()[0][0]
+        run = run_cli("run", "--month", "2026-09", "--landing", str(built["landing"]),
+                      "--home", str(built["home"]))
+        assert run.returncode == 0, run.stderr[-3000:]
+        # the open connection still reads its consistent (old) copy...
+        assert analyst.sql("select count(*) from marts.agent_month_metrics "
+                           "where month = date '2026-09-01'").fetchall()[0][0] == before == 0
+    finally:
+        analyst.close()
+    # ...and sees the new month on reconnect
+    again = duckdb.connect(str(published), read_only=True)
+    try:
+        assert again.sql("select count(*) from marts.agent_month_metrics "
+                         "where month = date '2026-09-01'").fetchall()[0][0] > 0
+    finally:
+        again.close()
+
+
+def test_no_debtor_pii_and_no_key_in_any_log(built):
+    cases = sorted((built["landing"] / "cases").glob("cases_*.csv"))[0]
+    numbers = [v for row in duckdb.sql(
+        f"select debtor_phone, debtor_id_number from read_csv('{cases}', all_varchar = true)"
+    ).fetchall() for v in row if v]
+    from kaohe.pii import DEV_KEY
+
+    logs = [p for folder in ("logs", "dagster") for p in (built["home"] / folder).rglob("*")
+            if p.is_file()]
+    assert logs
+    blob = b"".join(p.read_bytes() for p in logs)
+    assert DEV_KEY not in blob
+    leaked = [n for n in numbers if n.encode() in blob]
+    assert leaked == []
