@@ -1,5 +1,8 @@
 """Monthly metric marts, one asset per SQL file under sql/marts/, partitioned by month."""
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from dagster import (
     AssetExecutionContext,
     AssetKey,
@@ -57,6 +60,12 @@ def _mart_asset(table: str) -> AssetsDefinition:
 
         with warehouse.writer() as con:
             rows = build(con, table, cfg, month)
+            restated = None
+            if table == "agent_month_pay":  # a closed month rebuilt differently is restated
+                from kaohe.restatement import record
+
+                today = datetime.now(ZoneInfo(cfg.timezone)).date()
+                restated = record(con, month, today)
             preview = con.sql(
                 f"select * exclude (config_version) from {d.table} "
                 f"where month = date '{month}-01' limit 5"
@@ -66,6 +75,7 @@ def _mart_asset(table: str) -> AssetsDefinition:
             "dagster/row_count": rows,
             "month": month,
             "config_version": cfg.config_version,
+            **({"restated_agents": restated} if restated is not None else {}),
             "preview": MetadataValue.md(markdown_table(preview)),
         }, check_results=checks)
 
