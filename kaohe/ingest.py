@@ -332,13 +332,15 @@ class Ingestor:
         return rows[0] if rows else None
 
     def _register(self, f: LandedFile, size: int, sha: str, encoding: str | None,
-                  res: FileResult) -> int:
+                  res: FileResult, staged: bool = True) -> int:
+        """A rejected file: nothing of it reaches staging (unless it replaced a version)."""
         fid = self.con.execute("select nextval('audit.file_id_seq')").fetchall()[0][0]
         self.con.execute(
             "insert into audit.file_registry values "
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now()::timestamp, null)",
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now()::timestamp, null, ?)",
             [fid, f.rel, f.source, f.business_date, f.seq, f.fmt, size, sha, encoding,
-             res.rows_read, res.rows_loaded, res.rows_rejected, res.status, res.message],
+             res.rows_read, res.rows_loaded, res.rows_rejected, res.status, res.message,
+             staged],
         )
         return fid
 
@@ -399,7 +401,7 @@ class Ingestor:
         res = FileResult(f.rel, "loaded", loaded + rejected, loaded, rejected)
         self.con.execute(
             "insert into audit.file_registry values "
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'loaded', null, now()::timestamp, null)",
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'loaded', null, now()::timestamp, null, false)",
             [fid, f.rel, src.name, f.business_date, f.seq, f.fmt, size, sha, encoding,
              res.rows_read, loaded, rejected],
         )
@@ -423,7 +425,7 @@ class Ingestor:
         if replaced is not None:
             self._forget_version(src, replaced)
         res = FileResult(f.rel, "rejected", message=f"{exc.code}: {exc.message}")
-        fid = self._register(f, size, sha, exc.encoding, res)
+        fid = self._register(f, size, sha, exc.encoding, res, staged=replaced is None)
         self._quarantine_file(fid, f, exc.code, exc.message)
         self._supersede(src, replaced, fid, res)
         return res
@@ -680,7 +682,16 @@ class Ingestor:
             if res.status == "loaded":
                 new_ids.append(self._registered(f.rel)[0])
         # a rejected new version also counts: the old version's rows are gone, keys re-resolve
-        if new_ids or any(r.replaced for r in result.files):
+        # Files committed by an earlier run that stopped before its staging refresh (a crash, a
+        # kill): their keys were lost with that run, so the source's staging is rebuilt whole.
+        leftovers = self.con.execute(
+            "select count(*) from audit.file_registry where source = ? and not staged "
+            f"and file_id not in ({', '.join(str(i) for i in new_ids) or 'null'})",
+            [src.name]).fetchall()[0][0]
+        if leftovers:
+            log.warning("%s: staging rebuilt whole after an interrupted run", src.name)
+            self.con.execute(f"delete from staging.{src.name}")
+        if new_ids or leftovers or any(r.replaced for r in result.files):
             self.refresh_staging(src, new_ids)
             for kind, (table, *_) in evidence.KINDS.items():
                 if table == src.name:  # promises to pay and plans: tamper-evident chain
@@ -730,6 +741,8 @@ class Ingestor:
                 "order by _business_date desc, _seq desc, _file_id desc) = 1"
             )
             con.execute(f"delete from _touched_{src.name}")
+            con.execute("update audit.file_registry set staged = true where source = ? "
+                        "and not staged", [src.name])
             con.execute("commit")
         except Exception:
             con.execute("rollback")

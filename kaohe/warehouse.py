@@ -121,7 +121,8 @@ create table if not exists audit.file_registry (
     status varchar not null,
     message varchar,
     ingested_at timestamp not null,
-    replaced_by bigint
+    replaced_by bigint,
+    staged boolean default false
 );
 create table if not exists audit.quarantine (
     file_id bigint,
@@ -162,6 +163,8 @@ AUDIT_COMMENTS = {
     "version of the same name superseded it)",
     "audit.file_registry.rows_read": "records read = rows_loaded + rows_rejected",
     "audit.file_registry.sha256": "content hash: the same file delivered twice is a no-op",
+    "audit.file_registry.staged": "its rows have reached staging (false only between a file's "
+    "commit and its source's staging refresh, or after an interrupted run)",
     "audit.quarantine": "every rejected row and file, with the reason; PII masked",
     "audit.quarantine.line": "record number in the file (header = 1); NULL for a whole file",
     "audit.quarantine.reason_code": "bad_type | out_of_range | unknown_enum | missing_value | "
@@ -220,6 +223,8 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     if exists and meta_get(con, "schema_version") == version:
         return
     con.execute(AUDIT_DDL)
+    con.execute("alter table audit.file_registry add column if not exists staged boolean "
+                "default false")
     con.execute(BUCKET_MACRO.format(db=""))
     for target, text in AUDIT_COMMENTS.items():
         _comment(con, target, text)
@@ -268,8 +273,9 @@ def publish(con: duckdb.DuckDBPyConnection, home: Home) -> dict[str, int]:
     a crash before the rename leaves the previous copy untouched.
     """
     target = home.published_db
+    for stale in target.parent.glob(f".{target.name}.*.tmp*"):  # left by a killed run
+        stale.unlink(missing_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)
     counts: dict[str, int] = {}
     con.execute(f"attach {literal(str(tmp))} as pub")
     try:
