@@ -17,7 +17,7 @@ demo: install
 
 test: install
 	$(UV) run ruff check .
-	$(UV) run pytest -q -n 2
+	$(UV) run pytest -q -n 2 --dist loadfile
 
 lint: install
 	$(UV) run ruff check .
