@@ -29,12 +29,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 from kaohe.contract import load_contract
-from tests.conftest import HEADERS, Landing
+from tests.conftest import Landing
 
 EXAMPLES = int(os.environ.get("KAOHE_FUZZ_EXAMPLES", "25"))
 
