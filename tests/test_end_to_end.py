@@ -148,10 +148,11 @@ def test_running_the_same_month_again_changes_nothing(built):
             con.close()
 
     before = snapshot()
-    again = run_cli("run", "--month", MONTH, "--landing", str(built["landing"]),
-                    "--home", str(built["home"]))
-    assert again.returncode == 0, again.stderr[-3000:]
-    assert snapshot() == before
+    for _ in range(2):  # the same month three times in all: identical tables every time
+        again = run_cli("run", "--month", MONTH, "--landing", str(built["landing"]),
+                        "--home", str(built["home"]))
+        assert again.returncode == 0, again.stderr[-3000:]
+        assert snapshot() == before
 
 
 def test_a_second_run_on_the_same_home_refuses_while_one_is_running(built):
