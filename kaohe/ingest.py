@@ -29,7 +29,7 @@ import duckdb
 
 from kaohe import evidence
 from kaohe.contract import FILE_NAME, Column, Source, load_contract
-from kaohe.warehouse import literal, quote
+from kaohe.warehouse import LINEAGE_COLUMNS, literal, quote
 
 log = logging.getLogger("kaohe")
 
@@ -177,9 +177,12 @@ def sniff_csv(path: Path, fmt: str) -> tuple[str, list[str]]:
         encoding = "gb18030"
     else:
         raise FileRejected("encoding_error", "neither UTF-8 nor GB18030/GBK")
-    first = sample.split(b"\n", 1)[0].rstrip(b"\r")
+    first = sample.split(b"\n", 1)[0].split(b"\r", 1)[0]  # LF, CRLF or CR line endings
     text = first.decode(encoding, errors="replace").lstrip("\ufeff")
-    header = [h.strip().lower() for h in next(csv.reader([text]), [])]
+    try:
+        header = [h.strip().lower() for h in next(csv.reader([text]), [])]
+    except csv.Error as exc:  # e.g. a column name longer than the csv module's field limit
+        raise FileRejected("missing_column", f"unreadable header: {exc}") from None
     return encoding, header
 
 
@@ -189,6 +192,11 @@ def check_header(src: Source, header: list[str]) -> None:
     dupes = sorted({h for h in header if header.count(h) > 1})
     if dupes:
         raise FileRejected("missing_column", f"duplicate column(s) in header: {', '.join(dupes)}")
+    reserved = sorted(set(header) & (set(LINEAGE_COLUMNS) | (
+        {"snapshot_date"} if src.kind == "snapshot" else set())))
+    if reserved:  # an extra column is kept in raw, next to the lineage columns of the same name
+        raise FileRejected("missing_column",
+                           f"reserved column name(s) in header: {', '.join(reserved)}")
     missing = [c for c in src.required_columns if c not in header]
     if missing:
         raise FileRejected(
@@ -729,10 +737,12 @@ class Ingestor:
             if staged:
                 con.execute(f"delete from staging.{src.name} a using "
                             f"(select distinct {keys} from _touched_{src.name}) b where {match}")
+            # an empty staging table (first load, or a rebuild after an interrupted run) takes
+            # every raw row; otherwise only the new files' rows
+            new_rows = f"_file_id in ({ids})" if staged else "true"
             con.execute(
                 f"insert into staging.{src.name} select {select} from raw.{src.name} a "
-                f"where _file_id in ({ids}) and not exists "
-                f"(select 1 from _versions b where {match})"
+                f"where {new_rows} and not exists (select 1 from _versions b where {match})"
             )
             con.execute(
                 f"insert into staging.{src.name} select {select} from raw.{src.name} a "

@@ -370,3 +370,22 @@ def test_rows_read_equal_loaded_plus_rejected(landing):
     reg = landing.query("select rows_read, rows_loaded, rows_rejected from audit.file_registry")
     assert reg == [(5, 2, 3)]
     assert gzip  # used by the landing helper
+
+
+def test_files_committed_by_an_interrupted_run_reach_staging_on_the_next(landing):
+    landing.write("calls", "calls_20260803.csv", good_calls("K1", "K2"))
+    landing.ingest()
+    # as if a run died after committing a file but before refreshing staging
+    landing.write("calls", "calls_20260804.csv", good_calls("K3"))
+    with landing.warehouse.writer() as con:
+        from kaohe.contract import load_contract
+        from kaohe.ingest import Ingestor, discover
+
+        ingestor = Ingestor(con, landing.root, landing.warehouse.paths.tmp)
+        con.execute("create or replace temp table _touched_calls (call_id varchar)")
+        new = [f for f in discover(landing.root)["calls"] if f.rel.endswith("0804.csv")][0]
+        ingestor.ingest_file(load_contract()["calls"], new)
+    assert call_ids(landing) == {"K1", "K2"}  # K3 committed in raw, not yet staged
+    landing.write("calls", "calls_20260805.csv", good_calls("K4"))
+    landing.ingest()
+    assert call_ids(landing) == {"K1", "K2", "K3", "K4"}
