@@ -528,7 +528,7 @@ def check_landing(landing: Landing, cases: list[FileCase]) -> None:
         rel = f"{fc.source}/{fc.name}"
         read, loaded, rejected, status, message, fid = registry[rel]
         rows = [q for q in quarantine if q[5] == fid]
-        event(f"{fc.mutation}: {status}")
+        event(f"{fc.mutation}: {status} {(message or '').split(':')[0]}".strip())
         note(f"{rel}: {status} {read}={loaded}+{rejected} {message or ''}; quarantine "
              f"{[(q[1], q[2], q[3][:80]) for q in rows]}")
         if status == "rejected":
