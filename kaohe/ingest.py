@@ -313,7 +313,8 @@ def reference_checks(src: Source) -> list[tuple[str, str, str]]:
         cond = (
             f"({ref.when}) and {c} is not null and not exists ("
             f"select 1 from raw.{ref.source} r where r.{k} = t.{c} and ({ref.key_when}) "
-            f"union all select 1 from _typed p where p.{k} = t.{c} and ({ref.key_when}))"
+            f"union all select 1 from _typed p where p.{k} = t.{c} and ({ref.key_when}) "
+            "and not p._row_bad)"
         )
         checks.append((ref.code, cond, f"'{ref.message}: ' || {c}"))
     return checks
@@ -551,9 +552,13 @@ class Ingestor:
         raw_cols = ", ".join(alias for alias, _ in raw_types.values())
         typed_rows = f"(select {raw_cols}, {typed} from _in)"
         if src.references:
-            # a reference may point at another row of the same file: type the file first
-            con.execute(f"create or replace temp table _typed as select * from {typed_rows}")
-            typed_rows = "_typed"
+            # a reference may point at another row of the same file, if that row is good
+            # itself: type and row-check the file first
+            row_bad = " or ".join(f"coalesce({cond}, false)" for _, cond, _ in
+                                  row_checks(src, raws))
+            con.execute(f"create or replace temp table _typed as select t.*, ({row_bad}) "
+                        f"as _row_bad from {typed_rows} t")
+            typed_rows = "(select * exclude (_row_bad) from _typed)"
         checks = row_checks(src, raws) + reference_checks(src)
         pk = ", ".join(quote(k) for k in src.pk)
         bad_any = " or ".join(f"coalesce({cond}, false)" for _, cond, _ in checks)
@@ -582,9 +587,11 @@ class Ingestor:
         n_rej = con.execute("select count(distinct line) from _rej").fetchall()[0][0]
         if n_rej:
             con.execute(
-                "create or replace temp table _rejmap as select line - 2 - "
-                "(row_number() over (order by line) - 1) as g, row_number() over (order by line)"
-                " as n from (select distinct line from _rej)"
+                # consecutive rejected lines share a g: the last of them counts them all
+                "create or replace temp table _rejmap as select g, max(n) as n from ("
+                "select line - 2 - (row_number() over (order by line) - 1) as g, "
+                "row_number() over (order by line) as n from (select distinct line from _rej)) "
+                "group by g"
             )
             line_from = "_checked t asof left join _rejmap m on t._rec > m.g"
             line_expr = "t._rec + 1 + coalesce(m.n, 0)"

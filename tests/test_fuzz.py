@@ -681,9 +681,6 @@ def test_mixed_line_endings_keep_the_good_rows(landing):
     assert call_ids(landing) == {"K1", "K2"}
 
 
-@pytest.mark.xfail(strict=True, reason="KNOWN, not fixed: after two consecutive malformed "
-                   "lines, the as-of join on _rejmap in Ingestor._store has ties and picks an "
-                   "arbitrary one: later lines are too small (one line fix: keep max(n) per g)")
 def test_line_numbers_after_consecutive_malformed_lines(landing):
     rows = [CALL.format(id="K1"), "x", "y", "z", CALL.format(id="K5"), CALL.format(id="K1"),
             CALL.format(id="K7")]
@@ -709,8 +706,6 @@ def test_blank_line_keeps_line_numbers_in_file_order(landing):
     assert order == sorted(order) and len(set(order)) == 4, order
 
 
-@pytest.mark.xfail(strict=True, reason="KNOWN, not fixed: the reference check of a reversal "
-                   "also finds payments of the same file that are themselves quarantined")
 def test_reversal_of_a_quarantined_payment_is_unknown(landing):
     write_bytes(landing, "repayments", "repayments_20260806.csv", "\n".join([
         ",".join(CONTRACT["repayments"].column_names),
