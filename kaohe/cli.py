@@ -42,7 +42,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from kaohe.generate import generate
 
     manifest = generate(Path(args.out), date.fromisoformat(args.start), args.months, args.seed,
-                        args.scale)
+                        args.scale, volume=args.volume)
     total = sum(manifest["rows"].values())
     print(f"wrote {sum(manifest['files'].values())} files, {total:,} rows to {args.out}")
     return 0
@@ -294,6 +294,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--months", type=int, default=3)
     g.add_argument("--seed", type=int, default=7)
     g.add_argument("--scale", choices=["small", "medium", "large"], default="small")
+    g.add_argument("--volume", type=float, default=1.0,
+                   help="multiply the centre (agents, cases, so calls) by this factor")
     g.set_defaults(func=cmd_generate)
 
     r = sub.add_parser("run", help="ingest new files, build a month, publish the warehouse")

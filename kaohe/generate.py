@@ -54,7 +54,7 @@ import json
 import zlib
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -832,6 +832,8 @@ class _Generator:
             "generator": "kaohe",
             "seed": self.seed,
             "scale": self.scale.name,
+            "volume": {"agents": self.scale.agents, "cases": self.scale.cases,
+                       "calls_per_agent_day": self.scale.calls_per_agent_day},
             "start": self.start.isoformat(),
             "months": self.months,
             "end": self.end.isoformat(),
@@ -1552,13 +1554,23 @@ class _Agents:
 
 
 def generate(out: Path, start: date, months: int, seed: int, scale: str = "small",
-             progress: Callable[[str], None] | None = print) -> dict:
+             progress: Callable[[str], None] | None = print, volume: float = 1.0) -> dict:
     """Write a landing folder following the data contract; return the manifest dict (also
     written to ``out/_manifest.json``).
 
     ``months`` calendar months from ``start``; ``scale`` one of :data:`SCALES`. Files that already
     exist in ``out`` are overwritten (same seed gives the same bytes); nothing else is deleted.
+    ``volume`` multiplies the centre (agents, teams, cases, aggressive agents), so the call
+    volume grows by that factor at the same calls per agent-day: the dialler caps the attempts
+    per case and day, so more calls on the same cases would not be a realistic month.
     """
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}; choose one of {sorted(SCALES)}")
-    return _Generator(Path(out), start, months, seed, SCALES[scale], progress).run()
+    if volume <= 0:
+        raise ValueError("volume must be positive")
+    sc = SCALES[scale]
+    if volume != 1.0:
+        sc = replace(sc, agents=round(sc.agents * volume), teams=round(sc.teams * volume),
+                     cases=round(sc.cases * volume),
+                     aggressive_agents=round(sc.aggressive_agents * volume))
+    return _Generator(Path(out), start, months, seed, sc, progress).run()

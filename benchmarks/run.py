@@ -1,0 +1,374 @@
+"""The performance benchmark: kaohe's monthly run next to the floor and the pandas alternative.
+
+    uv run python benchmarks/run.py --scale medium --out benchmarks/results/medium.json
+
+In one run, each side in its own process (its own peak RSS), on the same landing month:
+  pipeline   ``kaohe run`` (ingest, marts, checks, reports, publish) on a fresh home, with the
+             time of every stage;
+  floor      ``benchmarks/floor.py``: bare DuckDB from the files to agent_month_metrics;
+  pandas     ``benchmarks/pandas_metrics.py``: the same metrics as an analyst would in pandas;
+  increment  the nightly case: a home built with the month but its last day, then that day's
+             files land and ``kaohe run`` runs again (timed);
+  scaling    the pipeline on the same month with 2x and 4x the call volume.
+The floor's and pandas' agent_month_metrics are compared with the pipeline's, row by row, at
+every scale, so the comparison is between equal results. Landing folders are generated on first
+use under ``--data`` (default ``benchmarks/data``) and reused. Writes JSON and prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+MONTH = "2026-08"
+START = date(2026, 8, 1)
+SEED = 7
+
+# Targets of the issue (large scale, 2 cores, 24 GiB).
+TARGETS = {
+    "ratio_vs_floor": ("<=", 1.5),
+    "speedup_vs_pandas": (">=", 10.0),
+    "increment_share": ("<=", 0.10),
+    "peak_rss_mb": ("<", 4096.0),
+    "scaling_4x": ("<=", 4.5),
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Children: each measured side runs in its own interpreter and prints one JSON line.
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def child_pipeline(landing: Path, home: Path) -> dict:
+    import duckdb
+
+    from kaohe.runner import run_month
+
+    started = time.perf_counter()
+    checked_from = time.time()
+    outcome = run_month(MONTH, home, landing)
+    seconds = time.perf_counter() - started
+    steps = outcome.step_seconds
+    con = duckdb.connect(str(outcome.work_db), read_only=True)
+    checks = dict(con.execute(
+        "select split_part(suite, '.', 1), sum(seconds) from audit.check_results "
+        "where checked_at >= to_timestamp(?)::timestamp group by all", [checked_from]
+    ).fetchall())
+    rows = con.execute("select count(*) from staging.calls").fetchall()[0][0]
+    con.close()
+    ingest = sum(v for k, v in steps.items() if k.startswith(("staging__", "audit__")))
+    marts = sum(v for k, v in steps.items() if k.startswith("marts__"))
+    checks_ingest = checks.get("staging", 0.0) + checks.get("audit", 0.0)
+    checks_marts = sum(v for k, v in checks.items() if k not in ("staging", "audit"))
+    stages = {
+        "ingest_s": ingest - checks_ingest,
+        "marts_s": marts - checks_marts,
+        "checks_s": checks_ingest + checks_marts,
+        "reports_s": steps.get("reports__monthly", 0.0),
+        "publish_s": steps.get("warehouse__published", 0.0),
+    }
+    stages["orchestration_s"] = seconds - sum(stages.values())
+    return {"success": outcome.success, "seconds": seconds, "stages": stages,
+            "steps": steps, "calls_staged": rows, "peak_rss_mb": _rss_mb()}
+
+
+def child_floor(landing: Path, out: Path) -> dict:
+    from floor import compute
+
+    work = Path(tempfile.mkdtemp(prefix="kaohe-floor-db-"))
+    try:
+        res = compute(landing, MONTH, work / "floor.duckdb", out)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return {**res, "peak_rss_mb": _rss_mb()}
+
+
+def child_pandas(landing: Path, out: Path) -> dict:
+    from pandas_metrics import compute
+
+    from kaohe.config import load_config
+    from kaohe.marts import metric_params
+
+    started = time.perf_counter()
+    df = compute(landing, MONTH, metric_params(load_config(), MONTH))
+    seconds = time.perf_counter() - started
+    df.to_parquet(out)
+    return {"seconds": seconds, "rows": len(df), "peak_rss_mb": _rss_mb()}
+
+
+def _child_main(args: argparse.Namespace) -> None:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    if args.child == "pipeline":
+        res = child_pipeline(args.landing, args.target)
+    elif args.child == "floor":
+        res = child_floor(args.landing, args.target)
+    else:
+        res = child_pandas(args.landing, args.target)
+    print(json.dumps(res))
+
+
+def measure(kind: str, landing: Path, target: Path) -> dict:
+    """Run one side in a fresh interpreter; its wall time includes starting Python and imports."""
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", kind, "--landing", str(landing),
+         "--target", str(target)],
+        capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+    wall = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise RuntimeError(f"{kind} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    res = json.loads(proc.stdout.strip().splitlines()[-1])
+    res["wall_s"] = wall
+    return res
+
+
+# ---------------------------------------------------------------------------------------------
+# Data
+
+
+def landing_for(data: Path, scale: str, factor: float = 1.0) -> Path:
+    """A generated landing month at that scale and call factor, generated once and reused."""
+    from kaohe.generate import generate
+
+    name = f"landing-{scale}" + ("" if factor == 1 else f"-x{factor:g}")
+    landing = data / name
+    if not (landing / "_manifest.json").exists():
+        print(f"generating {name} ...", flush=True)
+        t = time.perf_counter()
+        generate(landing, START, 1, SEED, scale, progress=None, volume=factor)
+        print(f"  generated in {time.perf_counter() - t:.0f} s", flush=True)
+    return landing
+
+
+def landing_stats(landing: Path) -> dict:
+    manifest = json.loads((landing / "_manifest.json").read_text())
+    files = [p for p in landing.rglob("*") if p.is_file() and not p.name.startswith("_")]
+    return {"files": len(files), "mb": round(sum(p.stat().st_size for p in files) / 1e6, 1),
+            "rows": sum(manifest["rows"].values()), "calls": manifest["rows"]["calls"]}
+
+
+def split_last_day(landing: Path, work: Path) -> tuple[Path, list[Path], date]:
+    """A landing folder of links to every file but the last business day's, and those files."""
+    from kaohe.ingest import discover
+
+    files = [f for fs in discover(landing).values() for f in fs if f.business_date]
+    last = max(f.business_date for f in files)
+    partial = work / "landing-increment"
+    shutil.rmtree(partial, ignore_errors=True)
+    held = []
+    for f in files:
+        if f.business_date == last:
+            held.append(f.path)
+            continue
+        dest = partial / f.rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.symlink_to(f.path.resolve())
+    return partial, held, last
+
+
+# ---------------------------------------------------------------------------------------------
+# Equality of the three results
+
+
+def compare(pipeline_db: Path, other: Path) -> dict:
+    """Rows of agent_month_metrics that differ between the pipeline and another side."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(f"attach '{pipeline_db}' as w (read_only)")
+    mine = ("(select * exclude (config_version) from w.marts.agent_month_metrics "
+            f"where month = '{MONTH}-01')")
+    cols = [r[0] for r in con.execute(f"describe {mine}").fetchall()]
+    theirs = f"(select {', '.join(cols)} from read_parquet('{other}'))"
+    # money to the cent, ratios to 1e-9 relative: cast both sides alike before comparing
+    types = dict(con.execute(f"select column_name, column_type from (describe {mine})").fetchall())
+    norm = ", ".join(
+        f"round({c}::double, 9 - greatest(0, ceil(log10(abs({c}::double) + 1)))::int) as {c}"
+        if types[c] == "DOUBLE" else f"{c}::{types[c]} as {c}" for c in cols)
+    a, b = f"(select {norm} from {mine})", f"(select {norm} from {theirs})"
+    only_pipeline = con.execute(f"select count(*) from ({a} except all {b})").fetchall()[0][0]
+    only_other = con.execute(f"select count(*) from ({b} except all {a})").fetchall()[0][0]
+    rows = con.execute(f"select count(*) from {mine}").fetchall()[0][0]
+    con.close()
+    return {"rows": rows, "columns": len(cols), "rows_differing": max(only_pipeline, only_other),
+            "equal": only_pipeline == 0 and only_other == 0}
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def machine() -> dict:
+    import duckdb
+    import polars
+
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return {"cpus": os.cpu_count(), "memory_gib": round(mem, 1),
+            "python": platform.python_version(),
+            "duckdb": duckdb.__version__, "polars": polars.__version__,
+            "platform": platform.platform(),
+            "duckdb_memory_limit": os.environ.get("KAOHE_DUCKDB_MEMORY_LIMIT", "2GB"),
+            "duckdb_threads": os.environ.get("KAOHE_DUCKDB_THREADS", "all cores")}
+
+
+def verdicts(res: dict) -> dict:
+    out = {}
+    for key, (op, target) in TARGETS.items():
+        value = res.get(key)
+        if value is None:
+            continue
+        met = value <= target if op == "<=" else value >= target if op == ">=" else value < target
+        out[key] = {"value": round(value, 3), "target": f"{op} {target:g}", "met": met}
+    return out
+
+
+def run(args: argparse.Namespace) -> dict:
+    data = args.data.resolve()
+    data.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="kaohe-bench-", dir=args.work))
+    res: dict = {"scale": args.scale, "month": MONTH, "date": time.strftime("%Y-%m-%d"),
+                 "machine": machine()}
+    try:
+        landing = landing_for(data, args.scale)
+        res["landing"] = landing_stats(landing)
+        print(f"landing {landing}: {res['landing']}", flush=True)
+
+        home = work / "home"
+        print("pipeline (kaohe run) ...", flush=True)
+        pipe = measure("pipeline", landing, home)
+        if not pipe["success"]:
+            raise RuntimeError("the pipeline run failed: see its Dagster logs")
+        res["pipeline"] = pipe
+        res["pipeline_s"] = pipe["wall_s"]
+        res["stages"] = pipe["stages"]
+        res["peak_rss_mb"] = pipe["peak_rss_mb"]
+        published = home / "warehouse" / "kaohe.duckdb"
+
+        print("floor (bare DuckDB) ...", flush=True)
+        res["floor"] = measure("floor", landing, work / "floor.parquet")
+        res["floor"]["matches_pipeline"] = compare(published, work / "floor.parquet")
+        res["floor_s"] = res["floor"]["wall_s"]
+        res["ratio_vs_floor"] = res["pipeline_s"] / res["floor_s"]
+
+        if not args.skip_pandas:
+            print("pandas ...", flush=True)
+            res["pandas"] = measure("pandas", landing, work / "pandas.parquet")
+            res["pandas"]["matches_pipeline"] = compare(published, work / "pandas.parquet")
+            res["pandas_s"] = res["pandas"]["wall_s"]
+            res["speedup_vs_pandas"] = res["pandas_s"] / res["pipeline_s"]
+        shutil.rmtree(home, ignore_errors=True)
+
+        print("nightly increment ...", flush=True)
+        partial, held, last = split_last_day(landing, work)
+        inc_home = work / "home-increment"
+        base = measure("pipeline", partial, inc_home)
+        for path in held:
+            dest = partial / path.relative_to(landing)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.symlink_to(path.resolve())
+        inc = measure("pipeline", partial, inc_home)
+        res["increment"] = {"day": last.isoformat(), "files": len(held),
+                            "base_s": base["wall_s"], **inc}
+        res["increment_s"] = inc["wall_s"]
+        res["increment_share"] = res["increment_s"] / res["pipeline_s"]
+        shutil.rmtree(inc_home, ignore_errors=True)
+
+        series = [{"factor": 1, "calls": res["landing"]["calls"], "pipeline_s": res["pipeline_s"],
+                   "peak_rss_mb": res["peak_rss_mb"]}]
+        for factor in args.scaling:
+            if factor == 1:
+                continue
+            scaled = landing_for(data, args.scale, factor)
+            print(f"scaling x{factor:g} ...", flush=True)
+            r = measure("pipeline", scaled, work / f"home-x{factor:g}")
+            shutil.rmtree(work / f"home-x{factor:g}", ignore_errors=True)
+            series.append({"factor": factor, "calls": landing_stats(scaled)["calls"],
+                           "pipeline_s": r["wall_s"], "peak_rss_mb": r["peak_rss_mb"],
+                           "stages": r["stages"]})
+        for point in series:
+            point["time_ratio"] = point["pipeline_s"] / res["pipeline_s"]
+            point["calls_ratio"] = point["calls"] / res["landing"]["calls"]
+        res["scaling"] = series
+        four = [p for p in series if p["factor"] == 4]
+        if four:
+            res["scaling_4x"] = four[0]["time_ratio"]
+            res["peak_rss_mb_max"] = max(p["peak_rss_mb"] for p in series)
+        res["targets"] = verdicts(res)
+        return res
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def table(res: dict) -> str:
+    lines = [f"kaohe benchmark, scale {res['scale']}: {res['landing']['calls']:,} calls, "
+             f"{res['landing']['rows']:,} rows, {res['landing']['mb']:,.0f} MB",
+             f"{'side':26}{'seconds':>10}{'peak RSS MB':>14}"]
+    lines.append(f"{'kaohe run (full month)':26}{res['pipeline_s']:10.1f}"
+                 f"{res['peak_rss_mb']:14,.0f}")
+    for k, v in res["stages"].items():
+        lines.append(f"{'  ' + k.removesuffix('_s'):26}{v:10.1f}")
+    lines.append(f"{'floor (bare DuckDB)':26}{res['floor_s']:10.1f}"
+                 f"{res['floor']['peak_rss_mb']:14,.0f}")
+    if "pandas" in res:
+        lines.append(f"{'pandas':26}{res['pandas_s']:10.1f}{res['pandas']['peak_rss_mb']:14,.0f}")
+    lines.append(f"{'nightly increment (1 day)':26}{res['increment_s']:10.1f}"
+                 f"{res['increment']['peak_rss_mb']:14,.0f}")
+    for p in res["scaling"]:
+        lines.append(f"{'scaling x' + format(p['factor'], 'g'):26}{p['pipeline_s']:10.1f}"
+                     f"{p['peak_rss_mb']:14,.0f}   time x{p['time_ratio']:.2f} "
+                     f"for calls x{p['calls_ratio']:.2f}")
+    lines.append("same agent_month_metrics as the pipeline: floor "
+                 f"{res['floor']['matches_pipeline']['equal']}"
+                 + (f", pandas {res['pandas']['matches_pipeline']['equal']}"
+                    if "pandas" in res else ""))
+    for k, v in res["targets"].items():
+        lines.append(f"  {k:20} {v['value']:>10} target {v['target']:8} "
+                     f"{'met' if v['met'] else 'MISSED'}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--scale", choices=["small", "medium", "large"], default="small")
+    ap.add_argument("--out", type=Path, help="write the figures here as JSON")
+    ap.add_argument("--data", type=Path, default=ROOT / "benchmarks" / "data",
+                    help="where generated landing folders are kept and reused")
+    ap.add_argument("--work", type=Path, help="scratch folder (default: the system's temp)")
+    ap.add_argument("--scaling", type=float, nargs="*", default=[1, 2, 4],
+                    help="call-volume factors of the scaling series (default 1 2 4)")
+    ap.add_argument("--skip-pandas", action="store_true")
+    ap.add_argument("--keep", action="store_true", help="keep the scratch homes")
+    ap.add_argument("--child", choices=["pipeline", "floor", "pandas"], help=argparse.SUPPRESS)
+    ap.add_argument("--landing", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--target", type=Path, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        _child_main(args)
+        return
+    res = run(args)
+    print(table(res))
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(res, indent=2, default=str) + "\n")
+        print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
