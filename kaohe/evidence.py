@@ -47,18 +47,27 @@ class ChainStatus:
         return self.broken_batch is None
 
 
-def append(con: duckdb.DuckDBPyConnection, kind: str) -> int:
-    """Chain the records of ``kind`` that are new or changed since the last batch."""
+def append(con: duckdb.DuckDBPyConnection, kind: str, file_ids: list[int] | None = None) -> int:
+    """Chain the records of ``kind`` that are new or changed since the last batch.
+
+    ``file_ids``: only records from these files can be new or changed (the files this batch
+    ingested), so only they are hashed; ``None`` looks at every record (needed when a replaced
+    file brings an older version of a record back).
+    """
     table, key, content, where = KINDS[kind]
     con.execute(DDL)
     last = con.execute("select batch, batch_hash from audit.evidence_chain where kind = ? "
                        "order by batch desc limit 1", [kind]).fetchall()
     batch, prev = (last[0][0] + 1, last[0][1]) if last else (1, GENESIS)
+    if file_ids is not None:
+        where += f" and _file_id in ({', '.join(str(int(i)) for i in file_ids) or 'null'})"
     con.execute(
         f"create or replace temp table _new_evidence as "
-        f"select {key}::varchar as record_key, sha256({content}) as content_hash "
-        f"from staging.{table} where {where} "
-        f"except select record_key, content_hash from audit.evidence_chain e where kind = ? "
+        f"with candidates as materialized (select {key}::varchar as record_key, "
+        f"sha256({content}) as content_hash from staging.{table} where {where}) "
+        f"select * from candidates except "
+        f"select record_key, content_hash from audit.evidence_chain e "
+        f"semi join candidates c using (record_key) where kind = ? "
         f"qualify row_number() over (partition by record_key order by batch desc) = 1",
         [kind])
     n = con.execute("select count(*) from _new_evidence").fetchall()[0][0]

@@ -29,7 +29,7 @@ import duckdb
 
 from kaohe import evidence
 from kaohe.contract import FILE_NAME, Column, Source, load_contract
-from kaohe.warehouse import LINEAGE_COLUMNS, literal, quote
+from kaohe.warehouse import LINEAGE_COLUMNS, literal, quote, superseded_table
 
 log = logging.getLogger("kaohe")
 
@@ -539,8 +539,15 @@ class Ingestor:
         )
         return {h: (aliases[h], typ) for (_, typ), h in zip(described, header, strict=True)}
 
-    def _materialize(self, src: Source, raw_types: dict[str, tuple[str, str]]) -> None:
-        """One pass over the file: read, type and check every row into _checked."""
+    def _materialize(self, src: Source, raw_types: dict[str, tuple[str, str]],
+                     keep_raw: bool = False) -> None:
+        """One pass over the file: read, type and check every row into _checked.
+
+        The record as it arrived (the raw text of the contract's columns) is kept for the bad
+        rows only, which the quarantine shows: keeping it for every row would more than double
+        the table. Extra columns are always kept (raw stores them). A file with a duplicate key
+        is read again keeping every record (``keep_raw``): a duplicate is only known after.
+        """
         con = self.con
         raws = {name: alias for name, (alias, _) in raw_types.items()}
         typed = ", ".join(
@@ -564,13 +571,22 @@ class Ingestor:
         bad_any = " or ".join(f"coalesce({cond}, false)" for _, cond, _ in checks)
         # One pass: read, type, check (in parallel), then number the records in file order:
         # row_number() over () streams on one thread, so it comes last.
+        aliases = [alias for alias, _ in raw_types.values()]
+        raw_text = ", ".join(
+            f"c.{alias}" if keep_raw or name not in src.column_names
+            else f"case when c._bad then c.{alias} end as {alias}"
+            for name, (alias, _) in raw_types.items())
         con.execute(
             "create or replace temp table _checked as select row_number() over () as _rec, "
-            f"c.* from (select t.*, ({bad_any}) as _bad, false as _dup from {typed_rows} t) c"
+            f"{raw_text}, c.* exclude ({', '.join(aliases)}) "
+            f"from (select t.*, ({bad_any}) as _bad, false as _dup from {typed_rows} t) c"
         )
         dupes = con.execute(
             f"select count(*) from (select 1 from _checked group by {pk} having count(*) > 1)"
         ).fetchall()[0][0]
+        if dupes and not keep_raw:
+            self._materialize(src, raw_types, keep_raw=True)
+            return
         if dupes:  # rare: the later occurrences of a key within the file are rejected
             con.execute(
                 "create or replace temp table _checked as select * replace ("
@@ -701,61 +717,62 @@ class Ingestor:
         # kill): their keys were lost with that run, so the source's staging is rebuilt whole.
         leftovers = self.con.execute(
             "select count(*) from audit.file_registry where source = ? and not staged "
-            f"and file_id not in ({', '.join(str(i) for i in new_ids) or 'null'})",
+            f"and file_id not in ({', '.join(str(i) for i in new_ids) or '-1'})",
             [src.name]).fetchall()[0][0]
         if leftovers:
-            log.warning("%s: staging rebuilt whole after an interrupted run", src.name)
-            self.con.execute(f"delete from staging.{src.name}")
+            log.warning("%s: superseded versions recomputed whole after an interrupted run",
+                        src.name)
         if new_ids or leftovers or any(r.replaced for r in result.files):
-            self.refresh_staging(src, new_ids)
+            self.refresh_staging(src, new_ids, whole=bool(leftovers))
+            # only the new files can bring new records, unless a replaced file or an
+            # interrupted run makes any record's current version change
+            scope = None if leftovers or any(r.replaced for r in result.files) else new_ids
             for kind, (table, *_) in evidence.KINDS.items():
                 if table == src.name:  # promises to pay and plans: tamper-evident chain
-                    evidence.append(self.con, kind)
+                    evidence.append(self.con, kind, scope)
         result.staging_rows = self.con.execute(
             f"select count(*) from staging.{src.name}"
         ).fetchall()[0][0]
         return result
 
-    def refresh_staging(self, src: Source, new_file_ids: list[int]) -> None:
+    def refresh_staging(self, src: Source, new_file_ids: list[int], whole: bool = False) -> None:
         """Latest file wins per staging key, recomputed only for the keys new files touched.
 
-        Most keys arrive once: their rows are appended as they are. Only keys with more than one
-        version in raw (re-deliveries) are ranked: business date, then seq, then arrival.
+        ``staging.<source>`` is a view: raw minus the versions listed in
+        ``raw.<source>__superseded``. Most keys arrive once and need nothing; only keys with more
+        than one version in raw (re-deliveries) are ranked: business date, then seq, then
+        arrival, and all but the first are listed as superseded. ``whole`` recomputes every key
+        (after an interrupted run, whose touched keys were lost with it).
         """
         con = self.con
         key_cols = [quote(k) for k in src.staging_key]
         keys = ", ".join(key_cols)
-        select_cols = (["snapshot_date"] if src.kind == "snapshot" else []) + [
-            quote(c) for c in src.column_names] + [
-            "_file_id", "_file", "_line", "_business_date", "_seq"]
-        select = ", ".join(select_cols)
         ids = ", ".join(str(int(i)) for i in new_file_ids) or "null"
-        match = " and ".join(f"a.{k} is not distinct from b.{k}" for k in key_cols)
+        match = " and ".join(f"a.{k} = b.{k}" for k in key_cols)
+        superseded = superseded_table(src)
         con.execute("begin transaction")
         try:
-            staged = con.execute(f"select count(*) from staging.{src.name}").fetchall()[0][0]
-            con.execute(f"insert into _touched_{src.name} select {keys} "
-                        f"from raw.{src.name} where _file_id in ({ids})")
-            touched = "" if not staged else f"semi join _touched_{src.name} b on {match} "
+            first = not con.execute(
+                "select count(*) from audit.file_registry where source = ? and staged",
+                [src.name]).fetchall()[0][0]
+            if whole or first:  # every key: no need to collect the touched ones
+                con.execute(f"delete from {superseded}")
+                scope = ""
+            else:
+                con.execute(f"insert into _touched_{src.name} select {keys} "
+                            f"from raw.{src.name} where _file_id in ({ids})")
+                con.execute(f"delete from {superseded} a using "
+                            f"(select distinct {keys} from _touched_{src.name}) b where {match}")
+                scope = f"semi join _touched_{src.name} b on {match} "
             con.execute(
                 f"create or replace temp table _versions as select {keys} from raw.{src.name} a "
-                f"{touched}group by all having count(*) > 1"
-            )
-            if staged:
-                con.execute(f"delete from staging.{src.name} a using "
-                            f"(select distinct {keys} from _touched_{src.name}) b where {match}")
-            # an empty staging table (first load, or a rebuild after an interrupted run) takes
-            # every raw row; otherwise only the new files' rows
-            new_rows = f"_file_id in ({ids})" if staged else "true"
-            con.execute(
-                f"insert into staging.{src.name} select {select} from raw.{src.name} a "
-                f"where {new_rows} and not exists (select 1 from _versions b where {match})"
+                f"{scope}group by all having count(*) > 1"
             )
             con.execute(
-                f"insert into staging.{src.name} select {select} from raw.{src.name} a "
+                f"insert into {superseded} select {keys}, _file_id from raw.{src.name} a "
                 f"semi join _versions b on {match} "
                 f"qualify row_number() over (partition by {keys} "
-                "order by _business_date desc, _seq desc, _file_id desc) = 1"
+                "order by _business_date desc, _seq desc, _file_id desc) > 1"
             )
             con.execute(f"delete from _touched_{src.name}")
             con.execute("update audit.file_registry set staged = true where source = ? "

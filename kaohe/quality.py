@@ -196,8 +196,10 @@ def _run_gx(con: duckdb.DuckDBPyConnection, suite: Suite, exps: list[dict], mont
 
 def run_suite(con: duckdb.DuckDBPyConnection, suite: Suite, month: str) -> list[CheckResult]:
     schema, table = suite.name.split(".")
-    exists = con.execute("select count(*) from duckdb_tables() where schema_name = ? and "
-                         "table_name = ?", [schema, table]).fetchall()[0][0]
+    exists = con.execute(  # staging's tables are views in the writer's database
+        "select count(*) from (select schema_name, table_name from duckdb_tables() union all "
+        "select schema_name, view_name from duckdb_views()) where schema_name = ? and "
+        "table_name = ?", [schema, table]).fetchall()[0][0]
     if not exists:  # a warehouse without the table cannot pass its checks
         return [CheckResult(suite.name, "table_exists", "blocking", False, 1, [suite.name],
                             "the table is missing: build the month first")]

@@ -18,6 +18,7 @@ from datetime import date, timedelta
 import duckdb
 
 from kaohe.contract import load_contract
+from kaohe.warehouse import superseded_table
 
 log = logging.getLogger("kaohe")
 LEGAL_MINIMUM_DAYS = 730
@@ -60,12 +61,17 @@ def purge(con: duckdb.DuckDBPyConnection, before: date, retention_days: int, tod
                     "audit.file_registry where business_date < ? and status <> 'purged'",
                     [before])
         files = con.execute("select count(*) from _purged").fetchall()[0][0]
-        for name in load_contract():
-            for layer in ("raw", "staging"):
-                n = con.execute(
-                    f"delete from {layer}.{name} where _file_id in (select file_id from _purged)"
-                ).fetchall()[0][0]
-                rows[f"{layer}.{name}"] = n
+        for src in load_contract().values():
+            name = src.name
+            # staging is a view over raw: count its rows first, then delete the one copy
+            rows[f"staging.{name}"] = con.execute(
+                f"select count(*) from staging.{name} where _file_id in "
+                "(select file_id from _purged)").fetchall()[0][0]
+            rows[f"raw.{name}"] = con.execute(
+                f"delete from raw.{name} where _file_id in (select file_id from _purged)"
+            ).fetchall()[0][0]
+            con.execute(f"delete from {superseded_table(src)} where _file_id in "
+                        "(select file_id from _purged)")
         rows["audit.quarantine"] = con.execute(
             "delete from audit.quarantine where file_id in (select file_id from _purged)"
         ).fetchall()[0][0]

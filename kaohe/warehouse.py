@@ -232,9 +232,18 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     for src in load_contract().values():
         cols = source_columns_ddl(src)
         con.execute(f"create table if not exists raw.{src.name} ({', '.join(cols + lineage)})")
-        con.execute(
-            f"create table if not exists staging.{src.name} ({', '.join(cols + lineage)})"
-        )
+        keys = [c for c in cols if c.split(" ", 1)[0].strip('"') in src.staging_key]
+        con.execute(f"create table if not exists {superseded_table(src)} "
+                    f"({', '.join(keys)}, _file_id BIGINT)")
+        if con.execute(
+            "select count(*) from duckdb_tables() where database_name = current_database() "
+            "and schema_name = 'staging' and table_name = ?", [src.name]).fetchall()[0][0]:
+            # A warehouse from before staging became a view: staging is re-derived from raw
+            # (the next run recomputes every source's superseded versions).
+            con.execute(f"drop table staging.{src.name}")
+            con.execute("update audit.file_registry set staged = false where source = ?",
+                        [src.name])
+        con.execute(f"create or replace view staging.{src.name} as {staging_select(src)}")
         _comment(con, f"staging.{src.name}", f"{src.description}; {_delivery(src)}")
         for col in src.columns:
             note = f"{col.type}" + (" (primary key)" if col.pk else "")
@@ -248,6 +257,24 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         for name, (_, text) in LINEAGE_COLUMNS.items():
             _comment(con, f"staging.{src.name}.{name}", text)
     meta_set(con, "schema_version", version)
+
+
+def superseded_table(src: Source) -> str:
+    return f"raw.{src.name}__superseded"
+
+
+def staging_select(src: Source) -> str:
+    """``staging.<source>``: the rows of raw that no later file superseded.
+
+    One physical copy of every row: raw holds every accepted row of every file, and
+    ``raw.<source>__superseded`` the (key, file) of the versions a later file replaced, a small
+    table maintained by the ingestion. The view costs an anti join against that small table.
+    """
+    cols = (["snapshot_date"] if src.kind == "snapshot" else []) + [
+        quote(c) for c in src.column_names] + list(LINEAGE_COLUMNS)
+    match = " and ".join(f"s.{quote(k)} = r.{quote(k)}" for k in src.staging_key)
+    return (f"select {', '.join('r.' + c for c in cols)} from raw.{src.name} r "
+            f"anti join {superseded_table(src)} s on {match} and s._file_id = r._file_id")
 
 
 def _delivery(src: Source) -> str:
@@ -279,10 +306,13 @@ def publish(con: duckdb.DuckDBPyConnection, home: Home) -> dict[str, int]:
     counts: dict[str, int] = {}
     con.execute(f"attach {literal(str(tmp))} as pub")
     try:
-        tables = con.execute(
+        schemas = ", ".join(literal(s) for s in PUBLISHED_SCHEMAS)
+        tables = con.execute(  # staging's views are published as tables
             "select schema_name, table_name, comment from duckdb_tables() "
-            "where database_name = current_database() and schema_name in "
-            f"({', '.join(literal(s) for s in PUBLISHED_SCHEMAS)}) order by all"
+            f"where database_name = current_database() and schema_name in ({schemas}) "
+            "union all select schema_name, view_name, comment from duckdb_views() "
+            f"where database_name = current_database() and schema_name in ({schemas}) "
+            "and not internal order by all"
         ).fetchall()
         for schema in PUBLISHED_SCHEMAS:
             con.execute(f"create schema if not exists pub.{schema}")

@@ -342,9 +342,9 @@ def test_missing_reports_are_a_clear_error(built, tmp_path, home):
 def test_a_shared_manager_gets_one_message_per_team_and_a_team_without_one_none(built, home):
     managers = built["managers"]
     con = duckdb.connect(str(home / "work" / "kaohe.duckdb"))
-    con.execute("update staging.agents set manager_email = ? where team_id = 'T02'",
+    con.execute("update raw.agents set manager_email = ? where team_id = 'T02'",
                 [managers["T01"]])
-    con.execute("update staging.agents set manager_email = null where team_id = 'T03'")
+    con.execute("update raw.agents set manager_email = null where team_id = 'T03'")
     con.close()
     result = send_reports(home, MONTH, CFG, dry_run=True)
 

@@ -39,7 +39,7 @@ def test_promises_and_plans_are_chained_batch_after_batch(landing):
 def test_an_altered_promise_is_reported_at_its_link(landing):
     build(landing)
     with landing.warehouse.writer() as con:
-        con.execute("update staging.calls set ptp_amount = 10.00 where call_id = 'K2'")
+        con.execute("update raw.calls set ptp_amount = 10.00 where call_id = 'K2'")
         status = evidence.verify(con, "ptp")
     assert not status.intact
     assert (status.broken_batch, status.broken_key) == (1, "K2")
@@ -68,7 +68,7 @@ def test_a_redelivered_change_is_a_new_link_not_a_break(landing):
 def test_kaohe_check_reports_the_first_broken_link(landing):
     build(landing)
     with landing.warehouse.writer() as con:
-        con.execute("update staging.plans set status = 'cancelled' where plan_id = 'L1'")
+        con.execute("update raw.plans set status = 'cancelled' where plan_id = 'L1'")
     res = subprocess.run([sys.executable, "-m", "kaohe.cli", "check", "--month", "2026-08",
                           "--warehouse", str(landing.warehouse.paths.work_db)],
                          capture_output=True, text=True, timeout=300)

@@ -363,6 +363,26 @@ def test_short_pii_key_is_refused(monkeypatch):
         pii.pii_key()
 
 
+def test_a_warehouse_whose_staging_was_a_table_is_upgraded_on_the_next_run(landing):
+    # Before staging became a view over raw it was a table of its own: the first run of the new
+    # code drops it and recomputes the superseded versions from raw, with no new file to load.
+    landing.write("calls", "calls_20260803.csv", good_calls("K1", "K2"))
+    landing.write("calls", "calls_20260804.csv", good_calls("K2"))
+    landing.ingest()
+    with landing.warehouse.writer() as con:
+        con.execute("drop view staging.calls")
+        con.execute("create table staging.calls as select * from raw.calls")
+        con.execute("delete from raw.calls__superseded")
+        con.execute("update audit.warehouse_meta set value = 'old' where key = 'schema_version'")
+    results = landing.ingest()
+    assert results["calls"].staging_rows == 2
+    assert landing.query("select call_id, _file from staging.calls order by all") == [
+        ("K1", "calls/calls_20260803.csv"), ("K2", "calls/calls_20260804.csv")]
+    assert landing.query("select count(*) from audit.file_registry where not staged") == [(0,)]
+    assert landing.query("select table_type from information_schema.tables where "
+                         "table_schema = 'staging' and table_name = 'calls'") == [("VIEW",)]
+
+
 def test_rows_read_equal_loaded_plus_rejected(landing):
     landing.write("calls", "calls_20260803.csv.gz",
                   good_calls("K1", "K2", "K2") + ["x,y", "K4,C1,A1,bad,0,busy,,,"])
@@ -375,8 +395,9 @@ def test_rows_read_equal_loaded_plus_rejected(landing):
 def test_files_committed_by_an_interrupted_run_reach_staging_on_the_next(landing):
     landing.write("calls", "calls_20260803.csv", good_calls("K1", "K2"))
     landing.ingest()
-    # as if a run died after committing a file but before refreshing staging
-    landing.write("calls", "calls_20260804.csv", good_calls("K3"))
+    # as if a run died after committing a file (a new call K3, a re-delivered K2) but before
+    # recording which versions it superseded
+    landing.write("calls", "calls_20260804.csv", good_calls("K2", "K3"))
     with landing.warehouse.writer() as con:
         from kaohe.contract import load_contract
         from kaohe.ingest import Ingestor, discover
@@ -385,7 +406,13 @@ def test_files_committed_by_an_interrupted_run_reach_staging_on_the_next(landing
         con.execute("create or replace temp table _touched_calls (call_id varchar)")
         new = [f for f in discover(landing.root)["calls"] if f.rel.endswith("0804.csv")][0]
         ingestor.ingest_file(load_contract()["calls"], new)
-    assert call_ids(landing) == {"K1", "K2"}  # K3 committed in raw, not yet staged
+    # staging is a view over raw: K3 shows at once, K2 twice until the superseded versions
+    # are known
+    assert landing.query("select call_id, count(*) from staging.calls group by all "
+                         "order by all") == [("K1", 1), ("K2", 2), ("K3", 1)]
     landing.write("calls", "calls_20260805.csv", good_calls("K4"))
     landing.ingest()
-    assert call_ids(landing) == {"K1", "K2", "K3", "K4"}
+    assert landing.query("select call_id, count(*), max(_file) from staging.calls "
+                         "group by all order by all") == [
+        ("K1", 1, "calls/calls_20260803.csv"), ("K2", 1, "calls/calls_20260804.csv"),
+        ("K3", 1, "calls/calls_20260804.csv"), ("K4", 1, "calls/calls_20260805.csv")]
