@@ -57,10 +57,12 @@ def contract_markdown() -> str:
         "content under the same name replaces the earlier version's rows (status `replaced`).",
         "2. **Raw** (`raw.<source>`, writer database only): every accepted row of every file "
         "version, typed, with lineage `_file`, `_line` (record number, header = 1), "
-        "`_business_date`, `_seq`, and any extra columns as text.",
-        "3. **Staging** (`staging.<source>`, published): events and reference data keep one row "
-        "per primary key, the latest file winning (business date, then seq, then arrival); "
-        "snapshots keep one row per `snapshot_date` and key (history).",
+        "`_business_date`, `_seq`, and any extra columns as text. This is the one physical "
+        "copy of each row.",
+        "3. **Staging** (`staging.<source>`, published as a table; a view in the writer's "
+        "database: raw minus the versions listed in `raw.<source>__superseded`): events and "
+        "reference data keep one row per primary key, the latest file winning (business date, "
+        "then seq, then arrival); snapshots keep one row per `snapshot_date` and key (history).",
         "4. **Quarantine** (`audit.quarantine`): every rejected row or file with its line, reason "
         "code, message and the raw text with debtor PII masked. Rows read = loaded + rejected.",
         "",

@@ -134,6 +134,10 @@ def discover(landing: Path) -> dict[str, list[LandedFile]]:
     return found
 
 
+def _modified_ns(path: Path) -> int:
+    return path.stat().st_mtime_ns
+
+
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
@@ -346,10 +350,10 @@ class Ingestor:
         fid = self.con.execute("select nextval('audit.file_id_seq')").fetchall()[0][0]
         self.con.execute(
             "insert into audit.file_registry values "
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now()::timestamp, null, ?)",
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now()::timestamp, null, ?, ?)",
             [fid, f.rel, f.source, f.business_date, f.seq, f.fmt, size, sha, encoding,
              res.rows_read, res.rows_loaded, res.rows_rejected, res.status, res.message,
-             staged],
+             staged, _modified_ns(f.path)],
         )
         return fid
 
@@ -410,9 +414,10 @@ class Ingestor:
         res = FileResult(f.rel, "loaded", loaded + rejected, loaded, rejected)
         self.con.execute(
             "insert into audit.file_registry values "
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'loaded', null, now()::timestamp, null, false)",
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'loaded', null, now()::timestamp, null, false, "
+            "?)",
             [fid, f.rel, src.name, f.business_date, f.seq, f.fmt, size, sha, encoding,
-             res.rows_read, loaded, rejected],
+             res.rows_read, loaded, rejected, _modified_ns(f.path)],
         )
         self._supersede(src, replaced, fid, res)
         return res
@@ -702,12 +707,22 @@ class Ingestor:
         )
         self.con.execute(f"create or replace temp table _touched_{src.name} ({keys})")
         new_ids: list[int] = []
+        # A file already registered with the same size and modification time is unchanged:
+        # the nightly run does not re-read a month of files to learn that (like make, rsync).
+        seen = {path: (size, mtime) for path, size, mtime in self.con.execute(
+            "select path, size_bytes, modified_ns from audit.file_registry where source = ? "
+            "and status <> 'replaced' qualify row_number() over (partition by path "
+            "order by file_id desc) = 1", [src.name if files else None]).fetchall()}
+        unchanged = {f.rel for f in files
+                     if seen.get(f.rel) == (f.path.stat().st_size, _modified_ns(f.path))}
+        todo = [f for f in files if f.rel not in unchanged]
         # Hash the next files on a thread while DuckDB loads the current one (hashlib and
         # DuckDB both release the GIL).
         with ThreadPoolExecutor(max_workers=1) as hasher:
-            hashes = [hasher.submit(sha256_file, f.path) for f in files]
-            results = [(f, self.ingest_file(src if f.fmt else None, f, h.result()))
-                       for f, h in zip(files, hashes, strict=True)]
+            hashes = [hasher.submit(sha256_file, f.path) for f in todo]
+            done = {f.rel: self.ingest_file(src if f.fmt else None, f, h.result())
+                    for f, h in zip(todo, hashes, strict=True)}
+            results = [(f, done.get(f.rel) or FileResult(f.rel, "unchanged")) for f in files]
         for f, res in results:
             result.files.append(res)
             if res.status == "loaded":

@@ -122,7 +122,8 @@ create table if not exists audit.file_registry (
     message varchar,
     ingested_at timestamp not null,
     replaced_by bigint,
-    staged boolean default false
+    staged boolean default false,
+    modified_ns bigint
 );
 create table if not exists audit.quarantine (
     file_id bigint,
@@ -163,8 +164,10 @@ AUDIT_COMMENTS = {
     "version of the same name superseded it)",
     "audit.file_registry.rows_read": "records read = rows_loaded + rows_rejected",
     "audit.file_registry.sha256": "content hash: the same file delivered twice is a no-op",
-    "audit.file_registry.staged": "its rows have reached staging (false only between a file's "
-    "commit and its source's staging refresh, or after an interrupted run)",
+    "audit.file_registry.staged": "its superseded versions are recorded (false only between a "
+    "file's commit and its source's staging refresh, or after an interrupted run)",
+    "audit.file_registry.modified_ns": "the file's modification time when read: a file with the "
+    "same path, size and time is not read or hashed again",
     "audit.quarantine": "every rejected row and file, with the reason; PII masked",
     "audit.quarantine.line": "record number in the file (header = 1); NULL for a whole file",
     "audit.quarantine.reason_code": "bad_type | out_of_range | unknown_enum | missing_value | "
@@ -225,6 +228,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(AUDIT_DDL)
     con.execute("alter table audit.file_registry add column if not exists staged boolean "
                 "default false")
+    con.execute("alter table audit.file_registry add column if not exists modified_ns bigint")
     con.execute(BUCKET_MACRO.format(db=""))
     for target, text in AUDIT_COMMENTS.items():
         _comment(con, target, text)

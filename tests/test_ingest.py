@@ -8,6 +8,7 @@ import gzip
 import hashlib
 import hmac
 import itertools
+import os
 
 import duckdb
 import polars as pl
@@ -416,3 +417,21 @@ def test_files_committed_by_an_interrupted_run_reach_staging_on_the_next(landing
                          "group by all order by all") == [
         ("K1", 1, "calls/calls_20260803.csv"), ("K2", 1, "calls/calls_20260804.csv"),
         ("K3", 1, "calls/calls_20260804.csv"), ("K4", 1, "calls/calls_20260805.csv")]
+
+
+def test_an_unchanged_file_is_not_hashed_again_but_a_rewritten_one_is(landing, monkeypatch):
+    from kaohe import ingest
+
+    path = landing.write("calls", "calls_20260803.csv", good_calls("K1"))
+    landing.ingest()
+    hashed = []
+    real = ingest.sha256_file
+    monkeypatch.setattr(ingest, "sha256_file", lambda p: hashed.append(p.name) or real(p))
+    assert landing.ingest()["calls"].files[0].status == "unchanged"
+    assert hashed == []  # same path, size and modification time: not read at all
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    assert landing.ingest()["calls"].files[0].status == "unchanged"  # touched: same sha256
+    assert hashed == ["calls_20260803.csv"]
+    landing.write("calls", "calls_20260803.csv", good_calls("K9"))
+    assert landing.ingest()["calls"].files[0].status == "loaded"
+    assert call_ids(landing) == {"K9"}
