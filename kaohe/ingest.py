@@ -627,7 +627,7 @@ class Ingestor:
                 "select column_name from duckdb_columns() where schema_name = 'raw' "
                 "and table_name = ?", [src.name],
             ).fetchall()
-        }
+        } if extras else set()
         for h in extras:
             if h not in existing:
                 con.execute(f"alter table raw.{src.name} add column {quote(h)} varchar")
@@ -642,12 +642,21 @@ class Ingestor:
         values += ["?", "?", line_expr, "?::date", "?"]
         params = ([f.business_date] if src.kind == "snapshot" else []) + [
             fid, f.rel, f.business_date, f.seq]
-        con.execute(
+        loaded = con.execute(
             f"insert into raw.{src.name} ({', '.join(cols)}) select {', '.join(values)} "
             f"from {line_from} where not t._bad and not t._dup", params,
-        )
-        loaded = con.execute(f"select count(*) from raw.{src.name} where _file_id = ?",
-                             [fid]).fetchall()[0][0]
+        ).fetchall()[0][0]
+        bad_rows = con.execute("select count(*) from _checked").fetchall()[0][0] - loaded
+        if bad_rows:
+            self._quarantine_rows(src, f, fid, raw_types, checks, line_from, line_expr)
+        if n_rej:
+            self._quarantine_lines(src, f, fid)
+        return loaded, bad_rows + n_rej
+
+    def _quarantine_rows(self, src: Source, f: LandedFile, fid: int,
+                         raw_types: dict[str, tuple[str, str]], checks: list, line_from: str,
+                         line_expr: str) -> None:
+        con = self.con
 
         # Bad rows → quarantine, with every reason and the record rebuilt with PII masked.
         reasons = [
@@ -679,6 +688,10 @@ class Ingestor:
             f"from {line_from} where t._bad or t._dup)",
             [fid, src.name, f.rel],
         )
+
+    def _quarantine_lines(self, src: Source, f: LandedFile, fid: int) -> None:
+        """Lines the CSV reader could not split into the header's fields (DuckDB's rejects)."""
+        con = self.con
         mask = "mask_pii_text(csv_line)"
         if src.pii_columns:
             # A malformed line cannot be split into fields: mask every CJK run and long number.
@@ -692,9 +705,6 @@ class Ingestor:
             "now()::timestamp from _rej group by line order by line",
             [fid, src.name, f.rel],
         )
-        rejected = con.execute("select count(*) from audit.quarantine where file_id = ?",
-                               [fid]).fetchall()[0][0]
-        return loaded, rejected
 
     # -- staging -------------------------------------------------------------------------------
 
