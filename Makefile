@@ -5,7 +5,8 @@ SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 DEMO_HOME ?= kaohe-demo
 
-.PHONY: install demo test lint bench-ingest clean
+.PHONY: install demo test lint bench bench-ingest clean
+SCALE ?= medium
 
 install:
 	@command -v uv >/dev/null 2>&1 || test -x "$(UV)" || python3 -m pip install --user --quiet uv || python3 -m pip install --quiet uv
@@ -21,6 +22,11 @@ test: install
 
 lint: install
 	$(UV) run ruff check .
+
+# The performance benchmark (docs/performance.md): kaohe vs the bare-DuckDB floor vs pandas,
+# nightly increment, scaling 1x/2x/4x. SCALE=small|medium|large; data kept in benchmarks/data.
+bench: install
+	$(UV) run python benchmarks/run.py --scale $(SCALE) --out benchmarks/results/$(SCALE).json
 
 bench-ingest: install
 	$(UV) run python benchmarks/ingest_bench.py --scale large

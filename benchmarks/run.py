@@ -187,14 +187,14 @@ def split_last_day(landing: Path, work: Path) -> tuple[Path, list[Path], date]:
 # Equality of the three results
 
 
-def compare(pipeline_db: Path, other: Path) -> dict:
+def compare(pipeline_db: Path, other: Path, month: str = MONTH) -> dict:
     """Rows of agent_month_metrics that differ between the pipeline and another side."""
     import duckdb
 
     con = duckdb.connect()
     con.execute(f"attach '{pipeline_db}' as w (read_only)")
     mine = ("(select * exclude (config_version) from w.marts.agent_month_metrics "
-            f"where month = '{MONTH}-01')")
+            f"where month = '{month}-01')")
     cols = [r[0] for r in con.execute(f"describe {mine}").fetchall()]
     theirs = f"(select {', '.join(cols)} from read_parquet('{other}'))"
     # money to the cent, ratios to 1e-9 relative: cast both sides alike before comparing
@@ -283,6 +283,8 @@ def run(args: argparse.Namespace) -> dict:
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.symlink_to(path.resolve())
         inc = measure("pipeline", partial, inc_home)
+        if not (base["success"] and inc["success"]):
+            raise RuntimeError("the nightly increment's runs failed: see their Dagster logs")
         res["increment"] = {"day": last.isoformat(), "files": len(held),
                             "base_s": base["wall_s"], **inc}
         res["increment_s"] = inc["wall_s"]
@@ -290,7 +292,7 @@ def run(args: argparse.Namespace) -> dict:
         shutil.rmtree(inc_home, ignore_errors=True)
 
         series = [{"factor": 1, "calls": res["landing"]["calls"], "pipeline_s": res["pipeline_s"],
-                   "peak_rss_mb": res["peak_rss_mb"]}]
+                   "peak_rss_mb": res["peak_rss_mb"], "success": True}]
         for factor in args.scaling:
             if factor == 1:
                 continue
@@ -298,14 +300,16 @@ def run(args: argparse.Namespace) -> dict:
             print(f"scaling x{factor:g} ...", flush=True)
             r = measure("pipeline", scaled, work / f"home-x{factor:g}")
             shutil.rmtree(work / f"home-x{factor:g}", ignore_errors=True)
+            if not r["success"]:  # a failed run's time says nothing about scaling
+                print(f"  the x{factor:g} run FAILED: its time is not comparable", flush=True)
             series.append({"factor": factor, "calls": landing_stats(scaled)["calls"],
                            "pipeline_s": r["wall_s"], "peak_rss_mb": r["peak_rss_mb"],
-                           "stages": r["stages"]})
+                           "success": r["success"], "stages": r["stages"]})
         for point in series:
             point["time_ratio"] = point["pipeline_s"] / res["pipeline_s"]
             point["calls_ratio"] = point["calls"] / res["landing"]["calls"]
         res["scaling"] = series
-        four = [p for p in series if p["factor"] == 4]
+        four = [p for p in series if p["factor"] == 4 and p["success"]]
         if four:
             res["scaling_4x"] = four[0]["time_ratio"]
             res["peak_rss_mb_max"] = max(p["peak_rss_mb"] for p in series)
@@ -333,7 +337,8 @@ def table(res: dict) -> str:
     for p in res["scaling"]:
         lines.append(f"{'scaling x' + format(p['factor'], 'g'):26}{p['pipeline_s']:10.1f}"
                      f"{p['peak_rss_mb']:14,.0f}   time x{p['time_ratio']:.2f} "
-                     f"for calls x{p['calls_ratio']:.2f}")
+                     f"for calls x{p['calls_ratio']:.2f}"
+                     + ("" if p["success"] else "  (run FAILED)"))
     lines.append("same agent_month_metrics as the pipeline: floor "
                  f"{res['floor']['matches_pipeline']['equal']}"
                  + (f", pandas {res['pandas']['matches_pipeline']['equal']}"

@@ -112,6 +112,7 @@ def run_month(month: str, home_dir: Path, landing: Path, config: Path | None = N
     with run_lock(home):
         if failed:
             _record_override(home, landing, month, cfg, failed)
+        _prefetch("great_expectations")
         job = defs.resolve_job_def("monthly_run")
         started = time.perf_counter()
         with DagsterInstance.get() as instance:
@@ -133,6 +134,21 @@ def run_month(month: str, home_dir: Path, landing: Path, config: Path | None = N
                     steps[stats.step_key] = stats.end_time - stats.start_time
         return RunOutcome(result.success, result.run_id, time.perf_counter() - started,
                           home.published_db, steps, home.work_db)
+
+
+def _prefetch(module: str) -> None:
+    """Import a slow module on a thread while ingestion runs (DuckDB releases the GIL): Great
+    Expectations takes 6-10 s to import, and the marts' checks need it only minutes later."""
+    import importlib
+    import threading
+
+    def load() -> None:
+        try:
+            importlib.import_module(module)
+        except Exception:  # noqa: BLE001 - the checks import it again and report any error
+            log.debug("prefetching %s failed", module, exc_info=True)
+
+    threading.Thread(target=load, name=f"prefetch-{module}", daemon=True).start()
 
 
 def _record_override(home: Home, landing: Path, month: str, cfg, failed) -> None:

@@ -223,3 +223,30 @@ def test_no_debtor_pii_and_no_key_in_any_log(built):
     assert DEV_KEY not in blob
     leaked = [n for n in numbers if n.encode() in blob]
     assert leaked == []
+
+
+def test_the_benchmarks_floor_and_pandas_compute_the_pipelines_metrics(built, tmp_path):
+    # benchmarks/run.py compares kaohe with these two: they must give the very same table
+    import importlib.util
+
+    from kaohe.config import load_config
+    from kaohe.marts import metric_params
+
+    bench_dir = Path(__file__).resolve().parents[1] / "benchmarks"
+    sys.path.insert(0, str(bench_dir))
+    try:
+        spec = importlib.util.spec_from_file_location("kaohe_bench_run", bench_dir / "run.py")
+        bench = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(bench)
+        import floor
+        import pandas_metrics
+    finally:
+        sys.path.remove(str(bench_dir))
+    published = built["home"] / "warehouse" / "kaohe.duckdb"
+    floor.compute(built["landing"], MONTH, tmp_path / "floor.duckdb", tmp_path / "floor.parquet")
+    pandas_metrics.compute(built["landing"], MONTH, metric_params(load_config(), MONTH)
+                           ).to_parquet(tmp_path / "pandas.parquet")
+    for side in ("floor", "pandas"):
+        result = bench.compare(published, tmp_path / f"{side}.parquet", MONTH)
+        assert result["rows"] > 50 and result["columns"] == 41, result
+        assert result["equal"], (side, result)

@@ -108,7 +108,7 @@ paid_before_month as (
     group by all
 ),
 
-recovery_base as (
+recovery_base as materialized (
     select
         a.agent_id,
         count(distinct a.case_id) as cases_assigned,
@@ -118,7 +118,7 @@ recovery_base as (
     group by all
 ),
 
-collections as (
+collections as materialized (
     select
         e.agent_id,
         sum(e.signed_amount)::decimal(18, 2) as collected,
@@ -183,7 +183,7 @@ over_cap as (
     where attempt_of_day > $contact_cap
 ),
 
-contact as (
+contact as materialized (
     select
         c.agent_id,
         count(*) as call_attempts,
@@ -213,7 +213,7 @@ handled_cases as (
     left join case_master m using (case_id)
 ),
 
-handled as (
+handled as materialized (
     select
         agent_id,
         count(*) as cases_handled,
@@ -245,7 +245,7 @@ promise_outcomes as (
     group by p.call_id, p.agent_id, p.ptp_amount
 ),
 
-promises as (
+promises as materialized (
     select agent_id, count(*) as ptp_due, count(*) filter (where kept) as ptp_kept
     from promise_outcomes
     group by all
@@ -281,7 +281,7 @@ attributed_complaints as (
     left join complaint_holders h using (complaint_id)
 ),
 
-complaint_counts as (
+complaint_counts as materialized (
     select
         agent_id,
         count(*) as complaints,
@@ -291,7 +291,7 @@ complaint_counts as (
     group by all
 ),
 
-qa as (
+qa as materialized (
     select c.agent_id, count(*) as qa_flagged_calls
     from month_calls c
     where c.outcome in ('connected_debtor', 'connected_third_party')
@@ -304,7 +304,7 @@ qa as (
     group by all
 ),
 
-violations as (
+violations as materialized (
     select
         v.agent_id,
         count(*) filter (where v.violation_type in ('privacy_breach', 'unauthorized_disclosure'))
@@ -317,14 +317,14 @@ violations as (
 
 -- satisfaction, skills, cost, relief ----------------------------------------------------------
 
-survey_scores as (
+survey_scores as materialized (
     select agent_id, count(*) as surveys, avg(score) as csat_avg
     from staging.surveys s, month_bounds b
     where s.responded_at >= b.month_start and s.responded_at < b.month_end
     group by all
 ),
 
-training as (
+training as materialized (
     select
         t.agent_id,
         count(*) filter (
@@ -344,7 +344,7 @@ training as (
     group by all
 ),
 
-cost as (
+cost as materialized (
     select
         agent_id,
         sum(amount)::decimal(18, 2) as total_cost,
@@ -354,7 +354,7 @@ cost as (
     group by all
 ),
 
-relief as (
+relief as materialized (
     select
         p.agent_id,
         count(*) filter (where m.hardship_flag) as relief_plans,
