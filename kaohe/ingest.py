@@ -134,8 +134,11 @@ def discover(landing: Path) -> dict[str, list[LandedFile]]:
     return found
 
 
-def _modified_ns(path: Path) -> int:
-    return path.stat().st_mtime_ns
+def _file_stat(path: Path) -> tuple[int, int]:
+    """(size, ctime in ns): ctime changes on any write or metadata change and cannot be set
+    back by copy tools (``cp -p``, ``rsync -t``), unlike the modification time."""
+    st = path.stat()
+    return st.st_size, st.st_ctime_ns
 
 
 def sha256_file(path: Path) -> str:
@@ -334,6 +337,13 @@ class Ingestor:
         self.con = con
         self.landing = landing
         self.tmp_dir = tmp_dir
+        self._stats: dict[str, tuple[int, int]] = {}
+
+    def _stat(self, f: LandedFile) -> tuple[int, int]:
+        """(size, ctime) of a file as first seen by this run."""
+        if f.rel not in self._stats:
+            self._stats[f.rel] = _file_stat(f.path)
+        return self._stats[f.rel]
 
     # -- registry ------------------------------------------------------------------------------
 
@@ -353,7 +363,7 @@ class Ingestor:
             "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now()::timestamp, null, ?, ?)",
             [fid, f.rel, f.source, f.business_date, f.seq, f.fmt, size, sha, encoding,
              res.rows_read, res.rows_loaded, res.rows_rejected, res.status, res.message,
-             staged, _modified_ns(f.path)],
+             staged, self._stat(f)[1]],
         )
         return fid
 
@@ -368,7 +378,7 @@ class Ingestor:
     def ingest_file(self, src: Source | None, f: LandedFile, sha: str | None = None
                     ) -> FileResult:
         """Ingest one file in one transaction; never raises for a problem with the file."""
-        size = f.path.stat().st_size
+        size = self._stat(f)[0]
         sha = sha or sha256_file(f.path)
         known = self._registered(f.rel)
         if known and known[1] == sha:
@@ -417,7 +427,7 @@ class Ingestor:
             "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'loaded', null, now()::timestamp, null, false, "
             "?)",
             [fid, f.rel, src.name, f.business_date, f.seq, f.fmt, size, sha, encoding,
-             res.rows_read, loaded, rejected, _modified_ns(f.path)],
+             res.rows_read, loaded, rejected, self._stat(f)[1]],
         )
         self._supersede(src, replaced, fid, res)
         return res
@@ -717,14 +727,16 @@ class Ingestor:
         )
         self.con.execute(f"create or replace temp table _touched_{src.name} ({keys})")
         new_ids: list[int] = []
-        # A file already registered with the same size and modification time is unchanged:
+        # A file already registered with the same size and ctime is unchanged:
         # the nightly run does not re-read a month of files to learn that (like make, rsync).
         seen = {path: (size, mtime) for path, size, mtime in self.con.execute(
             "select path, size_bytes, modified_ns from audit.file_registry where source = ? "
             "and status <> 'replaced' qualify row_number() over (partition by path "
             "order by file_id desc) = 1", [src.name if files else None]).fetchall()}
-        unchanged = {f.rel for f in files
-                     if seen.get(f.rel) == (f.path.stat().st_size, _modified_ns(f.path))}
+        # size and ctime are taken once, before hashing: a file rewritten while it is read
+        # gets a new ctime, so the next run reads it again
+        self._stats.update({f.rel: _file_stat(f.path) for f in files})
+        unchanged = {f.rel for f in files if seen.get(f.rel) == self._stats[f.rel]}
         todo = [f for f in files if f.rel not in unchanged]
         # Hash the next files on a thread while DuckDB loads the current one (hashlib and
         # DuckDB both release the GIL).

@@ -170,8 +170,9 @@ AUDIT_COMMENTS = {
     "audit.file_registry.sha256": "content hash: the same file delivered twice is a no-op",
     "audit.file_registry.staged": "its superseded versions are recorded (false only between a "
     "file's commit and its source's staging refresh, or after an interrupted run)",
-    "audit.file_registry.modified_ns": "the file's modification time when read: a file with the "
-    "same path, size and time is not read or hashed again",
+    "audit.file_registry.modified_ns": "the file's status-change time (ctime, set by the kernel on "
+    "any write; copy tools cannot preserve it) when read: a file with the same path, size and "
+    "ctime is not read or hashed again",
     "audit.quarantine": "every rejected row and file, with the reason; PII masked",
     "audit.quarantine.line": "record number in the file (header = 1); NULL for a whole file",
     "audit.quarantine.reason_code": "bad_type | out_of_range | unknown_enum | missing_value | "
@@ -382,12 +383,13 @@ def _incremental_base(con: duckdb.DuckDBPyConnection, target: Path) -> int | Non
         con.execute(f"attach {literal(str(target))} as prev (read_only)")
     except duckdb.Error:
         return None  # unreadable: write a new copy
+    work = con.execute("select current_database()").fetchall()[0][0]
     try:
         meta = dict(con.execute("select key, value from prev.audit.warehouse_meta").fetchall())
-        purges = [con.execute(f"select count(*) from {db}.audit.purge_log").fetchall()[0][0]
+        purges = [con.execute(f"select count(*) from {quote(db)}.audit.purge_log").fetchall()[0][0]
                   if con.execute("select count(*) from duckdb_tables() where database_name = ? "
                                  "and schema_name = 'audit' and table_name = 'purge_log'",
-                                 [db]).fetchall()[0][0] else 0 for db in ("prev", "main")]
+                                 [db]).fetchall()[0][0] else 0 for db in ("prev", work)]
     except duckdb.Error:
         return None
     finally:
@@ -409,8 +411,8 @@ def _append(con: duckdb.DuckDBPyConnection, name: str, select: str, src: Source 
                        [schema, table.strip('"')]).fetchall()[0][0]:
         return False
     if name == 'audit."evidence_chain"':  # append-only by batch
-        con.execute(f"insert into pub.{name} select {select} from {name} where batch > "
-                    f"(select coalesce(max(batch), 0) from pub.{name})")
+        con.execute(f"insert into pub.{name} select {select} from {name} e where batch > "
+                    f"(select coalesce(max(batch), 0) from pub.{name} p where p.kind = e.kind)")
     elif src is not None:
         keys = " and ".join(f"p.{quote(k)} = n.{quote(k)}" for k in src.staging_key)
         con.execute(f"create or replace temp table _new_rows as select {select} from {name} "

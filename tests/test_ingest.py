@@ -428,7 +428,7 @@ def test_an_unchanged_file_is_not_hashed_again_but_a_rewritten_one_is(landing, m
     real = ingest.sha256_file
     monkeypatch.setattr(ingest, "sha256_file", lambda p: hashed.append(p.name) or real(p))
     assert landing.ingest()["calls"].files[0].status == "unchanged"
-    assert hashed == []  # same path, size and modification time: not read at all
+    assert hashed == []  # same path, size and ctime: not read at all
     os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
     assert landing.ingest()["calls"].files[0].status == "unchanged"  # touched: same sha256
     assert hashed == ["calls_20260803.csv"]

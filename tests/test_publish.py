@@ -83,3 +83,19 @@ def test_a_replaced_file_or_a_purge_makes_a_full_copy(landing, tmp_path):
     landing.ingest()
     mine, full = publish_both(landing, tmp_path)
     assert mode(mine) == "incremental" and tables(mine) == tables(full)
+
+
+def test_a_purge_since_the_last_copy_makes_a_full_copy(landing, tmp_path):
+    landing.write("calls", "calls_20260803.csv", good_calls("K1"))
+    landing.ingest()
+    publish_both(landing, tmp_path)
+    with landing.warehouse.writer() as con:  # as kaohe purge leaves it (see kaohe.retention)
+        con.execute("create table if not exists audit.purge_log (purged_at timestamp, "
+                    "before date, retention_days integer, files bigint, rows varchar)")
+        con.execute("insert into audit.purge_log values (now()::timestamp, date '2024-01-01', "
+                    "730, 0, '{}')")
+    mine, full = publish_both(landing, tmp_path)
+    assert mode(mine) == "full"  # purged rows must not survive in a copied file
+    assert tables(mine) == tables(full)
+    mine, full = publish_both(landing, tmp_path)
+    assert mode(mine) == "incremental"
