@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from kaohe.contract import Source, load_contract  # noqa: E402
-from kaohe.ingest import SANE_FROM, SANE_UNTIL, LandedFile, discover  # noqa: E402
+from kaohe.ingest import SANE_FROM, SANE_UNTIL, LandedFile, _decodes, discover  # noqa: E402
 
 # The sources the metric table reads (tickets and macro feed other marts).
 SOURCES = ("agents", "cases", "assignments", "calls", "qa_flags", "repayments", "complaints",
@@ -94,14 +94,6 @@ class BadFile(Exception):
 
 # ---------------------------------------------------------------------------------------------
 # Reading one file as text
-
-
-def _decodes(sample: bytes, encoding: str, complete: bool) -> bool:
-    try:
-        sample.decode(encoding)
-        return True
-    except UnicodeDecodeError as exc:
-        return not complete and exc.start >= len(sample) - 4
 
 
 def _read_csv(f: LandedFile, src: Source) -> pd.DataFrame:

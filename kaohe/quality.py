@@ -105,25 +105,15 @@ def _compile(exp: dict) -> str:
     col = quote(kw["column"]) if "column" in kw else None
     if t == "unexpected_rows_query":
         return kw["unexpected_rows_query"]
-    if t == "expect_column_values_to_not_be_null":
-        return f"select '(row)' from {{batch}} where {col} is null"
+    if t in ROW_LEVEL:
+        shown = "'(row)'" if t == "expect_column_values_to_not_be_null" else f"{col}::varchar"
+        return f"select {shown} from {{batch}} where {_row_condition(exp)}"
     if t == "expect_column_values_to_be_unique":
         return f"select {col}::varchar from {{batch}} where {col} is not null " \
                f"group by {col} having count(*) > 1"
     if t == "expect_compound_columns_to_be_unique":
         cols = ", ".join(quote(c) for c in kw["column_list"])
         return f"select concat_ws('|', {cols}) from {{batch}} group by {cols} having count(*) > 1"
-    if t == "expect_column_values_to_be_in_set":
-        values = ", ".join("'" + str(v).replace("'", "''") + "'" for v in kw["value_set"])
-        return f"select {col}::varchar from {{batch}} where {col} is not null " \
-               f"and {col}::varchar not in ({values})"
-    if t == "expect_column_values_to_be_between":
-        conds = []
-        if kw.get("min_value") is not None:
-            conds.append(f"{col} < {kw['min_value']}")
-        if kw.get("max_value") is not None:
-            conds.append(f"{col} > {kw['max_value']}")
-        return f"select {col}::varchar from {{batch}} where {' or '.join(conds)}"
     raise ValueError(f"expectation type {t} has no SQL form in kaohe.quality")
 
 
@@ -133,8 +123,20 @@ ROW_LEVEL = {"expect_column_values_to_not_be_null", "expect_column_values_to_be_
 
 
 def _row_condition(exp: dict) -> str:
-    """The WHERE of a row-level expectation's compiled query (see _compile)."""
-    return _compile(exp).split(" from {batch} where ", 1)[1]
+    """SQL true when a row breaks a row-level expectation (NULL counts as not broken)."""
+    kw, t = exp["kwargs"], exp["type"]
+    col = quote(kw["column"])
+    if t == "expect_column_values_to_not_be_null":
+        return f"{col} is null"
+    if t == "expect_column_values_to_be_in_set":
+        values = ", ".join("'" + str(v).replace("'", "''") + "'" for v in kw["value_set"])
+        return f"{col} is not null and {col}::varchar not in ({values})"
+    conds = []  # expect_column_values_to_be_between
+    if kw.get("min_value") is not None:
+        conds.append(f"{col} < {kw['min_value']}")
+    if kw.get("max_value") is not None:
+        conds.append(f"{col} > {kw['max_value']}")
+    return " or ".join(conds)
 
 
 def _run_sql_fused(con: duckdb.DuckDBPyConnection, suite: Suite, exps: list[dict], month: str
