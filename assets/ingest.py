@@ -15,6 +15,7 @@ from assets.checks import quality_results, quality_specs, run_month
 from kaohe.contract import Source, load_contract
 from kaohe.ingest import Ingestor, discover
 from kaohe.quality import referenced_tables
+from kaohe.warehouse import quote
 from pipelines.resources import Warehouse
 
 
@@ -44,8 +45,8 @@ def _ingest_asset(src: Source) -> AssetsDefinition:
                 src, files
             )
             preview = con.sql(
-                f"select * exclude (_file_id, _line, _business_date, _seq) "
-                f"from staging.{src.name} order by _file desc limit 5"
+                f"select {preview_columns(src)} from staging.{src.name} "
+                "order by _file desc limit 5"
             ).pl()
             checks = quality_results(con, warehouse, f"staging.{src.name}", key,
                                      run_month(context))
@@ -70,6 +71,12 @@ def _ingest_asset(src: Source) -> AssetsDefinition:
         )
 
     return ingest
+
+
+def preview_columns(src: Source) -> str:
+    """The columns the run history may show: never a PII or free-text column (the run history
+    is not masked like the warehouse), only the contract's plain columns and the file."""
+    return ", ".join([quote(c.name) for c in src.columns if not (c.pii or c.text)] + ["_file"])
 
 
 def markdown_table(df: pl.DataFrame) -> str:

@@ -48,6 +48,7 @@ class Column:
     gt: float | None = None
     pii: bool = False
     text: bool = False
+    id: bool = False
 
     @property
     def sql_type(self) -> str:
@@ -106,7 +107,13 @@ class Source:
         return next(c for c in self.columns if c.name == name)
 
 
-_COLUMN_KEYS = {"type", "pk", "nullable", "required", "enum", "min", "max", "gt", "pii", "text"}
+_COLUMN_KEYS = {"type", "pk", "nullable", "required", "enum", "min", "max", "gt", "pii", "text",
+                "id"}
+# An identifier must be a plain name: it keys joins, reports are files named after it and
+# e-mails attach them. ASCII letters, digits and _ . - only, not starting with a dot, at most 64
+# characters: no path separator, no '..', no space, control, zero-width or look-alike character.
+SAFE_ID_PATTERN = "[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}"
+SAFE_ID = re.compile(SAFE_ID_PATTERN)
 
 
 def _column(source: str, name: str, spec: dict) -> Column:
@@ -116,6 +123,8 @@ def _column(source: str, name: str, spec: dict) -> Column:
         raise ContractError(f"{where}: unknown key(s) {sorted(unknown)}")
     if spec.get("type") not in TYPES:
         raise ContractError(f"{where}: type must be one of {sorted(TYPES)}")
+    if spec.get("id") and spec["type"] != "str":
+        raise ContractError(f"{where}: only a str column can be an identifier")
     pk = bool(spec.get("pk", False))
     return Column(
         name=name,
@@ -130,6 +139,8 @@ def _column(source: str, name: str, spec: dict) -> Column:
         gt=spec.get("gt"),
         pii=bool(spec.get("pii", False)),
         text=bool(spec.get("text", False)),
+        # a str column named *_id is an identifier unless the contract says otherwise
+        id=bool(spec.get("id", spec["type"] == "str" and name.endswith("_id"))),
     )
 
 

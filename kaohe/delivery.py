@@ -56,14 +56,13 @@ import duckdb
 
 from kaohe.config import Config
 from kaohe.marts import month_bounds
+from kaohe.paths import data_path, safe_name
 from kaohe.reports import cny, pct
 from kaohe.warehouse import Home, connect
 
 log = logging.getLogger("kaohe.delivery")
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-# ids become file names: nothing that could climb out of the reports directory
-SAFE_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 EMAIL = re.compile(r"^[^@\s<>,;\"']+@[^@\s<>,;\"']+\.[^@\s<>,;\"']+$")
 SMTP_TIMEOUT_S = 60
 
@@ -308,9 +307,7 @@ def _managers(roster: list[tuple], snapshot) -> tuple[dict[str, tuple[str, str]]
 
 
 def _file(month_dir: Path, folder: str, ident: str) -> Path:
-    if not SAFE_ID.match(ident or ""):
-        raise DeliveryError(f"refusing to attach a report for the id {ident!r}: not a plain id")
-    return month_dir / folder / f"{ident}.html"
+    return data_path(month_dir, folder, ident)
 
 
 def _plan(month: str, month_dir: Path, data: dict, cfg: Config, lang: str
@@ -330,8 +327,9 @@ def _plan(month: str, month_dir: Path, data: dict, cfg: Config, lang: str
                                f"({len(agent_ids)} agent scorecard(s) not sent)")
             continue
         recipient, team_name = managers[team_id]
-        files = [(f"team-{team_id}.html", _file(month_dir, "teams", team_id))]
-        files += [(f"agent-{a}.html", _file(month_dir, "agents", a)) for a in agent_ids]
+        files = [(f"team-{safe_name(team_id)}.html", _file(month_dir, "teams", team_id))]
+        files += [(f"agent-{safe_name(a)}.html", _file(month_dir, "agents", a))
+                  for a in agent_ids]
         m = data["teams"].get(team_id, {})
         rows = [(t["team"], f"{team_name}（{team_id}）" if lang == "zh"
                  else f"{team_name} ({team_id})"),
@@ -469,9 +467,10 @@ def _write_outbox(todo: list[_Planned], outbox: Path, sender: str, domain: str,
     for p in todo:
         d = p.delivery
         msg = _build(p, sender, domain)
-        stem = f"team-{d.team_id}" if d.kind == "team" else \
-            "center-" + re.sub(r"[^A-Za-z0-9_.@-]", "_", d.recipient)
-        path = outbox / f"{stem}.eml"
+        path = (data_path(outbox.parent, outbox.name, d.team_id, ".eml", "team-")
+                if d.kind == "team" else
+                data_path(outbox.parent, outbox.name,
+                          re.sub(r"[^A-Za-z0-9_.-]", "_", d.recipient), ".eml", "center-"))
         tmp = path.with_suffix(".eml.tmp")
         tmp.write_bytes(msg.as_bytes())
         tmp.replace(path)

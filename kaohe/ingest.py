@@ -19,6 +19,8 @@ import gzip
 import hashlib
 import logging
 import os
+import traceback
+import unicodedata
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -27,8 +29,9 @@ from pathlib import Path
 
 import duckdb
 
-from kaohe import evidence
-from kaohe.contract import FILE_NAME, Column, Source, load_contract
+from kaohe import evidence, pii
+from kaohe.contract import FILE_NAME, SAFE_ID_PATTERN, Column, Source, load_contract
+from kaohe.pii import mask_value
 from kaohe.warehouse import LINEAGE_COLUMNS, literal, quote, superseded_table
 
 log = logging.getLogger("kaohe")
@@ -136,9 +139,27 @@ def discover(landing: Path) -> dict[str, list[LandedFile]]:
 
 def _file_stat(path: Path) -> tuple[int, int]:
     """(size, ctime in ns): ctime changes on any write or metadata change and cannot be set
-    back by copy tools (``cp -p``, ``rsync -t``), unlike the modification time."""
-    st = path.stat()
+    back by copy tools (``cp -p``, ``rsync -t``), unlike the modification time. A file that
+    cannot even be stat'ed (removed since it was listed) is (0, 0): its read fails next and it
+    is quarantined as unreadable."""
+    try:
+        st = path.stat()
+    except OSError:
+        return 0, 0
     return st.st_size, st.st_ctime_ns
+
+
+def _os_error(exc: OSError) -> str:
+    """An OSError without the path (the registry names the file already)."""
+    return exc.strerror or type(exc).__name__
+
+
+def _try_hash(path: Path) -> str | OSError:
+    """The file's sha256, or the OSError reading it raised (unreadable files are quarantined)."""
+    try:
+        return sha256_file(path)
+    except OSError as exc:
+        return exc
 
 
 def sha256_file(path: Path) -> str:
@@ -187,10 +208,20 @@ def sniff_csv(path: Path, fmt: str) -> tuple[str, list[str]]:
     first = sample.split(b"\n", 1)[0].split(b"\r", 1)[0]  # LF, CRLF or CR line endings
     text = first.decode(encoding, errors="replace").lstrip("\ufeff")
     try:
-        header = [h.strip().lower() for h in next(csv.reader([text]), [])]
+        header = [normalize_header(h) for h in next(csv.reader([text]), [])]
     except csv.Error as exc:  # e.g. a column name longer than the csv module's field limit
         raise FileRejected("missing_column", f"unreadable header: {exc}") from None
     return encoding, header
+
+
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
+
+
+def normalize_header(name: str) -> str:
+    """The contract name a header cell stands for, CSV and parquet alike: Unicode NFKC
+    (full-width letters), invisible characters removed, surrounding spaces stripped, lower case
+    (``Debtor_Name``, ``DEBTOR_NAME `` and ``ｄｅｂｔｏｒ_name`` are all ``debtor_name``)."""
+    return unicodedata.normalize("NFKC", name).translate(_INVISIBLE).strip().lower()
 
 
 def check_header(src: Source, header: list[str]) -> None:
@@ -257,16 +288,16 @@ def typed_expr(col: Column, raw: str | None, raw_type: str) -> str:
         return f"null::{col.sql_type}"
     if raw_type == "VARCHAR":
         expr = _TEXT_PARSE[col.type].format(x=raw)
-        if col.type == "str" and raw_type == "VARCHAR" and col.text:
-            expr = f"mask_pii_text({expr})"
-        return expr
-    if col.type == "str":
-        return f"nullif(trim(cast({raw} as varchar)), '')"
-    return f"try_cast({raw} as {col.sql_type})"
+    elif col.type == "str":
+        expr = f"nullif(trim(cast({raw} as varchar)), '')"
+    else:
+        return f"try_cast({raw} as {col.sql_type})"
+    return f"mask_pii_text({expr})" if col.text else expr
 
 
 def _value(raw: str) -> str:
-    return f"left(cast({raw} as varchar), 60)"
+    """A bad value quoted in a reason: cut, and masked (a phone in a swapped column...)."""
+    return f"mask_value(left(cast({raw} as varchar), 60))"
 
 
 def row_checks(src: Source, raws: dict[str, str]) -> list[tuple[str, str, str]]:
@@ -284,6 +315,10 @@ def row_checks(src: Source, raws: dict[str, str]) -> list[tuple[str, str, str]]:
                 ("bad_type", f"{c} is null and nullif(cast({raw} as varchar), '') is not null",
                  f"'{col.name} is not {_TYPE_HINT[col.type]}:'{shown}"),
             )
+        if col.id:
+            checks.append(("bad_id", f"not regexp_full_match({c}, '{SAFE_ID_PATTERN}')",
+                           f"'{col.name} must be a plain identifier (ASCII letters, digits, "
+                           f"_ . -, at most 64 characters):'{shown}"))
         if col.enum:
             values = ", ".join("'" + v + "'" for v in col.enum)
             checks.append(("unknown_enum", f"{c} not in ({values})",
@@ -323,7 +358,7 @@ def reference_checks(src: Source) -> list[tuple[str, str, str]]:
             f"union all select 1 from _typed p where p.{k} = t.{c} and ({ref.key_when}) "
             "and not p._row_bad)"
         )
-        checks.append((ref.code, cond, f"'{ref.message}: ' || {c}"))
+        checks.append((ref.code, cond, f"'{ref.message}: ' || mask_value({c})"))
     return checks
 
 
@@ -354,7 +389,7 @@ class Ingestor:
         ).fetchall()
         return rows[0] if rows else None
 
-    def _register(self, f: LandedFile, size: int, sha: str, encoding: str | None,
+    def _register(self, f: LandedFile, size: int, sha: str | None, encoding: str | None,
                   res: FileResult, staged: bool = True) -> int:
         """A rejected file: nothing of it reaches staging (unless it replaced a version)."""
         fid = self.con.execute("select nextval('audit.file_id_seq')").fetchall()[0][0]
@@ -375,11 +410,26 @@ class Ingestor:
 
     # -- one file ------------------------------------------------------------------------------
 
-    def ingest_file(self, src: Source | None, f: LandedFile, sha: str | None = None
+    def ingest_file(self, src: Source | None, f: LandedFile, sha: str | OSError | None = None
                     ) -> FileResult:
-        """Ingest one file in one transaction; never raises for a problem with the file."""
+        """Ingest one file in one transaction; never raises for a problem with the file.
+
+        ``sha`` is the file's hash, or the OSError hashing it raised: a file that cannot be
+        read (I/O error, permission denied, gone since it was listed) is quarantined as
+        ``unreadable_file`` like any other bad file, and the run goes on.
+        """
         size = self._stat(f)[0]
-        sha = sha or sha256_file(f.path)
+        if sha is None:
+            sha = _try_hash(f.path)
+        if isinstance(sha, OSError):
+            rejection = FileRejected("unreadable_file", f"cannot be read: {_os_error(sha)}")
+            log.warning("rejected file %s: %s", f.rel, rejection.message)
+            known = self._registered(f.rel)
+            # the earlier version of an unreadable file stays: nothing was read to replace it
+            if known:
+                return FileResult(f.rel, "rejected", message=f"unreadable_file: "
+                                  f"{rejection.message} (the earlier version is kept)")
+            return self._transaction(lambda: self._reject(src, f, size, None, None, rejection))
         known = self._registered(f.rel)
         if known and known[1] == sha:
             return FileResult(f.rel, "unchanged")
@@ -389,10 +439,11 @@ class Ingestor:
         except FileRejected as exc:
             rejection = exc
         except Exception as exc:  # the pipeline never crashes on a user's file: it reports
-            log.exception("could not ingest %s", f.rel)
-            rejection = FileRejected(
-                "unreadable_file",
-                f"could not be read: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}")
+            message = mask_value(f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}"
+                                 if str(exc) else type(exc).__name__)
+            log.error("could not ingest %s: %s", f.rel, message)
+            log.debug("%s", mask_value("".join(traceback.format_exception(exc))))
+            rejection = FileRejected("unreadable_file", f"could not be read: {message}")
         log.warning("rejected file %s: %s", f.rel, rejection.message)
         return self._transaction(lambda: self._reject(src, f, size, sha, replaced, rejection))
 
@@ -420,6 +471,7 @@ class Ingestor:
             self._forget_version(src, replaced)
         raw_types, encoding = self._read(src, f)
         fid = self.con.execute("select nextval('audit.file_id_seq')").fetchall()[0][0]
+        self._mask_names(src, fid)
         loaded, rejected = self._store(src, f, fid, raw_types)
         res = FileResult(f.rel, "loaded", loaded + rejected, loaded, rejected)
         self.con.execute(
@@ -432,6 +484,27 @@ class Ingestor:
         self._supersede(src, replaced, fid, res)
         return res
 
+    def _mask_names(self, src: Source, fid: int) -> None:
+        """The debtor's name in free text: in the new file's text before it is stored (the
+        clear name never reaches the database file), and, for a case master, in the text already
+        loaded about the cases whose (case, name) this file brings for the first time (in the
+        same transaction as the file's rows)."""
+        text = next((t for t in pii.text_sources() if t[0] == src.name), None)
+        if text is not None:
+            pii.mask_debtor_names(self.con, "_checked", ("_rec",), text[2])
+        if src.name != "cases":
+            return
+        new_names = ("r.case_id in (select case_id from (select case_id, debtor_name from "
+                     "_checked where not _bad and not _dup except select case_id, debtor_name "
+                     "from raw.cases))")
+        for text_source, pk, columns in pii.text_sources():
+            n = pii.mask_debtor_names(
+                self.con, f"raw.{text_source}", (*pk, "_file_id"), columns, new_names,
+                names="(select case_id, debtor_name from _checked where not _bad and not _dup)")
+            if n:  # rows already published change: the next publish copies them whole
+                self.con.execute("insert into audit.pii_masking_log values "
+                                 "(now()::timestamp, ?, ?, ?)", [text_source, n, fid])
+
     def _forget_version(self, src: Source | None, file_id: int) -> None:
         """A corrected file replaces the rows of its earlier version (keys re-resolved later)."""
         if src is not None:
@@ -443,7 +516,7 @@ class Ingestor:
             self.con.execute(f"delete from raw.{src.name} where _file_id = ?", [file_id])
         self.con.execute("delete from audit.quarantine where file_id = ?", [file_id])
 
-    def _reject(self, src: Source | None, f: LandedFile, size: int, sha: str,
+    def _reject(self, src: Source | None, f: LandedFile, size: int, sha: str | None,
                 replaced: int | None, exc: FileRejected) -> FileResult:
         """The whole file goes to quarantine (a new version of a name still replaces the old)."""
         if replaced is not None:
@@ -493,7 +566,7 @@ class Ingestor:
             exc.encoding = None if encoding == "parquet" else encoding
             raise
         except duckdb.Error as exc:
-            msg = str(exc).splitlines()[0][:300]
+            msg = mask_value(str(exc).splitlines()[0][:300])
             code = "truncated_file" if f.fmt == "csv.gz" else "unreadable_file"
             raise FileRejected(code, msg) from None
         finally:
@@ -508,9 +581,7 @@ class Ingestor:
             "'" + h.replace("'", "''") + "': 'VARCHAR'" for h in header
         ) + "}"
         aliases = {h: f"_r{i}" for i, h in enumerate(header)}
-        select = ", ".join(
-            self._read_select(src, quote(h), aliases[h]) for h in header
-        )
+        select = ", ".join(self._read_select(src, h, quote(h), aliases[h]) for h in header)
         # A view: the file is read once, by the statement that types and checks it.
         con.execute(
             f"create or replace temp view _in as select {select} from read_csv("
@@ -521,10 +592,12 @@ class Ingestor:
         )
         return {h: (aliases[h], "VARCHAR") for h in header}
 
-    def _read_select(self, src: Source, ident: str, alias: str) -> str:
-        name = ident.strip('"').replace('""', '"')
-        if name in src.column_names and src.column(name).pii:
-            return f"pii_hmac(nullif(trim({ident}), '')) as {alias}"
+    def _read_select(self, src: Source, name: str, ident: str, alias: str) -> str:
+        """The reader's select of one file column: ``name`` is its normalised header, the
+        contract column at that position; ``ident`` how the file itself spells it. A PII column
+        is hashed in the read, whatever its type, so its clear value is never stored."""
+        if name in src.pii_columns:
+            return f"pii_hmac(nullif(trim(cast({ident} as varchar)), '')) as {alias}"
         return f"{ident} as {alias}"
 
     def _has_unicode_rejects(self) -> bool:
@@ -541,18 +614,19 @@ class Ingestor:
             "select column_name, column_type from (describe select * from read_parquet(?))",
             [str(f.path)],
         ).fetchall()
-        header = [name.strip().lower() for name, _ in described]
+        header = [normalize_header(name) for name, _ in described]
         check_header(src, header)
         aliases = {h: f"_r{i}" for i, h in enumerate(header)}
         select = ", ".join(
-            self._read_select(src, quote(orig), aliases[h])
+            self._read_select(src, h, quote(orig), aliases[h])
             for (orig, _), h in zip(described, header, strict=True)
         )
         con.execute(
             f"create or replace temp view _in as select {select} "
             f"from read_parquet({literal(str(f.path))})"
         )
-        return {h: (aliases[h], typ) for (_, typ), h in zip(described, header, strict=True)}
+        return {h: (aliases[h], "VARCHAR" if h in src.pii_columns else typ)
+                for (_, typ), h in zip(described, header, strict=True)}
 
     def _materialize(self, src: Source, raw_types: dict[str, tuple[str, str]],
                      keep_raw: bool = False) -> None:
@@ -647,7 +721,8 @@ class Ingestor:
             cols.insert(0, "snapshot_date")
             values.insert(0, "?::date")
         cols += [quote(h) for h in extras]
-        values += [f"cast(t.{raws[h]} as varchar)" for h in extras]
+        # an extra column is unknown free text: PII patterns are masked like a text column
+        values += [f"mask_pii_text(cast(t.{raws[h]} as varchar))" for h in extras]
         cols += ["_file_id", "_file", "_line", "_business_date", "_seq"]
         values += ["?", "?", line_expr, "?::date", "?"]
         params = ([f.business_date] if src.kind == "snapshot" else []) + [
@@ -674,15 +749,18 @@ class Ingestor:
             for code, cond, msg in checks
         ] + [
             "case when t._dup then {'code': 'duplicate_key', 'msg': "
-            "'duplicate key within the file: ' || concat_ws(', ', "
-            + ", ".join("t." + quote(k) for k in src.pk) + ")} end"
+            "'duplicate key within the file: ' || mask_value(concat_ws(', ', "
+            + ", ".join("t." + quote(k) for k in src.pk) + "))} end"
         ]
         header_fields = []
+        # a source with PII (the case master): any field may hold it when columns are swapped,
+        # so every field is masked like a quoted value (long numbers, Chinese characters)
+        field_mask = "mask_value" if src.pii_columns else ""
         for name, (alias, _) in raw_types.items():
-            if name in src.column_names and src.column(name).pii:
+            if name in src.pii_columns:
                 header_fields.append("'***'")
             else:
-                header_fields.append(f"csv_field(cast(t.{alias} as varchar))")
+                header_fields.append(f"csv_field({field_mask}(cast(t.{alias} as varchar)))")
         con.execute(
             "create or replace temp macro csv_field(v) as case when v is null then '' "
             "when contains(v, ',') or contains(v, '\"') or contains(v, chr(10)) "
@@ -711,7 +789,8 @@ class Ingestor:
             "insert into audit.quarantine select ?, ?, ?, line, any_value(" + mask + "), "
             "case when bool_or(error_type in ('INVALID UNICODE', 'INVALID ENCODING')) "
             "then 'encoding_error' else 'malformed_row' end, "
-            "string_agg(distinct error_type || ': ' || coalesce(error_message, ''), '; '), "
+            "string_agg(distinct error_type || ': ' || mask_value(coalesce(error_message, '')), "
+            "'; '), "
             "now()::timestamp from _rej group by line order by line",
             [fid, src.name, f.rel],
         )
@@ -741,7 +820,7 @@ class Ingestor:
         # Hash the next files on a thread while DuckDB loads the current one (hashlib and
         # DuckDB both release the GIL).
         with ThreadPoolExecutor(max_workers=1) as hasher:
-            hashes = [hasher.submit(sha256_file, f.path) for f in todo]
+            hashes = [hasher.submit(_try_hash, f.path) for f in todo]
             done = {f.rel: self.ingest_file(src if f.fmt else None, f, h.result())
                     for f, h in zip(todo, hashes, strict=True)}
             results = [(f, done.get(f.rel) or FileResult(f.rel, "unchanged")) for f in files]

@@ -22,6 +22,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from kaohe.marts import month_bounds
+from kaohe.paths import data_path, safe_name
 from kaohe.quality import stored_results
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "reports" / "templates"
@@ -326,7 +327,8 @@ def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES),
                       autoescape=select_autoescape(["html", "j2"]), trim_blocks=True,
                       lstrip_blocks=True)
-    env.filters.update(cny=cny, pct=pct, num=num)
+    # a link to a report file: the file name from the id, as the writer names it
+    env.filters.update(cny=cny, pct=pct, num=num, file=safe_name)
     env.globals["metric_labels"] = METRIC_LABELS
     return env
 
@@ -380,7 +382,7 @@ def render_month(con: duckdb.DuckDBPyConnection, reports_dir: Path, month: str,
             [(r["bucket"], r["amount_due"]) for r in mix.to_dicts()] if mix is not None
             else [], fmt=lambda v: f"¥{v:,.0f}")
         card["team_median"] = medians.get(card["team_id"], {})
-        _write(out / "agents" / f"{card['agent_id']}.html",
+        _write(data_path(out, "agents", card["agent_id"]),
                card_template.render(c=card, **common))
     elapsed = time.perf_counter() - started
     team_template = env.get_template("team_report.html.j2")
@@ -393,7 +395,7 @@ def render_month(con: duckdb.DuckDBPyConnection, reports_dir: Path, month: str,
                          key=lambda c: (c["team_rank"] is None, c["team_rank"] or 0,
                                         c["agent_id"]))
         scores = [c["composite"] for c in members if c["composite"] is not None]
-        _write(out / "teams" / f"{team['team_id']}.html", team_template.render(
+        _write(data_path(out, "teams", team["team_id"]), team_template.render(
             team=team, members=members, distribution=histogram(scores, BANDS),
             mismatches=[m for m in mismatches if m["team_id"] == team["team_id"]],
             alerts=[c for c in members if c["veto"] or c["over_cap_calls"]

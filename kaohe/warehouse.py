@@ -140,6 +140,12 @@ create table if not exists audit.quarantine (
     ingested_at timestamp not null
 );
 create table if not exists audit.warehouse_meta (key varchar primary key, value varchar);
+create table if not exists audit.pii_masking_log (
+    masked_at timestamp not null,
+    source varchar not null,
+    rows_masked bigint not null,
+    case_file_id bigint
+);
 create table if not exists audit.config_overrides (
     overridden_at timestamp not null,
     month varchar,
@@ -174,10 +180,12 @@ AUDIT_COMMENTS = {
     "any write; copy tools cannot preserve it) when read: a file with the same path, size and "
     "ctime is not read or hashed again",
     "audit.quarantine": "every rejected row and file, with the reason; PII masked",
+    "audit.pii_masking_log": "free text already loaded in which a debtor's name was masked when "
+    "the case master naming that debtor arrived (the next publish copies the table whole)",
     "audit.quarantine.line": "record number in the file (header = 1); NULL for a whole file",
     "audit.quarantine.reason_code": "bad_type | out_of_range | unknown_enum | missing_value | "
     "duplicate_key | unknown_reversal | malformed_row | encoding_error | missing_column | "
-    "truncated_file | empty_file | bad_file_name | unreadable_file",
+    "truncated_file | empty_file | bad_file_name | unreadable_file | bad_id",
     "audit.quarantine.raw_text": "the record as it arrived, debtor PII masked (not published)",
     "audit.check_results": "latest data-quality results per month, suite and check "
     "(expectations/*.json); severity blocking stops the month's reports",
@@ -315,6 +323,9 @@ def publish(con: duckdb.DuckDBPyConnection, home: Home, full: bool = False) -> d
     purge ran (purged rows must not survive in the file), a file was replaced since, or
     ``full``; a staging table whose row count then disagrees is copied whole.
     """
+    from kaohe.pii import assert_pseudonymised
+
+    assert_pseudonymised(con)  # nothing is published while a PII column holds a clear value
     target = home.published_db
     for stale in target.parent.glob(f".{target.name}.*.tmp*"):  # left by a killed run
         stale.unlink(missing_ok=True)
@@ -386,10 +397,13 @@ def _incremental_base(con: duckdb.DuckDBPyConnection, target: Path) -> int | Non
     work = con.execute("select current_database()").fetchall()[0][0]
     try:
         meta = dict(con.execute("select key, value from prev.audit.warehouse_meta").fetchall())
-        purges = [con.execute(f"select count(*) from {quote(db)}.audit.purge_log").fetchall()[0][0]
-                  if con.execute("select count(*) from duckdb_tables() where database_name = ? "
-                                 "and schema_name = 'audit' and table_name = 'purge_log'",
-                                 [db]).fetchall()[0][0] else 0 for db in ("prev", work)]
+        # a purge or a re-masking of free text changed rows the previous copy holds
+        purges = [[con.execute(f"select count(*) from {quote(db)}.audit.{log_table}"
+                               ).fetchall()[0][0]
+                   if con.execute("select count(*) from duckdb_tables() where database_name = ? "
+                                  "and schema_name = 'audit' and table_name = ?",
+                                  [db, log_table]).fetchall()[0][0] else 0
+                   for log_table in ("purge_log", "pii_masking_log")] for db in ("prev", work)]
     except duckdb.Error:
         return None
     finally:

@@ -8,7 +8,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from datetime import date
 from pathlib import Path
 
@@ -123,13 +122,18 @@ def test_charts_are_inline_svg():
     assert "&lt;M6+&gt;" in bar_chart([("<M6+>", 2.0)])
 
 
-def test_rendering_speed_at_least_200_cards_per_second(home):
+def test_rendering_again_gives_the_same_pages(home):
+    # speed is measured in benchmarks/, never asserted here (a busy machine fails a timed test)
     con = connect(home / "warehouse" / "kaohe.duckdb", read_only=True)
-    started = time.perf_counter()
-    result = render_month(con, home / "reports-speed", MONTH)
+    result = render_month(con, home / "reports-again", MONTH)
     con.close()
-    assert result.cards_per_second >= 200, result
-    assert time.perf_counter() - started < 30
+    again = result.directory
+    for page in (out(home) / "agents").glob("*.html"):
+        mine = re.sub(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", "", page.read_text(encoding="utf-8"))
+        theirs = re.sub(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", "",
+                        (again / "agents" / page.name).read_text(encoding="utf-8"))
+        assert mine == theirs, page.name
+    assert result.agents == len(list((out(home) / "agents").glob("*.html")))
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
