@@ -3,7 +3,8 @@
 Kept apart from the generator so that its code stays readable: Chinese surnames and given-name
 characters (with pinyin, for e-mail addresses), cities, GB/T 2260 province codes weighted by
 population, mobile prefixes, course catalogues and complaint texts. Nothing here is random; the
-generator draws from these lists with its own seeded generator.
+generator draws from these lists with its own seeded generator (names and ID numbers are put
+together in ``people``).
 """
 
 from __future__ import annotations

@@ -1,0 +1,245 @@
+"""The dialler and what follows each call: the day's call attempts (stream ``calls``) with the
+promises to pay made on them and the documented bad call rows, speech-analytics QA flags
+(``qa_flags``) and SMS satisfaction surveys (``surveys``).
+
+``_calls`` returns the day's calls as a :class:`_Calls`; the day loop hands it to the parts that
+react to calls (payments, QA flags, surveys, complaints, tickets, plans, costs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from kaohe.generate.schema import (
+    BUSY,
+    COLUMNS,
+    CSV_FORMAT,
+    INVALID,
+    NO_ANSWER,
+    OUTCOMES,
+    QA_LABELS,
+    RPC,
+    THIRD,
+    VOICEMAIL,
+)
+from kaohe.generate.util import (
+    DAY,
+    HOUR,
+    _add_months,
+    _bucket,
+    _dates,
+    _first_per,
+    _labels,
+    _money,
+    _seq,
+    _ts,
+)
+from kaohe.generate.writer import _Writer
+
+# Share of agents at work by weekday (Mon..Sun): collection centres run 7 days, thinner at weekends.
+PRESENCE = np.array([0.94, 0.94, 0.94, 0.94, 0.94, 0.70, 0.50])
+# Dialling hours 08..20 (the article's 08:00-21:00 window) with the usual morning/afternoon peaks.
+CALL_HOURS = np.arange(8, 21)
+CALL_HOUR_P = np.array([6, 10, 11, 9, 4, 6, 9, 10, 9, 7, 6, 8, 5], dtype=float)
+CALL_HOUR_P /= CALL_HOUR_P.sum()
+OFF_HOURS = np.array([7, 21, 22])
+# By bucket M1..M6, M6+: early buckets get dialled more and answer more.
+BUCKET_CALL_WEIGHT = np.array([1.3, 1.15, 1.0, 0.9, 0.85, 0.8, 0.7])
+RPC_BASE = np.array([0.30, 0.26, 0.22, 0.19, 0.17, 0.15, 0.11])
+# Promise horizon 1..14 days: "by Friday" and "on payday" are the usual answers.
+PTP_DAYS_P = np.array([3, 3, 3, 3, 3, 2, 4, 1, 1, 1, 1, 1, 1, 2], dtype=float)
+PTP_DAYS_P /= PTP_DAYS_P.sum()
+
+
+@dataclass
+class _Calls:
+    """One day's call attempts, in file order (numpy arrays; ``ids`` as a polars Series)."""
+
+    case: np.ndarray
+    agent: np.ndarray
+    t: np.ndarray
+    off: np.ndarray
+    outcome: np.ndarray
+    duration: np.ndarray
+    debtor_calls: np.ndarray  # attempts on the call's debtor that day (over-cap pressure)
+    ids: pl.Series
+
+
+class _Dialler(_Writer):
+    """Calls, QA flags and surveys."""
+
+    def _calls(self, i: int) -> _Calls:
+        """Dialler attempts by the agents at work on the cases they hold: about one a case a
+        day, clustered (some debtors get more than 3 a day), mostly 08:00-21:00."""
+        rng, ag = self._rng("calls", i), self.ag
+        d, t0, day = self.d0 + i, (self.d0 + i) * DAY, self.days[i]
+        present = (ag.hire <= d) & (ag.leave > d) & (rng.random(ag.n) < PRESENCE[day.weekday()])
+        held = np.flatnonzero(self.cur_agent >= 0)
+        h = self.cur_agent[held]
+        keep = present[h]
+        held, h = held[keep], h[keep]
+        w = (BUCKET_CALL_WEIGHT[_bucket(d - self.ovd[held])]
+             * np.where(self.ptp_due[held] >= d, 0.35, 1.0))  # a live promise: leave them be
+        per_agent = np.bincount(h, weights=w, minlength=ag.n)
+        target = self.calls_target * ag.productivity[h] * np.where(ag.aggressive[h], 1.3, 1.0)
+        lam = np.minimum(target * w / np.maximum(per_agent[h], 1e-9),
+                         np.where(ag.aggressive[h], 4.0, 2.5))  # few cases: dial them less
+        k = np.where(ag.aggressive[h], 0.5, 2.5)  # smaller shape = more clustering
+        count = rng.poisson(lam * rng.gamma(k, 1 / k))
+        # The dialler stops at 3 attempts a case a day, but agents redial by hand now and then,
+        # and nothing stops calls on a debtor's other cases: over-cap calls exist, mostly from
+        # the aggressive agents.
+        manual = rng.random(len(count)) < 0.05
+        count = np.where(ag.aggressive[h], count, np.minimum(count, np.where(manual, 5, 3)))
+        case, agent = np.repeat(held, count), np.repeat(h, count)
+        n = len(case)
+        off = rng.random(n) < np.where(ag.aggressive[agent], 0.08, 0.006)
+        hour = np.where(off, OFF_HOURS[rng.choice(3, n, p=[0.4, 0.45, 0.15])],
+                        CALL_HOURS[rng.choice(len(CALL_HOURS), n, p=CALL_HOUR_P)])
+        t = t0 + hour * HOUR + rng.integers(0, HOUR, n)
+        order = np.lexsort((case, t))
+        case, agent, t, hour, off = case[order], agent[order], t[order], hour[order], off[order]
+
+        debtor = self.case_debtor[case]
+        p_rpc = (RPC_BASE[_bucket(d - self.ovd[case])] * self.contact[debtor] * ag.skill[agent]
+                 * np.where(hour >= 18, 1.15, 1.0))  # evenings reach more debtors
+        u = rng.random(n)
+        outcome = np.select(
+            [u < p_rpc, u < p_rpc + 0.035, u < p_rpc + 0.125, u < p_rpc + 0.235,
+             u < p_rpc + 0.245],
+            [RPC, THIRD, VOICEMAIL, BUSY, INVALID], NO_ANSWER).astype(np.int8)
+        outcome = np.where(self.bad_phone[debtor],
+                           np.where(rng.random(n) < 0.85, INVALID, NO_ANSWER), outcome)
+        duration = np.zeros(n, np.int64)
+        rpc, third = outcome == RPC, outcome == THIRD
+        duration[rpc] = np.clip(rng.lognormal(np.log(95), 0.85, rpc.sum()), 4, 1_800)
+        duration[third] = np.clip(rng.lognormal(np.log(35), 0.6, third.sum()), 3, 600)
+
+        # Promises to pay: about a third of right-party contacts, at most one a case a day.
+        live = self.ptp_due[case] >= d
+        p_ptp = (np.where(duration >= 60, 0.42, np.where(duration >= 30, 0.25, 0.05))
+                 * np.where(live, 0.3, 1.0))
+        ptp_idx = _first_per(case, np.flatnonzero(rpc & (rng.random(n) < p_ptp)))
+        ptp = np.zeros(n, bool)
+        ptp[ptp_idx] = True
+        pc = case[ptp_idx]
+        rem = self.remaining[pc]
+        share = np.where(rng.random(len(pc)) < 0.35, 1.0, rng.uniform(0.15, 0.7, len(pc)))
+        amount = np.clip(np.round(rem * share / 1_000) * 1_000, np.minimum(5_000, rem), rem)
+        amount = amount.astype(np.int64)
+        due = d + 1 + rng.choice(14, len(pc), p=PTP_DAYS_P)
+        self.ptp_due[pc] = due
+        self._schedule_promised_payments(rng, i, pc, t[ptp_idx], amount, due)
+        ptp_amount = np.zeros(n, np.int64)
+        ptp_due = np.zeros(n, np.int64)
+        ptp_amount[ptp_idx], ptp_due[ptp_idx] = amount, due
+
+        ymd = f"{day:%Y%m%d}"
+        ids = _seq(f"CL{ymd}", n, 7)
+        connected = rpc | third
+        df = pl.DataFrame({
+            "call_id": ids,
+            "case_id": self.case_ids.gather(case),
+            "agent_id": ag.ids.gather(agent),
+            "started_at": _ts(t),
+            "duration_s": pl.Series(duration),
+            "outcome": _labels(OUTCOMES, outcome),
+            "ptp_amount": _money(ptp_amount, null=~ptp),
+            "ptp_due_date": _dates(ptp_due, null=~ptp),
+            "recording_id": _seq(f"RC{ymd}", n, 7).scatter(np.flatnonzero(~connected), None),
+        })
+        if i == self.bad_calls_day:
+            self._bad_calls(df, ymd, n)
+        else:
+            self._write("calls", day, df, ext="csv.gz" if day.weekday() == 6 else "csv")
+        debtor_calls = np.bincount(debtor, minlength=self.nd)[debtor]
+        return _Calls(case, agent, t, off, outcome, duration, debtor_calls, ids)
+
+    def _bad_calls(self, df: pl.DataFrame, ymd: str, n: int) -> None:
+        """The documented bad call rows, each with exactly one fault, after data row 15. They
+        are made from unanswered calls (no promise, no recording), so nothing else changes."""
+        quiet = df.filter(pl.col("ptp_amount").is_null() & pl.col("recording_id").is_null())
+        base = [line.split(",") for line in
+                quiet.head(6).write_csv(include_header=False, **CSV_FORMAT).splitlines()]
+        col = COLUMNS["calls"].index
+        extra = iter(range(n + 1, n + 10))
+
+        def row(k: int, **changes: str) -> list[str]:
+            fields = list(base[k])
+            fields[0] = f"CL{ymd}{next(extra):07d}"
+            for name, value in changes.items():
+                fields[col(name)] = value
+            return fields
+
+        day = f"{ymd[:4]}-{ymd[4:6]}-{ymd[6:]}"
+        bad = [
+            ("bad_type", "started_at", f"{day} 25:61:00", row(1, started_at=f"{day} 25:61:00")),
+            ("unknown_enum", "outcome", "hung_up", row(2, outcome="hung_up")),
+            ("duplicate_key", "call_id", base[0][0], [base[0][0], *base[3][1:]]),
+            ("missing_value", "call_id", "", ["", *base[4][1:]]),
+            ("out_of_range", "duration_s", "-5", row(5, duration_s="-5")),
+            ("malformed_row", None, "extra", row(1) + ["extra"]),
+        ]
+        self._write_with_bad("calls", self.days[self.bad_calls_day], df, min(15, df.height), bad)
+
+    def _qa_flags(self, i: int, calls: _Calls) -> None:
+        """Speech analytics on connected calls: empathy is common, threats rare except for the
+        aggressive agents; confidence spreads around the 0.8 threshold."""
+        rng, day = self._rng("qa_flags", i), self.days[i]
+        conn = np.flatnonzero((calls.outcome == RPC) | (calls.outcome == THIRD))
+        agg = self.ag.aggressive[calls.agent[conn]]
+        third = calls.outcome[conn] == THIRD
+        base = np.array([0.002, 0.003, 0.004, 0.002, 0.005, 0.07])
+        parts = []
+        for label, p in enumerate(base):  # six labels
+            rate = p * np.where(agg & (label < 3), 10, 1) * np.where(third & (label == 3), 8, 1)
+            hit = conn[rng.random(len(conn)) < rate]
+            a = self.ag.aggressive[calls.agent[hit]]
+            conf = np.where(a, rng.beta(8, 1.5, len(hit)), rng.beta(5, 1.6, len(hit)))
+            parts.append(pl.DataFrame({"call": hit, "label": np.full(len(hit), label),
+                                       "confidence": conf.round(3)}))
+        flags = pl.concat(parts).sort("call", "label", maintain_order=True)
+        if not flags.height:
+            return
+        # The speech model is retrained: a new version is rolled out from the third month.
+        month = self.start if self.month_idx[i] < 2 else self.days[self.month_first[2]]
+        version = f"qa-{_add_months(month.replace(day=1), -1):%Y.%m}"
+        df = pl.DataFrame({
+            "call_id": calls.ids.gather(flags["call"].to_numpy()),
+            "label": _labels(QA_LABELS, flags["label"].to_numpy()),
+            "confidence": flags["confidence"],
+            "model_version": pl.Series([version] * flags.height),
+        })
+        self._write("qa_flags", day, df, ext="csv.gz", float_precision=3)
+
+    def _surveys(self, i: int, calls: _Calls) -> None:
+        """An SMS survey after ~5 % of right-party contacts, answered within two days."""
+        rng, day = self._rng("surveys", i), self.days[i]
+        rpc = np.flatnonzero(calls.outcome == RPC)
+        s = rpc[rng.random(len(rpc)) < 0.05]
+        at = calls.t[s] + np.clip(rng.lognormal(np.log(3 * HOUR), 1.0, len(s)), 300, 47 * HOUR
+                                  ).astype(np.int64)
+        unhappy = self.ag.aggressive[calls.agent[s]] | (calls.duration[s] < 30)
+        score = np.where(unhappy, rng.choice(5, len(s), p=[0.25, 0.2, 0.2, 0.2, 0.15]),
+                         rng.choice(5, len(s), p=[0.05, 0.06, 0.13, 0.29, 0.47])) + 1
+        self._enqueue("surveys", pl.DataFrame({
+            "day": at // DAY - self.d0,
+            "call_id": calls.ids.gather(s).scatter(np.flatnonzero(rng.random(len(s)) < 0.1),
+                                                   None),
+            "case": calls.case[s], "agent": calls.agent[s], "t": at, "score": score}))
+        today = self._dequeue("surveys", i)
+        if today is None:
+            return
+        today = today.sort("t", "case", maintain_order=True)
+        df = pl.DataFrame({
+            "survey_id": _seq(f"SV{day:%Y%m%d}", today.height, 5),
+            "call_id": today["call_id"],
+            "case_id": self.case_ids.gather(today["case"].to_numpy()),
+            "agent_id": self.ag.ids.gather(today["agent"].to_numpy()),
+            "responded_at": _ts(today["t"].to_numpy()),
+            "score": today["score"],
+        })
+        self._write("surveys", day, df)

@@ -1,0 +1,93 @@
+"""Small vectorised helpers shared by every part of the generator: epoch days, naive local
+timestamps, dates, money in cents, labels from enum indexes, zero-padded ids, overdue buckets.
+
+Time is kept as integers throughout: days since 1970-01-01 ("epoch days") and seconds since
+1970-01-01 00:00 lender local time; polars turns them into dates and timestamps when a file is
+written.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+import polars as pl
+
+DAY = 86_400
+HOUR = 3_600
+NEVER = np.iinfo(np.int64).max // 4  # a day or second that never comes
+_EPOCH = date(1970, 1, 1)
+
+
+def _eday(d: date) -> int:
+    return (d - _EPOCH).days
+
+
+def _date(eday: int) -> date:
+    return _EPOCH + timedelta(days=int(eday))
+
+
+def _add_months(d: date, months: int) -> date:
+    y, m = divmod(d.month - 1 + months, 12)
+    y, m = d.year + y, m + 1
+    last = (date(y + m // 12, m % 12 + 1, 1) - timedelta(days=1)).day
+    return date(y, m, min(d.day, last))
+
+
+def _nullify(s: pl.Series, null: np.ndarray | None) -> pl.Series:
+    if null is None or not null.any():
+        return s
+    frame = pl.DataFrame({"value": s, "keep": ~null})
+    return frame.select(pl.when(pl.col("keep")).then(pl.col("value"))).to_series()
+
+
+def _ts(seconds: np.ndarray, null: np.ndarray | None = None) -> pl.Series:
+    """Naive local timestamps from seconds since 1970-01-01 local time."""
+    safe = np.where(null, 0, seconds) if null is not None else seconds
+    return _nullify(pl.from_epoch(pl.Series(safe, dtype=pl.Int64), time_unit="s"), null)
+
+
+def _dates(edays: np.ndarray, null: np.ndarray | None = None) -> pl.Series:
+    safe = np.where(null, 0, edays) if null is not None else edays
+    return _nullify(pl.Series(safe, dtype=pl.Int32).cast(pl.Date), null)
+
+
+def _money(cents: np.ndarray, null: np.ndarray | None = None) -> pl.Series:
+    """DECIMAL(18,2) from integer cents: exact, and written with exactly two decimals."""
+    s = pl.Series(cents, dtype=pl.Int64).cast(pl.Decimal(38, 2)) / 100
+    return _nullify(s.cast(pl.Decimal(18, 2)), null)
+
+
+def _labels(values: tuple[str, ...], codes: np.ndarray, null: np.ndarray | None = None
+            ) -> pl.Series:
+    return _nullify(pl.Series(values, dtype=pl.String).gather(codes), null)
+
+
+def _numbered(prefix: str, numbers: np.ndarray, width: int) -> pl.Series:
+    """Ids like ``AS000000123``: prefix + zero-padded number."""
+    digits = pl.Series(numbers, dtype=pl.Int64).cast(pl.String).str.zfill(width)
+    return pl.select(pl.concat_str(pl.lit(prefix), digits)).to_series()
+
+
+def _seq(prefix: str, n: int, width: int, first: int = 1) -> pl.Series:
+    return _numbered(prefix, np.arange(first, first + n), width)
+
+
+def _bucket(dpd: np.ndarray) -> np.ndarray:
+    """0..6 for M1..M6, M6+ (docs/metrics.md: M1 1-30 ... M6 151-180, M6+ >= 181)."""
+    return np.minimum((np.maximum(dpd, 1) - 1) // 30, 6)
+
+
+def _first_per(keys: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Of the positions ``idx`` (in time order), the first one per key, still in time order."""
+    _, first = np.unique(keys[idx], return_index=True)
+    return idx[np.sort(first)]
+
+
+def _ymd_int(edays: np.ndarray) -> np.ndarray:
+    """Epoch days to YYYYMMDD integers."""
+    dt = np.datetime64("1970-01-01", "D") + edays.astype("timedelta64[D]")
+    y = dt.astype("datetime64[Y]").astype(np.int64) + 1970
+    m = dt.astype("datetime64[M]").astype(np.int64) % 12 + 1
+    d = (dt - dt.astype("datetime64[M]")).astype(np.int64) + 1
+    return y * 10_000 + m * 100 + d
