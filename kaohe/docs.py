@@ -26,7 +26,13 @@ REASONS = {
     "truncated_file": "(whole file) a compressed file that ends early",
     "empty_file": "(whole file) no header row at all",
     "bad_file_name": "(whole file) the name does not follow `<source>_<YYYYMMDD>[_<seq>].<ext>`",
-    "unreadable_file": "(whole file) anything else that stops a file from being read",
+    "unreadable_file": "(whole file) a file that cannot be read (I/O error, permission denied, "
+    "removed while the run listed it), or anything else that stops a file from being read; "
+    "the rest of the month loads",
+    "bad_id": "an identifier (`agent_id`, `team_id`, `case_id`... every `*_id` column and "
+    "`reversal_of`) that is not a plain name: ASCII letters, digits and `_ . -`, not starting "
+    "with a dot, at most 64 characters. Reports are files named after ids, so `../x`, `a/b`, "
+    "spaces, control, zero-width and look-alike characters are refused",
 }
 
 
@@ -66,9 +72,16 @@ def contract_markdown() -> str:
         "4. **Quarantine** (`audit.quarantine`): every rejected row or file with its line, reason "
         "code, message and the raw text with debtor PII masked. Rows read = loaded + rejected.",
         "",
+        "Header names are matched to the contract after Unicode NFKC normalisation, removal of "
+        "invisible characters, trimming and lower-casing, in CSV and parquet alike "
+        "(`Debtor_Name`, ` DEBTOR_NAME`, full-width `ｄｅｂｔｏｒ_name` are all `debtor_name`). "
         "Debtor PII (`debtor_name`, `debtor_phone`, `debtor_id_number`) is replaced during the "
-        "read by HMAC-SHA256 under `KAOHE_PII_KEY`; phone and ID numbers inside free text "
-        "(`complaints.description`, quarantined lines) are masked as `***`.",
+        "read by HMAC-SHA256 under `KAOHE_PII_KEY`: the column at that header position is "
+        "hashed whatever its type. A run refuses to publish while any of these columns holds a "
+        "value that is not a pseudonym. Free text (`complaints.description`, extra columns, "
+        "quarantined lines) and every value quoted in a quarantine reason are masked as `***`: "
+        "see [operations](operations.md#personal-information) for what that masking can and "
+        "cannot promise.",
         "",
         "## Reasons a row or file is rejected",
         "| reason_code | meaning |",
@@ -99,7 +112,10 @@ def contract_markdown() -> str:
             if c.pii:
                 rules.append("*PII*: HMAC-SHA256 at ingestion")
             if c.text:
-                rules.append("free text: phone/ID numbers masked")
+                rules.append("free text: phone, ID and card numbers and the case's debtor name "
+                             "masked")
+            if c.id:
+                rules.append("plain identifier")
             out.append(f"| {c.name} | {c.type} | {'; '.join(rules)} |")
         for r in src.rules:
             out.append(f"\nRule (`{r.code}`): {r.message} — `{r.when}`.")

@@ -40,7 +40,7 @@ from tests.conftest import Landing
 EXAMPLES = int(os.environ.get("KAOHE_FUZZ_EXAMPLES", "25"))
 
 ROW_CODES = {"bad_type", "out_of_range", "unknown_enum", "missing_value", "duplicate_key",
-             "unknown_reversal", "malformed_row", "encoding_error"}
+             "unknown_reversal", "malformed_row", "encoding_error", "bad_id"}
 FILE_CODES = {"encoding_error", "missing_column", "truncated_file", "empty_file", "bad_file_name",
               "unreadable_file"}
 CODES = ROW_CODES | FILE_CODES
@@ -52,6 +52,9 @@ CONTRACT = load_contract()
 SOURCES = ("calls", "repayments")
 KEY = {"calls": "call_id", "repayments": "payment_id"}
 TEXT_COLS = {"calls": ["case_id", "agent_id", "recording_id"], "repayments": ["case_id"]}
+# identifiers must be plain names (kaohe/contract.py SAFE_ID): a mutation that makes one
+# anything else quarantines the row as bad_id
+ID_COLS = {src: {c.name for c in CONTRACT[src].columns if c.id} for src in ("calls", "repayments")}
 
 
 # --- values ---------------------------------------------------------------------------------
@@ -61,6 +64,11 @@ SPECIAL_TEXT = ["C1", "张三", "催收一组", "a,b", 'say "hi"', '""', "two\nl
                 "lone\rcr", ",", '"', " ", "\t", "😀", "\ufeffbom", "'", "\\", "NULL", "null",
                 "\u2028", "\x85"]
 texts = st.one_of(st.sampled_from(SPECIAL_TEXT), st.text(TEXT_CHARS, min_size=1, max_size=12))
+ids = st.one_of(st.sampled_from(["C1", "A-01", "x.y", "_9"]),
+                st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,20}", fullmatch=True))
+# hostile ids: path climbing, spaces, CJK, Cyrillic look-alikes, zero-width, too long
+BAD_IDS = ["../x", "../../../../PWNED", "a/b", "..", ".hidden", "A 1", " A1", "A1 ", "张三",
+           "А1", "A​1", "A 1", "x" * 65]
 timestamps = st.datetimes(datetime(2000, 1, 1), datetime(2099, 12, 31, 23, 59, 59)).map(
     lambda d: d.strftime("%Y-%m-%d %H:%M:%S"))
 dates = st.dates(date(2000, 1, 1), date(2099, 12, 31)).map(lambda d: d.strftime("%Y-%m-%d"))
@@ -97,6 +105,9 @@ BAD_VALUES = {
         ("call_id", [""], "missing_value"),
         ("case_id", [""], "missing_value"),
         ("agent_id", [""], "missing_value"),
+        ("agent_id", BAD_IDS, "bad_id"),
+        ("case_id", BAD_IDS, "bad_id"),
+        ("call_id", BAD_IDS, "bad_id"),
         ("started_at", [""], "missing_value"),
         ("duration_s", [""], "missing_value"),
         ("outcome", [""], "missing_value"),
@@ -110,6 +121,7 @@ BAD_VALUES = {
         ("channel", ["wechat", "App"], "unknown_enum"),
         ("payment_id", [""], "missing_value"),
         ("case_id", [""], "missing_value"),
+        ("case_id", BAD_IDS, "bad_id"),
         ("paid_at", [""], "missing_value"),
         ("amount", [""], "missing_value"),
         ("payment_type", [""], "missing_value"),
@@ -297,7 +309,7 @@ def record_list(draw, source: str, fi: int, header: list[str], always_quote: boo
 
     def good(key: str) -> dict[str, str]:
         row = {c: draw(texts) for c in columns}  # extra columns: any text
-        row.update({c: draw(texts) for c in text_cols})
+        row.update({c: draw(ids if c in ID_COLS[source] else texts) for c in text_cols})
         if source == "calls":
             outcome = draw(st.sampled_from(OUTCOMES))
             row.update(call_id=key, started_at=draw(timestamps), duration_s=draw(durations),
@@ -382,11 +394,18 @@ def record_list(draw, source: str, fi: int, header: list[str], always_quote: boo
             row[draw(st.sampled_from(text_cols))] = "x" * 4_000_100
             recs.append(Rec(line(row), "bad", "malformed_row"))
             continue
-        if kind == "long_field":
-            row[draw(st.sampled_from(text_cols))] = draw(st.sampled_from("x中,\"\n")) * 100_000
-        if kind == "quoted_text":
-            row[draw(st.sampled_from(text_cols))] = draw(st.sampled_from(
-                ['He said "pay, now"\nthen hung up', '""', '","', "a\r\nb", '"\n"']))
+        if kind in ("long_field", "quoted_text"):
+            col = draw(st.sampled_from(text_cols))
+            if kind == "long_field":
+                row[col] = draw(st.sampled_from("x中,\"\n")) * 100_000
+            else:
+                row[col] = draw(st.sampled_from(
+                    ['He said "pay, now"\nthen hung up', '""', '","', "a\r\nb", '"\n"']))
+            if col in ID_COLS[source]:  # no such text is a plain identifier
+                if source == "repayments" and row["payment_id"]:
+                    bad_payments.append(key)
+                recs.append(Rec(line(row), "bad", "bad_id"))
+                continue
         good_rows.append(row)
         if source == "repayments" and row["payment_type"] == "payment":
             payments.append(key)

@@ -124,8 +124,11 @@ def test_charts_are_inline_svg():
 
 def test_rendering_again_gives_the_same_pages(home):
     # speed is measured in benchmarks/, never asserted here (a busy machine fails a timed test)
+    from kaohe.config import load_config
+
     con = connect(home / "warehouse" / "kaohe.duckdb", read_only=True)
-    result = render_month(con, home / "reports-again", MONTH)
+    result = render_month(con, home / "reports-again", MONTH,
+                          config_version=load_config(None).config_version)
     con.close()
     again = result.directory
     for page in (out(home) / "agents").glob("*.html"):

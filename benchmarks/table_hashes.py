@@ -1,0 +1,102 @@
+"""Row hashes of every published table after running generated months: the proof that a
+refactoring changed no number.
+
+    uv run python benchmarks/table_hashes.py --out before.json            # on the old commit
+    uv run python benchmarks/table_hashes.py --out after.json             # on the new one
+    uv run python benchmarks/table_hashes.py --compare before.json after.json
+
+Each table's hash is the md5 of its rows' md5s in sorted order, so row order does not matter;
+columns that record when or how long something ran (ingestion and check times, file ctimes)
+are left out, as they differ between any two runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+VOLATILE = {"ingested_at", "checked_at", "seconds", "masked_at", "overridden_at", "modified_ns",
+            "restated_at", "rendered_at", "generated_at", "purged_at"}
+
+
+def table_hashes(db: Path) -> dict[str, dict]:
+    con = duckdb.connect(str(db), read_only=True)
+    out = {}
+    tables = con.sql("select schema_name, table_name from duckdb_tables() "
+                     "where schema_name <> 'main' order by all").fetchall()
+    for schema, table in tables:
+        cols = [c for (c,) in con.execute(
+            "select column_name from duckdb_columns() where schema_name = ? and table_name = ? "
+            "order by column_index", [schema, table]).fetchall() if c not in VOLATILE]
+        row = "row(" + ", ".join(f'"{c}"' for c in cols) + ")::varchar"
+        n, digest = con.sql(
+            f"select count(*), md5(coalesce(string_agg(h, '' order by h), '')) from "
+            f'(select md5({row}) as h from "{schema}"."{table}")').fetchall()[0]
+        out[f"{schema}.{table}"] = {"rows": n, "md5": digest, "columns": cols}
+    con.close()
+    return out
+
+
+def run(months: int, seed: int, scale: str, work: Path) -> dict:
+    from kaohe.generate import generate
+
+    landing, home = work / "landing", work / "home"
+    generate(landing, date(2026, 8, 1), months, seed, scale, progress=None)
+    result = {}
+    for m in range(months):
+        month = f"2026-{8 + m:02d}"
+        proc = subprocess.run([sys.executable, "-m", "kaohe.cli", "run", "--month", month,
+                               "--landing", str(landing), "--home", str(home)],
+                              capture_output=True, text=True, env=os.environ.copy())
+        if proc.returncode != 0:
+            sys.exit(f"kaohe run --month {month} failed:\n{proc.stderr[-3000:]}")
+        result[month] = table_hashes(home / "warehouse" / "kaohe.duckdb")
+    return result
+
+
+def compare(before: dict, after: dict) -> int:
+    bad = 0
+    for month in sorted(set(before) | set(after)):
+        b, a = before.get(month, {}), after.get(month, {})
+        for table in sorted(set(b) | set(a)):
+            if table not in a or table not in b:
+                print(f"{month} {table}: only in {'before' if table in b else 'after'}")
+                bad += table in b  # a new table is not a change of an old one
+            elif b[table]["md5"] != a[table]["md5"]:
+                print(f"{month} {table}: rows {b[table]['rows']} -> {a[table]['rows']}, "
+                      f"columns {'same' if b[table]['columns'] == a[table]['columns'] else 'differ'}")
+                bad += 1
+    print("identical" if not bad else f"{bad} table(s) differ")
+    return 1 if bad else 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path)
+    parser.add_argument("--compare", nargs=2, type=Path, metavar=("BEFORE", "AFTER"))
+    parser.add_argument("--months", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--scale", default="small")
+    args = parser.parse_args()
+    if args.compare:
+        return compare(*(json.loads(p.read_text()) for p in args.compare))
+    with tempfile.TemporaryDirectory(prefix="kaohe-hashes-") as tmp:
+        result = run(args.months, args.seed, args.scale, Path(tmp))
+    text = json.dumps(result, indent=1, sort_keys=True)
+    if args.out:
+        args.out.write_text(text)
+    else:
+        print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
