@@ -2,8 +2,10 @@
 
 Each checked asset declares two Dagster asset checks: ``quality_gate`` (blocking: a failure
 stops everything downstream of it, so the month's reports are not rendered) and
-``quality_warnings`` (shown, never blocking). Results are also stored in audit.check_results and
-rendered to <home>/reports/YYYY-MM/data-quality.html.
+``quality_warnings`` (shown, never blocking). The gates of staging/calls and staging/plans also
+verify the tamper-evidence chains of promises to pay and of plans (kaohe.evidence): a tampered
+chain stops the month like any blocking expectation. Results are also stored in
+audit.check_results and rendered to <home>/reports/YYYY-MM/data-quality.html.
 """
 
 from datetime import datetime
@@ -19,7 +21,8 @@ from dagster import (
     MetadataValue,
 )
 
-from kaohe.quality import CheckResult, run_suite, store_results, suites_for
+from kaohe.evidence import kinds_of
+from kaohe.quality import CheckResult, run_table, store_results
 from kaohe.quality_page import write_page
 from pipelines.resources import Warehouse
 
@@ -27,9 +30,11 @@ GATE, WARNINGS = "quality_gate", "quality_warnings"
 
 
 def quality_specs(key: AssetKey) -> list[AssetCheckSpec]:
+    chains = kinds_of(".".join(key.path))
+    gate = "blocking expectations of the suite in expectations/" + (
+        f" and the {' and '.join(chains)} hash chain (tamper evidence)" if chains else "")
     return [
-        AssetCheckSpec(GATE, asset=key, blocking=True,
-                       description="blocking expectations of the suite in expectations/"),
+        AssetCheckSpec(GATE, asset=key, blocking=True, description=gate),
         AssetCheckSpec(WARNINGS, asset=key,
                        description="warning expectations (volume, freshness, references)"),
     ]
@@ -52,8 +57,9 @@ def _table(results: list[CheckResult]) -> str:
 
 def quality_results(con: duckdb.DuckDBPyConnection, warehouse: Warehouse, table: str,
                     key: AssetKey, month: str) -> list[AssetCheckResult]:
-    """Run the table's suites for the month, store them, refresh the page, report to Dagster."""
-    results = [r for s in suites_for(table) for r in run_suite(con, s, month)]
+    """Run the table's checks for the month (its suites and evidence chains), store them,
+    refresh the page, report to Dagster."""
+    results = run_table(con, table, month)
     store_results(con, results, month)
     write_page(con, warehouse.paths.reports, month)
     out = []

@@ -7,7 +7,8 @@ and plans (``staging.plans``) to ``audit.evidence_chain``, computed in DuckDB:
   batch_hash   = sha256(prev_batch_hash || record hashes of the batch in key order)
 so every record's hash covers its content and the previous link, and altering, removing or
 re-ordering any stored record breaks the chain from that point. ``verify`` recomputes it and
-names the first broken link (``kaohe check`` runs it).
+names the first broken link: ``kaohe.quality.chain_results`` runs it as a blocking check of
+staging.calls and staging.plans, in the run (their ``quality_gate``) and in ``kaohe check``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ create table if not exists audit.evidence_chain (
     content_hash varchar not null, record_hash varchar not null,
     prev_batch_hash varchar not null, batch_hash varchar not null, chained_at timestamp not null
 )"""
+
+
+def kinds_of(table: str) -> list[str]:
+    """The chains kept over a staging table: ``staging.calls`` -> ``['ptp']``."""
+    return [kind for kind, (source, *_) in KINDS.items() if f"staging.{source}" == table]
 
 
 @dataclass

@@ -2,6 +2,11 @@
 
 Each suite file is a Great Expectations suite (``name``, ``expectations`` with ``type``,
 ``kwargs``, ``meta``), plus kaohe's ``meta.kaohe``: the engine and the month's batch.
+A staging suite names its source (``meta.kaohe.contract``): its column-level expectations (not
+null, unique key, value sets, ranges) are generated from ``kaohe/contract.yaml`` when the suites
+are loaded, so they cannot drift from the contract; the file keeps only what the contract cannot
+say (references, cross-table and business rules). ``python -m kaohe.quality --write-generated``
+writes each complete suite, as it runs, to ``expectations/generated/`` for reading.
 - engine ``gx``: small tables (the marts) are validated by Great Expectations on a pandas slice of
   the month (GX 1.x has no DuckDB engine; the slice is a few thousand rows).
 - engine ``sql``: big detail tables (tens of millions of calls) are checked in DuckDB: kaohe
@@ -14,9 +19,11 @@ their data-quality panel. Great Expectations is imported only when a gx suite ru
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import re
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -25,10 +32,13 @@ from pathlib import Path
 
 import duckdb
 
+from kaohe import evidence
+from kaohe.contract import Source, load_contract
 from kaohe.marts import month_bounds
 from kaohe.warehouse import quote
 
 SUITES_DIR = Path(__file__).resolve().parents[1] / "expectations"
+GENERATED_DIR = SUITES_DIR / "generated"
 SAMPLE = 5
 
 
@@ -54,23 +64,116 @@ class Suite:
     path: Path
 
 
+def contract_expectations(src: Source) -> list[dict]:
+    """The column-level expectations the contract implies for ``staging.<source>``, all blocking:
+    every non-nullable column not null, the key unique, every enum as a value set, every
+    min / max / gt as a range (gt: ``strict_min``, the value must be greater)."""
+    out = []
+
+    def add(kind: str, kwargs: dict, description: str, where: str) -> None:
+        out.append({"type": f"expect_{kind}", "kwargs": kwargs, "meta": {
+            "severity": "blocking", "description": description,
+            "contract": f"sources.{src.name}.{where}"}})
+
+    for c in src.columns:
+        if not c.nullable:
+            add("column_values_to_not_be_null", {"column": c.name}, f"{c.name} is required",
+                f"columns.{c.name}")
+    if len(src.pk) == 1:
+        add("column_values_to_be_unique", {"column": src.pk[0]}, "primary key unique",
+            f"columns.{src.pk[0]}")
+    else:
+        add("compound_columns_to_be_unique", {"column_list": list(src.pk)},
+            "primary key unique", "pk")
+    for c in src.columns:
+        if c.enum:
+            add("column_values_to_be_in_set", {"column": c.name, "value_set": list(c.enum)},
+                f"{c.name} within the contract's values", f"columns.{c.name}")
+        if c.gt is not None and c.min is not None:
+            raise ValueError(f"contract: sources.{src.name}.columns.{c.name}: give min or gt, "
+                             "not both")
+        if c.min is not None or c.max is not None or c.gt is not None:
+            kwargs: dict = {"column": c.name}
+            if c.gt is not None:
+                kwargs |= {"min_value": c.gt, "strict_min": True}
+            elif c.min is not None:
+                kwargs["min_value"] = c.min
+            if c.max is not None:
+                kwargs["max_value"] = c.max
+            add("column_values_to_be_between", kwargs, f"{c.name} within its range",
+                f"columns.{c.name}")
+    return out
+
+
+def _read_suite(path: Path) -> dict:
+    """A suite file with the contract's expectations of its source put in, as it runs."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    meta = data.get("meta", {}).get("kaohe", {})
+    if meta.get("engine") not in ("gx", "sql"):
+        raise ValueError(f"{path}: meta.kaohe.engine must be gx or sql")
+    if "batch" not in meta:
+        raise ValueError(f"{path}: meta.kaohe.batch (the month's rows) is missing")
+    for i, exp in enumerate(data["expectations"]):
+        if exp.get("meta", {}).get("severity") not in ("blocking", "warning"):
+            raise ValueError(f"{path}: expectations[{i}].meta.severity must be blocking or "
+                             "warning")
+    source = meta.get("contract")
+    if source is None:
+        return data
+    if data["name"] != f"staging.{source}" or source not in load_contract():
+        raise ValueError(f"{path}: meta.kaohe.contract must be the source of staging.<source>")
+    generated = contract_expectations(load_contract()[source])
+    names = {check_name(e) for e in generated}
+    for exp in data["expectations"]:
+        if check_name(exp) in names:
+            raise ValueError(f"{path}: {check_name(exp)} is generated from kaohe/contract.yaml "
+                             f"(sources.{source}): change the contract, not the suite")
+    return {**data, "expectations": generated + data["expectations"]}
+
+
 @cache
 def load_suites(directory: Path = SUITES_DIR) -> tuple[Suite, ...]:
     suites = []
     for path in sorted(directory.glob("*.json")):
-        data = json.loads(path.read_text(encoding="utf-8"))
-        meta = data.get("meta", {}).get("kaohe", {})
-        if meta.get("engine") not in ("gx", "sql"):
-            raise ValueError(f"{path}: meta.kaohe.engine must be gx or sql")
-        if "batch" not in meta:
-            raise ValueError(f"{path}: meta.kaohe.batch (the month's rows) is missing")
-        for i, exp in enumerate(data["expectations"]):
-            if exp.get("meta", {}).get("severity") not in ("blocking", "warning"):
-                raise ValueError(f"{path}: expectations[{i}].meta.severity must be blocking or "
-                                 "warning")
+        data = _read_suite(path)
+        meta = data["meta"]["kaohe"]
         suites.append(Suite(data["name"], meta["engine"], meta["batch"],
                             tuple(data["expectations"]), path))
     return tuple(suites)
+
+
+def generated_suites(directory: Path = SUITES_DIR) -> dict[str, str]:
+    """File name -> text of each suite with generated expectations, complete as it runs, for
+    ``expectations/generated/`` (for reading: the run generates them again when it loads)."""
+    out = {}
+    for path in sorted(directory.glob("*.json")):
+        data = _read_suite(path)
+        meta = dict(data["meta"]["kaohe"])
+        source = meta.pop("contract", None)
+        if source is None:
+            continue
+        meta["generated"] = (
+            "GENERATED for reading, do not edit: the suite as it runs, i.e. the column-level "
+            f"expectations generated from kaohe/contract.yaml (sources.{source}), then those of "
+            f"expectations/{path.name}. Edit those, then run "
+            "`uv run python -m kaohe.quality --write-generated`.")
+        suite = {"name": data["name"], "meta": {**data["meta"], "kaohe": meta},
+                 "expectations": data["expectations"]}
+        out[path.name] = json.dumps(suite, indent=2, ensure_ascii=False) + "\n"
+    return out
+
+
+def write_generated(directory: Path = GENERATED_DIR) -> list[Path]:
+    directory.mkdir(exist_ok=True)
+    written = []
+    suites = generated_suites()
+    for stale in directory.glob("*.json"):
+        if stale.name not in suites:
+            stale.unlink()
+    for name, text in suites.items():
+        (directory / name).write_text(text, encoding="utf-8")
+        written.append(directory / name)
+    return written
 
 
 def suites_for(table: str) -> list[Suite]:
@@ -131,11 +234,11 @@ def _row_condition(exp: dict) -> str:
     if t == "expect_column_values_to_be_in_set":
         values = ", ".join("'" + str(v).replace("'", "''") + "'" for v in kw["value_set"])
         return f"{col} is not null and {col}::varchar not in ({values})"
-    conds = []  # expect_column_values_to_be_between
+    conds = []  # expect_column_values_to_be_between (strict_min / strict_max: the bound excluded)
     if kw.get("min_value") is not None:
-        conds.append(f"{col} < {kw['min_value']}")
+        conds.append(f"{col} {'<=' if kw.get('strict_min') else '<'} {kw['min_value']}")
     if kw.get("max_value") is not None:
-        conds.append(f"{col} > {kw['max_value']}")
+        conds.append(f"{col} {'>=' if kw.get('strict_max') else '>'} {kw['max_value']}")
     return " or ".join(conds)
 
 
@@ -250,14 +353,36 @@ def run_suite(con: duckdb.DuckDBPyConnection, suite: Suite, month: str) -> list[
     return sorted(results, key=lambda r: order.get(r.check, len(order)))
 
 
+def chain_results(con: duckdb.DuckDBPyConnection, table: str) -> list[CheckResult]:
+    """The tamper-evidence chains kept over ``table`` (promises to pay over staging.calls, plans
+    over staging.plans), verified, as blocking results: ``kaohe check`` and the table's
+    ``quality_gate`` asset check both run them through here."""
+    out = []
+    for kind in evidence.kinds_of(table):
+        started = time.perf_counter()
+        status = evidence.verify(con, kind)
+        where = [] if status.intact else [
+            f"batch {status.broken_batch}" + (f" record {status.broken_key}"
+                                              if status.broken_key else "")]
+        out.append(CheckResult(
+            suite=table, check=f"{kind}_chain_intact", severity="blocking",
+            passed=status.intact, unexpected=0 if status.intact else 1, sample=where,
+            description=status.reason or f"{status.records} records in {status.batches} "
+            "batches, hash chain intact", engine="sql", seconds=time.perf_counter() - started))
+    return out
+
+
+def run_table(con: duckdb.DuckDBPyConnection, table: str, month: str) -> list[CheckResult]:
+    """Every check of one table for the month: its suites, then the evidence chains over it."""
+    return [r for s in suites_for(table) for r in run_suite(con, s, month)] + chain_results(
+        con, table)
+
+
 def run_checks(con: duckdb.DuckDBPyConnection, month: str,
                tables: list[str] | None = None) -> list[CheckResult]:
-    """Every suite (or those of ``tables``) for one month."""
-    results: list[CheckResult] = []
-    for suite in load_suites():
-        if tables is None or suite.name in tables:
-            results += run_suite(con, suite, month)
-    return results
+    """Every check (or those of ``tables``) for one month."""
+    names = dict.fromkeys(s.name for s in load_suites())
+    return [r for t in names if tables is None or t in tables for r in run_table(con, t, month)]
 
 
 def blocking_failures(results: list[CheckResult]) -> list[CheckResult]:
@@ -303,3 +428,18 @@ def stored_results(con: duckdb.DuckDBPyConnection, month: str) -> list[CheckResu
     ).fetchall()
     return [CheckResult(s, c, sev, p, u, [x for x in (sample or "").split(", ") if x], d, e, sec)
             for s, c, sev, p, u, sample, d, e, sec in rows]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m kaohe.quality", description=(
+        "Write each suite with contract-generated expectations, complete as it runs, to "
+        "expectations/generated/ (for reading; the run generates them itself)."))
+    parser.add_argument("--write-generated", action="store_true", required=True)
+    parser.parse_args(argv)
+    for path in write_generated():
+        print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -13,12 +13,16 @@ import pytest
 from kaohe.contract import load_contract
 from kaohe.marts import MONTHLY_MARTS, build_all
 from kaohe.quality import (
+    GENERATED_DIR,
     SUITES_DIR,
     blocking_failures,
+    check_name,
+    generated_suites,
     load_suites,
     run_checks,
     store_results,
     stored_results,
+    suites_for,
 )
 from kaohe.quality_page import render, write_page
 from tests.metric_rows import (
@@ -157,18 +161,73 @@ def test_every_staging_table_and_mart_has_a_suite():
 
 
 @pytest.mark.parametrize("source", sorted(load_contract()))
-def test_staging_suite_covers_the_contracts_keys_and_enums(source):
+def test_staging_suite_is_generated_from_the_contract(source):
+    """Keys, not-nulls, value sets and ranges come from kaohe/contract.yaml, all blocking; the
+    suite file keeps only what the contract cannot say."""
     src = load_contract()[source]
-    suite = json.loads((SUITES_DIR / f"staging.{source}.json").read_text())
-    kinds = {(e["type"], e["kwargs"].get("column") or tuple(e["kwargs"].get("column_list", [])))
-             for e in suite["expectations"]}
+    (suite,) = suites_for(f"staging.{source}")
+    kinds = {(e["type"], e["kwargs"].get("column") or tuple(e["kwargs"].get("column_list", []))):
+             e for e in suite.expectations}
+    assert all(e["meta"]["severity"] == "blocking" for e in kinds.values()
+               if e["type"] != "unexpected_rows_query")
     key = src.pk[0] if len(src.pk) == 1 else tuple(src.pk)
     unique = ("expect_column_values_to_be_unique" if len(src.pk) == 1
               else "expect_compound_columns_to_be_unique")
     assert (unique, key) in kinds
     for col in src.columns:
+        assert (("expect_column_values_to_not_be_null", col.name) in kinds) == (not col.nullable)
         if col.enum:
-            assert ("expect_column_values_to_be_in_set", col.name) in kinds
+            assert kinds[("expect_column_values_to_be_in_set", col.name)]["kwargs"][
+                "value_set"] == list(col.enum)
+        between = kinds.get(("expect_column_values_to_be_between", col.name), {}).get("kwargs")
+        if col.gt is not None:  # strictly greater: GX's strict_min
+            assert between["min_value"] == col.gt and between["strict_min"] is True
+        elif col.min is not None or col.max is not None:
+            assert (between.get("min_value"), between.get("max_value")) == (col.min, col.max)
+            assert not between.get("strict_min")
+        else:
+            assert between is None
+    kept = json.loads((SUITES_DIR / f"staging.{source}.json").read_text())["expectations"]
+    assert all(e["type"] == "unexpected_rows_query" for e in kept)  # only what it cannot say
+
+
+def test_a_suite_restating_a_generated_expectation_is_refused(tmp_path):
+    suite = json.loads((SUITES_DIR / "staging.calls.json").read_text())
+    suite["expectations"].append({"type": "expect_column_values_to_be_between", "kwargs": {
+        "column": "duration_s", "min_value": 0}, "meta": {"severity": "blocking"}})
+    (tmp_path / "staging.calls.json").write_text(json.dumps(suite))
+    with pytest.raises(ValueError, match=r"column_values_to_be_between\(duration_s\) is generated"):
+        load_suites(tmp_path)
+
+
+def test_generated_suite_files_are_up_to_date():
+    """expectations/generated/ shows each suite as it runs; it must match what the contract and
+    the suite files generate now (the run itself never reads it)."""
+    expected = generated_suites()
+    assert sorted(p.name for p in GENERATED_DIR.glob("*.json")) == sorted(expected), (
+        "run `uv run python -m kaohe.quality --write-generated`")
+    for name, text in expected.items():
+        assert (GENERATED_DIR / name).read_text(encoding="utf-8") == text, (
+            f"expectations/generated/{name} is stale: run "
+            "`uv run python -m kaohe.quality --write-generated`")
+    loaded = {s.name: s for s in load_suites()}
+    for text in expected.values():
+        suite = json.loads(text)
+        assert [check_name(e) for e in suite["expectations"]] == [
+            check_name(e) for e in loaded[suite["name"]].expectations]
+
+
+def test_an_amount_due_of_zero_fails_the_contracts_strict_lower_bound(con):
+    """The contract says amount_due gt 0: zero is out of range, a cent is not."""
+    insert(con, "assignments", [
+        assignment("S3", "C3", "A1", "2026-08-05 09:00:00", amount_due="0.00"),
+        assignment("S4", "C4", "A1", "2026-08-05 09:00:00", amount_due="0.01"),
+    ])
+    insert(con, "repayments", [payment("P3", "C1", "2026-08-09 12:00:00", "0.00")])
+    bad = failed(checks(con))
+    r = bad[("staging.assignments", "column_values_to_be_between(amount_due)")]
+    assert r.severity == "blocking" and r.unexpected == 1 and r.sample == ["0.00"]
+    assert bad[("staging.repayments", "column_values_to_be_between(amount)")].sample == ["0.00"]
 
 
 def test_results_are_stored_and_rendered_escaped(con, tmp_path):
