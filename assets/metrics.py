@@ -1,8 +1,5 @@
 """Monthly metric marts, one asset per SQL file under sql/marts/, partitioned by month."""
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 from dagster import (
     AssetExecutionContext,
     AssetKey,
@@ -15,29 +12,25 @@ from dagster import (
 
 from assets.checks import quality_results, quality_specs
 from assets.ingest import markdown_table
-from kaohe.contract import load_contract
-from kaohe.marts import MONTHLY_MARTS, dictionary
+from assets.intermediate import asset_key
+from kaohe.marts import MARTS, MONTHLY_MARTS, Mart, build, dictionary
+from kaohe.models import SQL_ROOT
+from kaohe.quality import referenced_tables
 from pipelines.resources import KaoheConfig, Warehouse
 
 # Months in the lender's time zone; the current month is a partition too (month to date).
 monthly = MonthlyPartitionsDefinition(start_date="2025-01-01", timezone="Asia/Shanghai",
                                       end_offset=1)
 
-STAGING = [AssetKey(["staging", name]) for name in load_contract()]
-UPSTREAM = {
-    "agent_month_metrics": STAGING,
-    "skill_risk_mismatches": STAGING,
-    "team_month_metrics": [AssetKey(["marts", "agent_month_metrics"]),
-                           AssetKey(["marts", "skill_risk_mismatches"])],
-    "agency_month_metrics": [AssetKey(["marts", "agent_month_metrics"])],
-    "center_month_summary": [AssetKey(["marts", "team_month_metrics"])],
-    "agent_month_scorecard": [AssetKey(["marts", "agent_month_metrics"])],
-    "agent_month_pay": [AssetKey(["marts", "agent_month_scorecard"])],
-    "promotion_candidates": [AssetKey(["marts", "agent_month_scorecard"])],
-}
+
+def mart_deps(mart: Mart) -> list[AssetKey]:
+    """What the mart's SQL reads, and the staging tables its checks read (run before them)."""
+    checked = {f"staging.{name}" for name in referenced_tables(mart.table)}
+    return [asset_key(t) for t in sorted(mart.inputs | checked)]
 
 
-def _mart_asset(table: str) -> AssetsDefinition:
+def _mart_asset(spec: Mart) -> AssetsDefinition:
+    table = spec.name
     d = dictionary(table)
     key = AssetKey(["marts", table])
 
@@ -49,23 +42,17 @@ def _mart_asset(table: str) -> AssetsDefinition:
         kinds={"duckdb", "sql"},
         owners=["team:analytics"],
         partitions_def=monthly,
-        deps=UPSTREAM[table],
-        description=f"{d.description['en']} ({d.grain}; sql/marts/{table}.sql)",
+        deps=mart_deps(spec),
+        description=f"{d.description['en']} ({d.grain}; "
+        f"{', '.join(str(q.relative_to(SQL_ROOT.parent)) for q in spec.queries)})",
     )
     def mart(context: AssetExecutionContext, warehouse: Warehouse,
              kaohe_config: KaoheConfig) -> MaterializeResult:
         month = context.partition_key[:7]
         cfg = kaohe_config.load()
-        from kaohe.marts import build
-
         with warehouse.writer() as con:
             rows = build(con, table, cfg, month)
-            restated = None
-            if table == "agent_month_pay":  # a closed month rebuilt differently is restated
-                from kaohe.restatement import record
-
-                today = datetime.now(ZoneInfo(cfg.timezone)).date()
-                restated = record(con, month, today)
+            after = spec.after_build(con, cfg, month) if spec.after_build else {}
             preview = con.sql(
                 f"select * exclude (config_version) from {d.table} "
                 f"where month = date '{month}-01' limit 5"
@@ -75,11 +62,11 @@ def _mart_asset(table: str) -> AssetsDefinition:
             "dagster/row_count": rows,
             "month": month,
             "config_version": cfg.config_version,
-            **({"restated_agents": restated} if restated is not None else {}),
+            **after,
             "preview": MetadataValue.md(markdown_table(preview)),
         }, check_results=checks)
 
     return mart
 
 
-mart_assets = [_mart_asset(table) for table in MONTHLY_MARTS]
+mart_assets = [_mart_asset(MARTS[table]) for table in MONTHLY_MARTS]

@@ -5,7 +5,7 @@ from dagster import AssetKey, MaterializeResult, asset
 
 from kaohe.contract import load_contract
 from kaohe.marts import MONTHLY_MARTS
-from kaohe.warehouse import publish
+from kaohe.publish import publish
 from pipelines.resources import Warehouse
 
 

@@ -104,8 +104,8 @@ def _print_checks(db: Path, month: str, results=None) -> list:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from kaohe.months import MONTH
     from kaohe.quality import run_checks
-    from kaohe.runner import MONTH
     from kaohe.warehouse import connect
 
     if not MONTH.match(args.month):

@@ -5,9 +5,9 @@ sends one e-mail per message over SMTP (or, with ``dry_run``, writes ``.eml`` fi
 and records every message in ``audit.report_deliveries`` of the work warehouse.
 
 Who gets what:
-  * a team's manager (``manager_email`` of the team in the latest ``staging.agents`` snapshot on
-    or before the month's last day) gets ONE message per team: a short summary in the body and, as
-    attachments, ``teams/<team_id>.html`` plus ``agents/<agent_id>.html`` of exactly the agents
+  * a team's manager (``manager_email`` of the team in the latest roster file on or before the
+    month's last day: ``sql/reports/delivery_roster.sql``) gets ONE message per team: a short
+    summary in the body and, as attachments, ``teams/<team_id>.html`` plus ``agents/<agent_id>.html`` of exactly the agents
     with a ``marts.agent_month_scorecard`` row of that team in the month, and nothing else. A
     manager of two teams gets two messages, one per team: each message then matches one team
     report and one send-log row, so a re-run, a resend (``force``) and the log stay per team;
@@ -55,14 +55,14 @@ from pathlib import Path
 import duckdb
 
 from kaohe.config import Config
-from kaohe.marts import month_bounds
+from kaohe.models import model_sql
+from kaohe.months import MONTH, month_bounds
 from kaohe.paths import data_path, safe_name
 from kaohe.reports import cny, pct
 from kaohe.warehouse import Home, connect
 
 log = logging.getLogger("kaohe.delivery")
 
-MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 EMAIL = re.compile(r"^[^@\s<>,;\"']+@[^@\s<>,;\"']+\.[^@\s<>,;\"']+$")
 SMTP_TIMEOUT_S = 60
 
@@ -247,11 +247,9 @@ def _read(work_db: Path, month: str) -> dict:
         raise DeliveryError(f"cannot open the work warehouse {work_db} ({exc}); if a kaohe run "
                             "is in progress, send when it has finished") from None
     try:
-        snapshot = con.execute("select max(snapshot_date) from staging.agents "
-                               "where snapshot_date < ?", [end]).fetchall()[0][0]
-        roster = con.execute(
-            "select team_id, team_name, manager_email from staging.agents "
-            "where snapshot_date = ?", [snapshot]).fetchall() if snapshot else []
+        rows = con.execute(model_sql("reports", "delivery_roster"), {"end": end}).fetchall()
+        snapshot = rows[0][0] if rows else None  # the roster file's date
+        roster = [row[1:] for row in rows]
         agents = con.execute(
             "select team_id, agent_id from marts.agent_month_scorecard where month = ? "
             "order by team_id, agent_id", [start]).fetchall()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from kaohe.contract import load_contract
 from kaohe.marts import MONTHLY_MARTS, dictionary
+from kaohe.models import intermediate_models, model_dictionary
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
@@ -41,8 +42,8 @@ def contract_markdown() -> str:
         "# Data contract (generated from `kaohe/contract.yaml`: edit that file, then run "
         "`uv run python -m kaohe.docs`)",
         "",
-        "What a lender's IT team delivers, and what kaohe does with it. The specification is "
-        "`shared/spec/data-contract.md`; this page restates it as the pipeline implements it.",
+        "What a lender's IT team delivers, and what kaohe does with it: the interface between "
+        "the lender's systems and kaohe, as the pipeline implements it.",
         "",
         "## Landing folder",
         "```",
@@ -137,7 +138,8 @@ def metrics_markdown() -> str:
         "counts are 0, not NULL, when nothing happened; amounts are DECIMAL(18,2). Every row "
         "records the `config_version` (version + hash of the configuration) it was built with.",
         "",
-        "Shared rules: a case is held at time t by the assignment with "
+        "Shared rules (the intermediate models at the end of this page, one SQL file each "
+        "under `sql/intermediate/`): a case is held at time t by the assignment with "
         "`assigned_at <= t < coalesce(released_at, +inf)` (overlaps: the latest `assigned_at` "
         "holds); buckets from `dpd_at_assignment`: M1 1-30, M2 31-60, M3 61-90, M4 91-120, "
         "M5 121-150, M6 151-180, M6+ >= 181; a payment counts for the assignment holding its case "
@@ -155,6 +157,20 @@ def metrics_markdown() -> str:
         d = dictionary(table)
         out += ["", f"## `{d.table}`", "", f"{d.description['en']}  ", f"{d.description['zh']}",
                 "", f"Grain: {d.grain}. SQL: `sql/marts/{table}.sql`.", "",
+                "| column | type | definition | 定义 |", "|---|---|---|---|"]
+        for c in d.columns:
+            out.append(f"| `{c['name']}` | {c['type']} | {c['en']} | {c['zh']} |")
+    out += ["", "# Intermediate models 中间模型", "",
+            "The shared rules the marts, the reports and the e-mail delivery read, defined once "
+            "each: a view, or a table macro (a view with arguments) called like "
+            "`select * from intermediate.roster_at(date '2026-10-31')`. They are in the "
+            "published warehouse too."]
+    for qualified in intermediate_models():
+        name = qualified.split(".", 1)[1]
+        d = model_dictionary("intermediate", name)
+        call = f"{d.table}({', '.join(d.params)})" if d.params else d.table
+        out += ["", f"## `{call}`", "", f"{d.description['en']}  ", f"{d.description['zh']}",
+                "", f"Grain: {d.grain}. SQL: `sql/intermediate/{name}.sql`.", "",
                 "| column | type | definition | 定义 |", "|---|---|---|---|"]
         for c in d.columns:
             out.append(f"| `{c['name']}` | {c['type']} | {c['en']} | {c['zh']} |")

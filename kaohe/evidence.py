@@ -6,7 +6,10 @@ and plans (``staging.plans``) to ``audit.evidence_chain``, computed in DuckDB:
   record_hash  = sha256(prev_batch_hash || content_hash)   -- covers content and the chain
   batch_hash   = sha256(prev_batch_hash || record hashes of the batch in key order)
 so every record's hash covers its content and the previous link, and altering, removing or
-re-ordering any stored record breaks the chain from that point. ``verify`` recomputes it and
+re-ordering any stored record breaks the chain from that point. A record that leaves staging
+legitimately (a corrected file no longer holds it, a later file withdraws the promise, a purge
+after the retention period) gets a removal link (content_hash ``removed``) in the next batch, so
+only a removal that bypassed the pipeline is a break. ``verify`` recomputes it and
 names the first broken link: ``kaohe.quality.chain_results`` runs it as a blocking check of
 staging.calls and staging.plans, in the run (their ``quality_gate``) and in ``kaohe check``.
 """
@@ -18,6 +21,8 @@ from dataclasses import dataclass
 import duckdb
 
 GENESIS = "0" * 64
+# the content hash of a removal link: not a sha256 value, so no record can ever match it
+REMOVED = "removed"
 KINDS = {
     "ptp": ("calls", "call_id",
             "concat_ws('|', call_id, case_id, agent_id, started_at, ptp_amount, ptp_due_date)",
@@ -65,17 +70,25 @@ def append(con: duckdb.DuckDBPyConnection, kind: str, file_ids: list[int] | None
     last = con.execute("select batch, batch_hash from audit.evidence_chain where kind = ? "
                        "order by batch desc limit 1", [kind]).fetchall()
     batch, prev = (last[0][0] + 1, last[0][1]) if last else (1, GENESIS)
+    scoped = where
     if file_ids is not None:
-        where += f" and _file_id in ({', '.join(str(int(i)) for i in file_ids) or 'null'})"
+        scoped += f" and _file_id in ({', '.join(str(int(i)) for i in file_ids) or 'null'})"
     con.execute(
         f"create or replace temp table _new_evidence as "
         f"with candidates as materialized (select {key}::varchar as record_key, "
-        f"sha256({content}) as content_hash from staging.{table} where {where}) "
+        f"sha256({content}) as content_hash from staging.{table} where {scoped}) "
         f"select * from candidates except "
         f"select record_key, content_hash from audit.evidence_chain e "
         f"semi join candidates c using (record_key) where kind = ? "
         f"qualify row_number() over (partition by record_key order by batch desc) = 1",
         [kind])
+    # records chained as present that are no longer in staging: a removal link each
+    con.execute(
+        f"insert into _new_evidence select record_key, '{REMOVED}' from ("
+        f"select record_key, content_hash from audit.evidence_chain where kind = ? "
+        f"qualify row_number() over (partition by record_key order by batch desc) = 1) l "
+        f"where l.content_hash <> '{REMOVED}' and not exists (select 1 from staging.{table} s "
+        f"where s.{key}::varchar = l.record_key and ({where}))", [kind])
     n = con.execute("select count(*) from _new_evidence").fetchall()[0][0]
     if not n:
         return 0
@@ -113,11 +126,13 @@ def verify(con: duckdb.DuckDBPyConnection, kind: str) -> ChainStatus:
     altered = con.execute(
         f"with latest as (select record_key, content_hash, batch from audit.evidence_chain "
         f"where kind = ? qualify row_number() over (partition by record_key "
-        f"order by batch desc) = 1) "
-        f"select l.batch, l.record_key from latest l left join staging.{table} s "
-        f"on s.{key}::varchar = l.record_key "
-        f"where s.{key} is null or sha256({content}) "
-        f"<> l.content_hash order by l.batch, l.record_key limit 1", [kind]).fetchall()
+        f"order by batch desc) = 1), "
+        f"present as (select {key}::varchar as record_key, sha256({content}) as content_hash "
+        f"from staging.{table} where {where}) "
+        f"select l.batch, l.record_key from latest l left join present s using (record_key) "
+        f"where case when l.content_hash = '{REMOVED}' then s.record_key is not null "
+        f"else s.record_key is null or s.content_hash <> l.content_hash end "
+        f"order by l.batch, l.record_key limit 1", [kind]).fetchall()
     if altered:
         status.broken_batch, status.broken_key = altered[0]
         status.reason = "a stored record no longer matches its chained hash"

@@ -34,7 +34,7 @@ import duckdb
 
 from kaohe import evidence
 from kaohe.contract import Source, load_contract
-from kaohe.marts import month_bounds
+from kaohe.months import month_bounds
 from kaohe.warehouse import quote
 
 SUITES_DIR = Path(__file__).resolve().parents[1] / "expectations"

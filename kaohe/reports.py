@@ -21,7 +21,8 @@ import polars as pl
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
-from kaohe.marts import month_bounds
+from kaohe.models import model_sql
+from kaohe.months import month_bounds
 from kaohe.paths import data_path, safe_name
 from kaohe.quality import stored_results
 
@@ -143,6 +144,11 @@ class MonthData:
     restated_on: str | None
 
 
+def report_sql(name: str) -> str:
+    """A query of the reports: ``sql/reports/<name>.sql``."""
+    return model_sql("reports", name)
+
+
 def _df(con: duckdb.DuckDBPyConnection, query: str, **params) -> pl.DataFrame:
     return con.sql(query, params=params or None).pl()
 
@@ -151,67 +157,14 @@ def load_month(con: duckdb.DuckDBPyConnection, month: str) -> MonthData:
     start, end, _ = month_bounds(month)
     six = start.replace(year=start.year - (start.month <= 5),
                         month=(start.month - 6) % 12 + 1)
-    cards = _df(con, """
-        select s.*, m.* exclude (agent_id, month, team_id, level, veto, config_version),
-            p.base_salary, p.target_pay, p.variable_target, p.payout_factor, p.variable_earned,
-            p.paid_now, p.deferred, p.forfeited, p.ytd_deferred_pool,
-            c.to_level, c.streak_months, c.required_months, c.eligible, c.reason as promotion,
-            g.agent_name, g.team_name, g.manager_email, g.email
-        from marts.agent_month_scorecard s
-        join marts.agent_month_metrics m using (agent_id, month)
-        left join marts.agent_month_pay p using (agent_id, month)
-        left join marts.promotion_candidates c using (agent_id, month)
-        left join (
-            select * from staging.agents where snapshot_date < $end
-            qualify row_number() over (partition by agent_id order by snapshot_date desc) = 1
-        ) g using (agent_id)
-        where s.month = $start
-        order by s.team_id, s.center_rank nulls last, s.agent_id
-    """, start=start, end=end)
-    teams = _df(con, """
-        select t.*, n.team_name, n.manager_email from marts.team_month_metrics t
-        left join (
-            select team_id, any_value(team_name) as team_name,
-                any_value(manager_email) as manager_email
-            from staging.agents where snapshot_date < $end
-                and snapshot_date = (select max(snapshot_date) from staging.agents
-                                     where snapshot_date < $end)
-            group by all
-        ) n using (team_id)
-        where t.month = $start order by t.team_id
-    """, start=start, end=end)
+    cards = _df(con, report_sql("agent_cards"), start=start, end=end)
+    teams = _df(con, report_sql("teams"), start=start, end=end)
     center = _df(con, "select * from marts.center_month_summary where month = $start",
                  start=start).to_dicts()
-    trend = _df(con, """
-        select s.agent_id, s.month, s.composite, m.collected
-        from marts.agent_month_scorecard s
-        join marts.agent_month_metrics m using (agent_id, month)
-        where s.month > $six and s.month <= $start order by s.agent_id, s.month
-    """, six=six, start=start)
-    buckets = _df(con, """
-        select agent_id,
-            bucket_of(dpd_at_assignment) as bucket,
-            sum(amount_due)::double as amount_due
-        from staging.assignments
-        where assigned_at < $end and coalesce(released_at, timestamp '9999-12-31') > $start
-        group by all order by agent_id, bucket
-    """, start=start, end=end)
-    team_medians = _df(con, """
-        select s.team_id, median(composite) as composite, median(recovery_rate) as recovery_rate,
-            median(rpc_rate) as rpc_rate, median(ptp_kept_rate) as ptp_kept_rate,
-            median(csat_avg) as csat_avg, median(complaints_per_1k_cases) as complaints_per_1k
-        from marts.agent_month_scorecard s join marts.agent_month_metrics m
-            using (agent_id, month)
-        where s.month = $start group by all
-    """, start=start)
-    quarantine = [
-        {"source": s, "reason_code": c, "n": n}
-        for s, c, n in con.execute(
-            "select q.source, q.reason_code, count(*) from audit.quarantine q "
-            "join audit.file_registry f using (file_id) "
-            "where f.business_date >= ? and f.business_date < ? group by all order by all",
-            [start, end]).fetchall()
-    ]
+    trend = _df(con, report_sql("composite_trend"), six=six, start=start)
+    buckets = _df(con, report_sql("portfolio_buckets"), start=start, end=end)
+    team_medians = _df(con, report_sql("team_medians"), start=start)
+    quarantine = _df(con, report_sql("quarantine_summary"), start=start, end=end).to_dicts()
     checks = stored_results(con, month)
     late = [r.sample for r in checks if r.check == "daily_sources_fresh" and not r.passed]
     restated = con.execute(

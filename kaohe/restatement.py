@@ -2,7 +2,8 @@
 
 After a month's pay is built, its scorecard and pay are compared with the snapshot taken when
 the month was first closed (``audit.month_snapshots``). A month is closed once its grace period
-for late files is over (the nightly schedule rebuilds a month until the 5th of the next one). A
+for late files is over (kaohe.months.GRACE_DAYS: the nightly schedule rebuilds a month during
+the first days of the next one). A
 difference is a restatement: every affected agent's before/after composite, grade and pay goes
 to ``audit.restatements``, the month is stamped ``restated:YYYY-MM`` in audit.warehouse_meta (the
 reports show "restated on ..."), and the snapshot moves to the new figures.
@@ -10,14 +11,12 @@ reports show "restated on ..."), and the snapshot moves to the new figures.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 import duckdb
 
-from kaohe.marts import month_bounds
+from kaohe.months import is_closed, month_bounds
 from kaohe.warehouse import meta_set
-
-GRACE_DAYS = 5
 
 DDL = """
 create table if not exists audit.month_snapshots (
@@ -35,10 +34,6 @@ select s.agent_id, s.composite, s.grade, p.paid_now, p.deferred, p.forfeited
 from marts.agent_month_scorecard s left join marts.agent_month_pay p using (agent_id, month)
 where s.month = $month
 """
-
-
-def is_closed(month: str, today: date) -> bool:
-    return today > month_bounds(month)[1] + timedelta(days=GRACE_DAYS - 1)
 
 
 def record(con: duckdb.DuckDBPyConnection, month: str, today: date) -> int:

@@ -17,6 +17,7 @@ from datetime import date, timedelta
 
 import duckdb
 
+from kaohe import evidence
 from kaohe.contract import load_contract
 from kaohe.warehouse import superseded_table
 
@@ -75,6 +76,8 @@ def purge(con: duckdb.DuckDBPyConnection, before: date, retention_days: int, tod
         rows["audit.quarantine"] = con.execute(
             "delete from audit.quarantine where file_id in (select file_id from _purged)"
         ).fetchall()[0][0]
+        for kind in evidence.KINDS:  # purged promises and plans get their removal link
+            evidence.append(con, kind)
         con.execute("update audit.file_registry set status = 'purged', message = "
                     "'purged: older than the retention' where file_id in "
                     "(select file_id from _purged)")

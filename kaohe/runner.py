@@ -5,18 +5,17 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
-import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from kaohe.months import MONTH
 from kaohe.warehouse import Home
 
 log = logging.getLogger("kaohe")
 
-MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 DAGSTER_YAML = """\
 # Written by kaohe: runs of `kaohe run` and of `dagster dev` share this instance.

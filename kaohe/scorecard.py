@@ -23,7 +23,8 @@ import duckdb
 import polars as pl
 
 from kaohe.config import DIMENSIONS, Config
-from kaohe.marts import dictionary, ensure_mart, month_bounds
+from kaohe.models import dictionary, ensure_mart
+from kaohe.months import month_bounds
 from kaohe.warehouse import quote
 
 SQL = Path(__file__).resolve().parents[1] / "sql" / "scorecard" / "scoring_inputs.sql"

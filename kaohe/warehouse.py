@@ -13,12 +13,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
+from kaohe import pii
 from kaohe.contract import CONTRACT_FILE, Source, load_contract
 
 log = logging.getLogger("kaohe")
@@ -310,136 +312,27 @@ def meta_set(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
     con.execute("insert or replace into audit.warehouse_meta values (?, ?)", [key, value])
 
 
-def publish(con: duckdb.DuckDBPyConnection, home: Home, full: bool = False) -> dict[str, int]:
-    """Write the analyst copy next to its final place, then atomically replace it.
+@contextmanager
+def writer(home: Home) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The single writer connection of a home: schema ensured, PII macros installed, and the
+    PII key checked against the one the warehouse was built with."""
 
-    Analysts holding a read-only connection to the old file keep reading it until they reconnect;
-    a crash before the rename leaves the previous copy untouched.
 
-    Incremental when it can be (the nightly run): the new copy starts as a file copy of the
-    previous one, staging tables receive only the rows of files loaded since (and lose the rows
-    those supersede), the evidence chain its new batches, and the small marts and audit tables
-    are rewritten. A full copy is made when there is no previous copy, the schema changed, a
-    purge ran (purged rows must not survive in the file), a file was replaced since, or
-    ``full``; a staging table whose row count then disagrees is copied whole.
-    """
-    from kaohe.pii import assert_pseudonymised
-
-    assert_pseudonymised(con)  # nothing is published while a PII column holds a clear value
-    target = home.published_db
-    for stale in target.parent.glob(f".{target.name}.*.tmp*"):  # left by a killed run
-        stale.unlink(missing_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    last_file = con.execute("select coalesce(max(file_id), 0) from audit.file_registry"
-                            ).fetchall()[0][0]
-    since = _incremental_base(con, target) if not full else None
-    if since is not None:
-        shutil.copyfile(target, tmp)
-    counts: dict[str, int] = {}
-    con.execute(f"attach {literal(str(tmp))} as pub")
+    con = connect(home.work_db, temp_directory=home.tmp)
     try:
-        schemas = ", ".join(literal(s) for s in PUBLISHED_SCHEMAS)
-        tables = con.execute(  # staging's views are published as tables
-            "select schema_name, table_name, comment from duckdb_tables() "
-            f"where database_name = current_database() and schema_name in ({schemas}) "
-            "union all select schema_name, view_name, comment from duckdb_views() "
-            f"where database_name = current_database() and schema_name in ({schemas}) "
-            "and not internal order by all"
-        ).fetchall()
-        for schema in PUBLISHED_SCHEMAS:
-            con.execute(f"create schema if not exists pub.{schema}")
-        con.execute(BUCKET_MACRO.format(db="pub.main."))
-        sources = load_contract()
-        for schema, table, comment in tables:
-            hidden = UNPUBLISHED_COLUMNS.get((schema, table), set())
-            cols = [
-                (name, ccomment)
-                for name, ccomment in con.execute(
-                    "select column_name, comment from duckdb_columns() where database_name = "
-                    "current_database() and schema_name = ? and table_name = ? "
-                    "order by column_index", [schema, table],
-                ).fetchall()
-                if name not in hidden
-            ]
-            select = ", ".join(quote(c) for c, _ in cols)
-            name = f"{schema}.{quote(table)}"
-            if since is not None and _append(con, name, select, sources.get(table)
-                                             if schema == "staging" else None, since):
-                pass  # brought up to date in place; its comments are already there
-            else:
-                con.execute(f"create or replace table pub.{name} as select {select} from {name}")
-                if comment:
-                    _comment(con, f"pub.{name}", comment, "table")
-                for col, ccomment in cols:
-                    if ccomment:
-                        _comment(con, f"pub.{name}.{quote(col)}", ccomment, "column")
-            counts[f"{schema}.{table}"] = con.execute(
-                f"select count(*) from pub.{name}").fetchall()[0][0]
-        # (the copy's table has no primary key: create table as select copies none)
-        con.execute("delete from pub.audit.warehouse_meta where key like 'published_%'")
-        con.execute("insert into pub.audit.warehouse_meta values "
-                    "('published_file_id', ?), ('published_mode', ?)",
-                    [str(last_file), "full" if since is None else "incremental"])
+        key, _ = pii.pii_key()
+        pii.install_macros(con, key)
+        ensure_schema(con)
+        fingerprint = pii.key_fingerprint(key)
+        stored = meta_get(con, "pii_key_fingerprint")
+        if stored is None:
+            meta_set(con, "pii_key_fingerprint", fingerprint)
+        elif stored != fingerprint:
+            raise pii.PiiKeyError(
+                f"{pii.KEY_ENV} differs from the key this warehouse was built with: "
+                "debtors would no longer join across files. Use the original key, or "
+                "rebuild the warehouse from the landing folder with a new home."
+            )
+        yield con
     finally:
-        con.execute("detach pub")
-    os.replace(tmp, target)
-    return counts
-
-
-def _incremental_base(con: duckdb.DuckDBPyConnection, target: Path) -> int | None:
-    """The last file id the published copy holds, if it can be brought up to date in place."""
-    if not target.exists():
-        return None
-    try:
-        con.execute(f"attach {literal(str(target))} as prev (read_only)")
-    except duckdb.Error:
-        return None  # unreadable: write a new copy
-    work = con.execute("select current_database()").fetchall()[0][0]
-    try:
-        meta = dict(con.execute("select key, value from prev.audit.warehouse_meta").fetchall())
-        # a purge or a re-masking of free text changed rows the previous copy holds
-        purges = [[con.execute(f"select count(*) from {quote(db)}.audit.{log_table}"
-                               ).fetchall()[0][0]
-                   if con.execute("select count(*) from duckdb_tables() where database_name = ? "
-                                  "and schema_name = 'audit' and table_name = ?",
-                                  [db, log_table]).fetchall()[0][0] else 0
-                   for log_table in ("purge_log", "pii_masking_log")] for db in ("prev", work)]
-    except duckdb.Error:
-        return None
-    finally:
-        con.execute("detach prev")
-    since = meta.get("published_file_id")
-    if since is None or meta.get("schema_version") != schema_version() or purges[0] != purges[1]:
-        return None
-    replaced = con.execute("select count(*) from audit.file_registry where replaced_by > ?",
-                           [int(since)]).fetchall()[0][0]
-    return None if replaced else int(since)
-
-
-def _append(con: duckdb.DuckDBPyConnection, name: str, select: str, src: Source | None,
-            since: int) -> bool:
-    """Bring ``pub.<name>`` up to date with the files after ``since``; False: copy it whole."""
-    schema, table = name.split(".", 1)
-    if not con.execute("select count(*) from duckdb_tables() where database_name = 'pub' and "
-                       "schema_name = ? and table_name = ?",
-                       [schema, table.strip('"')]).fetchall()[0][0]:
-        return False
-    if name == 'audit."evidence_chain"':  # append-only by batch
-        con.execute(f"insert into pub.{name} select {select} from {name} e where batch > "
-                    f"(select coalesce(max(batch), 0) from pub.{name} p where p.kind = e.kind)")
-    elif src is not None:
-        keys = " and ".join(f"p.{quote(k)} = n.{quote(k)}" for k in src.staging_key)
-        con.execute(f"create or replace temp table _new_rows as select {select} from {name} "
-                    "where _file_id > ?", [since])
-        # versions superseded by the new files' rows, then the new rows
-        con.execute(f"delete from pub.{name} p using _new_rows n where {keys}")
-        con.execute(f"insert into pub.{name} select * from _new_rows")
-        con.execute("drop table _new_rows")
-    else:
-        return False
-    mine, theirs = (con.execute(f"select count(*) from {db}{name}").fetchall()[0][0]
-                    for db in ("", "pub."))
-    if mine != theirs:
-        log.warning("publish: %s differs from the previous copy: copied whole", name)
-        return False
-    return True
+        con.close()

@@ -6,6 +6,7 @@ from dagster import Definitions
 
 from assets.audit import file_registry
 from assets.ingest import ingest_assets
+from assets.intermediate import intermediate_assets
 from assets.metrics import mart_assets
 from assets.publish import published_warehouse
 from assets.reports import monthly_reports
@@ -14,7 +15,8 @@ from pipelines.resources import KaoheConfig, Warehouse
 from pipelines.schedules import nightly
 
 defs = Definitions(
-    assets=[*ingest_assets, file_registry, *mart_assets, monthly_reports, published_warehouse],
+    assets=[*ingest_assets, file_registry, *intermediate_assets, *mart_assets, monthly_reports,
+            published_warehouse],
     jobs=[monthly_run],
     schedules=[nightly],
     resources={

@@ -9,9 +9,8 @@ from pathlib import Path
 import duckdb
 from dagster import ConfigurableResource
 
-from kaohe import pii
 from kaohe.config import Config, load_config
-from kaohe.warehouse import Home, connect, ensure_schema, meta_get, meta_set
+from kaohe.warehouse import Home, writer
 
 
 class Warehouse(ConfigurableResource):
@@ -30,26 +29,9 @@ class Warehouse(ConfigurableResource):
 
     @contextmanager
     def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """The single writer connection, schema ensured, PII macros installed."""
-        paths = self.paths
-        con = connect(paths.work_db, temp_directory=paths.tmp)
-        try:
-            key, _ = pii.pii_key()
-            pii.install_macros(con, key)
-            ensure_schema(con)
-            fingerprint = pii.key_fingerprint(key)
-            stored = meta_get(con, "pii_key_fingerprint")
-            if stored is None:
-                meta_set(con, "pii_key_fingerprint", fingerprint)
-            elif stored != fingerprint:
-                raise pii.PiiKeyError(
-                    f"{pii.KEY_ENV} differs from the key this warehouse was built with: "
-                    "debtors would no longer join across files. Use the original key, or "
-                    "rebuild the warehouse from the landing folder with a new home."
-                )
+        """The single writer connection (kaohe.warehouse.writer)."""
+        with writer(self.paths) as con:
             yield con
-        finally:
-            con.close()
 
 
 class KaoheConfig(ConfigurableResource):

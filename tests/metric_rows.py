@@ -16,6 +16,7 @@ import polars as pl
 
 from kaohe.config import load_config
 from kaohe.marts import build_month
+from kaohe.models import ensure_intermediate
 from kaohe.warehouse import ensure_schema, quote
 
 TABLE = "agent_month_metrics"
@@ -23,9 +24,10 @@ CFG = load_config()
 
 
 def warehouse(path: Path) -> duckdb.DuckDBPyConnection:
-    """A fresh warehouse with every staging table, empty."""
+    """A fresh warehouse with every staging table, empty, and the intermediate models."""
     con = duckdb.connect(str(path))
     ensure_schema(con)
+    ensure_intermediate(con)
     return con
 
 

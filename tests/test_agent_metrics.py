@@ -1,4 +1,4 @@
-"""marts.agent_month_metrics pinned rule by rule (shared/spec/metrics.md), on hand-written rows.
+"""marts.agent_month_metrics pinned rule by rule (docs/metrics.md), on hand-written rows.
 
 Every test writes a few rows straight into the staging tables of an empty warehouse, builds
 August 2026 (M = [2026-08-01, 2026-09-01), quarter from 2026-07-01) and reads the agents' rows.

@@ -6,8 +6,6 @@ import subprocess
 import sys
 from datetime import date
 
-import pytest
-
 from kaohe import evidence
 from kaohe.retention import purge
 
@@ -108,13 +106,10 @@ def test_a_tampered_promise_stops_the_month_at_the_blocking_evidence_check(landi
     assert row == [(False, "batch 1 record K2")]
 
 
-# Known false breaks (the chain has no removal link): records that leave staging legitimately
-# are reported as tampered, and since the chain is a blocking check these stop every later
-# month. Fixing them needs a removal link appended by ingestion and by `kaohe purge`.
-KNOWN_GAP = pytest.mark.xfail(strict=True, reason="the chain has no removal link yet")
+# Records that leave staging legitimately get a removal link: not a break (the chain is a
+# blocking check, so a false break would stop every later month).
 
 
-@KNOWN_GAP
 def test_a_replaced_file_that_drops_a_promise_is_not_a_break(landing):
     build(landing)
     landing.write("calls", "calls_20260803.csv", [PTP.format(id="K1", d=3, amount="100.00")])
@@ -123,7 +118,6 @@ def test_a_replaced_file_that_drops_a_promise_is_not_a_break(landing):
         assert evidence.verify(con, "ptp").intact
 
 
-@KNOWN_GAP
 def test_a_purge_is_not_a_break(landing):
     build(landing)
     landing.write("calls", "calls_20290101.csv", ["K9,C1,A1,2029-01-01 09:00:00,0,no_answer,,,"])
@@ -131,3 +125,21 @@ def test_a_purge_is_not_a_break(landing):
     with landing.warehouse.writer() as con:
         purge(con, date(2027, 1, 1), 730, today=date(2029, 2, 1))
         assert evidence.verify(con, "ptp").intact
+
+
+def test_a_withdrawn_promise_gets_a_removal_link_and_can_come_back(landing):
+    build(landing)
+    landing.write("calls", "calls_20260804.csv", ["K1,C1,A1,2026-08-03 09:00:00,60,connected_debtor,,,R"])
+    landing.ingest()
+    with landing.warehouse.writer() as con:
+        assert evidence.verify(con, "ptp").intact
+    assert landing.query("select content_hash from audit.evidence_chain where record_key = 'K1' "
+                         "order by batch desc limit 1") == [(evidence.REMOVED,)]
+    landing.write("calls", "calls_20260805.csv", [PTP.format(id="K1", d=3, amount="50.00")])
+    landing.ingest()
+    with landing.warehouse.writer() as con:
+        assert evidence.verify(con, "ptp").intact
+        # a removal that bypasses the pipeline is still a break
+        con.execute("delete from raw.calls where call_id = 'K2'")
+        status = evidence.verify(con, "ptp")
+    assert not status.intact and status.broken_key == "K2"

@@ -69,7 +69,7 @@ def without_bad_rows(root: Path, manifest: dict, source: str) -> pl.DataFrame:
 
 
 def test_generator_columns_are_the_contracts():
-    # the contract as the pipeline implements it (kaohe/contract.yaml), never ../shared
+    # the contract as the pipeline implements it (kaohe/contract.yaml)
     assert {name: list(src.column_names) for name, src in load_contract().items()} == {
         s: list(c) for s, c in COLUMNS.items()}
 

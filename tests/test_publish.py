@@ -6,7 +6,8 @@ from pathlib import Path
 
 import duckdb
 
-from kaohe.warehouse import Home, publish
+from kaohe.publish import publish
+from kaohe.warehouse import Home
 from tests.test_ingest import good_calls
 
 PAYMENT = "{id},C1,2026-08-0{d} 10:00:00,{amount},payment,,app"

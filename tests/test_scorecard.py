@@ -1,4 +1,4 @@
-"""The balanced scorecard, pay, promotion, configuration and its audit (shared/spec/scorecard.md).
+"""The balanced scorecard, pay, promotion, configuration and its audit (docs/scorecard.md).
 
 Each test pins one rule: either on ``score(frame, cfg)`` (a pure Polars function) with a
 hand-made frame, or on a few hand-written staging rows of an empty warehouse built for

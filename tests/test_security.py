@@ -18,7 +18,7 @@ from kaohe import pii
 from kaohe.contract import source
 from kaohe.ingest import Ingestor, discover
 from kaohe.paths import UnsafePathError, data_path, safe_name
-from kaohe.warehouse import publish
+from kaohe.publish import publish
 
 NAME, PHONE, ID_NUMBER = "欧阳娜娜", "13912345678", "44030619900101123X"
 CASE = "C{n},D{n},{name},{phone},{idn},cash_loan,440000,retail,{risk},false,1000.00"

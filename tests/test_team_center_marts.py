@@ -1,4 +1,4 @@
-"""Team, agency, skill-risk and centre marts (shared/spec/scorecard.md), on hand-written rows."""
+"""Team, agency, skill-risk and centre marts (docs/scorecard.md), on hand-written rows."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from kaohe.marts import build_all
-from pipelines.schedules import months_to_build
+from kaohe.months import months_to_build
 from tests.metric_rows import CFG, agent, assignment, call, case, insert, payment, warehouse
 
 MONTH = date(2026, 8, 1)

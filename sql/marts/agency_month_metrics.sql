@@ -14,10 +14,8 @@ bounds as (
 agency_of as (
     -- the agent's latest roster row on or before the month's last day, outsourced ones only
     select a.agent_id, a.agency_id
-    from staging.agents a, bounds b
-    where a.snapshot_date <= b.month_last_day
-    qualify row_number() over (partition by a.agent_id order by a.snapshot_date desc) = 1
-        and a.employment_type = 'outsourced' and a.agency_id is not null
+    from intermediate.roster_at(($month_end::date - interval 1 day)::date) a
+    where a.employment_type = 'outsourced' and a.agency_id is not null
 ),
 
 metrics as (

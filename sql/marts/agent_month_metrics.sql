@@ -1,5 +1,8 @@
 -- marts.agent_month_metrics: one row per (agent_id, month), as the metric dictionary defines it
--- (shared/spec/metrics.md; column definitions in agent_month_metrics.yaml beside this file).
+-- (column definitions in agent_month_metrics.yaml beside this file, docs/metrics.md).
+-- The shared rules (who holds a case when, payment and complaint attribution, the roster and
+-- case master as of the month's end, the over-cap ranking) are the intermediate models in
+-- sql/intermediate/.
 --
 -- Bound parameters:
 --   $month_start, $month_end   the month as a half-open interval [start, end) in local time
@@ -22,74 +25,34 @@ month_bounds as (
 
 roster as (
     -- each agent's row in the latest snapshot dated on or before the month's last day
-    select a.*
-    from staging.agents a, month_bounds b
-    where a.snapshot_date <= b.month_last_day
-    qualify row_number() over (partition by a.agent_id order by a.snapshot_date desc) = 1
-),
-
-latest_roster_date as (
-    select max(snapshot_date) as snapshot_date from roster
+    select * from intermediate.roster_at(($month_end::date - interval 1 day)::date)
 ),
 
 case_master as (
     -- debtor, hardship flag: the case's latest snapshot on or before the month's last day
-    select c.case_id, c.debtor_id, c.hardship_flag
-    from staging.cases c, month_bounds b
-    where c.snapshot_date <= b.month_last_day
-    qualify row_number() over (partition by c.case_id order by c.snapshot_date desc) = 1
+    select case_id, debtor_id, hardship_flag
+    from intermediate.case_master_at(($month_end::date - interval 1 day)::date)
 ),
 
 assignments as (
-    select
-        assignment_id,
-        case_id,
-        agent_id,
-        assigned_at,
-        coalesce(released_at, timestamp '9999-12-31') as held_until,
-        amount_due,
-        bucket_of(dpd_at_assignment) as bucket
-    from staging.assignments
+    select assignment_id, case_id, agent_id, assigned_at, held_until, amount_due, bucket
+    from intermediate.case_holdings
 ),
 
 bucket_weights as (
     select w.bucket, w.weight from (select unnest($bucket_weights) as w)
 ),
 
--- payment attribution -------------------------------------------------------------------------
-
-payment_holder as (
-    -- a payment counts for the assignment holding its case at paid_at; if overlapping
-    -- assignments hold it (a data-quality failure), the latest assigned_at wins
-    select p.payment_id, a.assignment_id
-    from staging.repayments p
-    join assignments a
-        on a.case_id = p.case_id
-        and a.assigned_at <= p.paid_at
-        and p.paid_at < a.held_until
-    where p.payment_type = 'payment'
-    qualify row_number() over (
-        partition by p.payment_id order by a.assigned_at desc, a.assignment_id desc
-    ) = 1
-),
+-- payment attribution (intermediate.payment_attribution) -------------------------------------
 
 repayment_events as (
-    -- every repayment event, signed; a reversal follows the payment it reverses (claw-back)
-    select
-        r.payment_id,
-        r.case_id,
-        r.paid_at,
-        case when r.payment_type = 'reversal' then -r.amount else r.amount end as signed_amount,
-        h.assignment_id
-    from staging.repayments r
-    left join payment_holder h
-        on h.payment_id = case when r.payment_type = 'reversal' then r.reversal_of else r.payment_id end
+    -- every repayment event, signed, with its assignment (NULL when no assignment held it)
+    select payment_id, case_id, paid_at, signed_amount, assignment_id, agent_id, bucket
+    from intermediate.payment_attribution
 ),
 
 attributed_events as (
-    select e.*, a.agent_id, a.bucket
-    from repayment_events e
-    join assignments a using (assignment_id)
+    select * from repayment_events where assignment_id is not null
 ),
 
 -- recovery ------------------------------------------------------------------------------------
@@ -141,46 +104,9 @@ month_calls as not materialized (
     where c.started_at >= b.month_start and c.started_at < b.month_end
 ),
 
-case_days as (
-    -- attempts per case and calendar day, then per debtor (a debtor can have several cases;
-    -- a case missing from the case master counts as its own debtor)
-    select c.case_id, c.started_at::date as call_date, count(*) as attempts
-    from month_calls c
-    group by all
-),
-
-busy_days as (
-    -- (debtor, day) with more attempts than the cap: only those need ranking
-    select coalesce(m.debtor_id, 'case:' || d.case_id) as debtor_key, d.call_date
-    from case_days d
-    left join case_master m using (case_id)
-    group by all
-    having sum(d.attempts) > $contact_cap
-),
-
-busy_cases as (
-    select distinct m.case_id, b.debtor_key, b.call_date
-    from busy_days b
-    join (
-        select case_id, debtor_id as debtor_key from case_master
-        union all
-        select case_id, 'case:' || case_id from case_days
-    ) m using (debtor_key)
-),
-
 over_cap as (
-    -- every attempt of every agent ranked per debtor and calendar day; call_id breaks ties
-    select call_id
-    from (
-        select
-            c.call_id,
-            row_number() over (
-                partition by b.debtor_key, b.call_date order by c.started_at, c.call_id
-            ) as attempt_of_day
-        from month_calls c
-        join busy_cases b on b.case_id = c.case_id and b.call_date = c.started_at::date
-    )
-    where attempt_of_day > $contact_cap
+    -- calls beyond the daily contact cap per debtor (intermediate.over_cap_calls)
+    select call_id from intermediate.over_cap_calls($month_start::date, $month_end::date, $contact_cap)
 ),
 
 contact as materialized (
@@ -253,32 +179,13 @@ promises as materialized (
 
 -- conduct -------------------------------------------------------------------------------------
 
-month_complaints as (
-    -- counted unless found unsubstantiated (pending ones count)
-    select c.*
-    from staging.complaints c, month_bounds b
+attributed_complaints as (
+    -- counted unless found unsubstantiated (pending ones count); attributed to the named
+    -- agent, else the case holder when received (intermediate.complaint_attribution)
+    select c.complaint_id, c.category, c.substantiated, c.agent_id
+    from intermediate.complaint_attribution c, month_bounds b
     where c.received_at >= b.month_start and c.received_at < b.month_end
         and c.substantiated is distinct from false
-),
-
-complaint_holders as (
-    -- attributed to agent_id when given, else to the agent holding the case when received
-    select c.complaint_id, a.agent_id
-    from month_complaints c
-    join assignments a
-        on a.case_id = c.case_id
-        and a.assigned_at <= c.received_at
-        and c.received_at < a.held_until
-    where c.agent_id is null
-    qualify row_number() over (
-        partition by c.complaint_id order by a.assigned_at desc, a.assignment_id desc
-    ) = 1
-),
-
-attributed_complaints as (
-    select c.complaint_id, c.category, c.substantiated, coalesce(c.agent_id, h.agent_id) as agent_id
-    from month_complaints c
-    left join complaint_holders h using (complaint_id)
 ),
 
 complaint_counts as materialized (
@@ -369,8 +276,7 @@ relief as materialized (
 -- the agents of the month ---------------------------------------------------------------------
 
 month_agents as (
-    select agent_id from roster
-    where status = 'active' and snapshot_date = (select snapshot_date from latest_roster_date)
+    select agent_id from roster where status = 'active' and in_roster_file
     union select agent_id from month_assignments
     union select agent_id from contact
     union select agent_id from collections

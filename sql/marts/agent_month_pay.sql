@@ -20,9 +20,7 @@ card as (
 salary as (
     -- base salary from the latest roster snapshot on or before the month's last day
     select a.agent_id, a.base_salary
-    from staging.agents a
-    where a.snapshot_date < $month_end::date
-    qualify row_number() over (partition by a.agent_id order by a.snapshot_date desc) = 1
+    from intermediate.roster_at(($month_end::date - interval 1 day)::date) a
 ),
 
 factors as (

@@ -50,31 +50,13 @@ sums as (
 
 -- what no agent owns ------------------------------------------------------------------------
 
-holders as (
-    select assignment_id, case_id, assigned_at,
-        coalesce(released_at, timestamp '9999-12-31') as held_until
-    from staging.assignments
-),
-
-payment_holder as (
-    select p.payment_id
-    from staging.repayments p
-    join holders a
-        on a.case_id = p.case_id and a.assigned_at <= p.paid_at and p.paid_at < a.held_until
-    where p.payment_type = 'payment'
-    group by all
-),
-
 month_events as (
-    select
-        case when r.payment_type = 'reversal' then -r.amount else r.amount end as signed_amount,
-        h.payment_id is not null as attributed
-    from staging.repayments r
+    -- the month's repayment events; attributed when an assignment held the (reversed)
+    -- payment's case (intermediate.payment_attribution)
+    select e.signed_amount, e.assignment_id is not null as attributed
+    from intermediate.payment_attribution e
     cross join bounds b
-    left join payment_holder h
-        on h.payment_id = case when r.payment_type = 'reversal' then r.reversal_of
-                               else r.payment_id end
-    where r.paid_at >= b.month_start and r.paid_at < b.month_end
+    where e.paid_at >= b.month_start and e.paid_at < b.month_end
 ),
 
 repayment_totals as (
@@ -86,24 +68,15 @@ repayment_totals as (
     from month_events
 ),
 
-month_complaints as (
-    select c.complaint_id, c.agent_id, c.case_id, c.received_at
-    from staging.complaints c, bounds b
-    where c.received_at >= b.month_start and c.received_at < b.month_end
-        and c.substantiated is distinct from false
-),
-
 complaint_totals as (
+    -- counted unless found unsubstantiated; unattributed: no agent named and no case holder
+    -- when received (intermediate.complaint_attribution)
     select
         count(*) as complaints_received,
-        count(*) filter (
-            where c.agent_id is null and not exists (
-                select 1 from holders a
-                where a.case_id = c.case_id and a.assigned_at <= c.received_at
-                    and c.received_at < a.held_until
-            )
-        ) as unattributed_complaints
-    from month_complaints c
+        count(*) filter (where c.agent_id is null) as unattributed_complaints
+    from intermediate.complaint_attribution c, bounds b
+    where c.received_at >= b.month_start and c.received_at < b.month_end
+        and c.substantiated is distinct from false
 ),
 
 call_totals as (

@@ -52,11 +52,10 @@ m6plus as (
         a.agent_id,
         count(*) as m6plus_assignments,
         sum(a.amount_due) as m6plus_due
-    from staging.assignments a
-    where bucket_of(a.dpd_at_assignment) = 'M6+'
+    from intermediate.case_holdings a
+    where a.bucket = 'M6+'
         and a.assigned_at < $month_start::date + interval 1 month
-        and coalesce(a.released_at, timestamp '9999-12-31')
-            > $month_start::date - interval 11 month
+        and a.held_until > $month_start::date - interval 11 month
     group by all
 ),
 

@@ -16,21 +16,14 @@ bounds as (
 ),
 
 held as (
-    select
-        a.agent_id,
-        a.case_id,
-        a.amount_due,
-        bucket_of(a.dpd_at_assignment) as bucket
-    from staging.assignments a, bounds b
-    where a.assigned_at < b.month_end
-        and coalesce(a.released_at, timestamp '9999-12-31') > b.month_start
+    select a.agent_id, a.case_id, a.amount_due, a.bucket
+    from intermediate.case_holdings a, bounds b
+    where a.assigned_at < b.month_end and a.held_until > b.month_start
 ),
 
 cases as (
     select c.case_id, c.region_code, c.industry
-    from staging.cases c, bounds b
-    where c.snapshot_date < b.month_end
-    qualify row_number() over (partition by c.case_id order by c.snapshot_date desc) = 1
+    from intermediate.case_master_at(($month_end::date - interval 1 day)::date) c
 ),
 
 macro as (

@@ -1,0 +1,184 @@
+"""SQL models: the files under ``sql/<layer>/`` and their dictionaries, and how they are built.
+
+Two layers of SQL models live here, one file pair each:
+
+- ``sql/intermediate/<name>.sql`` + ``.yaml``: the shared rules (who holds a case when, payment
+  and complaint attribution, the roster and the case master as of a date, the over-cap
+  ranking). A view, or a table macro when its dictionary lists ``params`` (a view with
+  arguments: ``select * from intermediate.roster_at(date '2026-10-31')``). They are created in
+  the writer before the marts are built and in the analysts' copy.
+- ``sql/marts/<table>.sql`` + ``.yaml``: one query per monthly mart, bound parameters
+  (``$month_start``...). A month is rebuilt by replacing its rows in one transaction.
+
+The dictionary (``.yaml``) is the one place a model's columns are defined: the warehouse
+comments and docs/metrics.md are written from it. Which tables a model reads is parsed from its
+SQL (kaohe.lineage); kaohe.marts lists the marts and their builders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cache
+from pathlib import Path
+
+import duckdb
+import yaml
+
+from kaohe.config import Config
+from kaohe.lineage import build_order, reads
+from kaohe.months import month_bounds
+from kaohe.warehouse import literal, quote
+
+SQL_ROOT = Path(__file__).resolve().parents[1] / "sql"
+
+
+@dataclass(frozen=True)
+class Dictionary:
+    table: str
+    grain: str
+    description: dict[str, str]
+    columns: list[dict[str, str]]
+    params: tuple[str, ...] = field(default=())
+
+    @property
+    def names(self) -> list[str]:
+        return [c["name"] for c in self.columns]
+
+
+def sql_path(layer: str, name: str) -> Path:
+    return SQL_ROOT / layer / f"{name}.sql"
+
+
+@cache
+def model_dictionary(layer: str, name: str) -> Dictionary:
+    data = yaml.safe_load((SQL_ROOT / layer / f"{name}.yaml").read_text(encoding="utf-8"))
+    return Dictionary(data["table"], data["grain"], data["description"], data["columns"],
+                      tuple(data.get("params", ())))
+
+
+@cache
+def model_sql(layer: str, name: str) -> str:
+    return sql_path(layer, name).read_text(encoding="utf-8")
+
+
+# --- intermediate: the shared rules --------------------------------------------------------------
+
+def intermediate_models() -> list[str]:
+    """Every intermediate model, each after the ones it reads."""
+    names = sorted(p.stem for p in (SQL_ROOT / "intermediate").glob("*.sql"))
+    return build_order({f"intermediate.{n}": reads(model_sql("intermediate", n))
+                        for n in names})
+
+
+def create_intermediate(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Create (or replace) one intermediate view or table macro, with its comments."""
+    d = model_dictionary("intermediate", name)
+    body = model_sql("intermediate", name)
+    text = d.description["en"] + " " + d.grain
+    con.execute("create schema if not exists intermediate")
+    if d.params:
+        con.execute(f"create or replace macro {d.table}({', '.join(d.params)}) as table {body}")
+        con.execute(f"comment on macro table {d.table} is {literal(text)}")
+        return
+    con.execute(f"create or replace view {d.table} as {body}")
+    con.execute(f"comment on view {d.table} is {literal(text)}")
+    for c in d.columns:
+        con.execute(f"comment on column {d.table}.{quote(c['name'])} is "
+                    f"{literal(c['en'] + ' | ' + c['zh'])}")
+
+
+def ensure_intermediate(con: duckdb.DuckDBPyConnection) -> None:
+    """Create (or replace) every intermediate model, each after the ones it reads."""
+    for qualified in intermediate_models():
+        create_intermediate(con, qualified.split(".", 1)[1])
+
+
+# --- marts: one SQL query per monthly table ---------------------------------------------------
+
+def dictionary(table: str) -> Dictionary:
+    """The dictionary of ``marts.<table>``."""
+    return model_dictionary("marts", table)
+
+
+def sql(table: str) -> str:
+    """The query of ``marts.<table>``."""
+    return model_sql("marts", table)
+
+
+def metric_params(cfg: Config, month: str | date) -> dict:
+    """Every bound parameter a mart query may name, from the configuration and the month."""
+    start, end, quarter = month_bounds(month)
+    m = cfg.metrics
+    return {
+        "month_start": start,
+        "month_end": end,
+        "quarter_start": quarter,
+        "bucket_weights": [{"bucket": b, "weight": w} for b, w in m.bucket_weights.items()],
+        "contact_cap": m.contact_cap_per_day,
+        "hours_start": m.hours_start,
+        "hours_end": m.hours_end,
+        "effective_min_s": m.effective_call_min_s,
+        "qa_labels": list(m.qa_flag_labels),
+        "qa_threshold": m.qa_confidence_threshold,
+        "high_risk_score": m.high_risk_score,
+        "min_tenure_months": m.min_tenure_months_for_high_risk,
+        "sla_hours": [{"ticket_type": t, "hours": h} for t, h in m.ticket_sla_hours.items()],
+        "variable_share": cfg.pay.variable_share,
+        "deferred_share": cfg.pay.deferred_share,
+        "payout_factors": [{"grade": g, "factor": f} for g, f in cfg.pay.payout_factors.items()],
+        "promotion_rules": [
+            {"from_level": r.from_level, "to_level": r.to_level,
+             "min_composite": r.min_composite, "months": r.months,
+             "requires_expertise": r.requires_expertise} for r in cfg.promotion],
+        "m6plus_min": cfg.expertise.m6plus_min_assignments,
+        "restructuring_min": cfg.expertise.restructuring_min_completed,
+    }
+
+
+def used_params(text: str, params: dict) -> dict:
+    """DuckDB refuses unused named parameters: bind only those the query names."""
+    return {k: v for k, v in params.items() if f"${k}" in text}
+
+
+_used_params = used_params  # the benchmarks' name
+
+
+def ensure_mart(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Create the mart table from its dictionary and (re)write every comment from it."""
+    d = dictionary(table)
+    cols = ", ".join(f"{quote(c['name'])} {c['type']}" for c in d.columns)
+    con.execute("create schema if not exists marts")
+    con.execute(f"create table if not exists {d.table} ({cols}, config_version varchar)")
+    con.execute(f"comment on table {d.table} is {literal(d.description['en'] + ' ' + d.grain)}")
+    for c in d.columns:
+        con.execute(f"comment on column {d.table}.{quote(c['name'])} is "
+                    f"{literal(c['en'] + ' | ' + c['zh'])}")
+    con.execute(f"comment on column {d.table}.config_version is "
+                f"{literal('configuration (version+hash) this row was built with')}")
+
+
+def build_month(con: duckdb.DuckDBPyConnection, table: str, cfg: Config, month: str | date
+                ) -> int:
+    """Replace the month's rows of ``marts.<table>`` with its query's; returns the row count."""
+    d = dictionary(table)
+    ensure_intermediate(con)  # the shared rules the query reads (cheap: views and macros)
+    ensure_mart(con, table)
+    query = sql(table)
+    params = used_params(query, metric_params(cfg, month))
+    start = params.get("month_start") or month_bounds(month)[0]
+    cols = ", ".join(quote(n) for n in d.names)
+    con.execute("begin transaction")
+    try:
+        con.execute(f"delete from {d.table} where month = ?", [start])
+        con.execute(
+            f"insert into {d.table} ({cols}, config_version) "
+            f"select {cols}, {literal(cfg.config_version)} from ({query})",
+            params,
+        )
+        n = con.execute(f"select count(*) from {d.table} where month = ?", [start]).fetchall()
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    return n[0][0]

@@ -1,0 +1,61 @@
+-- intermediate.over_cap_calls(month_start, month_end, cap): the calls beyond the daily contact
+-- cap. Every attempt of every agent on a debtor's cases is ranked per debtor and calendar day
+-- (started_at, then call_id breaks ties); those ranked beyond cap are over the cap. The debtor
+-- comes from the case master as of the month's last day; a case missing from it counts as its
+-- own debtor ('case:' || case_id). Calls with started_at in [month_start, month_end).
+
+with
+
+month_calls as not materialized (
+    select c.call_id, c.agent_id, c.case_id, c.started_at
+    from staging.calls c
+    where c.started_at >= month_start and c.started_at < month_end
+),
+
+case_master as (
+    select case_id, debtor_id
+    from intermediate.case_master_at((month_end::date - interval 1 day)::date)
+),
+
+case_days as (
+    -- attempts per case and calendar day
+    select c.case_id, c.started_at::date as call_date, count(*) as attempts
+    from month_calls c
+    group by all
+),
+
+busy_days as (
+    -- (debtor, day) with more attempts than the cap: only those need ranking
+    select coalesce(m.debtor_id, 'case:' || d.case_id) as debtor_key, d.call_date
+    from case_days d
+    left join case_master m using (case_id)
+    group by all
+    having sum(d.attempts) > cap
+),
+
+busy_cases as (
+    select distinct m.case_id, b.debtor_key, b.call_date
+    from busy_days b
+    join (
+        select case_id, debtor_id as debtor_key from case_master
+        union all
+        select case_id, 'case:' || case_id from case_days
+    ) m using (debtor_key)
+),
+
+ranked as (
+    select
+        c.call_id,
+        c.agent_id,
+        b.debtor_key,
+        b.call_date,
+        row_number() over (
+            partition by b.debtor_key, b.call_date order by c.started_at, c.call_id
+        ) as attempt_of_day
+    from month_calls c
+    join busy_cases b on b.case_id = c.case_id and b.call_date = c.started_at::date
+)
+
+select call_id, agent_id, debtor_key, call_date, attempt_of_day
+from ranked
+where attempt_of_day > cap

@@ -1,0 +1,14 @@
+-- One row per agent appraised in the month: scorecard, metrics, pay, promotion and the roster
+-- as of the month's end (names, team, e-mails). Bound: $start, $end (the month).
+select s.*, m.* exclude (agent_id, month, team_id, level, veto, config_version),
+    p.base_salary, p.target_pay, p.variable_target, p.payout_factor, p.variable_earned,
+    p.paid_now, p.deferred, p.forfeited, p.ytd_deferred_pool,
+    c.to_level, c.streak_months, c.required_months, c.eligible, c.reason as promotion,
+    g.agent_name, g.team_name, g.manager_email, g.email
+from marts.agent_month_scorecard s
+join marts.agent_month_metrics m using (agent_id, month)
+left join marts.agent_month_pay p using (agent_id, month)
+left join marts.promotion_candidates c using (agent_id, month)
+left join intermediate.roster_at(($end::date - interval 1 day)::date) g using (agent_id)
+where s.month = $start
+order by s.team_id, s.center_rank nulls last, s.agent_id

@@ -1,0 +1,12 @@
+-- One row per team of the month, with its name and manager from the latest roster file on or
+-- before the month's last day. Bound: $start, $end.
+select t.*, n.team_name, n.manager_email
+from marts.team_month_metrics t
+left join (
+    select team_id, any_value(team_name) as team_name, any_value(manager_email) as manager_email
+    from intermediate.roster_at(($end::date - interval 1 day)::date)
+    where in_roster_file
+    group by all
+) n using (team_id)
+where t.month = $start
+order by t.team_id
