@@ -7,9 +7,9 @@ and records every message in ``audit.report_deliveries`` of the work warehouse.
 Who gets what:
   * a team's manager (``manager_email`` of the team in the latest roster file on or before the
     month's last day: ``sql/reports/delivery_roster.sql``) gets ONE message per team: a short
-    summary in the body and, as attachments, ``teams/<team_id>.html`` plus ``agents/<agent_id>.html`` of exactly the agents
-    with a ``marts.agent_month_scorecard`` row of that team in the month, and nothing else. A
-    manager of two teams gets two messages, one per team: each message then matches one team
+    summary in the body and, as attachments, ``teams/<team_id>.html`` plus
+    ``agents/<agent_id>.html`` of exactly the agents with a ``marts.agent_month_scorecard`` row
+    of that team in the month, and nothing else. A manager of two teams gets two messages, one per team: each message then matches one team
     report and one send-log row, so a re-run, a resend (``force``) and the log stay per team;
   * every address in ``delivery.center_recipients`` gets its own message with ``center.html``
     and ``index.html``;
