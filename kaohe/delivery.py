@@ -10,7 +10,8 @@ Who gets what:
     summary in the body and, as attachments, ``teams/<team_id>.html`` plus
     ``agents/<agent_id>.html`` of exactly the agents with a ``marts.agent_month_scorecard`` row
     of that team in the month, and nothing else. A manager of two teams gets two messages, one
-    per team: each message then matches one team report and one send-log row, so a re-run, a resend (``force``) and the log stay per team;
+    per team: each message then matches one team report and one send-log row, so a re-run, a
+    resend (``force``) and the log stay per team;
   * every address in ``delivery.center_recipients`` gets its own message with ``center.html``
     and ``index.html``;
   * a team without a usable manager address (none, several different ones, or not an e-mail
