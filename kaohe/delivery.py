@@ -55,33 +55,19 @@ from pathlib import Path
 
 import duckdb
 
+from kaohe import audit
 from kaohe.config import Config
 from kaohe.models import model_sql
 from kaohe.months import MONTH, month_bounds
 from kaohe.paths import data_path, safe_name
 from kaohe.reports import cny, pct
-from kaohe.warehouse import Home, connect
+from kaohe.warehouse import Home, connect, ensure_schema
 
 log = logging.getLogger("kaohe.delivery")
 
 EMAIL = re.compile(r"^[^@\s<>,;\"']+@[^@\s<>,;\"']+\.[^@\s<>,;\"']+$")
 SMTP_TIMEOUT_S = 60
 
-DELIVERIES_DDL = """
-create schema if not exists audit;
-create table if not exists audit.report_deliveries (
-    month date,
-    recipient varchar,
-    kind varchar,
-    team_id varchar,
-    attachments varchar,
-    message_id varchar,
-    sent_at timestamp,
-    dry_run boolean
-);
-comment on table audit.report_deliveries is 'report e-mails sent (or, dry_run, written to the
-outbox), one row per message; attachments: JSON list of the attached file names';
-"""
 
 TEXT = {
     "zh": {
@@ -525,8 +511,9 @@ def _log_deliveries(work_db: Path, month: str, done: list[Delivery], dry_run: bo
             time.sleep(1)
             continue
         try:
-            con.execute(DELIVERIES_DDL)
-            con.executemany("insert into audit.report_deliveries values (?, ?, ?, ?, ?, ?, ?, ?)",
+            ensure_schema(con)
+            con.executemany(f"insert into audit.report_deliveries "
+                            f"{audit.columns('report_deliveries')} values (?, ?, ?, ?, ?, ?, ?, ?)",
                             rows)
         finally:
             con.close()

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import duckdb
 
+from kaohe import audit
+
 GENESIS = "0" * 64
 # the content hash of a removal link: not a sha256 value, so no record can ever match it
 REMOVED = "removed"
@@ -31,12 +33,6 @@ KINDS = {
              "concat_ws('|', plan_id, case_id, agent_id, plan_type, created_at, status, "
              "social_referral)", "true"),
 }
-DDL = """
-create table if not exists audit.evidence_chain (
-    kind varchar not null, batch bigint not null, record_key varchar not null,
-    content_hash varchar not null, record_hash varchar not null,
-    prev_batch_hash varchar not null, batch_hash varchar not null, chained_at timestamp not null
-)"""
 
 
 def kinds_of(table: str) -> list[str]:
@@ -66,7 +62,6 @@ def append(con: duckdb.DuckDBPyConnection, kind: str, file_ids: list[int] | None
     file brings an older version of a record back).
     """
     table, key, content, where = KINDS[kind]
-    con.execute(DDL)
     last = con.execute("select batch, batch_hash from audit.evidence_chain where kind = ? "
                        "order by batch desc limit 1", [kind]).fetchall()
     batch, prev = (last[0][0] + 1, last[0][1]) if last else (1, GENESIS)
@@ -93,7 +88,8 @@ def append(con: duckdb.DuckDBPyConnection, kind: str, file_ids: list[int] | None
     if not n:
         return 0
     con.execute(
-        "insert into audit.evidence_chain select ?, ?, record_key, content_hash, "
+        f"insert into audit.evidence_chain {audit.columns('evidence_chain')} "
+        "select ?, ?, record_key, content_hash, "
         "sha256(? || content_hash), ?, (select sha256(? || string_agg(sha256(? || content_hash),"
         " '' order by record_key)) from _new_evidence), now()::timestamp from _new_evidence",
         [kind, batch, prev, prev, prev, prev])

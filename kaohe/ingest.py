@@ -29,7 +29,7 @@ from pathlib import Path
 
 import duckdb
 
-from kaohe import evidence, pii
+from kaohe import audit, evidence, pii
 from kaohe.contract import FILE_NAME, SAFE_ID_PATTERN, Column, Source, load_contract
 from kaohe.pii import mask_value
 from kaohe.warehouse import LINEAGE_COLUMNS, literal, quote, superseded_table
@@ -394,7 +394,7 @@ class Ingestor:
         """A rejected file: nothing of it reaches staging (unless it replaced a version)."""
         fid = self.con.execute("select nextval('audit.file_id_seq')").fetchall()[0][0]
         self.con.execute(
-            "insert into audit.file_registry values "
+            f"insert into audit.file_registry {audit.columns('file_registry')} values "
             "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now()::timestamp, null, ?, ?)",
             [fid, f.rel, f.source, f.business_date, f.seq, f.fmt, size, sha, encoding,
              res.rows_read, res.rows_loaded, res.rows_rejected, res.status, res.message,
@@ -404,7 +404,8 @@ class Ingestor:
 
     def _quarantine_file(self, fid: int, f: LandedFile, code: str, message: str) -> None:
         self.con.execute(
-            "insert into audit.quarantine values (?, ?, ?, null, null, ?, ?, now()::timestamp)",
+            f"insert into audit.quarantine {audit.columns('quarantine')} "
+            "values (?, ?, ?, null, null, ?, ?, now()::timestamp)",
             [fid, f.source, f.rel, code, message],
         )
 
@@ -475,7 +476,7 @@ class Ingestor:
         loaded, rejected = self._store(src, f, fid, raw_types)
         res = FileResult(f.rel, "loaded", loaded + rejected, loaded, rejected)
         self.con.execute(
-            "insert into audit.file_registry values "
+            f"insert into audit.file_registry {audit.columns('file_registry')} values "
             "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'loaded', null, now()::timestamp, null, false, "
             "?)",
             [fid, f.rel, src.name, f.business_date, f.seq, f.fmt, size, sha, encoding,
@@ -502,7 +503,8 @@ class Ingestor:
                 self.con, f"raw.{text_source}", (*pk, "_file_id"), columns, new_names,
                 names="(select case_id, debtor_name from _checked where not _bad and not _dup)")
             if n:  # rows already published change: the next publish copies them whole
-                self.con.execute("insert into audit.pii_masking_log values "
+                self.con.execute(f"insert into audit.pii_masking_log "
+                                 f"{audit.columns('pii_masking_log')} values "
                                  "(now()::timestamp, ?, ?, ?)", [text_source, n, fid])
 
     def _forget_version(self, src: Source | None, file_id: int) -> None:
@@ -767,7 +769,7 @@ class Ingestor:
             "then '\"' || replace(v, '\"', '\"\"') || '\"' else v end"
         )
         con.execute(
-            "insert into audit.quarantine "
+            f"insert into audit.quarantine {audit.columns('quarantine')} "
             "select ?, ?, ?, line, mask_pii_text(raw_text), problems[1].code, "
             "array_to_string(list_transform(problems, lambda p: p.code || ': ' || p.msg), '; '), "
             "now()::timestamp from ("
@@ -786,7 +788,8 @@ class Ingestor:
             mask = (f"regexp_replace(regexp_replace({mask}, '[\\x{{3400}}-\\x{{9FFF}}]+', '***', "
                     "'g'), '[0-9]{7,}', '***', 'g')")
         con.execute(
-            "insert into audit.quarantine select ?, ?, ?, line, any_value(" + mask + "), "
+            f"insert into audit.quarantine {audit.columns('quarantine')} "
+            "select ?, ?, ?, line, any_value(" + mask + "), "
             "case when bool_or(error_type in ('INVALID UNICODE', 'INVALID ENCODING')) "
             "then 'encoding_error' else 'malformed_row' end, "
             "string_agg(distinct error_type || ': ' || mask_value(coalesce(error_message, '')), "

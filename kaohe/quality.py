@@ -32,7 +32,7 @@ from pathlib import Path
 
 import duckdb
 
-from kaohe import evidence
+from kaohe import audit, evidence
 from kaohe.contract import Source, load_contract
 from kaohe.months import month_bounds
 from kaohe.warehouse import quote
@@ -405,7 +405,8 @@ def store_results(con: duckdb.DuckDBPyConnection, results: list[CheckResult], mo
         con.execute("delete from audit.check_results where month = ? and list_contains(?, suite)",
                     [start, suites])
         con.executemany(
-            "insert into audit.check_results values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+            f"insert into audit.check_results {audit.columns('check_results')} "
+            "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
             "now()::timestamp)",
             [[start, r.suite, r.check, r.severity, r.passed, r.unexpected, ", ".join(r.sample),
               r.description, r.engine, r.seconds] for r in results],

@@ -15,19 +15,9 @@ from datetime import date
 
 import duckdb
 
+from kaohe import audit
 from kaohe.months import is_closed, month_bounds
 from kaohe.warehouse import meta_set
-
-DDL = """
-create table if not exists audit.month_snapshots (
-    month date, agent_id varchar, composite double, grade varchar, paid_now decimal(18,2),
-    deferred decimal(18,2), forfeited decimal(18,2), taken_at timestamp);
-create table if not exists audit.restatements (
-    month date, agent_id varchar, composite_before double, composite_after double,
-    grade_before varchar, grade_after varchar, paid_now_before decimal(18,2),
-    paid_now_after decimal(18,2), deferred_before decimal(18,2), deferred_after decimal(18,2),
-    forfeited_before decimal(18,2), forfeited_after decimal(18,2), restated_at timestamp);
-"""
 
 CURRENT = """
 select s.agent_id, s.composite, s.grade, p.paid_now, p.deferred, p.forfeited
@@ -39,7 +29,6 @@ where s.month = $month
 def record(con: duckdb.DuckDBPyConnection, month: str, today: date) -> int:
     """Compare the month with its closing snapshot; returns the number of agents restated."""
     start = month_bounds(month)[0]
-    con.execute(DDL)
     if not is_closed(month, today):
         return 0  # the month to date changes every night: that is no restatement
     has_snapshot = con.execute("select count(*) from audit.month_snapshots where month = ?",
@@ -62,13 +51,15 @@ def record(con: duckdb.DuckDBPyConnection, month: str, today: date) -> int:
                 {"month": start})
             changed = con.execute("select count(*) from _changes").fetchall()[0][0]
             if changed:
-                con.execute("insert into audit.restatements select ?, agent_id, c0, c1, g0, "
+                con.execute(f"insert into audit.restatements {audit.columns('restatements')} "
+                            "select ?, agent_id, c0, c1, g0, "
                             "g1, p0, p1, d0, d1, f0, f1, now()::timestamp from _changes",
                             [start])
                 meta_set(con, f"restated:{month}", today.isoformat())
         if changed or not has_snapshot:
             con.execute("delete from audit.month_snapshots where month = ?", [start])
-            con.execute(f"insert into audit.month_snapshots select $month, *, "
+            con.execute(f"insert into audit.month_snapshots {audit.columns('month_snapshots')} "
+                        "select $month, *, "
                         f"now()::timestamp from ({CURRENT})", {"month": start})
         con.execute("commit")
     except Exception:

@@ -17,7 +17,7 @@ from datetime import date, timedelta
 
 import duckdb
 
-from kaohe import evidence
+from kaohe import audit, evidence
 from kaohe.contract import load_contract
 from kaohe.warehouse import superseded_table
 
@@ -52,9 +52,6 @@ def purge(con: duckdb.DuckDBPyConnection, before: date, retention_days: int, tod
           ) -> PurgeResult:
     """Remove every record of files dated before ``before``, in one transaction."""
     check_purge(before, retention_days, today)
-    con.execute("""create table if not exists audit.purge_log (
-        purged_at timestamp not null, before date not null, retention_days integer not null,
-        files bigint not null, rows varchar not null)""")
     rows: dict[str, int] = {}
     con.execute("begin transaction")
     try:
@@ -81,7 +78,8 @@ def purge(con: duckdb.DuckDBPyConnection, before: date, retention_days: int, tod
         con.execute("update audit.file_registry set status = 'purged', message = "
                     "'purged: older than the retention' where file_id in "
                     "(select file_id from _purged)")
-        con.execute("insert into audit.purge_log values (now()::timestamp, ?, ?, ?, ?)",
+        con.execute(f"insert into audit.purge_log {audit.columns('purge_log')} "
+                    "values (now()::timestamp, ?, ?, ?, ?)",
                     [before, retention_days, files, json.dumps(rows, sort_keys=True)])
         con.execute("commit")
     except Exception:

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from kaohe import audit
 from kaohe.months import MONTH
 from kaohe.warehouse import Home
 
@@ -157,5 +158,6 @@ def _record_override(home: Home, landing: Path, month: str, cfg, failed) -> None
     text = "; ".join(f"[{f.rule}] {f.detail}" for f in failed)
     log.warning("running %s with a configuration that fails the audit: %s", month, text)
     with Warehouse(home=str(home.root), landing=str(landing)).writer() as con:
-        con.execute("insert into audit.config_overrides values (now()::timestamp, ?, ?, ?, ?)",
+        con.execute(f"insert into audit.config_overrides {audit.columns('config_overrides')} "
+                    "values (now()::timestamp, ?, ?, ?, ?)",
                     [month, cfg.config_version, str(cfg.path), text])

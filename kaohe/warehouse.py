@@ -20,7 +20,8 @@ from pathlib import Path
 
 import duckdb
 
-from kaohe import pii
+from kaohe import audit, pii
+from kaohe.audit import ensure_audit
 from kaohe.contract import CONTRACT_FILE, Source, load_contract
 
 log = logging.getLogger("kaohe")
@@ -105,96 +106,11 @@ def literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-AUDIT_DDL = """
+SCHEMAS_DDL = """
 create schema if not exists raw;
 create schema if not exists staging;
-create schema if not exists audit;
 create schema if not exists marts;
-create sequence if not exists audit.file_id_seq start 1;
-create table if not exists audit.file_registry (
-    file_id bigint primary key,
-    path varchar not null,
-    source varchar,
-    business_date date,
-    seq integer,
-    format varchar,
-    size_bytes bigint,
-    sha256 varchar,
-    encoding varchar,
-    rows_read bigint,
-    rows_loaded bigint,
-    rows_rejected bigint,
-    status varchar not null,
-    message varchar,
-    ingested_at timestamp not null,
-    replaced_by bigint,
-    staged boolean default false,
-    modified_ns bigint
-);
-create table if not exists audit.quarantine (
-    file_id bigint,
-    source varchar,
-    file varchar not null,
-    line bigint,
-    raw_text varchar,
-    reason_code varchar not null,
-    reason varchar not null,
-    ingested_at timestamp not null
-);
-create table if not exists audit.warehouse_meta (key varchar primary key, value varchar);
-create table if not exists audit.pii_masking_log (
-    masked_at timestamp not null,
-    source varchar not null,
-    rows_masked bigint not null,
-    case_file_id bigint
-);
-create table if not exists audit.config_overrides (
-    overridden_at timestamp not null,
-    month varchar,
-    config_version varchar not null,
-    config_path varchar,
-    findings varchar not null
-);
-create table if not exists audit.check_results (
-    month date not null,
-    suite varchar not null,
-    "check" varchar not null,
-    severity varchar not null,
-    passed boolean not null,
-    unexpected bigint,
-    sample varchar,
-    description varchar,
-    engine varchar,
-    seconds double,
-    checked_at timestamp not null
-);
 """
-
-AUDIT_COMMENTS = {
-    "audit.file_registry": "every file seen in the landing folder, one row per content version",
-    "audit.file_registry.status": "loaded | rejected (whole file quarantined) | replaced (a newer "
-    "version of the same name superseded it)",
-    "audit.file_registry.rows_read": "records read = rows_loaded + rows_rejected",
-    "audit.file_registry.sha256": "content hash: the same file delivered twice is a no-op",
-    "audit.file_registry.staged": "its superseded versions are recorded (false only between a "
-    "file's commit and its source's staging refresh, or after an interrupted run)",
-    "audit.file_registry.modified_ns": "the file's status-change time (ctime, set by the kernel on "
-    "any write; copy tools cannot preserve it) when read: a file with the same path, size and "
-    "ctime is not read or hashed again",
-    "audit.quarantine": "every rejected row and file, with the reason; PII masked",
-    "audit.pii_masking_log": "free text already loaded in which a debtor's name was masked when "
-    "the case master naming that debtor arrived (the next publish copies the table whole)",
-    "audit.quarantine.line": "record number in the file (header = 1); NULL for a whole file",
-    "audit.quarantine.reason_code": "bad_type | out_of_range | unknown_enum | missing_value | "
-    "duplicate_key | unknown_reversal | malformed_row | encoding_error | missing_column | "
-    "truncated_file | empty_file | bad_file_name | unreadable_file | bad_id",
-    "audit.quarantine.raw_text": "the record as it arrived, debtor PII masked (not published)",
-    "audit.check_results": "latest data-quality results per month, suite and check "
-    "(expectations/*.json); severity blocking stops the month's reports",
-    "audit.check_results.sample": "up to 5 offending keys (ids, never PII)",
-    "audit.config_overrides": "runs that used a configuration failing kaohe audit-config, "
-    "explicitly allowed with --allow-audit-errors",
-}
 
 
 # The bucket of an assignment (metric dictionary, shared rules): one definition, a macro in the
@@ -225,9 +141,10 @@ def source_columns_ddl(src: Source) -> list[str]:
 
 
 def schema_version() -> str:
-    """Changes whenever the contract or this module's DDL changes."""
+    """Changes whenever the contract, this module or the audit schema changes."""
     digest = hashlib.sha256(CONTRACT_FILE.read_bytes())
     digest.update(Path(__file__).read_bytes())
+    digest.update(Path(audit.__file__).read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -240,13 +157,9 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     ).fetchall()[0][0]
     if exists and meta_get(con, "schema_version") == version:
         return
-    con.execute(AUDIT_DDL)
-    con.execute("alter table audit.file_registry add column if not exists staged boolean "
-                "default false")
-    con.execute("alter table audit.file_registry add column if not exists modified_ns bigint")
+    con.execute(SCHEMAS_DDL)
+    ensure_audit(con)  # every audit table, in one place (kaohe/audit.py)
     con.execute(BUCKET_MACRO.format(db=""))
-    for target, text in AUDIT_COMMENTS.items():
-        _comment(con, target, text)
     lineage = [f"{name} {typ}" for name, (typ, _) in LINEAGE_COLUMNS.items()]
     for src in load_contract().values():
         cols = source_columns_ddl(src)
@@ -309,7 +222,8 @@ def meta_get(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
 
 
 def meta_set(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
-    con.execute("insert or replace into audit.warehouse_meta values (?, ?)", [key, value])
+    con.execute('insert or replace into audit.warehouse_meta ("key", "value") values (?, ?)',
+                [key, value])
 
 
 @contextmanager

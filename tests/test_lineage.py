@@ -97,3 +97,25 @@ def test_each_shared_rule_is_written_in_exactly_one_sql_file():
     code = "".join(Path(f).read_text(encoding="utf-8") for f in
                    ("kaohe/reports.py", "kaohe/delivery.py"))
     assert "snapshot_date" not in code and "staging.agents" not in code
+
+
+def test_every_audit_table_is_created_in_one_place_with_every_column_commented(tmp_path):
+    import duckdb
+
+    from kaohe.audit import AUDIT_TABLES
+    from kaohe.warehouse import ensure_schema
+
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    ensure_schema(con)
+    tables = dict(con.sql("select table_name, comment from duckdb_tables() "
+                          "where schema_name = 'audit'").fetchall())
+    assert set(tables) == set(AUDIT_TABLES) and all(tables.values())
+    uncommented = con.sql("select table_name, column_name from duckdb_columns() "
+                          "where schema_name = 'audit' and comment is null").fetchall()
+    assert uncommented == []
+    con.close()
+    code = "".join(p.read_text(encoding="utf-8") for p in Path("kaohe").rglob("*.py")
+                   if p.name != "audit.py")
+    assert "create table if not exists audit." not in code
+    # every insert into an audit table names its columns
+    assert not re.search(r"insert into audit\.\w+ (values|select)", code)

@@ -1,0 +1,181 @@
+"""The audit schema, defined once: every ``audit.*`` table, its columns and their comments.
+
+Ingestion, checks, retention, restatement, evidence and delivery all write here; nothing else
+creates an audit table. ``ensure_audit`` creates what is missing (idempotent) and writes every
+table and column comment, which analysts read with ``duckdb_columns()``. Inserts name their
+columns, so a column added at the end never shifts a value.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+# table -> (comment, [(column, type and constraints, comment)])
+AUDIT_TABLES: dict[str, tuple[str, list[tuple[str, str, str]]]] = {
+    "file_registry": ("every file seen in the landing folder, one row per content version", [
+        ("file_id", "bigint primary key", "the file version (lineage column _file_id of its rows)"),
+        ("path", "varchar not null", "path relative to the landing folder"),
+        ("source", "varchar", "the contract source (the folder)"),
+        ("business_date", "date", "the date in the file name"),
+        ("seq", "integer", "the sequence number in the file name (0 when absent)"),
+        ("format", "varchar", "csv | csv.gz | parquet"),
+        ("size_bytes", "bigint", "size when read"),
+        ("sha256", "varchar", "content hash: the same file delivered twice is a no-op; NULL for "
+         "a file that could not be read"),
+        ("encoding", "varchar", "utf-8 | gb18030 | parquet"),
+        ("rows_read", "bigint", "records read = rows_loaded + rows_rejected"),
+        ("rows_loaded", "bigint", "records that reached raw"),
+        ("rows_rejected", "bigint", "records quarantined"),
+        ("status", "varchar not null", "loaded | rejected (whole file quarantined) | replaced (a "
+         "newer version of the same name superseded it) | purged (older than the retention)"),
+        ("message", "varchar", "why a file was rejected or purged"),
+        ("ingested_at", "timestamp not null", "when it was read"),
+        ("replaced_by", "bigint", "file_id of the version that replaced it"),
+        ("staged", "boolean default false", "its superseded versions are recorded (false only "
+         "between a file's commit and its source's staging refresh, or after an interrupted run)"),
+        ("modified_ns", "bigint", "the file's status-change time (ctime, set by the kernel on any "
+         "write; copy tools cannot preserve it) when read: a file with the same path, size and "
+         "ctime is not read or hashed again"),
+    ]),
+    "quarantine": ("every rejected row and file, with the reason; PII masked", [
+        ("file_id", "bigint", "the file version (audit.file_registry)"),
+        ("source", "varchar", "the contract source"),
+        ("file", "varchar not null", "path relative to the landing folder"),
+        ("line", "bigint", "record number in the file (header = 1); NULL for a whole file"),
+        ("raw_text", "varchar", "the record as it arrived, debtor PII masked (not published)"),
+        ("reason_code", "varchar not null", "bad_type | out_of_range | unknown_enum | "
+         "missing_value | duplicate_key | unknown_reversal | malformed_row | encoding_error | "
+         "missing_column | truncated_file | empty_file | bad_file_name | unreadable_file | "
+         "bad_id"),
+        ("reason", "varchar not null", "every problem of the record, quoted values masked"),
+        ("ingested_at", "timestamp not null", "when it was quarantined"),
+    ]),
+    "warehouse_meta": ("facts about this warehouse: schema version, PII key fingerprint, "
+                       "what the published copy holds, restated months", [
+        ("key", "varchar primary key", "schema_version | pii_key_fingerprint | "
+         "published_file_id | published_mode | restated:YYYY-MM"),
+        ("value", "varchar", "its value"),
+    ]),
+    "pii_masking_log": ("free text already loaded in which a debtor's name was masked when the "
+                        "case master naming that debtor arrived (the next publish copies the "
+                        "table whole)", [
+        ("masked_at", "timestamp not null", "when"),
+        ("source", "varchar not null", "the source whose free text changed"),
+        ("rows_masked", "bigint not null", "rows changed"),
+        ("case_file_id", "bigint", "the case master file that brought the names"),
+    ]),
+    "config_overrides": ("runs that used a configuration failing kaohe audit-config, explicitly "
+                         "allowed with --allow-audit-errors", [
+        ("overridden_at", "timestamp not null", "when the run started"),
+        ("month", "varchar", "the month run"),
+        ("config_version", "varchar not null", "the configuration's version and hash"),
+        ("config_path", "varchar", "the configuration file"),
+        ("findings", "varchar not null", "the failed rules"),
+    ]),
+    "check_results": ("latest data-quality results per month, suite and check "
+                      "(expectations/*.json); severity blocking stops the month's reports", [
+        ("month", "date not null", "the month checked"),
+        ("suite", "varchar not null", "the table checked"),
+        ("check", "varchar not null", "the expectation"),
+        ("severity", "varchar not null", "blocking | warning"),
+        ("passed", "boolean not null", "whether it held"),
+        ("unexpected", "bigint", "offending rows"),
+        ("sample", "varchar", "up to 5 offending keys (ids, never PII)"),
+        ("description", "varchar", "what the check means"),
+        ("engine", "varchar", "sql | gx (Great Expectations)"),
+        ("seconds", "double", "time taken"),
+        ("checked_at", "timestamp not null", "when"),
+    ]),
+    "purge_log": ("every kaohe purge: records older than the retention removed from raw, "
+                  "staging and quarantine", [
+        ("purged_at", "timestamp not null", "when"),
+        ("before", "date not null", "files dated before this were purged"),
+        ("retention_days", "integer not null", "the configured retention"),
+        ("files", "bigint not null", "files purged"),
+        ("rows", "varchar not null", "JSON: rows removed per table"),
+    ]),
+    "evidence_chain": ("tamper evidence: hash chain over promises to pay and plans, one batch "
+                       "per ingestion (kaohe/evidence.py)", [
+        ("kind", "varchar not null", "ptp | plan"),
+        ("batch", "bigint not null", "the ingestion batch"),
+        ("record_key", "varchar not null", "call_id or plan_id"),
+        ("content_hash", "varchar not null", "sha256 of the record's fields, or 'removed'"),
+        ("record_hash", "varchar not null", "sha256(prev_batch_hash || content_hash)"),
+        ("prev_batch_hash", "varchar not null", "the previous batch's hash"),
+        ("batch_hash", "varchar not null", "sha256 over the batch's record hashes"),
+        ("chained_at", "timestamp not null", "when"),
+    ]),
+    "month_snapshots": ("each closed month's scorecard and pay as first closed: a later "
+                        "rebuild that differs is a restatement", [
+        ("month", "date", "the month"),
+        ("agent_id", "varchar", "the agent"),
+        ("composite", "double", "composite score"),
+        ("grade", "varchar", "grade"),
+        ("paid_now", "decimal(18,2)", "variable pay paid with the month"),
+        ("deferred", "decimal(18,2)", "variable pay deferred"),
+        ("forfeited", "decimal(18,2)", "pay forfeited by a veto"),
+        ("taken_at", "timestamp", "when the snapshot was taken"),
+    ]),
+    "restatements": ("agents of a closed month whose scorecard or pay changed on a rebuild, "
+                     "before and after", [
+        ("month", "date", "the month"),
+        ("agent_id", "varchar", "the agent"),
+        ("composite_before", "double", "composite at closing"),
+        ("composite_after", "double", "composite now"),
+        ("grade_before", "varchar", "grade at closing"),
+        ("grade_after", "varchar", "grade now"),
+        ("paid_now_before", "decimal(18,2)", "paid at closing"),
+        ("paid_now_after", "decimal(18,2)", "paid now"),
+        ("deferred_before", "decimal(18,2)", "deferred at closing"),
+        ("deferred_after", "decimal(18,2)", "deferred now"),
+        ("forfeited_before", "decimal(18,2)", "forfeited at closing"),
+        ("forfeited_after", "decimal(18,2)", "forfeited now"),
+        ("restated_at", "timestamp", "when"),
+    ]),
+    "report_deliveries": ("report e-mails sent (or, dry_run, written to the outbox), one row "
+                          "per message", [
+        ("month", "date", "the month reported"),
+        ("recipient", "varchar", "the address"),
+        ("kind", "varchar", "team | center"),
+        ("team_id", "varchar", "the team (team messages)"),
+        ("attachments", "varchar", "JSON list of the attached file names"),
+        ("message_id", "varchar", "the Message-ID"),
+        ("sent_at", "timestamp", "when"),
+        ("dry_run", "boolean", "written to the outbox instead of sent"),
+    ]),
+}
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def audit_ddl() -> str:
+    """CREATE statements for every audit table (idempotent)."""
+    out = ["create schema if not exists audit;",
+           "create sequence if not exists audit.file_id_seq start 1;"]
+    for table, (_, columns) in AUDIT_TABLES.items():
+        cols = ",\n    ".join(f'"{name}" {typ}' for name, typ, _ in columns)
+        out.append(f"create table if not exists audit.{table} (\n    {cols}\n);")
+    return "\n".join(out)
+
+
+def ensure_audit(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the audit tables that are missing, add columns a newer kaohe has, write comments."""
+    con.execute(audit_ddl())
+    existing = {(t, c) for t, c in con.execute(
+        "select table_name, column_name from duckdb_columns() where schema_name = 'audit' "
+        "and database_name = current_database()").fetchall()}
+    for table, (comment, columns) in AUDIT_TABLES.items():
+        for name, typ, _ in columns:
+            if (table, name) not in existing:  # a warehouse from an older kaohe
+                con.execute(f'alter table audit.{table} add column if not exists "{name}" '
+                            f"{typ.replace(' primary key', '').replace(' not null', '')}")
+        con.execute(f"comment on table audit.{table} is {_literal(comment)}")
+        for name, _, text in columns:
+            con.execute(f'comment on column audit.{table}."{name}" is {_literal(text)}')
+
+
+def columns(table: str) -> str:
+    """The column list of ``audit.<table>`` for an insert: ``(a, b, ...)``."""
+    return "(" + ", ".join(f'"{name}"' for name, _, _ in AUDIT_TABLES[table][1]) + ")"
