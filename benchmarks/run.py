@@ -58,7 +58,7 @@ def _rss_mb() -> float:
 def child_pipeline(landing: Path, home: Path) -> dict:
     import duckdb
 
-    from kaohe.runner import run_month
+    from pipelines.runner import run_month
 
     started = time.perf_counter()
     checked_from = time.time()

@@ -59,7 +59,7 @@ def run(months: int, seed: int, scale: str, work: Path) -> dict:
     result = {}
     for m in range(months):
         month = f"2026-{8 + m:02d}"
-        proc = subprocess.run([sys.executable, "-m", "kaohe.cli", "run", "--month", month,
+        proc = subprocess.run([sys.executable, "-m", "pipelines.cli", "run", "--month", month,
                                "--landing", str(landing), "--home", str(home)],
                               capture_output=True, text=True, env=os.environ.copy())
         if proc.returncode != 0:

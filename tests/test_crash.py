@@ -25,7 +25,7 @@ KILL_POINTS = int(os.environ.get("KAOHE_KILL_POINTS", "3"))
 
 
 def cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "kaohe.cli", *args]
+    return [sys.executable, "-m", "pipelines.cli", *args]
 
 
 def run(landing: Path, home: Path) -> float:

@@ -44,7 +44,7 @@ def built(tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("delivery")
     landing, home = root / "landing", root / "home"
     generate(landing, date(2026, 8, 1), 1, 7, "small", progress=None)
-    run = subprocess.run([sys.executable, "-m", "kaohe.cli", "run", "--month", MONTH,
+    run = subprocess.run([sys.executable, "-m", "pipelines.cli", "run", "--month", MONTH,
                           "--landing", str(landing), "--home", str(home)],
                          capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]

@@ -18,7 +18,7 @@ MONTH = "2026-10"
 
 
 def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "kaohe.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "pipelines.cli", *args], capture_output=True,
                           text=True, env={**os.environ, **(env or {})}, timeout=600)
 
 

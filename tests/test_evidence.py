@@ -71,7 +71,7 @@ def test_kaohe_check_reports_the_first_broken_link(landing):
     build(landing)
     with landing.warehouse.writer() as con:
         con.execute("update raw.plans set status = 'cancelled' where plan_id = 'L1'")
-    res = subprocess.run([sys.executable, "-m", "kaohe.cli", "check", "--month", "2026-08",
+    res = subprocess.run([sys.executable, "-m", "pipelines.cli", "check", "--month", "2026-08",
                           "--warehouse", str(landing.warehouse.paths.work_db)],
                          capture_output=True, text=True, timeout=300)
     assert res.returncode == 1
@@ -80,7 +80,7 @@ def test_kaohe_check_reports_the_first_broken_link(landing):
 
 def run(landing, month: str = "2026-08") -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "kaohe.cli", "run", "--month", month, "--landing",
+        [sys.executable, "-m", "pipelines.cli", "run", "--month", month, "--landing",
          str(landing.root), "--home", str(landing.warehouse.paths.root)],
         capture_output=True, text=True, timeout=600)
 

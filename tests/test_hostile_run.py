@@ -63,11 +63,11 @@ def hostile(tmp_path_factory) -> dict:
     # 4. a file that cannot be read: every read of /proc/self/mem at offset 0 is an I/O error
     os.symlink("/proc/self/mem", landing / "repayments" / "repayments_20260810_99.csv")
     run = subprocess.run(
-        [sys.executable, "-m", "kaohe.cli", "run", "--month", MONTH, "--landing", str(landing),
+        [sys.executable, "-m", "pipelines.cli", "run", "--month", MONTH, "--landing", str(landing),
          "--home", str(home)], capture_output=True, text=True, timeout=600,
         env=os.environ.copy())
     report = subprocess.run(
-        [sys.executable, "-m", "kaohe.cli", "report", "--month", MONTH, "--home", str(home),
+        [sys.executable, "-m", "pipelines.cli", "report", "--month", MONTH, "--home", str(home),
          "--lang", "en"], capture_output=True, text=True, timeout=600, env=os.environ.copy())
     return {"root": root, "home": home, "run": run, "report": report,
             "secrets": [name, phone, id_number, PARQUET_NAME, PARQUET_PHONE, PARQUET_ID]}

@@ -251,7 +251,7 @@ def test_kaohe_check_exits_non_zero_on_a_broken_warehouse(tmp_path):
     con.close()
 
     def check(*extra: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "kaohe.cli", "check", "--month", MONTH,
+        return subprocess.run([sys.executable, "-m", "pipelines.cli", "check", "--month", MONTH,
                                "--warehouse", str(path), *extra], capture_output=True,
                               text=True, timeout=300)
 
@@ -280,7 +280,7 @@ def test_a_blocking_failure_stops_the_run_before_publishing(tmp_path):
     landing.write("calls", "calls_20260803.csv",
                   ["K1,C1,A1,2026-08-03 09:00:00,0,no_answer,,,"])
     run = subprocess.run(
-        [sys.executable, "-m", "kaohe.cli", "run", "--month", MONTH, "--landing",
+        [sys.executable, "-m", "pipelines.cli", "run", "--month", MONTH, "--landing",
          str(landing.root), "--home", str(tmp_path / "home")],
         capture_output=True, text=True, timeout=600)
     assert run.returncode == 3, run.stdout + run.stderr[-3000:]

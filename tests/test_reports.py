@@ -27,7 +27,7 @@ def home(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("reports")
     generate(root / "landing", date(2026, 8, 1), 1, 11, "small", progress=None)
     run = subprocess.run(
-        [sys.executable, "-m", "kaohe.cli", "run", "--month", MONTH, "--landing",
+        [sys.executable, "-m", "pipelines.cli", "run", "--month", MONTH, "--landing",
          str(root / "landing"), "--home", str(root / "home")],
         capture_output=True, text=True, timeout=600, env=os.environ.copy())
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]

@@ -46,7 +46,7 @@ def test_purge_removes_old_records_everywhere_and_logs_itself(landing):
 
 
 def test_purge_command_refuses_a_recent_date(tmp_path):
-    res = subprocess.run([sys.executable, "-m", "kaohe.cli", "purge", "--before",
+    res = subprocess.run([sys.executable, "-m", "pipelines.cli", "purge", "--before",
                           date.today().isoformat(), "--home", str(tmp_path)],
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 2 and "younger than 730 days" in res.stderr

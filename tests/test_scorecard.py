@@ -752,7 +752,7 @@ def test_volume_rule_scored_lower_is_better_is_not_a_reward(tmp_path):
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "kaohe.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "pipelines.cli", *args], capture_output=True,
                           text=True, cwd=REPO, env={**os.environ}, timeout=120)
 
 
@@ -767,7 +767,7 @@ def test_audit_config_cli_exits_1_on_an_error_and_0_on_the_defaults(tmp_path):
 
 
 def test_audit_config_cli_exits_0_on_warnings_only(tmp_path):
-    from kaohe.cli import main
+    from pipelines.cli import main
 
     warn = config_copy(tmp_path, _set("metrics.qa_confidence_threshold", 0.95))
     assert main(["audit-config", "--config", str(warn)]) == 0
@@ -777,7 +777,7 @@ def test_audit_config_cli_exits_0_on_warnings_only(tmp_path):
 
 def test_run_refuses_an_audit_error_unless_allowed_and_records_the_override(
         tmp_path, landing, monkeypatch):
-    from kaohe.runner import ConfigAuditFailed, run_month
+    from pipelines.runner import ConfigAuditFailed, run_month
 
     monkeypatch.delenv("DAGSTER_HOME", raising=False)  # run_month points it at the home
     landing.write("agents", "agents_20260801.csv",

@@ -50,7 +50,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from kaohe.config import ConfigError
-    from kaohe.runner import ConfigAuditFailed, RunLocked, run_month
+    from pipelines.runner import ConfigAuditFailed, RunLocked, run_month
 
     home = _env_path(args.home, "KAOHE_HOME", "--home")
     landing = _env_path(args.landing, "KAOHE_LANDING", "--landing")
@@ -131,7 +131,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from kaohe.generate import generate
-    from kaohe.runner import run_month
+    from pipelines.runner import run_month
 
     home = Path(args.home).resolve()
     landing = home / "landing"
@@ -225,8 +225,8 @@ def cmd_purge(args: argparse.Namespace) -> int:
 
     from kaohe.config import ConfigError, load_config
     from kaohe.retention import PurgeRefused, purge
-    from kaohe.runner import RunLocked, run_lock
     from pipelines.resources import Warehouse
+    from pipelines.runner import RunLocked, run_lock
 
     home = _env_path(args.home, "KAOHE_HOME", "--home")
     _setup_logging(home)
