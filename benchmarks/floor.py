@@ -38,6 +38,7 @@ from kaohe.ingest import (  # noqa: E402
     transcode_to_utf8,
 )
 from kaohe.marts import _used_params, metric_params, sql  # noqa: E402
+from kaohe.models import ensure_intermediate  # noqa: E402
 from kaohe.warehouse import BUCKET_MACRO, connect, literal, quote  # noqa: E402
 
 
@@ -143,6 +144,7 @@ def compute(landing: Path, month: str, db: Path, out: Path | None = None) -> dic
         sources = load_contract()
         for name, files in discover(landing).items():
             load_source(con, sources[name], files, tmp)
+        ensure_intermediate(con)  # the shared rules the metrics query reads (views, macros)
         loaded = time.perf_counter()
         query = sql("agent_month_metrics")
         con.execute(f"create or replace table agent_month_metrics as {query}",
