@@ -420,7 +420,7 @@ def test_files_committed_by_an_interrupted_run_reach_staging_on_the_next(landing
 
 
 def test_an_unchanged_file_is_not_hashed_again_but_a_rewritten_one_is(landing, monkeypatch):
-    from kaohe import ingest
+    from kaohe.ingest import files as ingest  # where _try_hash looks sha256_file up
 
     path = landing.write("calls", "calls_20260803.csv", good_calls("K1"))
     landing.ingest()

@@ -275,7 +275,7 @@ def test_a_file_with_an_io_error_is_quarantined_and_the_others_load(landing):
 
 
 def test_a_file_denied_to_the_reader_is_quarantined(landing, monkeypatch):
-    import kaohe.ingest as ingest
+    import kaohe.ingest.files as ingest  # where _try_hash looks sha256_file up
 
     landing.write("calls", "calls_20260803.csv", [CALL.format(id="K1")])
     denied = landing.write("calls", "calls_20260804.csv", [CALL.format(id="K2")])

@@ -1,0 +1,184 @@
+"""Reading a file into the temp view ``_in`` with DuckDB's native readers (a CSV with every
+column as text and its malformed lines in ``_rej``; a parquet with its own types), PII hashed in
+the read; then typed and checked in one pass into the temp table ``_checked`` (``_materialize``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from kaohe.contract import Source
+from kaohe.ingest.files import (
+    FileRejected,
+    LandedFile,
+    check_header,
+    normalize_header,
+    sniff_csv,
+    transcode_to_utf8,
+)
+from kaohe.ingest.rules import reference_checks, row_checks, typed_expr
+from kaohe.pii import mask_value
+from kaohe.warehouse import literal, quote
+
+
+class Reader:
+    """The reading half of ``Ingestor`` (a mixin: it uses ``self.con`` and ``self.tmp_dir``)."""
+
+    con: duckdb.DuckDBPyConnection
+    tmp_dir: Path
+
+    def _read(self, src: Source | None, f: LandedFile) -> tuple[dict[str, tuple[str, str]], str]:
+        """Read, type and check the file into the temp table _checked; FileRejected if it can't."""
+        if src is None:
+            raise FileRejected(
+                "bad_file_name",
+                f"file name does not follow <source>_<YYYYMMDD>[_<seq>].csv|csv.gz|parquet "
+                f"with <source> = {f.source}",
+            )
+        transcoded = None
+        encoding = "parquet"
+        try:
+            if f.fmt == "parquet":
+                raw_types = self._read_parquet(src, f)
+                self._materialize(src, raw_types)
+                return raw_types, encoding
+            encoding, header = sniff_csv(f.path, f.fmt or "csv")
+            check_header(src, header)
+            path, fmt = f.path, f.fmt
+            if encoding != "utf-8":
+                path = transcoded = transcode_to_utf8(f.path, f.fmt or "csv", encoding,
+                                                      self.tmp_dir)
+                fmt = "csv"
+            raw_types = self._read_csv(src, path, header, fmt)
+            self._materialize(src, raw_types)
+            if encoding == "utf-8" and self._has_unicode_rejects():
+                # UTF-8 at the top but GBK further down: the whole file may be GB18030.
+                try:
+                    transcoded = transcode_to_utf8(f.path, f.fmt or "csv", "gb18030",
+                                                   self.tmp_dir)
+                except FileRejected:
+                    return raw_types, encoding  # bad lines are quarantined one by one
+                encoding = "gb18030"
+                raw_types = self._read_csv(src, transcoded, header, "csv")
+                self._materialize(src, raw_types)
+            return raw_types, encoding
+        except FileRejected as exc:
+            exc.encoding = None if encoding == "parquet" else encoding
+            raise
+        except duckdb.Error as exc:
+            msg = mask_value(str(exc).splitlines()[0][:300])
+            code = "truncated_file" if f.fmt == "csv.gz" else "unreadable_file"
+            raise FileRejected(code, msg) from None
+        finally:
+            if transcoded is not None:
+                transcoded.unlink(missing_ok=True)
+
+    def _read_csv(self, src: Source, path: Path, header: list[str], fmt: str | None
+                  ) -> dict[str, tuple[str, str]]:
+        con = self.con
+        con.execute("drop table if exists _rej; drop table if exists _rej_scan")
+        columns = "{" + ", ".join(
+            "'" + h.replace("'", "''") + "': 'VARCHAR'" for h in header
+        ) + "}"
+        aliases = {h: f"_r{i}" for i, h in enumerate(header)}
+        select = ", ".join(self._read_select(src, h, quote(h), aliases[h]) for h in header)
+        # A view: the file is read once, by the statement that types and checks it.
+        con.execute(
+            f"create or replace temp view _in as select {select} from read_csv("
+            f"{literal(str(path))}, columns = {columns}, header = true, auto_detect = false, "
+            " delim = ',', quote = '\"', escape = '\"', "
+            "store_rejects = true, rejects_table = '_rej', rejects_scan = '_rej_scan', "
+            f"max_line_size = 4000000, compression = '{'gzip' if fmt == 'csv.gz' else 'none'}')"
+        )
+        return {h: (aliases[h], "VARCHAR") for h in header}
+
+    def _read_select(self, src: Source, name: str, ident: str, alias: str) -> str:
+        """The reader's select of one file column: ``name`` is its normalised header, the
+        contract column at that position; ``ident`` how the file itself spells it. A PII column
+        is hashed in the read, whatever its type, so its clear value is never stored."""
+        if name in src.pii_columns:
+            return f"pii_hmac(nullif(trim(cast({ident} as varchar)), '')) as {alias}"
+        return f"{ident} as {alias}"
+
+    def _has_unicode_rejects(self) -> bool:
+        return bool(self.con.execute(
+            "select count(*) from _rej where error_type in ('INVALID UNICODE', 'INVALID ENCODING')"
+        ).fetchall()[0][0])
+
+    def _read_parquet(self, src: Source, f: LandedFile) -> dict[str, tuple[str, str]]:
+        con = self.con
+        con.execute("drop table if exists _rej; drop table if exists _rej_scan")
+        con.execute("create temp table _rej (line bigint, error_type varchar, csv_line varchar, "
+                    "error_message varchar)")
+        described = con.execute(
+            "select column_name, column_type from (describe select * from read_parquet(?))",
+            [str(f.path)],
+        ).fetchall()
+        header = [normalize_header(name) for name, _ in described]
+        check_header(src, header)
+        aliases = {h: f"_r{i}" for i, h in enumerate(header)}
+        select = ", ".join(
+            self._read_select(src, h, quote(orig), aliases[h])
+            for (orig, _), h in zip(described, header, strict=True)
+        )
+        con.execute(
+            f"create or replace temp view _in as select {select} "
+            f"from read_parquet({literal(str(f.path))})"
+        )
+        return {h: (aliases[h], "VARCHAR" if h in src.pii_columns else typ)
+                for (_, typ), h in zip(described, header, strict=True)}
+
+    def _materialize(self, src: Source, raw_types: dict[str, tuple[str, str]],
+                     keep_raw: bool = False) -> None:
+        """One pass over the file: read, type and check every row into _checked.
+
+        The record as it arrived (the raw text of the contract's columns) is kept for the bad
+        rows only, which the quarantine shows: keeping it for every row would more than double
+        the table. Extra columns are always kept (raw stores them). A file with a duplicate key
+        is read again keeping every record (``keep_raw``): a duplicate is only known after.
+        """
+        con = self.con
+        raws = {name: alias for name, (alias, _) in raw_types.items()}
+        typed = ", ".join(
+            f"{typed_expr(c, raws.get(c.name), raw_types.get(c.name, ('', 'VARCHAR'))[1])}"
+            f" as {quote(c.name)}"
+            if not c.pii or c.name not in raws else f"{raws[c.name]} as {quote(c.name)}"
+            for c in src.columns
+        )
+        raw_cols = ", ".join(alias for alias, _ in raw_types.values())
+        typed_rows = f"(select {raw_cols}, {typed} from _in)"
+        if src.references:
+            # a reference may point at another row of the same file, if that row is good
+            # itself: type and row-check the file first
+            row_bad = " or ".join(f"coalesce({cond}, false)" for _, cond, _ in
+                                  row_checks(src, raws))
+            con.execute(f"create or replace temp table _typed as select t.*, ({row_bad}) "
+                        f"as _row_bad from {typed_rows} t")
+            typed_rows = "(select * exclude (_row_bad) from _typed)"
+        checks = row_checks(src, raws) + reference_checks(src)
+        pk = ", ".join(quote(k) for k in src.pk)
+        bad_any = " or ".join(f"coalesce({cond}, false)" for _, cond, _ in checks)
+        # One pass: read, type, check (in parallel), then number the records in file order:
+        # row_number() over () streams on one thread, so it comes last.
+        aliases = [alias for alias, _ in raw_types.values()]
+        raw_text = ", ".join(
+            f"c.{alias}" if keep_raw or name not in src.column_names
+            else f"case when c._bad then c.{alias} end as {alias}"
+            for name, (alias, _) in raw_types.items())
+        con.execute(
+            "create or replace temp table _checked as select row_number() over () as _rec, "
+            f"{raw_text}, c.* exclude ({', '.join(aliases)}) "
+            f"from (select t.*, ({bad_any}) as _bad, false as _dup from {typed_rows} t) c"
+        )
+        dupes = con.execute(
+            f"select count(*) from (select 1 from _checked group by {pk} having count(*) > 1)"
+        ).fetchall()[0][0]
+        if dupes and not keep_raw:
+            self._materialize(src, raw_types, keep_raw=True)
+            return
+        if dupes:  # rare: the later occurrences of a key within the file are rejected
+            con.execute(
+                "create or replace temp table _checked as select * replace ("
+                f"row_number() over (partition by {pk} order by _rec) > 1 as _dup) from _checked"
+            )

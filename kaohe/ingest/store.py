@@ -1,0 +1,155 @@
+"""Where the checked rows of a file go: good rows to ``raw.<source>`` (typed, with lineage and
+the extra columns), bad rows and malformed lines to ``audit.quarantine`` with their reasons and
+PII-masked raw text; and the masking of debtors' names in free text."""
+
+from __future__ import annotations
+
+import duckdb
+
+from kaohe import audit, pii
+from kaohe.contract import Source
+from kaohe.ingest.files import LandedFile
+from kaohe.ingest.rules import reference_checks, row_checks
+from kaohe.warehouse import quote
+
+
+class Store:
+    """The storing half of ``Ingestor`` (a mixin: it uses ``self.con``)."""
+
+    con: duckdb.DuckDBPyConnection
+
+    def _mask_names(self, src: Source, fid: int) -> None:
+        """The debtor's name in free text: in the new file's text before it is stored (the
+        clear name never reaches the database file), and, for a case master, in the text already
+        loaded about the cases whose (case, name) this file brings for the first time (in the
+        same transaction as the file's rows)."""
+        text = next((t for t in pii.text_sources() if t[0] == src.name), None)
+        if text is not None:
+            pii.mask_debtor_names(self.con, "_checked", ("_rec",), text[2])
+        if src.name != "cases":
+            return
+        new_names = ("r.case_id in (select case_id from (select case_id, debtor_name from "
+                     "_checked where not _bad and not _dup except select case_id, debtor_name "
+                     "from raw.cases))")
+        for text_source, pk, columns in pii.text_sources():
+            n = pii.mask_debtor_names(
+                self.con, f"raw.{text_source}", (*pk, "_file_id"), columns, new_names,
+                names="(select case_id, debtor_name from _checked where not _bad and not _dup)")
+            if n:  # rows already published change: the next publish copies them whole
+                self.con.execute(f"insert into audit.pii_masking_log "
+                                 f"{audit.columns('pii_masking_log')} values "
+                                 "(now()::timestamp, ?, ?, ?)", [text_source, n, fid])
+
+    def _store(self, src: Source, f: LandedFile, fid: int,
+               raw_types: dict[str, tuple[str, str]]) -> tuple[int, int]:
+        """Good rows of _checked → raw.<source>; bad rows and malformed lines → quarantine."""
+        con = self.con
+        raws = {name: alias for name, (alias, _) in raw_types.items()}
+        checks = row_checks(src, raws) + reference_checks(src)
+        # Record numbers: DuckDB counts records (header = 1) and skips the rejected ones.
+        n_rej = con.execute("select count(distinct line) from _rej").fetchall()[0][0]
+        if n_rej:
+            con.execute(
+                # consecutive rejected lines share a g: the last of them counts them all
+                "create or replace temp table _rejmap as select g, max(n) as n from ("
+                "select line - 2 - (row_number() over (order by line) - 1) as g, "
+                "row_number() over (order by line) as n from (select distinct line from _rej)) "
+                "group by g"
+            )
+            line_from = "_checked t asof left join _rejmap m on t._rec > m.g"
+            line_expr = "t._rec + 1 + coalesce(m.n, 0)"
+        else:
+            line_from = "_checked t"
+            line_expr = "t._rec" if f.fmt == "parquet" else "t._rec + 1"
+
+        # Good rows → raw, with their extra columns (schema drift is kept, as text).
+        extras = [h for h in raw_types if h not in src.column_names]
+        existing = {
+            r[0] for r in con.execute(
+                "select column_name from duckdb_columns() where schema_name = 'raw' "
+                "and table_name = ?", [src.name],
+            ).fetchall()
+        } if extras else set()
+        for h in extras:
+            if h not in existing:
+                con.execute(f"alter table raw.{src.name} add column {quote(h)} varchar")
+        cols = [quote(c) for c in src.column_names]
+        values = [f"t.{c}" for c in cols]
+        if src.kind == "snapshot":
+            cols.insert(0, "snapshot_date")
+            values.insert(0, "?::date")
+        cols += [quote(h) for h in extras]
+        # an extra column is unknown free text: PII patterns are masked like a text column
+        values += [f"mask_pii_text(cast(t.{raws[h]} as varchar))" for h in extras]
+        cols += ["_file_id", "_file", "_line", "_business_date", "_seq"]
+        values += ["?", "?", line_expr, "?::date", "?"]
+        params = ([f.business_date] if src.kind == "snapshot" else []) + [
+            fid, f.rel, f.business_date, f.seq]
+        loaded = con.execute(
+            f"insert into raw.{src.name} ({', '.join(cols)}) select {', '.join(values)} "
+            f"from {line_from} where not t._bad and not t._dup", params,
+        ).fetchall()[0][0]
+        bad_rows = con.execute("select count(*) from _checked").fetchall()[0][0] - loaded
+        if bad_rows:
+            self._quarantine_rows(src, f, fid, raw_types, checks, line_from, line_expr)
+        if n_rej:
+            self._quarantine_lines(src, f, fid)
+        return loaded, bad_rows + n_rej
+
+    def _quarantine_rows(self, src: Source, f: LandedFile, fid: int,
+                         raw_types: dict[str, tuple[str, str]], checks: list, line_from: str,
+                         line_expr: str) -> None:
+        con = self.con
+
+        # Bad rows → quarantine, with every reason and the record rebuilt with PII masked.
+        reasons = [
+            f"case when coalesce({cond}, false) then {{'code': '{code}', 'msg': {msg}}} end"
+            for code, cond, msg in checks
+        ] + [
+            "case when t._dup then {'code': 'duplicate_key', 'msg': "
+            "'duplicate key within the file: ' || mask_value(concat_ws(', ', "
+            + ", ".join("t." + quote(k) for k in src.pk) + "))} end"
+        ]
+        header_fields = []
+        # a source with PII (the case master): any field may hold it when columns are swapped,
+        # so every field is masked like a quoted value (long numbers, Chinese characters)
+        field_mask = "mask_value" if src.pii_columns else ""
+        for name, (alias, _) in raw_types.items():
+            if name in src.pii_columns:
+                header_fields.append("'***'")
+            else:
+                header_fields.append(f"csv_field({field_mask}(cast(t.{alias} as varchar)))")
+        con.execute(
+            "create or replace temp macro csv_field(v) as case when v is null then '' "
+            "when contains(v, ',') or contains(v, '\"') or contains(v, chr(10)) "
+            "then '\"' || replace(v, '\"', '\"\"') || '\"' else v end"
+        )
+        con.execute(
+            f"insert into audit.quarantine {audit.columns('quarantine')} "
+            "select ?, ?, ?, line, mask_pii_text(raw_text), problems[1].code, "
+            "array_to_string(list_transform(problems, lambda p: p.code || ': ' || p.msg), '; '), "
+            "now()::timestamp from ("
+            f"select {line_expr} as line, concat_ws(',', {', '.join(header_fields)}) as raw_text, "
+            f"list_filter([{', '.join(reasons)}], lambda p: p is not null) as problems "
+            f"from {line_from} where t._bad or t._dup)",
+            [fid, src.name, f.rel],
+        )
+
+    def _quarantine_lines(self, src: Source, f: LandedFile, fid: int) -> None:
+        """Lines the CSV reader could not split into the header's fields (DuckDB's rejects)."""
+        con = self.con
+        mask = "mask_pii_text(csv_line)"
+        if src.pii_columns:
+            # A malformed line cannot be split into fields: mask every CJK run and long number.
+            mask = (f"regexp_replace(regexp_replace({mask}, '[\\x{{3400}}-\\x{{9FFF}}]+', '***', "
+                    "'g'), '[0-9]{7,}', '***', 'g')")
+        con.execute(
+            f"insert into audit.quarantine {audit.columns('quarantine')} "
+            "select ?, ?, ?, line, any_value(" + mask + "), "
+            "case when bool_or(error_type in ('INVALID UNICODE', 'INVALID ENCODING')) "
+            "then 'encoding_error' else 'malformed_row' end, "
+            "string_agg(distinct error_type || ': ' || mask_value(coalesce(error_message, '')), "
+            "'; '), "
+            "now()::timestamp from _rej group by line order by line",
+            [fid, src.name, f.rel],
+        )
