@@ -20,7 +20,9 @@ Who gets what:
 
 Attachments are named ``team-<team_id>.html``, ``agent-<agent_id>.html``, ``center.html`` and
 ``index.html``. Bodies hold team figures only (names, counts, sums, rates): no debtor data, no
-links.
+links. Subjects and bodies are worded in ``reports/i18n.yaml`` (``email_*``) and the mart
+dictionaries' labels, and rendered by ``reports/templates/email_body.{txt,html}.j2`` through the
+shared environment of kaohe.i18n.
 
 SMTP: ``delivery.smtp`` (host, port, starttls, user) of the configuration, each overridable by
 KAOHE_SMTP_HOST / KAOHE_SMTP_PORT / KAOHE_SMTP_STARTTLS (``true`` or ``false``) /
@@ -50,52 +52,22 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
-from html import escape
 from pathlib import Path
 
 import duckdb
 
 from kaohe import audit
 from kaohe.config import Config
+from kaohe.i18n import LANGS, cny, metric_labels, pct, render, texts
 from kaohe.models import model_sql
 from kaohe.months import MONTH, month_bounds
 from kaohe.paths import data_path, safe_name
-from kaohe.reports import cny, pct
 from kaohe.warehouse import Home, connect, ensure_schema
 
 log = logging.getLogger("kaohe.delivery")
 
 EMAIL = re.compile(r"^[^@\s<>,;\"']+@[^@\s<>,;\"']+\.[^@\s<>,;\"']+$")
 SMTP_TIMEOUT_S = 60
-
-
-TEXT = {
-    "zh": {
-        "team_subject": "【考核】{month} {team} 团队月报",
-        "center_subject": "【考核】{month} 催收中心月度汇总",
-        "hello": "您好：", "colon": "：",
-        "team_intro": "附件为{team}（{team_id}）{month} 月度考核报告。",
-        "center_intro": "附件为催收中心 {month} 月度汇总报告及报告索引。",
-        "team": "团队", "month": "考核月份", "agents": "考核人数", "teams": "团队数",
-        "collected": "净回款", "recovery_rate": "回收率", "vetoes": "一票否决人数",
-        "attached": "附件", "attached_team": "团队月报 1 份，个人考核卡 {n} 份",
-        "attached_center": "中心月度汇总、报告索引",
-        "footer": "本邮件由 kaohe 自动发送，请勿回复。报告含员工考核与薪酬信息，请勿转发。",
-    },
-    "en": {
-        "team_subject": "[Appraisal] {month} {team} team report",
-        "center_subject": "[Appraisal] {month} centre summary",
-        "hello": "Hello,", "colon": ": ",
-        "team_intro": "Attached are the {month} appraisal reports of {team} ({team_id}).",
-        "center_intro": "Attached are the centre's {month} summary and the report index.",
-        "team": "Team", "month": "Month", "agents": "Agents appraised", "teams": "Teams",
-        "collected": "Collected", "recovery_rate": "Recovery rate", "vetoes": "Vetoed agents",
-        "attached": "Attachments", "attached_team": "team report, {n} agent scorecard(s)",
-        "attached_center": "centre summary, report index",
-        "footer": "Sent automatically by kaohe; please do not reply. The reports contain staff "
-                  "appraisal and pay information: do not forward them.",
-    },
-}
 
 
 class DeliveryError(RuntimeError):
@@ -297,7 +269,7 @@ def _file(month_dir: Path, folder: str, ident: str) -> Path:
 
 def _plan(month: str, month_dir: Path, data: dict, cfg: Config, lang: str
           ) -> tuple[list[_Planned], list[str]]:
-    t = TEXT[lang]
+    t, m = texts(lang), metric_labels(lang)
     by_team: dict[str | None, list[str]] = {}
     for team_id, agent_id in data["agents"]:
         by_team.setdefault(team_id, []).append(agent_id)
@@ -315,29 +287,30 @@ def _plan(month: str, month_dir: Path, data: dict, cfg: Config, lang: str
         files = [(f"team-{safe_name(team_id)}.html", _file(month_dir, "teams", team_id))]
         files += [(f"agent-{safe_name(a)}.html", _file(month_dir, "agents", a))
                   for a in agent_ids]
-        m = data["teams"].get(team_id, {})
-        rows = [(t["team"], f"{team_name}（{team_id}）" if lang == "zh"
-                 else f"{team_name} ({team_id})"),
-                (t["month"], month), (t["agents"], str(len(agent_ids))),
-                (t["collected"], cny(m.get("collected"))),
-                (t["recovery_rate"], pct(m.get("rate"))),
-                (t["vetoes"], str(m["vetoed"]) if m.get("vetoed") is not None else "–"),
-                (t["attached"], t["attached_team"].format(n=len(agent_ids)))]
-        intro = t["team_intro"].format(team=team_name, team_id=team_id, month=month)
+        figures = data["teams"].get(team_id, {})
+        rows = [(t["email_team"], t["email_team_name"].format(team=team_name, team_id=team_id)),
+                (t["month_label"], month), (t["email_agents"], str(len(agent_ids))),
+                (m["collected"], cny(figures.get("collected"))),
+                (m["recovery_rate"], pct(figures.get("rate"))),
+                (m["vetoed_agents"], str(figures["vetoed"]) if figures.get("vetoed") is not None
+                 else "–"),
+                (t["email_attached"], t["email_attached_team"].format(n=len(agent_ids)))]
+        intro = t["email_team_intro"].format(team=team_name, team_id=team_id, month=month)
         planned.append(_message(
             Delivery(recipient, "team", team_id, [n for n, _ in files]),
-            t["team_subject"].format(month=month, team=team_name), intro, rows, files, t))
+            t["email_team_subject"].format(month=month, team=team_name), intro, rows, files,
+            lang))
     center = data["center"] or (None,) * 5
     files = [("center.html", month_dir / "center.html"), ("index.html", month_dir / "index.html")]
-    rows = [(t["month"], month), (t["teams"], _count(center[0])),
-            (t["agents"], _count(center[1])), (t["collected"], cny(center[3])),
-            (t["recovery_rate"], pct(center[4])), (t["vetoes"], _count(center[2])),
-            (t["attached"], t["attached_center"])]
+    rows = [(t["month_label"], month), (m["teams"], _count(center[0])),
+            (t["email_agents"], _count(center[1])), (m["collected"], cny(center[3])),
+            (m["recovery_rate"], pct(center[4])), (m["vetoed_agents"], _count(center[2])),
+            (t["email_attached"], t["email_attached_center"])]
     for recipient in _center_recipients(cfg):
         planned.append(_message(
             Delivery(recipient, "center", None, [n for n, _ in files]),
-            t["center_subject"].format(month=month), t["center_intro"].format(month=month),
-            rows, files, t))
+            t["email_center_subject"].format(month=month),
+            t["email_center_intro"].format(month=month), rows, files, lang))
     return planned, unaddressed
 
 
@@ -346,16 +319,10 @@ def _count(value) -> str:
 
 
 def _message(delivery: Delivery, subject: str, intro: str, rows: list[tuple[str, str]],
-             files: list[tuple[str, Path]], t: dict) -> _Planned:
-    text = "\n".join([t["hello"], "", intro, "", *[f"  {k}{t['colon']}{v}" for k, v in rows],
-                      "", t["footer"], ""])
-    cells = "".join(f'<tr><th style="text-align:left;padding:2px 12px 2px 0">{escape(k)}</th>'
-                    f'<td style="padding:2px 0">{escape(v)}</td></tr>' for k, v in rows)
-    html = (f'<!doctype html><html><body style="font-family:sans-serif;color:#1f2933">'
-            f"<p>{escape(t['hello'])}</p><p>{escape(intro)}</p>"
-            f'<table style="border-collapse:collapse">{cells}</table>'
-            f'<p style="color:#52606d;font-size:smaller">{escape(t["footer"])}</p>'
-            "</body></html>\n")
+             files: list[tuple[str, Path]], lang: str) -> _Planned:
+    """The message's plain-text and HTML bodies, from reports/templates/email_body.*.j2."""
+    text = render("email_body.txt.j2", lang, intro=intro, rows=rows) + "\n"
+    html = render("email_body.html.j2", lang, intro=intro, rows=rows) + "\n"
     return _Planned(delivery, subject, text, html, files)
 
 
@@ -394,8 +361,8 @@ def send_reports(home: Path, month: str, cfg: Config, *, dry_run: bool = False,
     if not MONTH.match(month or ""):
         raise DeliveryError(f"month must be YYYY-MM, not {month!r}")
     lang = lang or (cfg.raw.get("reports") or {}).get("lang") or "zh"
-    if lang not in TEXT:
-        raise DeliveryError(f"language must be one of {', '.join(TEXT)}, not {lang!r}")
+    if lang not in LANGS:
+        raise DeliveryError(f"language must be one of {', '.join(LANGS)}, not {lang!r}")
     h = Home(Path(home))
     month_dir = h.reports / month
     if not month_dir.is_dir():

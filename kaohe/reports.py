@@ -1,56 +1,43 @@
 """Monthly HTML reports: a scorecard per agent, a report per team, the centre summary, an index.
 
-Data comes from the marts in a handful of queries per month (never per agent); Jinja2 renders
-``reports/templates/*.html.j2`` with autoescaping, CSS inline and charts as inline SVG, so each
-file is self-contained, works offline and prints on A4. Written to
-``<home>/reports/YYYY-MM/`` (``agents/<agent_id>.html``, ``teams/<team_id>.html``,
-``center.html``, ``index.html``, next to ``data-quality.html``), each file atomically.
+Data comes from the marts in a handful of queries per month (never per agent); the shared Jinja
+environment of kaohe.i18n renders ``reports/templates/*.html.j2`` with autoescaping, CSS inline
+and charts as inline SVG, so each file is self-contained, works offline and prints on A4. Every
+label comes from kaohe.i18n (the mart dictionaries and ``reports/i18n.yaml``); the dimension
+weights, the grade bands and the missing-dimension rule shown come from the configuration the
+reports are rendered under. Written to ``<home>/reports/YYYY-MM/`` (``agents/<agent_id>.html``,
+``teams/<team_id>.html``, ``center.html``, ``index.html``, next to ``data-quality.html``), each
+file atomically.
 """
 
 from __future__ import annotations
 
-import math
+import logging
+import os
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import polars as pl
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
+from kaohe.config import DIMENSIONS, TICKET_TYPES, Config, ConfigError, load_config
+from kaohe.i18n import LANGS, cny, environment, metric_labels, num, pct, texts
 from kaohe.models import model_sql
 from kaohe.months import month_bounds
-from kaohe.paths import data_path, safe_name
+from kaohe.paths import data_path
 from kaohe.quality import stored_results
 
-TEMPLATES = Path(__file__).resolve().parents[1] / "reports" / "templates"
-LANGS = ("zh", "en")
+__all__ = ["LANGS", "bar_chart", "cny", "histogram", "line_chart", "load_month", "num", "pct",
+           "render_month", "score_bands"]
+
+log = logging.getLogger("kaohe.reports")
 
 
 # ---------------------------------------------------------------------------------------------
-# formatting and charts
-
-
-def cny(value) -> str:
-    if value is None:
-        return "–"
-    return f"¥{Decimal(value):,.2f}" if not isinstance(value, float) else f"¥{value:,.2f}"
-
-
-def pct(value, digits: int = 1) -> str:
-    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) \
-        else f"{value * 100:.{digits}f}%"
-
-
-def num(value, digits: int = 1) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return f"{value:,.{digits}f}"
+# charts
 
 
 def line_chart(points: list[tuple[str, float | None]], width: int = 320, height: int = 90,
@@ -185,105 +172,42 @@ def load_month(con: duckdb.DuckDBPyConnection, month: str) -> MonthData:
 # ---------------------------------------------------------------------------------------------
 # rendering
 
-TEXT = {
-    "zh": {
-        "lang": "zh-CN", "agent_card": "催收员月度考核卡", "team_report": "团队月度报告",
-        "center": "催收中心月度汇总", "index": "月度考核报告", "composite": "综合得分",
-        "grade": "等级", "team_rank": "团队排名", "center_rank": "中心排名",
-        "dimensions": "四维度得分", "compliance": "合规", "recovery": "回收质量",
-        "satisfaction": "客户满意", "skill": "技能提升", "weight": "权重", "points": "得分",
-        "rule": "指标", "value": "实际值", "floor": "0分线", "target": "满分线",
-        "key_metrics": "关键指标", "team_median": "团队中位数", "trend": "近6个月综合得分",
-        "bucket_mix": "账龄结构（应催金额）", "incidents": "合规事件",
-        "over_cap": "超频外呼", "off_hours": "非合规时段外呼", "complaints": "投诉",
-        "qa_flags": "质检命中", "privacy": "隐私事件", "pay": "薪酬", "base": "基本工资",
-        "variable_target": "绩效工资基数", "factor": "绩效系数", "earned": "应得绩效",
-        "paid_now": "当月发放", "deferred": "递延至年底", "forfeited": "扣除",
-        "pool": "年内递延池", "promotion": "晋升进度", "veto": "一票否决",
-        "veto_text": "本月触发一票否决：综合得分为0，当月绩效及年内递延奖金全部扣除。",
-        "missing": "本月无数据的维度（权重已分摊至其他维度）", "not_appraised": "本月无考核数据",
-        "difficulty": "难度系数", "recovery_target": "回收目标", "collected": "净回款",
-        "amount_due": "应催金额", "recovery_rate": "回收率", "rpc_rate": "本人接通率",
-        "ptp_kept_rate": "承诺兑现率", "csat": "满意度", "complaints_1k": "千案投诉率",
-        "agents": "人数", "ranking": "排名", "agent": "催收员", "distribution": "得分分布",
-        "alerts": "合规预警", "tickets": "中台工单响应（小时）", "ticket_type": "工单类型",
-        "median": "中位数", "p90": "P90", "open_past_sla": "超时未结",
-        "mismatches": "技能与风险错配", "agencies": "委外机构录音抽检",
-        "spot_check": "抽检覆盖率", "daily_rate": "每日抽检达标率", "data_quality": "数据质量",
-        "checks_failed": "项检查未通过", "quarantined": "隔离数据行", "late": "延迟数据源",
-        "all_good": "全部检查通过", "teams": "团队", "restated": "数据已于 {date} 重述",
-        "legal_signoff": "法务签批", "fee_waiver": "减免审批",
-        "restructuring_approval": "重组审批", "unattributed": "未归属回款",
-        "reconciliation": "对账差额", "relief_rate": "债务纾困率", "cards": "个人考核卡",
-        "generated": "生成于", "config": "配置版本", "reason": "原因", "none": "无",
-        "level": "职级", "month_label": "考核月份", "eligible": "已符合晋升条件",
-        "explanation": "目标说明",
-    },
-    "en": {
-        "lang": "en", "agent_card": "Agent scorecard", "team_report": "Team report",
-        "center": "Centre summary", "index": "Monthly appraisal reports",
-        "composite": "Composite", "grade": "Grade", "team_rank": "Team rank",
-        "center_rank": "Centre rank", "dimensions": "Dimensions", "compliance": "Compliance",
-        "recovery": "Recovery quality", "satisfaction": "Customer satisfaction",
-        "skill": "Skill improvement", "weight": "weight", "points": "points", "rule": "metric",
-        "value": "value", "floor": "0 points at", "target": "100 points at",
-        "key_metrics": "Key metrics", "team_median": "team median",
-        "trend": "Composite, last 6 months", "bucket_mix": "Bucket mix (amount due)",
-        "incidents": "Compliance incidents", "over_cap": "Over-cap calls",
-        "off_hours": "Off-hours calls", "complaints": "Complaints", "qa_flags": "QA flags",
-        "privacy": "Privacy incidents", "pay": "Pay", "base": "Base salary",
-        "variable_target": "Variable target", "factor": "Payout factor", "earned": "Earned",
-        "paid_now": "Paid now", "deferred": "Deferred to year end", "forfeited": "Forfeited",
-        "pool": "Deferred pool this year", "promotion": "Promotion progress", "veto": "VETO",
-        "veto_text": "One-vote veto this month: composite 0; the month's variable pay and "
-                     "this year's deferred pool are forfeited.",
-        "missing": "Dimensions without data this month (their weight was re-spread)",
-        "not_appraised": "No appraisal data this month", "difficulty": "Difficulty",
-        "recovery_target": "Recovery target", "collected": "Collected",
-        "amount_due": "Amount due", "recovery_rate": "Recovery rate", "rpc_rate": "RPC rate",
-        "ptp_kept_rate": "PTP kept rate", "csat": "CSAT", "complaints_1k": "Complaints / 1k",
-        "agents": "Agents", "ranking": "Ranking", "agent": "Agent",
-        "distribution": "Score distribution", "alerts": "Compliance alerts",
-        "tickets": "Middle-office response (hours)", "ticket_type": "Ticket type",
-        "median": "median", "p90": "p90", "open_past_sla": "open past SLA",
-        "mismatches": "Skill-risk mismatches", "agencies": "Agencies' recording spot checks",
-        "spot_check": "Spot-check coverage", "daily_rate": "Daily spot-check rate",
-        "data_quality": "Data quality", "checks_failed": "checks failed",
-        "quarantined": "quarantined rows", "late": "late sources",
-        "all_good": "All checks passed", "teams": "Teams", "restated": "Restated on {date}",
-        "legal_signoff": "Legal sign-off", "fee_waiver": "Fee waiver",
-        "restructuring_approval": "Restructuring approval",
-        "unattributed": "Unattributed collections", "reconciliation": "Reconciliation gap",
-        "relief_rate": "Debt-relief rate", "cards": "Agent scorecards",
-        "generated": "generated", "config": "configuration", "reason": "reason",
-        "none": "none", "level": "Level", "month_label": "Month",
-        "eligible": "eligible for promotion", "explanation": "Target",
-    },
-}
-
-METRIC_LABELS = {
-    "zh": {
-        "recovery_vs_target": "目标达成率", "ptp_kept_rate": "承诺兑现率", "rpc_rate": "本人接通率",
-        "restructuring_success_rate": "债务重组成功率", "over_cap_rate": "超频外呼占比",
-        "off_hours_rate": "非合规时段外呼占比", "complaints_per_1k_cases": "千案投诉率",
-        "threat_ratio": "威胁话术占比", "privacy_incidents": "隐私事件", "csat_avg": "满意度",
-        "mandatory_pass_rate": "必修课通过率", "simulation_score": "情景模拟得分",
-    },
-    "en": {},
-}
-
-BANDS = [("<60", -1, 60), ("60-70", 60, 70), ("70-80", 70, 80), ("80-90", 80, 90),
-         ("90-95", 90, 95), ("95+", 95, 101)]
+# The score histograms split the range below the lowest grade band once more, here: a display
+# choice of the reports, not a rule of the appraisal (the grade bands are scorecard.grades).
+HISTOGRAM_SPLIT = 60.0
 
 
-def environment() -> Environment:
-    env = Environment(loader=FileSystemLoader(TEMPLATES),
-                      autoescape=select_autoescape(["html", "j2"]), trim_blocks=True,
-                      lstrip_blocks=True)
-    # a link to a report file: the file name from the id, as the writer names it
-    env.filters.update(cny=cny, pct=pct, num=num, file=safe_name)
-    env.globals["metric_labels"] = METRIC_LABELS
-    return env
+def score_bands(grades: dict[str, float]) -> list[tuple[str, float, float]]:
+    """The bands of the score histograms: the grade bands of ``scorecard.grades``."""
+    edges = sorted({HISTOGRAM_SPLIT, *(float(v) for v in grades.values())})
+    return ([(f"<{edges[0]:g}", -1, edges[0])]
+            + [(f"{lo:g}-{hi:g}", lo, hi) for lo, hi in zip(edges, edges[1:], strict=False)]
+            + [(f"{edges[-1]:g}+", edges[-1], 101)])
+
+
+def resolve_config(config: Config | str | None) -> tuple[Config, bool]:
+    """The configuration to render under, and whether it is the one the caller means.
+
+    A Config is used as given; None (or "") is the shipped ``config/kaohe.yaml``. A version
+    string (what callers passed before: ``cfg.config_version``) is matched against
+    ``KAOHE_CONFIG`` and the shipped file; when neither has that version, the shipped file's
+    grade bands are used and no dimension weight is shown (False): pass the Config itself.
+    """
+    if isinstance(config, Config):
+        return config, True
+    if not config:
+        return load_config(None), True
+    candidates = [os.environ.get("KAOHE_CONFIG") or None, None]
+    for path in dict.fromkeys(candidates):
+        try:
+            cfg = load_config(path)
+        except ConfigError:  # an unreadable candidate is just not the one
+            continue
+        if cfg.config_version == config:
+            return cfg, True
+    log.warning("render_month got the configuration version %r, not the Config: no dimension "
+                "weight is shown; pass the Config", config)
+    return load_config(None), False
 
 
 def _write(path: Path, text: str) -> None:
@@ -303,20 +227,30 @@ class RenderResult:
 
 
 def render_month(con: duckdb.DuckDBPyConnection, reports_dir: Path, month: str,
-                 lang: str = "zh", config_version: str = "") -> RenderResult:
-    """Render every report of the month into reports_dir/month."""
+                 lang: str = "zh", config: Config | str | None = None) -> RenderResult:
+    """Render every report of the month into reports_dir/month.
+
+    ``config``: the Config the month is appraised under (None: the shipped one); its version is
+    in every footer and its dimension weights, grade bands and missing-dimension rule are shown.
+    """
     if lang not in LANGS:
         raise ValueError(f"--lang must be one of {LANGS}")
+    cfg, known = resolve_config(config)
     data = load_month(con, month)
     started = time.perf_counter()
     env = environment()
-    t = TEXT[lang]
+    t = texts(lang)
     out = reports_dir / month
+    sc = cfg.scorecard
+    bands = score_bands(sc.grades)
     common = {
-        "t": t, "month": month, "lang": lang, "config_version": config_version,
+        "t": t, "m": metric_labels(lang), "month": month, "lang": lang,
+        "config_version": cfg.config_version if known else config,
         "generated_at": datetime.now().strftime("%Y-%m-%d %H:%M"),
         "restated": t["restated"].format(date=data.restated_on) if data.restated_on else None,
     }
+    # the card's dimensions in their order, each with its configured weight (None: unknown)
+    weights = [(d, sc.weights[d] if known else None) for d in DIMENSIONS]
     trend = {k[0]: rows for k, rows in
              data.trend.partition_by("agent_id", as_dict=True, maintain_order=True).items()}
     buckets = {k[0]: rows for k, rows in
@@ -335,8 +269,8 @@ def render_month(con: duckdb.DuckDBPyConnection, reports_dir: Path, month: str,
             [(r["bucket"], r["amount_due"]) for r in mix.to_dicts()] if mix is not None
             else [], fmt=lambda v: f"¥{v:,.0f}")
         card["team_median"] = medians.get(card["team_id"], {})
-        _write(data_path(out, "agents", card["agent_id"]),
-               card_template.render(c=card, **common))
+        _write(data_path(out, "agents", card["agent_id"]), card_template.render(
+            c=card, weights=weights, missing_dimension=sc.missing_dimension, **common))
     elapsed = time.perf_counter() - started
     team_template = env.get_template("team_report.html.j2")
     by_team = {}
@@ -349,27 +283,27 @@ def render_month(con: duckdb.DuckDBPyConnection, reports_dir: Path, month: str,
                                         c["agent_id"]))
         scores = [c["composite"] for c in members if c["composite"] is not None]
         _write(data_path(out, "teams", team["team_id"]), team_template.render(
-            team=team, members=members, distribution=histogram(scores, BANDS),
+            team=team, members=members, distribution=histogram(scores, bands),
             mismatches=[m for m in mismatches if m["team_id"] == team["team_id"]],
             alerts=[c for c in members if c["veto"] or c["over_cap_calls"]
                     or c["off_hours_calls"] or c["qa_flagged_calls"] or c["complaints"]],
-            **common))
+            ticket_types=TICKET_TYPES, **common))
     failed = [r for r in data.checks if not r.passed]
     dq = {"failed": failed, "quarantine": data.quarantine, "late": data.late_sources,
           "quarantined": sum(q["n"] for q in data.quarantine)}
     scores = [c["composite"] for c in cards if c["composite"] is not None]
     _write(out / "center.html", env.get_template("center_summary.html.j2").render(
         center=data.center, teams=data.teams.to_dicts(), agencies=data.agencies.to_dicts(),
-        distribution=histogram(scores, BANDS), dq=dq,
-        grades=_grade_counts(cards), **common))
+        distribution=histogram(scores, bands), dq=dq,
+        grades=_grade_counts(cards, sc.grades), **common))
     _write(out / "index.html", env.get_template("index.html.j2").render(
         cards=cards, teams=data.teams.to_dicts(), dq=dq, center=data.center, **common))
     return RenderResult(out, len(cards), data.teams.height, elapsed,
                         len(cards) / elapsed if elapsed else float("inf"))
 
 
-def _grade_counts(cards: list[dict]) -> list[tuple[str, float]]:
-    grades = ["S", "A", "B", "C", "D", "VETO"]
+def _grade_counts(cards: list[dict], bands: dict[str, float]) -> list[tuple[str, float]]:
+    grades = [*bands, "D", "VETO"]   # the graded bands of scorecard.grades, below them D
     return [(g, float(sum(c["grade"] == g for c in cards))) for g in grades]
 
 

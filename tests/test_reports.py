@@ -13,7 +13,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
+import yaml
 
+from kaohe.config import DEFAULT_CONFIG, load_config
 from kaohe.generate import generate
 from kaohe.reports import bar_chart, line_chart, render_month
 from kaohe.warehouse import connect
@@ -124,11 +126,8 @@ def test_charts_are_inline_svg():
 
 def test_rendering_again_gives_the_same_pages(home):
     # speed is measured in benchmarks/, never asserted here (a busy machine fails a timed test)
-    from kaohe.config import load_config
-
     con = connect(home / "warehouse" / "kaohe.duckdb", read_only=True)
-    result = render_month(con, home / "reports-again", MONTH,
-                          config_version=load_config(None).config_version)
+    result = render_month(con, home / "reports-again", MONTH, config=load_config(None))
     con.close()
     again = result.directory
     for page in (out(home) / "agents").glob("*.html"):
@@ -137,6 +136,63 @@ def test_rendering_again_gives_the_same_pages(home):
                         (again / "agents" / page.name).read_text(encoding="utf-8"))
         assert mine == theirs, page.name
     assert result.agents == len(list((out(home) / "agents").glob("*.html")))
+
+
+def _dimension_rows(html: str) -> dict[str, str]:
+    """Dimension label -> the weight the card shows beside it."""
+    return dict(re.findall(r'<th colspan="4">([^<]+)</th><th class="n">([^<]+)</th>', html))
+
+
+def test_the_card_shows_the_weights_of_the_shipped_configuration(home):
+    # rendered by the run, which passes the configuration's version: resolved to the file
+    card = next((out(home) / "agents").glob("*.html")).read_text(encoding="utf-8")
+    weights = load_config(None).scorecard.weights
+    assert _dimension_rows(card) == {
+        "合规": f"{weights['compliance']:.2f}", "回收质量": f"{weights['recovery']:.2f}",
+        "客户满意": f"{weights['satisfaction']:.2f}", "技能提升": f"{weights['skill']:.2f}"}
+
+
+def test_a_non_default_configuration_shows_on_the_cards_and_team_reports(home, tmp_path):
+    data = yaml.safe_load(DEFAULT_CONFIG.read_text(encoding="utf-8"))
+    data["scorecard"]["weights"] = {"compliance": 0.4, "recovery": 0.3, "satisfaction": 0.2,
+                                    "skill": 0.1}
+    data["scorecard"]["grades"] = {"S": 97, "A": 91, "B": 81, "C": 71}
+    data["scorecard"]["missing_dimension"] = "zero"
+    path = tmp_path / "kaohe.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    cfg = load_config(path)
+    con = connect(home / "warehouse" / "kaohe.duckdb", read_only=True)
+    try:
+        zh = render_month(con, tmp_path / "zh", MONTH, "zh", cfg).directory
+        en = render_month(con, tmp_path / "en", MONTH, "en", cfg).directory
+    finally:
+        con.close()
+    cards = [p.read_text(encoding="utf-8") for p in (zh / "agents").glob("*.html")]
+    assert cards and all(_dimension_rows(c) == {"合规": "0.40", "回收质量": "0.30",
+                                                "客户满意": "0.20", "技能提升": "0.10"}
+                         for c in cards)
+    assert all(cfg.config_version in c for c in cards)
+    # the missing-dimension note follows scorecard.missing_dimension
+    assert not any("权重已分摊" in c for c in cards)
+    assert all("按0分计" in c for c in cards if "本月无数据的维度" in c)
+    english = next((en / "agents").glob("*.html")).read_text(encoding="utf-8")
+    assert _dimension_rows(english)["Compliance"] == "0.40"
+    # the score histograms follow the grade bands of scorecard.grades
+    team = next((zh / "teams").glob("*.html")).read_text(encoding="utf-8")
+    center = (zh / "center.html").read_text(encoding="utf-8")
+    for page in (team, center):
+        assert all(f">{band}<" in page for band in ("71-81", "81-91", "91-97", "97+"))
+        assert ">90-95<" not in page
+
+
+def test_a_configuration_known_only_by_its_version_shows_no_weight(home, tmp_path):
+    con = connect(home / "warehouse" / "kaohe.duckdb", read_only=True)
+    try:
+        result = render_month(con, tmp_path, MONTH, "zh", "2099.1+000000000000")
+    finally:
+        con.close()
+    card = next((result.directory / "agents").glob("*.html")).read_text(encoding="utf-8")
+    assert set(_dimension_rows(card).values()) == {"–"} and "2099.1+000000000000" in card
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
