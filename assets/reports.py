@@ -26,7 +26,7 @@ def monthly_reports(context: AssetExecutionContext, warehouse: Warehouse,
     cfg = kaohe_config.load()
     lang = cfg.raw.get("reports", {}).get("lang", "zh")
     with warehouse.writer() as con:
-        result = render_month(con, warehouse.paths.reports, month, lang, cfg.config_version)
+        result = render_month(con, warehouse.paths.reports, month, lang, cfg)
     return MaterializeResult(metadata={
         "index": MetadataValue.path(str(result.directory / "index.html")),
         "agent_cards": result.agents,

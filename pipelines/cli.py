@@ -174,7 +174,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     con = connect(home.published_db, read_only=True)
     try:
-        result = render_month(con, home.reports, args.month, args.lang, cfg.config_version)
+        result = render_month(con, home.reports, args.month, args.lang, cfg)
     finally:
         con.close()
     print(f"rendered {result.agents} agent scorecards and {result.teams} team reports "
