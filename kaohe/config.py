@@ -54,6 +54,9 @@ SCORABLE = {
     "cost_per_case", "field_visit_share", "relief_rate", "call_attempts", "connected_calls",
     "talk_time_s", "effective_calls", "over_cap_calls", "off_hours_calls", "cases_handled",
     "ptp_made", "complaints", "qa_flagged_calls", "collected", "credited_collections",
+    # version 2: what the agent held and did (fair variants)
+    "exposure_recovery_rate", "ptp_kept_rate_adjusted", "own_over_cap_rate",
+    "own_over_cap_calls", "suspected_privacy_calls", "ptp_neutralised",
 }
 
 

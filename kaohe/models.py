@@ -150,12 +150,37 @@ def ensure_mart(con: duckdb.DuckDBPyConnection, table: str) -> None:
     cols = ", ".join(f"{quote(c['name'])} {c['type']}" for c in d.columns)
     con.execute("create schema if not exists marts")
     con.execute(f"create table if not exists {d.table} ({cols}, config_version varchar)")
+    _evolve(con, d, cols)
     con.execute(f"comment on table {d.table} is {literal(d.description['en'] + ' ' + d.grain)}")
     for c in d.columns:
         con.execute(f"comment on column {d.table}.{quote(c['name'])} is "
                     f"{literal(c['en'] + ' | ' + c['zh'])}")
     con.execute(f"comment on column {d.table}.config_version is "
                 f"{literal('configuration (version+hash) this row was built with')}")
+
+
+def _evolve(con: duckdb.DuckDBPyConnection, d: Dictionary, cols: str) -> None:
+    """A warehouse built by an older kaohe: the table takes the dictionary's columns, in its
+    order, keeping every row (a new column is NULL until its month is rebuilt)."""
+    schema, name = d.table.split(".")
+    have = [r[0] for r in con.execute(
+        "select column_name from duckdb_columns() where database_name = current_database() "
+        "and schema_name = ? and table_name = ? order by column_index", [schema, name]
+    ).fetchall()]
+    want = [*d.names, "config_version"]
+    if have == want:
+        return
+    select = ", ".join(quote(c) if c in have else f"null as {quote(c)}" for c in want)
+    con.execute("begin transaction")
+    try:
+        con.execute(f"create table {d.table}__evolved ({cols}, config_version varchar)")
+        con.execute(f"insert into {d.table}__evolved select {select} from {d.table}")
+        con.execute(f"drop table {d.table}")
+        con.execute(f"alter table {d.table}__evolved rename to {name}")
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
 
 
 def build_month(con: duckdb.DuckDBPyConnection, table: str, cfg: Config, month: str | date

@@ -44,6 +44,8 @@ def scoring_inputs(con: duckdb.DuckDBPyConnection, cfg: Config, month: str) -> p
         "high_risk_target_factor": t.high_risk_target_factor,
         "bucket_recoverability": [{"bucket": b, "value": v}
                                   for b, v in t.bucket_recoverability.items()],
+        "bucket_weights": [{"bucket": b, "weight": w}
+                           for b, w in cfg.metrics.bucket_weights.items()],
         "veto_types": list(cfg.scorecard.veto_violation_types),
     }
     # duckdb 2.0: .pl() on con.sql(...), not after execute()
@@ -65,8 +67,11 @@ def score(frame: pl.DataFrame, cfg: Config) -> pl.DataFrame:
     sc = cfg.scorecard
     frame = frame.with_columns(
         recovery_target=pl.col("base_target") * pl.col("difficulty_coefficient"),
-        credited_recovery_rate=_ratio("credited_collections", "amount_due").cast(pl.Float64),
+        # on what the agent held: credited collections per yuan of exposure
+        credited_recovery_rate=_ratio("credited_collections", "amount_due_exposure"
+                                      ).cast(pl.Float64),
         over_cap_rate=_ratio("over_cap_calls", "call_attempts"),
+        own_over_cap_rate=_ratio("own_over_cap_calls", "call_attempts"),
         off_hours_rate=_ratio("off_hours_calls", "call_attempts"),
         relief_rate=_ratio("relief_plans", "hardship_cases_handled"),
     ).with_columns(

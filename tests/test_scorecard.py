@@ -124,8 +124,10 @@ def card(con, agent_id: str, month: str, composite: float | None, *, grade: str 
 
 FRAME_SCHEMA: dict[str, pl.DataType] = {
     "agent_id": pl.Utf8, "month": pl.Date, "team_id": pl.Utf8, "level": pl.Utf8,
-    "amount_due": pl.Float64, "credited_collections": pl.Float64,
-    "call_attempts": pl.Int64, "over_cap_calls": pl.Int64, "off_hours_calls": pl.Int64,
+    "amount_due": pl.Float64, "amount_due_exposure": pl.Float64,
+    "credited_collections": pl.Float64,
+    "call_attempts": pl.Int64, "over_cap_calls": pl.Int64, "own_over_cap_calls": pl.Int64,
+    "off_hours_calls": pl.Int64, "ptp_kept_rate_adjusted": pl.Float64,
     "cases_assigned": pl.Int64, "surveys": pl.Int64, "mandatory_due": pl.Int64,
     "ptp_kept_rate": pl.Float64, "rpc_rate": pl.Float64, "complaints_per_1k_cases": pl.Float64,
     "threat_ratio": pl.Float64, "privacy_incidents": pl.Int64, "csat_avg": pl.Float64,
@@ -147,6 +149,13 @@ def metrics_row(agent_id: str, **values: Any) -> dict[str, Any]:
                base_target=0.35, macro_factor=1.0, high_risk_factor=1.0, high_risk_share=0.0,
                difficulty_coefficient=1.0, veto_list_violations=0)
     row.update(values)
+    # the version-2 measures the default rules score equal the version-1 ones unless given:
+    # the whole month held, no promise neutralised, every over-cap call the agent's own
+    for v2, v1 in (("amount_due_exposure", "amount_due"), ("ptp_kept_rate_adjusted",
+                                                           "ptp_kept_rate"),
+                   ("own_over_cap_calls", "over_cap_calls")):
+        if v2 not in values:
+            row[v2] = row[v1]
     return row
 
 
@@ -182,7 +191,7 @@ HALF = dict(amount_due=1000.0, credited_collections=175.0, ptp_kept_rate=0.5, rp
 ])
 def test_higher_is_better_rule_is_linear_from_floor_to_target_and_capped(value, expected):
     got = scored([metrics_row("A", ptp_kept_rate=value)])["A"]
-    assert points(got, "ptp_kept_rate") == pytest.approx(expected)
+    assert points(got, "ptp_kept_rate_adjusted") == pytest.approx(expected)
 
 
 @pytest.mark.parametrize(("off_hours_calls", "expected"), [
@@ -366,8 +375,9 @@ def test_ties_share_a_rank_and_an_agent_alone_in_a_team_is_first_at_100_percent(
 
 # 5. the recovery target ----------------------------------------------------------------------
 
-def test_difficulty_coefficient_is_agent_recoverability_over_the_centres(con):
-    # M (all M6+, recoverability 0.3) and E (all M1, 1.0) hold equal amounts: centre 0.65
+def test_difficulty_coefficient_is_the_portfolios_expected_credited_recovery_over_the_centres(con):
+    # M (all M6+: recoverability 0.3, credited weight 1.4) and E (all M1: 1.0, weight 1.0) hold
+    # equal amounts the whole month: the centre's recoverability is 0.65
     insert(con, "agents", [staff("M"), staff("E")])
     insert(con, "cases", [held_case("C1"), held_case("C2")])
     insert(con, "assignments", [
@@ -377,12 +387,32 @@ def test_difficulty_coefficient_is_agent_recoverability_over_the_centres(con):
     cards = build_cards(con)
     m, e = cards["M"], cards["E"]
     assert m["difficulty_coefficient"] < 1 < e["difficulty_coefficient"]
-    assert m["difficulty_coefficient"] == pytest.approx(0.3 / 0.65)
+    assert m["difficulty_coefficient"] == pytest.approx(0.3 * 1.4 / 0.65)
     assert e["difficulty_coefficient"] == pytest.approx(1.0 / 0.65)
-    # the harder portfolio gets the lower target
-    assert m["recovery_target"] == pytest.approx(0.35 * 0.3 / 0.65)
+    # the harder portfolio gets the lower target, in credited collections per yuan held
+    assert m["recovery_target"] == pytest.approx(0.35 * 0.3 * 1.4 / 0.65)
     assert e["recovery_target"] == pytest.approx(0.35 / 0.65)
-    assert "difficulty x0.46" in m["target_explanation"]
+    assert "difficulty x0.65" in m["target_explanation"]
+
+
+def test_the_bucket_mix_cancels_out_of_recovery_vs_target(con):
+    # M collects 30% x 0.35/0.65 of an M6+ balance, E 100% x 0.35/0.65 of an M1 one: both did
+    # exactly what their portfolio lets one expect, so both are on target, although M's
+    # collections are credited 1.4x (the weight is in the target too: counted once)
+    insert(con, "agents", [staff("M"), staff("E")])
+    insert(con, "cases", [held_case("C1"), held_case("C2")])
+    insert(con, "assignments", [
+        assignment("X1", "C1", "M", "2026-07-01 00:00:00", dpd=200),
+        assignment("X2", "C2", "E", "2026-07-01 00:00:00", dpd=10),
+    ])
+    due = 1000.0  # held_case/assignment amount due
+    insert(con, "repayments", [
+        payment("P1", "C1", "2026-08-10 10:00:00", f"{due * 0.3 * 0.35 / 0.65:.2f}"),
+        payment("P2", "C2", "2026-08-10 10:00:00", f"{due * 1.0 * 0.35 / 0.65:.2f}"),
+    ])
+    cards = build_cards(con)
+    assert cards["M"]["recovery_vs_target"] == pytest.approx(1.0, abs=1e-4)
+    assert cards["E"]["recovery_vs_target"] == pytest.approx(1.0, abs=1e-4)
 
 
 def test_high_risk_industries_lower_the_target_by_the_configured_factor(con):

@@ -1,6 +1,9 @@
 -- intermediate.over_cap_calls(month_start, month_end, cap): the calls beyond the daily contact
 -- cap. Every attempt of every agent on a debtor's cases is ranked per debtor and calendar day
--- (started_at, then call_id breaks ties); those ranked beyond cap are over the cap. The debtor
+-- (started_at, then call_id breaks ties); those ranked beyond cap are over the cap. The agent's
+-- own attempts are ranked too, per agent, debtor and day: own_excess marks the calls beyond the
+-- cap among the agent's own (always a subset: the k-th own call is at least the k-th of the
+-- day); the others crossed the cap only because colleagues called the debtor first. The debtor
 -- comes from the case master as of the month's last day; a case missing from it counts as its
 -- own debtor ('case:' || case_id). Calls with started_at in [month_start, month_end).
 
@@ -51,11 +54,21 @@ ranked as (
         b.call_date,
         row_number() over (
             partition by b.debtor_key, b.call_date order by c.started_at, c.call_id
-        ) as attempt_of_day
+        ) as attempt_of_day,
+        row_number() over (
+            partition by c.agent_id, b.debtor_key, b.call_date order by c.started_at, c.call_id
+        ) as own_attempt_of_day
     from month_calls c
     join busy_cases b on b.case_id = c.case_id and b.call_date = c.started_at::date
 )
 
-select call_id, agent_id, debtor_key, call_date, attempt_of_day
+select
+    call_id,
+    agent_id,
+    debtor_key,
+    call_date,
+    attempt_of_day,
+    own_attempt_of_day,
+    own_attempt_of_day > cap as own_excess
 from ranked
 where attempt_of_day > cap

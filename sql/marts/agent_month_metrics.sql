@@ -34,11 +34,6 @@ case_master as (
     from intermediate.case_master_at(($month_end::date - interval 1 day)::date)
 ),
 
-assignments as (
-    select assignment_id, case_id, agent_id, assigned_at, held_until, amount_due, bucket
-    from intermediate.case_holdings
-),
-
 bucket_weights as (
     select w.bucket, w.weight from (select unnest($bucket_weights) as w)
 ),
@@ -57,27 +52,20 @@ attributed_events as (
 
 -- recovery ------------------------------------------------------------------------------------
 
-month_assignments as (
-    -- assignments overlapping the month
-    select a.*
-    from assignments a, month_bounds b
-    where a.assigned_at < b.month_end and a.held_until > b.month_start
-),
-
-paid_before_month as (
-    select e.assignment_id, sum(e.signed_amount) as net_paid
-    from attributed_events e, month_bounds b
-    where e.paid_at < b.month_start
-    group by all
+month_terms as materialized (
+    -- the assignments held in the month, their term and the share of the month they were held
+    -- (intermediate.assignment_terms)
+    select * from intermediate.assignment_terms($month_start::date, $month_end::date)
 ),
 
 recovery_base as materialized (
     select
-        a.agent_id,
-        count(distinct a.case_id) as cases_assigned,
-        sum(greatest(0, a.amount_due - coalesce(p.net_paid, 0)))::decimal(18, 2) as amount_due
-    from month_assignments a
-    left join paid_before_month p using (assignment_id)
+        agent_id,
+        count(distinct case_id) as cases_assigned,
+        sum(term)::decimal(18, 2) as amount_due,
+        -- rounded once, at the end
+        sum(term * held_share)::decimal(18, 2) as amount_due_exposure
+    from month_terms
     group by all
 ),
 
@@ -105,8 +93,10 @@ month_calls as not materialized (
 ),
 
 over_cap as (
-    -- calls beyond the daily contact cap per debtor (intermediate.over_cap_calls)
-    select call_id from intermediate.over_cap_calls($month_start::date, $month_end::date, $contact_cap)
+    -- calls beyond the daily contact cap per debtor, and whether the agent's own calls alone
+    -- crossed it (intermediate.over_cap_calls)
+    select call_id, own_excess
+    from intermediate.over_cap_calls($month_start::date, $month_end::date, $contact_cap)
 ),
 
 contact as materialized (
@@ -123,6 +113,7 @@ contact as materialized (
         ) as effective_calls,
         count(*) filter (where c.ptp_amount > 0) as ptp_made,
         count(o.call_id) as over_cap_calls,
+        count(o.call_id) filter (where o.own_excess) as own_over_cap_calls,
         count(*) filter (
             where c.started_at::time < $hours_start::time
                 or c.started_at::time >= $hours_end::time
@@ -132,19 +123,14 @@ contact as materialized (
     group by all
 ),
 
-handled_cases as (
-    -- distinct cases among the agent's calls, with their hardship flag
-    select h.agent_id, h.case_id, coalesce(m.hardship_flag, false) as hardship_flag
-    from (select distinct agent_id, case_id from month_calls) h
-    left join case_master m using (case_id)
-),
-
 handled as materialized (
+    -- distinct cases among the agent's calls, with their hardship flag
+    -- (intermediate.handled_cases)
     select
         agent_id,
         count(*) as cases_handled,
         count(*) filter (where hardship_flag) as hardship_cases_handled
-    from handled_cases
+    from intermediate.handled_cases($month_start::date, $month_end::date)
     group by all
 ),
 
@@ -162,18 +148,49 @@ promise_outcomes as (
     select
         p.call_id,
         p.agent_id,
+        p.case_id,
+        p.started_at,
+        p.ptp_due_date,
         coalesce(sum(e.signed_amount), 0) >= p.ptp_amount as kept
     from promises_due p
     left join repayment_events e
         on e.case_id = p.case_id
         and e.paid_at >= p.started_at
         and e.paid_at < p.ptp_due_date + interval 1 day
-    group by p.call_id, p.agent_id, p.ptp_amount
+    group by p.call_id, p.agent_id, p.case_id, p.started_at, p.ptp_due_date, p.ptp_amount
+),
+
+sla as (
+    select s.ticket_type, s.hours from (select unnest($sla_hours) as s)
+),
+
+neutralised as (
+    -- a broken promise the middle office made impossible: a fee waiver or restructuring
+    -- approval of the case, opened between the promise and the end of its due date, still open
+    -- at its SLA deadline (closed_at null or after it; closed exactly at it is in time), the
+    -- deadline itself before the end of the due date
+    select distinct o.call_id
+    from promise_outcomes o
+    join staging.tickets t
+        on t.case_id = o.case_id
+        and t.ticket_type in ('fee_waiver', 'restructuring_approval')
+        and t.opened_at >= o.started_at
+        and t.opened_at < o.ptp_due_date + interval 1 day
+    join sla s using (ticket_type)
+    where not o.kept
+        and t.opened_at + to_seconds((s.hours * 3600)::bigint) < o.ptp_due_date + interval 1 day
+        and (t.closed_at is null
+             or t.closed_at > t.opened_at + to_seconds((s.hours * 3600)::bigint))
 ),
 
 promises as materialized (
-    select agent_id, count(*) as ptp_due, count(*) filter (where kept) as ptp_kept
-    from promise_outcomes
+    select
+        o.agent_id,
+        count(*) as ptp_due,
+        count(*) filter (where o.kept) as ptp_kept,
+        count(n.call_id) as ptp_neutralised
+    from promise_outcomes o
+    left join neutralised n using (call_id)
     group by all
 ),
 
@@ -192,22 +209,33 @@ complaint_counts as materialized (
     select
         agent_id,
         count(*) as complaints,
-        count(*) filter (where category = 'privacy_leak' and substantiated) as privacy_complaints
+        -- telling a debtor's contacts about the debt is the commonest privacy breach
+        count(*) filter (
+            where category in ('privacy_leak', 'third_party_disclosure') and substantiated
+        ) as privacy_complaints
     from attributed_complaints
     where agent_id is not null
     group by all
 ),
 
 qa as materialized (
-    select c.agent_id, count(*) as qa_flagged_calls
-    from month_calls c
-    where c.outcome in ('connected_debtor', 'connected_third_party')
-        and exists (
+    select
+        c.agent_id,
+        count(*) filter (where exists (
             select 1 from staging.qa_flags f
             where f.call_id = c.call_id
                 and list_contains($qa_labels, f.label)
                 and f.confidence >= $qa_threshold
-        )
+        )) as qa_flagged_calls,
+        -- for the compliance officer's review, not a confirmed incident
+        count(*) filter (where exists (
+            select 1 from staging.qa_flags f
+            where f.call_id = c.call_id
+                and f.label = 'privacy_disclosure'
+                and f.confidence >= $qa_threshold
+        )) as suspected_privacy_calls
+    from month_calls c
+    where c.outcome in ('connected_debtor', 'connected_third_party')
     group by all
 ),
 
@@ -277,7 +305,7 @@ relief as materialized (
 
 month_agents as (
     select agent_id from roster where status = 'active' and in_roster_file
-    union select agent_id from month_assignments
+    union select agent_id from month_terms
     union select agent_id from contact
     union select agent_id from collections
     union select agent_id from complaint_counts
@@ -296,6 +324,9 @@ final as (
         coalesce(rb.amount_due, 0)::decimal(18, 2) as amount_due,
         coalesce(co.collected, 0)::decimal(18, 2) as collected,
         (coalesce(co.collected, 0) / nullif(rb.amount_due, 0))::double as recovery_rate,
+        coalesce(rb.amount_due_exposure, 0)::decimal(18, 2) as amount_due_exposure,
+        (coalesce(co.collected, 0) / nullif(rb.amount_due_exposure, 0))::double
+            as exposure_recovery_rate,
         coalesce(co.collected_m6plus, 0)::decimal(18, 2) as collected_m6plus,
         coalesce(co.credited_collections, 0)::decimal(18, 2) as credited_collections,
         coalesce(ct.call_attempts, 0) as call_attempts,
@@ -309,7 +340,11 @@ final as (
         coalesce(pr.ptp_due, 0) as ptp_due,
         coalesce(pr.ptp_kept, 0) as ptp_kept,
         (pr.ptp_kept / nullif(pr.ptp_due, 0))::double as ptp_kept_rate,
+        coalesce(pr.ptp_neutralised, 0) as ptp_neutralised,
+        (pr.ptp_kept / nullif(pr.ptp_due - pr.ptp_neutralised, 0))::double
+            as ptp_kept_rate_adjusted,
         coalesce(ct.over_cap_calls, 0) as over_cap_calls,
+        coalesce(ct.own_over_cap_calls, 0) as own_over_cap_calls,
         coalesce(ct.off_hours_calls, 0) as off_hours_calls,
         coalesce(cc.complaints, 0) as complaints,
         (1000.0 * coalesce(cc.complaints, 0) / nullif(h.cases_handled, 0))::double
@@ -319,6 +354,7 @@ final as (
             as threat_ratio,
         (coalesce(v.privacy_violations, 0) + coalesce(cc.privacy_complaints, 0))::bigint
             as privacy_incidents,
+        coalesce(q.suspected_privacy_calls, 0) as suspected_privacy_calls,
         coalesce(v.major_violations, 0) as major_violations,
         coalesce(v.major_violations, 0) > 0 as veto,
         coalesce(s.surveys, 0) as surveys,

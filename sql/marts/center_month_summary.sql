@@ -1,6 +1,8 @@
 -- marts.center_month_summary: one row per month for the whole centre. Sums over the teams,
--- ratios recomputed from sums, plus what no agent owns (unattributed payments and complaints)
--- and the reconciliation totals that prove nothing disappeared.
+-- ratios recomputed from sums, plus what no agent owns (unattributed payments and complaints,
+-- over-cap calls no single agent could see) and the reconciliation totals that prove nothing
+-- disappeared. Cases are counted once over all agents: a case that moved between agents or
+-- teams in the month is one case.
 
 with
 
@@ -17,18 +19,16 @@ sums as (
         sum(agents) as agents,
         sum(vetoed_agents) as vetoed_agents,
         count(*) as teams,
-        sum(cases_assigned) as cases_assigned,
-        sum(amount_due)::decimal(18, 2) as amount_due,
         sum(collected)::decimal(18, 2) as collected,
         sum(collected_m6plus)::decimal(18, 2) as collected_m6plus,
         sum(credited_collections)::decimal(18, 2) as credited_collections,
         sum(call_attempts) as call_attempts,
         sum(connected_calls) as connected_calls,
         sum(rpc_calls) as rpc_calls,
-        sum(cases_handled) as cases_handled,
         sum(ptp_due) as ptp_due,
         sum(ptp_kept) as ptp_kept,
         sum(over_cap_calls) as over_cap_calls,
+        sum(own_over_cap_calls) as own_over_cap_calls,
         sum(off_hours_calls) as off_hours_calls,
         sum(complaints) as complaints,
         sum(qa_flagged_calls) as qa_flagged_calls,
@@ -39,13 +39,36 @@ sums as (
         sum(mandatory_due) as mandatory_due,
         sum(mandatory_passed) as mandatory_passed,
         sum(total_cost)::decimal(18, 2) as total_cost,
-        sum(hardship_cases_handled) as hardship_cases_handled,
         sum(relief_plans) as relief_plans,
         sum(social_referrals) as social_referrals,
         sum(tickets_opened) as tickets_opened,
         sum(open_tickets_past_sla) as open_tickets_past_sla,
         sum(skill_risk_mismatches) as skill_risk_mismatches
     from teams
+),
+
+-- each case once ------------------------------------------------------------------------------
+
+case_totals as (
+    -- distinct cases held in the month; the amount due is the term of the case's first
+    -- assignment in the month (by assigned_at, then id)
+    select count(*) as cases_assigned, sum(term)::decimal(18, 2) as amount_due
+    from (
+        select case_id, arg_min(term, (assigned_at, assignment_id)) as term
+        from intermediate.assignment_terms($month_start::date, $month_end::date)
+        group by all
+    )
+),
+
+handled_totals as (
+    select
+        count(*) as cases_handled,
+        count(*) filter (where hardship_flag) as hardship_cases_handled,
+        count(*) filter (where hardship_flag and relieved) as relieved_hardship_cases
+    from (
+        select distinct case_id, hardship_flag, relieved
+        from intermediate.handled_cases($month_start::date, $month_end::date)
+    )
 ),
 
 -- what no agent owns ------------------------------------------------------------------------
@@ -91,10 +114,10 @@ final as (
         coalesce(s.teams, 0) as teams,
         coalesce(s.agents, 0) as agents,
         coalesce(s.vetoed_agents, 0) as vetoed_agents,
-        coalesce(s.cases_assigned, 0) as cases_assigned,
-        coalesce(s.amount_due, 0)::decimal(18, 2) as amount_due,
+        coalesce(ca.cases_assigned, 0) as cases_assigned,
+        coalesce(ca.amount_due, 0)::decimal(18, 2) as amount_due,
         coalesce(s.collected, 0)::decimal(18, 2) as collected,
-        (s.collected / nullif(s.amount_due, 0))::double as recovery_rate,
+        (s.collected / nullif(ca.amount_due, 0))::double as recovery_rate,
         coalesce(s.collected_m6plus, 0)::decimal(18, 2) as collected_m6plus,
         coalesce(s.credited_collections, 0)::decimal(18, 2) as credited_collections,
         coalesce(s.call_attempts, 0) as call_attempts,
@@ -102,20 +125,24 @@ final as (
         (s.rpc_calls / nullif(s.call_attempts, 0))::double as rpc_rate,
         (s.ptp_kept / nullif(s.ptp_due, 0))::double as ptp_kept_rate,
         coalesce(s.over_cap_calls, 0) as over_cap_calls,
+        coalesce(s.own_over_cap_calls, 0) as own_over_cap_calls,
+        -- breaches no single agent could see: the dialler's governance, not an agent's fault
+        coalesce(s.over_cap_calls - s.own_over_cap_calls, 0) as cross_agent_over_cap_calls,
         coalesce(s.off_hours_calls, 0) as off_hours_calls,
         coalesce(s.complaints, 0) as complaints,
-        (1000.0 * s.complaints / nullif(s.cases_handled, 0))::double as complaints_per_1k_cases,
+        (1000.0 * s.complaints / nullif(h.cases_handled, 0))::double as complaints_per_1k_cases,
         (s.qa_flagged_calls / nullif(s.connected_calls, 0))::double as threat_ratio,
         coalesce(s.privacy_incidents, 0) as privacy_incidents,
         coalesce(s.major_violations, 0) as major_violations,
         (s.csat_points / nullif(s.surveys, 0))::double as csat_avg,
         (s.mandatory_passed / nullif(s.mandatory_due, 0))::double as mandatory_pass_rate,
         coalesce(s.total_cost, 0)::decimal(18, 2) as total_cost,
-        (s.total_cost / nullif(s.cases_handled, 0))::double as cost_per_case,
-        coalesce(s.hardship_cases_handled, 0) as hardship_cases_handled,
+        (s.total_cost / nullif(h.cases_handled, 0))::double as cost_per_case,
+        coalesce(h.hardship_cases_handled, 0) as hardship_cases_handled,
         coalesce(s.relief_plans, 0) as relief_plans,
         coalesce(s.social_referrals, 0) as social_referrals,
-        (s.relief_plans / nullif(s.hardship_cases_handled, 0))::double as relief_rate,
+        (h.relieved_hardship_cases / nullif(h.hardship_cases_handled, 0))::double
+            as relief_rate,
         coalesce(s.tickets_opened, 0) as tickets_opened,
         coalesce(s.open_tickets_past_sla, 0) as open_tickets_past_sla,
         coalesce(s.skill_risk_mismatches, 0) as skill_risk_mismatches,
@@ -130,6 +157,8 @@ final as (
         t.calls_in_month - coalesce(s.call_attempts, 0) as calls_gap
     from bounds b
     cross join sums s
+    cross join case_totals ca
+    cross join handled_totals h
     cross join repayment_totals r
     cross join complaint_totals k
     cross join call_totals t

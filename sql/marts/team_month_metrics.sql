@@ -1,7 +1,9 @@
 -- marts.team_month_metrics: one row per (team_id, month). Sums of the agent metrics, and every
 -- ratio recomputed from the sums (never an average of ratios); middle-office ticket response;
--- skill-risk mismatches; debt-relief (ESG) figures. Built after agent_month_metrics and
--- skill_risk_mismatches of the same month.
+-- skill-risk mismatches; debt-relief (ESG) figures. A team's agents are those whose
+-- agent_month_metrics row carries its team_id. Cases are counted once: a case that moved between
+-- two agents of the team is one case (cases_assigned, amount_due from the case's first
+-- assignment in the month, cases_handled, hardship_cases_handled, relief_rate).
 
 with
 
@@ -18,8 +20,6 @@ sums as (
         coalesce(team_id, '(no team)') as team_id,
         count(*) as agents,
         count(*) filter (where veto) as vetoed_agents,
-        sum(cases_assigned) as cases_assigned,
-        sum(amount_due)::decimal(18, 2) as amount_due,
         sum(collected)::decimal(18, 2) as collected,
         sum(collected_m6plus)::decimal(18, 2) as collected_m6plus,
         sum(credited_collections)::decimal(18, 2) as credited_collections,
@@ -27,11 +27,11 @@ sums as (
         sum(connected_calls) as connected_calls,
         sum(rpc_calls) as rpc_calls,
         sum(effective_calls) as effective_calls,
-        sum(cases_handled) as cases_handled,
         sum(ptp_made) as ptp_made,
         sum(ptp_due) as ptp_due,
         sum(ptp_kept) as ptp_kept,
         sum(over_cap_calls) as over_cap_calls,
+        sum(own_over_cap_calls) as own_over_cap_calls,
         sum(off_hours_calls) as off_hours_calls,
         sum(complaints) as complaints,
         sum(qa_flagged_calls) as qa_flagged_calls,
@@ -43,7 +43,6 @@ sums as (
         sum(mandatory_passed) as mandatory_passed,
         sum(total_cost)::decimal(18, 2) as total_cost,
         sum(field_visit_share * total_cost) as field_visit_cost,
-        sum(hardship_cases_handled) as hardship_cases_handled,
         sum(relief_plans) as relief_plans,
         sum(social_referrals) as social_referrals
     from agents
@@ -52,6 +51,40 @@ sums as (
 
 team_of_agent as (
     select agent_id, coalesce(team_id, '(no team)') as team_id from agents
+),
+
+-- each case once ------------------------------------------------------------------------------
+
+team_cases as (
+    -- the team's distinct cases held in the month; the amount due is the term of the case's
+    -- first assignment in the month among the team's agents (by assigned_at, then id)
+    select o.team_id, t.case_id, arg_min(t.term, (t.assigned_at, t.assignment_id)) as term
+    from intermediate.assignment_terms($month_start::date, $month_end::date) t
+    join team_of_agent o using (agent_id)
+    group by all
+),
+
+case_totals as (
+    select team_id, count(*) as cases_assigned, sum(term)::decimal(18, 2) as amount_due
+    from team_cases
+    group by all
+),
+
+handled_cases as (
+    -- the team's distinct cases among its agents' calls in the month (intermediate.handled_cases)
+    select distinct o.team_id, h.case_id, h.hardship_flag as hardship, h.relieved
+    from intermediate.handled_cases($month_start::date, $month_end::date) h
+    join team_of_agent o using (agent_id)
+),
+
+handled_totals as (
+    select
+        h.team_id,
+        count(*) as cases_handled,
+        count(*) filter (where h.hardship) as hardship_cases_handled,
+        count(*) filter (where h.hardship and h.relieved) as relieved_hardship_cases
+    from handled_cases h
+    group by all
 ),
 
 as_of as (
@@ -126,10 +159,10 @@ final as (
         $month_start::date as month,
         s.agents,
         s.vetoed_agents,
-        s.cases_assigned,
-        s.amount_due,
+        coalesce(k.cases_assigned, 0) as cases_assigned,
+        coalesce(k.amount_due, 0)::decimal(18, 2) as amount_due,
         s.collected,
-        (s.collected / nullif(s.amount_due, 0))::double as recovery_rate,
+        (s.collected / nullif(k.amount_due, 0))::double as recovery_rate,
         s.collected_m6plus,
         s.credited_collections,
         s.call_attempts,
@@ -137,15 +170,16 @@ final as (
         s.rpc_calls,
         (s.rpc_calls / nullif(s.call_attempts, 0))::double as rpc_rate,
         s.effective_calls,
-        s.cases_handled,
+        coalesce(h.cases_handled, 0) as cases_handled,
         s.ptp_made,
         s.ptp_due,
         s.ptp_kept,
         (s.ptp_kept / nullif(s.ptp_due, 0))::double as ptp_kept_rate,
         s.over_cap_calls,
+        s.own_over_cap_calls,
         s.off_hours_calls,
         s.complaints,
-        (1000.0 * s.complaints / nullif(s.cases_handled, 0))::double as complaints_per_1k_cases,
+        (1000.0 * s.complaints / nullif(h.cases_handled, 0))::double as complaints_per_1k_cases,
         s.qa_flagged_calls,
         (s.qa_flagged_calls / nullif(s.connected_calls, 0))::double as threat_ratio,
         s.privacy_incidents,
@@ -156,12 +190,13 @@ final as (
         s.mandatory_passed,
         (s.mandatory_passed / nullif(s.mandatory_due, 0))::double as mandatory_pass_rate,
         s.total_cost,
-        (s.total_cost / nullif(s.cases_handled, 0))::double as cost_per_case,
+        (s.total_cost / nullif(h.cases_handled, 0))::double as cost_per_case,
         (s.field_visit_cost / nullif(s.total_cost, 0))::double as field_visit_share,
-        s.hardship_cases_handled,
+        coalesce(h.hardship_cases_handled, 0) as hardship_cases_handled,
         s.relief_plans,
         s.social_referrals,
-        (s.relief_plans / nullif(s.hardship_cases_handled, 0))::double as relief_rate,
+        (h.relieved_hardship_cases / nullif(h.hardship_cases_handled, 0))::double
+            as relief_rate,
         coalesce(r.tickets_opened, 0) as tickets_opened,
         r.legal_signoff_median_h,
         r.legal_signoff_p90_h,
@@ -172,6 +207,8 @@ final as (
         coalesce(p.open_tickets_past_sla, 0) as open_tickets_past_sla,
         coalesce(m.skill_risk_mismatches, 0) as skill_risk_mismatches
     from sums s
+    left join case_totals k using (team_id)
+    left join handled_totals h using (team_id)
     left join response r using (team_id)
     left join past_sla p using (team_id)
     left join mismatches m using (team_id)

@@ -1,10 +1,15 @@
 -- Per agent and month: what the scorecard needs beyond agent_month_metrics.
 --   dynamic recovery target (macro, high-risk industries) and the difficulty coefficient,
 --   the high-risk share of the portfolio, restructuring success, veto-list violations.
--- Weights are the amount due at assignment of the assignments held in the month.
+-- Weights are the exposure of the assignments held in the month (intermediate.assignment_terms:
+-- the term times the share of the month held), as in amount_due_exposure. The difficulty
+-- coefficient is the portfolio's expected credited recovery per yuan of exposure relative to
+-- the centre's: per bucket, recoverability x credited weight (metrics.bucket_weights), so the
+-- target is the credited collections the portfolio can be expected to give and the bucket mix
+-- cancels out of recovery_vs_target (one difficulty adjustment, not two).
 -- Bound: $month_start, $month_end, $base_rate, $prosperity_elasticity, $unemployment_baseline,
 -- $unemployment_sensitivity, $dso_reference_days, $dso_elasticity, $high_risk_industries,
--- $high_risk_target_factor, $bucket_recoverability, $veto_types
+-- $high_risk_target_factor, $bucket_recoverability, $bucket_weights, $veto_types
 
 with
 
@@ -16,9 +21,8 @@ bounds as (
 ),
 
 held as (
-    select a.agent_id, a.case_id, a.amount_due, a.bucket
-    from intermediate.case_holdings a, bounds b
-    where a.assigned_at < b.month_end and a.held_until > b.month_start
+    select t.agent_id, t.case_id, (t.term * t.held_share)::double as exposure, t.bucket
+    from intermediate.assignment_terms($month_start::date, $month_end::date) t
 ),
 
 cases as (
@@ -35,11 +39,16 @@ recoverability as (
     select r.bucket, r.value from (select unnest($bucket_recoverability) as r)
 ),
 
+credit as (
+    select w.bucket, w.weight from (select unnest($bucket_weights) as w)
+),
+
 case_targets as (
     select
         h.agent_id,
-        h.amount_due,
+        h.exposure,
         r.value as recoverability,
+        coalesce(w.weight, 1.0) as credit_weight,
         list_contains($high_risk_industries, c.industry) as high_risk,
         coalesce(
             power(coalesce(mi.prosperity_index, mr.prosperity_index, 100) / 100.0,
@@ -56,21 +65,23 @@ case_targets as (
     left join macro mi on mi.region_code = c.region_code and mi.industry = c.industry
     left join macro mr on mr.region_code = c.region_code and mr.industry is null
     left join recoverability r using (bucket)
+    left join credit w using (bucket)
 ),
 
 centre as (
-    select sum(recoverability * amount_due) / nullif(sum(amount_due), 0) as recoverability
+    select sum(recoverability * exposure) / nullif(sum(exposure), 0) as recoverability
     from case_targets
 ),
 
 portfolio as (
     select
         agent_id,
-        sum(amount_due * macro_factor) / nullif(sum(amount_due), 0) as macro_factor,
-        sum(amount_due * case when high_risk then $high_risk_target_factor else 1 end)
-            / nullif(sum(amount_due), 0) as high_risk_factor,
-        sum(amount_due) filter (where high_risk) / nullif(sum(amount_due), 0) as high_risk_share,
-        sum(amount_due * recoverability) / nullif(sum(amount_due), 0) as recoverability
+        sum(exposure * macro_factor) / nullif(sum(exposure), 0) as macro_factor,
+        sum(exposure * case when high_risk then $high_risk_target_factor else 1 end)
+            / nullif(sum(exposure), 0) as high_risk_factor,
+        sum(exposure) filter (where high_risk) / nullif(sum(exposure), 0) as high_risk_share,
+        sum(exposure * recoverability * credit_weight) / nullif(sum(exposure), 0)
+            as recoverability
     from case_targets
     group by all
 ),
