@@ -273,3 +273,31 @@ def test_the_centre_shows_the_breaches_no_single_agent_could_see(con):
                                f"2026-08-12 {9 + i:02d}:00:00") for i in range(6)])
     _, centre = build_month(con)
     assert centre[5:] == (3, 0, 3)  # 6 calls on D1, 3 each: 3 over the cap, none own
+
+
+def test_the_centre_shows_the_fairness_diagnostics_and_warns(con):
+    from kaohe.marts import MONTHLY_MARTS, build
+
+    insert(con, "agents", [agent(a, "2026-08-01", t) for a, t in
+                           (("A", "T1"), ("B", "T1"), ("C", "T2"), ("D", "T2"))])
+    insert(con, "assignments", [
+        assignment("X1", "C1", "A", "2026-07-01 00:00:00", dpd=200),   # A: all M6+
+        assignment("X2", "C2", "B", "2026-07-01 00:00:00", dpd=200),   # B: half M6+
+        assignment("X3", "C3", "B", "2026-07-01 00:00:00", dpd=10),
+        assignment("X4", "C4", "C", "2026-07-01 00:00:00", dpd=10),    # C, D: none
+        assignment("X5", "C5", "D", "2026-07-01 00:00:00", dpd=10),
+    ])
+    build_all(con, CFG, "2026-08")
+    assert MONTHLY_MARTS.index("center_month_summary") > MONTHLY_MARTS.index(
+        "agent_month_scorecard")  # the build order follows the SQL
+    # a scorecard that follows the portfolio: the more M6+, the higher the composite
+    for agent_id, composite in (("A", 90.0), ("B", 80.0), ("C", 70.0), ("D", 70.0)):
+        con.execute("update marts.agent_month_scorecard set composite = ?, veto = false "
+                    "where agent_id = ?", [composite, agent_id])
+    build(con, "center_month_summary", CFG, "2026-08")
+    rho, eta, warning = con.execute(
+        "select rho_composite_m6plus_share, eta_composite_team, fairness_warning "
+        "from marts.center_month_summary").fetchall()[0]
+    assert rho == 1.0  # ties (C and D) share their average rank
+    assert 0.3 < eta <= 1
+    assert warning.startswith("the composite follows the portfolio")

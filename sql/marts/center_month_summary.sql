@@ -102,6 +102,51 @@ complaint_totals as (
         and c.substantiated is distinct from false
 ),
 
+-- fairness diagnostics ----------------------------------------------------------------------
+-- The scorecard must measure skill, not the luck of the portfolio: the rank correlation
+-- (Spearman; ties get their average rank) of the appraised agents' composite with the M6+ share
+-- of their amount due and with their difficulty coefficient, and how much of the composite's
+-- rank variance the team explains (eta, 0-1). |value| > 0.3 is a warning.
+
+appraised as (
+    select s.agent_id, s.team_id, s.composite, s.difficulty_coefficient,
+        coalesce(sum(t.term) filter (where t.bucket = 'M6+') / nullif(sum(t.term), 0), 0)
+            as m6plus_share
+    from marts.agent_month_scorecard s
+    left join intermediate.assignment_terms($month_start::date, $month_end::date) t
+        using (agent_id)
+    where s.month = $month_start::date and s.composite is not null and not s.veto
+    group by all
+),
+
+ranked as (
+    select
+        team_id,
+        (rank() over (order by composite) + count(*) over (order by composite
+            range between unbounded preceding and current row)) / 2.0 as r_composite,
+        (rank() over (order by m6plus_share) + count(*) over (order by m6plus_share
+            range between unbounded preceding and current row)) / 2.0 as r_m6plus,
+        (rank() over (order by difficulty_coefficient) + count(*) over (
+            order by difficulty_coefficient
+            range between unbounded preceding and current row)) / 2.0 as r_difficulty
+    from appraised
+),
+
+team_means as (
+    select team_id, count(*) as n, avg(r_composite) as mean_r from ranked group by all
+),
+
+fairness as (
+    select
+        round(corr(r_composite, r_m6plus), 4) as rho_composite_m6plus_share,
+        round(corr(r_composite, r_difficulty), 4) as rho_composite_difficulty,
+        round(sqrt((select sum(n * power(mean_r - (select avg(r_composite) from ranked), 2))
+                    from team_means)
+                   / nullif(sum(power(r_composite - (select avg(r_composite) from ranked), 2)),
+                            0)), 4) as eta_composite_team
+    from ranked
+),
+
 call_totals as (
     select count(*) as calls_in_month
     from staging.calls c, bounds b
@@ -154,7 +199,18 @@ final as (
         (r.net_repayments - coalesce(s.collected, 0) - r.unattributed_collected)::decimal(18, 2)
             as reconciliation_gap,
         t.calls_in_month,
-        t.calls_in_month - coalesce(s.call_attempts, 0) as calls_gap
+        t.calls_in_month - coalesce(s.call_attempts, 0) as calls_gap,
+        f.rho_composite_m6plus_share,
+        f.rho_composite_difficulty,
+        f.eta_composite_team,
+        case
+            when greatest(abs(f.rho_composite_m6plus_share), abs(f.rho_composite_difficulty),
+                          f.eta_composite_team) > 0.3
+            then 'the composite follows the portfolio or the team more than skill should: '
+                || 'rho M6+ share ' || f.rho_composite_m6plus_share
+                || ', rho difficulty ' || f.rho_composite_difficulty
+                || ', eta team ' || f.eta_composite_team
+        end as fairness_warning
     from bounds b
     cross join sums s
     cross join case_totals ca
@@ -162,6 +218,7 @@ final as (
     cross join repayment_totals r
     cross join complaint_totals k
     cross join call_totals t
+    cross join fairness f
 )
 
 select * from final
