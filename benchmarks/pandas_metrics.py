@@ -8,7 +8,7 @@ rejects, keep the latest delivery of each key, then the same metric definitions
 (``sql/marts/agent_month_metrics.sql``) as merges and groupbys. Vectorised pandas throughout: the
 only Python loops are over sources and files.
 
-Cleaning, as the pipeline does it (``kaohe/ingest.py``, ``kaohe/contract.yaml``):
+Cleaning, as the pipeline does it (``kaohe/ingest/``, ``kaohe/contract.yaml``):
   - a file is dropped whole when its name breaks the naming rule, it is empty or truncated, it is
     neither UTF-8 nor GB18030, its header lacks a required column (or has an empty, duplicate or
     reserved name), or it cannot be parsed at all;
@@ -43,9 +43,9 @@ sys.path.insert(0, str(ROOT))
 from kaohe.contract import Source, load_contract  # noqa: E402
 from kaohe.ingest import SANE_FROM, SANE_UNTIL, LandedFile, _decodes, discover  # noqa: E402
 
-# The sources the metric table reads (tickets and macro feed other marts).
+# The sources the metric table reads (macro feeds other marts).
 SOURCES = ("agents", "cases", "assignments", "calls", "qa_flags", "repayments", "complaints",
-           "violations", "trainings", "surveys", "costs", "plans")
+           "violations", "trainings", "surveys", "costs", "plans", "tickets")
 # Columns kept after cleaning, besides the primary key (the rest only serves to judge a row).
 KEEP = {
     "agents": ["agent_id", "team_id", "level", "status"],
@@ -63,6 +63,7 @@ KEEP = {
     "surveys": ["agent_id", "responded_at", "score"],
     "costs": ["agent_id", "incurred_on", "cost_type", "amount"],
     "plans": ["case_id", "agent_id", "created_at", "social_referral"],
+    "tickets": ["case_id", "ticket_type", "opened_at", "closed_at"],
 }
 
 
@@ -77,6 +78,7 @@ ROW_RULES = {
         d["ptp_due_date"].isna()
         | (d["outcome"].notna() & d["outcome"].ne("connected_debtor"))),
     "repayments": lambda d: d["payment_type"].eq("reversal") & d["reversal_of"].isna(),
+    "tickets": lambda d: d["closed_at"] < d["opened_at"],
 }
 
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -354,9 +356,13 @@ def compute(landing: Path, month: str, params: dict) -> pd.DataFrame:
                     & (asg["released_at"].isna() | (asg["released_at"] > ms))]
     paid_before = attributed[attributed["paid_at"] < ms].groupby("assignment_id")["signed"].sum()
     open_due = (month_asg["amount_due"]
-                - month_asg["assignment_id"].map(paid_before).fillna(0)).clip(lower=0)
-    recovery = month_asg.assign(open_due=open_due).groupby("agent_id").agg(
-        cases_assigned=("case_id", "nunique"), amount_due=("open_due", "sum"))
+                - month_asg["assignment_id"].map(paid_before).fillna(0)).clip(lower=0).round(2)
+    # the share of the month each assignment held its case (an open one: to the month's end)
+    held = (month_asg["released_at"].fillna(me).clip(upper=me)
+            - month_asg["assigned_at"].clip(lower=ms)) / (me - ms)
+    recovery = month_asg.assign(open_due=open_due, exposure=open_due * held).groupby(
+        "agent_id").agg(cases_assigned=("case_id", "nunique"), amount_due=("open_due", "sum"),
+                        amount_due_exposure=("exposure", "sum"))
 
     paid = attributed[_in(attributed["paid_at"], ms, me)]
     collections = paid.assign(
@@ -373,15 +379,19 @@ def compute(landing: Path, month: str, params: dict) -> pd.DataFrame:
     # every attempt of every agent ranked per debtor and day: only busy (debtor, day) matter
     busy = mc[mc.groupby(["debtor", "day"])["call_id"].transform("size") > cap]
     busy = busy.sort_values(["debtor", "day", "started_at", "call_id"])
-    mc["over_cap"] = False
+    mc["over_cap"] = mc["own_over_cap"] = False
     mc.loc[busy.index[busy.groupby(["debtor", "day"]).cumcount() >= cap], "over_cap"] = True
+    # the agent's own attempts ranked alone: beyond the cap among them (a subset of the above)
+    own_rank = busy.groupby(["agent_id", "debtor", "day"]).cumcount()
+    mc.loc[busy.index[own_rank >= cap], "own_over_cap"] = True
 
     connected = mc["outcome"].isin(["connected_debtor", "connected_third_party"])
     rpc = mc["outcome"].eq("connected_debtor")
     time_of_day = mc["started_at"] - mc["day"]
     qa = d["qa_flags"]
-    flagged = qa.loc[qa["label"].isin(params["qa_labels"])
-                     & (qa["confidence"] >= params["qa_threshold"]), "call_id"]
+    confident = qa["confidence"] >= params["qa_threshold"]
+    flagged = qa.loc[qa["label"].isin(params["qa_labels"]) & confident, "call_id"]
+    privacy_flagged = qa.loc[qa["label"].eq("privacy_disclosure") & confident, "call_id"]
     contact = pd.DataFrame({
         "agent_id": mc["agent_id"],
         "call_attempts": 1,
@@ -391,9 +401,11 @@ def compute(landing: Path, month: str, params: dict) -> pd.DataFrame:
         "effective_calls": rpc & (mc["duration_s"] >= params["effective_min_s"]),
         "ptp_made": mc["ptp_amount"].gt(0),
         "over_cap_calls": mc["over_cap"],
+        "own_over_cap_calls": mc["own_over_cap"],
         "off_hours_calls": (time_of_day < pd.Timedelta(params["hours_start"]))
         | (time_of_day >= pd.Timedelta(params["hours_end"])),
         "qa_flagged_calls": connected & mc["call_id"].isin(flagged),
+        "suspected_privacy_calls": connected & mc["call_id"].isin(privacy_flagged),
     }).groupby("agent_id").sum()
 
     handled = mc[["agent_id", "case_id"]].drop_duplicates()
@@ -410,7 +422,23 @@ def compute(landing: Path, month: str, params: dict) -> pd.DataFrame:
                     & (window["paid_at"] < window["ptp_due_date"] + pd.Timedelta(days=1))]
     paid_for = window.groupby("call_id")["signed"].sum().round(2)
     kept = due["call_id"].map(paid_for).fillna(0.0) >= due["ptp_amount"]
-    promises = pd.DataFrame({"agent_id": due["agent_id"], "ptp_due": 1, "ptp_kept": kept}
+    # a broken promise behind a fee waiver or restructuring approval of its case, opened from
+    # the call to the end of the due date and still open at its SLA deadline, the deadline
+    # before the end of the due date (closed exactly at the deadline is in time)
+    sla = pd.Series({s["ticket_type"]: s["hours"] for s in params["sla_hours"]})
+    tk = d["tickets"]
+    tk = tk[tk["ticket_type"].isin(["fee_waiver", "restructuring_approval"])
+            & tk["ticket_type"].isin(sla.index)]
+    tk = tk.assign(deadline=tk["opened_at"] + pd.to_timedelta(
+        np.floor(tk["ticket_type"].map(sla).astype("float64") * 3600 + 0.5), unit="s"))
+    tk = tk[tk["closed_at"].isna() | (tk["closed_at"] > tk["deadline"])]
+    late = due.loc[~kept, ["call_id", "case_id", "started_at", "ptp_due_date"]].merge(
+        tk[["case_id", "opened_at", "deadline"]], on="case_id")
+    day_end = late["ptp_due_date"] + pd.Timedelta(days=1)
+    late = late[(late["opened_at"] >= late["started_at"]) & (late["opened_at"] < day_end)
+                & (late["deadline"] < day_end)]
+    promises = pd.DataFrame({"agent_id": due["agent_id"], "ptp_due": 1, "ptp_kept": kept,
+                             "ptp_neutralised": due["call_id"].isin(late["call_id"])}
                             ).groupby("agent_id").sum()
 
     # -- conduct
@@ -421,7 +449,8 @@ def compute(landing: Path, month: str, params: dict) -> pd.DataFrame:
         cp["complaint_id"].map(cp_holder.set_index("complaint_id")["agent_id"])))
     cp = cp[cp["agent_id"].notna()]
     complaints = cp.assign(
-        privacy=cp["category"].eq("privacy_leak") & cp["substantiated"].fillna(False)
+        privacy=cp["category"].isin(["privacy_leak", "third_party_disclosure"])
+        & cp["substantiated"].fillna(False)
     ).groupby("agent_id").agg(complaints=("complaint_id", "size"),
                               privacy_complaints=("privacy", "sum"))
 
@@ -475,12 +504,13 @@ def compute(landing: Path, month: str, params: dict) -> pd.DataFrame:
     m = m.join([roster[["team_id", "level"]], recovery, collections, contact, promises,
                 complaints, violations, surveys, training, cost, handled, relief])
 
-    money = ["amount_due", "collected", "collected_m6plus", "credited_collections",
-             "total_cost", "field_visit_cost"]
+    money = ["amount_due", "amount_due_exposure", "collected", "collected_m6plus",
+             "credited_collections", "total_cost", "field_visit_cost"]
     m[money] = m[money].round(2)
     counts = ["cases_assigned", "call_attempts", "connected_calls", "rpc_calls", "talk_time_s",
               "effective_calls", "cases_handled", "ptp_made", "ptp_due", "ptp_kept",
-              "over_cap_calls", "off_hours_calls", "complaints", "qa_flagged_calls",
+              "ptp_neutralised", "over_cap_calls", "own_over_cap_calls", "off_hours_calls",
+              "complaints", "qa_flagged_calls", "suspected_privacy_calls",
               "privacy_complaints", "privacy_violations", "major_violations", "surveys",
               "mandatory_due", "mandatory_passed", "hardship_cases_handled", "relief_plans",
               "social_referrals"]
@@ -498,6 +528,8 @@ def compute(landing: Path, month: str, params: dict) -> pd.DataFrame:
         "amount_due": m["amount_due"].fillna(0.0),
         "collected": m["collected"].fillna(0.0),
         "recovery_rate": ratio(m["collected"].fillna(0.0), m["amount_due"]),
+        "amount_due_exposure": m["amount_due_exposure"].fillna(0.0),
+        "exposure_recovery_rate": ratio(m["collected"].fillna(0.0), m["amount_due_exposure"]),
         "collected_m6plus": m["collected_m6plus"].fillna(0.0),
         "credited_collections": m["credited_collections"].fillna(0.0),
         "call_attempts": m["call_attempts"],
@@ -511,13 +543,17 @@ def compute(landing: Path, month: str, params: dict) -> pd.DataFrame:
         "ptp_due": m["ptp_due"],
         "ptp_kept": m["ptp_kept"],
         "ptp_kept_rate": ratio(m["ptp_kept"], m["ptp_due"]),
+        "ptp_neutralised": m["ptp_neutralised"],
+        "ptp_kept_rate_adjusted": ratio(m["ptp_kept"], m["ptp_due"] - m["ptp_neutralised"]),
         "over_cap_calls": m["over_cap_calls"],
+        "own_over_cap_calls": m["own_over_cap_calls"],
         "off_hours_calls": m["off_hours_calls"],
         "complaints": m["complaints"],
         "complaints_per_1k_cases": ratio(1000.0 * m["complaints"], m["cases_handled"]),
         "qa_flagged_calls": m["qa_flagged_calls"],
         "threat_ratio": ratio(m["qa_flagged_calls"], m["connected_calls"]),
         "privacy_incidents": m["privacy_violations"] + m["privacy_complaints"],
+        "suspected_privacy_calls": m["suspected_privacy_calls"],
         "major_violations": m["major_violations"],
         "veto": m["major_violations"] > 0,
         "surveys": m["surveys"],
