@@ -110,6 +110,13 @@ class PromotionRule:
 
 
 @dataclass(frozen=True)
+class AppraisalConfig:
+    """Who is appraised in a month: worked enough of it to be judged."""
+    min_active_days: int = 15
+    min_cases_handled: int = 10
+
+
+@dataclass(frozen=True)
 class ExpertiseConfig:
     m6plus_min_assignments: int
     restructuring_min_completed: int
@@ -129,6 +136,7 @@ class Config:
     promotion: tuple[PromotionRule, ...] = ()
     expertise: ExpertiseConfig | None = None
     retention_days: int = 730
+    appraisal: AppraisalConfig = AppraisalConfig()
 
     @property
     def config_version(self) -> str:
@@ -234,6 +242,17 @@ def load_config(path: Path | str | None = None) -> Config:
                                                      lo=0, integer=True)),
         ),
         retention_days=int(r.number("retention.raw_days", lo=1, integer=True)),
+        appraisal=_appraisal(r),
+    )
+
+
+def _appraisal(r: _Reader) -> AppraisalConfig:
+    """Optional section (version 2): its defaults when a configuration has none."""
+    if "appraisal" not in r.data:
+        return AppraisalConfig()
+    return AppraisalConfig(
+        min_active_days=int(r.number("appraisal.min_active_days", lo=0, hi=31, integer=True)),
+        min_cases_handled=int(r.number("appraisal.min_cases_handled", lo=0, integer=True)),
     )
 
 

@@ -295,7 +295,8 @@ def render_month(con: duckdb.DuckDBPyConnection, reports_dir: Path, month: str,
     _write(out / "center.html", env.get_template("center_summary.html.j2").render(
         center=data.center, teams=data.teams.to_dicts(), agencies=data.agencies.to_dicts(),
         distribution=histogram(scores, bands), dq=dq,
-        grades=_grade_counts(cards, sc.grades), **common))
+        grades=_grade_counts(cards, sc.grades), not_appraised=_not_appraised(cards),
+        **common))
     _write(out / "index.html", env.get_template("index.html.j2").render(
         cards=cards, teams=data.teams.to_dicts(), dq=dq, center=data.center, **common))
     return RenderResult(out, len(cards), data.teams.height, elapsed,
@@ -305,6 +306,15 @@ def render_month(con: duckdb.DuckDBPyConnection, reports_dir: Path, month: str,
 def _grade_counts(cards: list[dict], bands: dict[str, float]) -> list[tuple[str, float]]:
     grades = [*bands, "D", "VETO"]   # the graded bands of scorecard.grades, below them D
     return [(g, float(sum(c["grade"] == g for c in cards))) for g in grades]
+
+
+def _not_appraised(cards: list[dict]) -> list[tuple[str, int]]:
+    """(reason, agents) of the agents not appraised this month, most frequent first."""
+    reasons: dict[str, int] = {}
+    for c in cards:
+        if c.get("not_appraised_reason"):
+            reasons[c["not_appraised_reason"]] = reasons.get(c["not_appraised_reason"], 0) + 1
+    return sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
 def _last_months(month: str, n: int) -> list[str]:

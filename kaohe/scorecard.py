@@ -62,6 +62,29 @@ def _ratio(num: str, den: str) -> pl.Expr:
         pl.col(num).cast(pl.Float64) / pl.col(den).cast(pl.Float64)).otherwise(None)
 
 
+def _not_appraised(cfg: Config, active: pl.Expr) -> pl.Expr:
+    """Why an agent is not appraised this month (NULL: appraised), config ``appraisal``.
+
+    Fewer active days than ``min_active_days``: ``left`` (the first roster snapshot showing the
+    agent as left is dated before the month's end), else ``joined`` (hired after the month's
+    first day), else ``no work``; then no work at all (no case, call, survey or course: a count
+    of 0 incidents without any work is no evidence of compliance): ``no work``; then fewer than
+    ``min_cases_handled`` cases handled: ``no work`` when none, else ``too few cases``.
+    """
+    ap = cfg.appraisal
+    handled = pl.col("cases_handled").fill_null(0)
+    return (
+        pl.when(pl.col("active_days").fill_null(31) < ap.min_active_days).then(
+            pl.when(pl.col("left_by_month_end").fill_null(False)).then(pl.lit("left"))
+            .when(pl.col("joined_in_month").fill_null(False)).then(pl.lit("joined"))
+            .otherwise(pl.lit("no work")))
+        .when(~active).then(pl.lit("no work"))
+        .when(handled < ap.min_cases_handled).then(
+            pl.when(handled == 0).then(pl.lit("no work")).otherwise(pl.lit("too few cases")))
+        .otherwise(None)
+    )
+
+
 def score(frame: pl.DataFrame, cfg: Config) -> pl.DataFrame:
     """Scores, composite, grade and ranks for one month of agents (a pure function)."""
     sc = cfg.scorecard
@@ -113,15 +136,19 @@ def score(frame: pl.DataFrame, cfg: Config) -> pl.DataFrame:
     else:
         raw_composite = pl.when(pl.any_horizontal(present)).then(weighted).otherwise(None)
     veto = pl.col("veto").fill_null(False) | (pl.col("veto_list_violations").fill_null(0) > 0)
+    frame = frame.with_columns(veto=veto, not_appraised_reason=_not_appraised(cfg, active))
     frame = frame.with_columns(
-        veto=veto,
-        composite=pl.when(veto).then(0.0).otherwise(raw_composite).round(2),
+        # a veto is never hidden; a month not worked enough is not graded (grade NA)
+        composite=pl.when(pl.col("veto")).then(0.0)
+        .when(pl.col("not_appraised_reason").is_not_null()).then(None)
+        .otherwise(raw_composite).round(2),
         missing_dimensions=pl.concat_list(
             [pl.when(~p).then(pl.lit(d)).otherwise(None) for p, d in zip(present, DIMENSIONS,
                                                                            strict=True)]
         ).list.drop_nulls(),
     )
-    grade = pl.when(pl.col("veto")).then(pl.lit("VETO"))
+    grade = pl.when(pl.col("veto")).then(pl.lit("VETO")).when(
+        pl.col("not_appraised_reason").is_not_null()).then(pl.lit("NA"))
     for name, band in sc.grades.items():
         grade = grade.when(pl.col("composite") >= band).then(pl.lit(name))
     frame = frame.with_columns(

@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -24,11 +25,13 @@ import pytest
 import yaml
 
 from kaohe.audit_config import audit, errors
-from kaohe.config import DEFAULT_CONFIG, ConfigError, load_config
+from kaohe.config import DEFAULT_CONFIG, AppraisalConfig, ConfigError, load_config
 from kaohe.marts import build_all, build_month, ensure_mart
 from kaohe.scorecard import build_scorecard, score
 from tests.metric_rows import (
-    CFG,
+    CFG as SHIPPED,
+)
+from tests.metric_rows import (
     agent,
     assignment,
     call,
@@ -41,6 +44,10 @@ from tests.metric_rows import (
 
 AUG = date(2026, 8, 1)
 REPO = Path(__file__).resolve().parents[1]
+# The scoring tests below pin the arithmetic on a handful of hand-written rows: every agent
+# a case is appraised (who is appraised is pinned in tests/test_appraisal.py).
+RELAXED = {"min_active_days": 0, "min_cases_handled": 0}
+CFG = replace(SHIPPED, appraisal=AppraisalConfig(**RELAXED))
 
 
 @pytest.fixture
@@ -55,6 +62,7 @@ def con(tmp_path):
 def config_copy(tmp_path: Path, change: Callable[[dict], Any], name: str = "kaohe.yaml") -> Path:
     """config/kaohe.yaml with ``change`` applied to its parsed data, written to tmp_path."""
     data = yaml.safe_load(DEFAULT_CONFIG.read_text(encoding="utf-8"))
+    data["appraisal"] = dict(RELAXED)
     change(data)
     path = tmp_path / name
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
@@ -136,7 +144,8 @@ FRAME_SCHEMA: dict[str, pl.DataType] = {
     "base_target": pl.Float64, "macro_factor": pl.Float64, "high_risk_factor": pl.Float64,
     "high_risk_share": pl.Float64, "difficulty_coefficient": pl.Float64,
     "restructuring_success_rate": pl.Float64, "veto_list_violations": pl.Int64,
-    "veto_violation_type": pl.Utf8,
+    "veto_violation_type": pl.Utf8, "cases_handled": pl.Int64, "active_days": pl.Int64,
+    "joined_in_month": pl.Boolean, "left_by_month_end": pl.Boolean,
 }
 
 
@@ -145,7 +154,8 @@ def metrics_row(agent_id: str, **values: Any) -> dict[str, Any]:
     held a case (an agent without calls or cases is not appraised)."""
     row = {c: None for c in FRAME_SCHEMA}
     row.update(agent_id=agent_id, month=AUG, team_id="T1", level="L1", veto=False,
-               cases_assigned=1,
+               cases_assigned=1, cases_handled=20, active_days=31, joined_in_month=False,
+               left_by_month_end=False,
                base_target=0.35, macro_factor=1.0, high_risk_factor=1.0, high_risk_share=0.0,
                difficulty_coefficient=1.0, veto_list_violations=0)
     row.update(values)
@@ -833,7 +843,7 @@ def test_run_refuses_an_audit_error_unless_allowed_and_records_the_override(
 
 def test_a_departed_agent_with_only_a_minor_veto_list_violation_is_still_vetoed(tmp_path):
     from kaohe.marts import build_all
-    from tests.metric_rows import CFG, insert, warehouse
+    from tests.metric_rows import insert, warehouse
 
     con = warehouse(tmp_path / "w.duckdb")
     insert(con, "violations", [dict(violation_id="V9", agent_id="GONE", occurred_on="2026-08-10",
@@ -847,7 +857,7 @@ def test_a_departed_agent_with_only_a_minor_veto_list_violation_is_still_vetoed(
 
 def test_an_agent_without_calls_or_cases_is_not_appraised(tmp_path):
     from kaohe.marts import build_all
-    from tests.metric_rows import CFG, agent, insert, warehouse
+    from tests.metric_rows import agent, insert, warehouse
 
     con = warehouse(tmp_path / "w.duckdb")
     insert(con, "agents", [agent("IDLE", "2026-08-01")])
@@ -855,4 +865,4 @@ def test_an_agent_without_calls_or_cases_is_not_appraised(tmp_path):
     composite, grade, compliance = con.execute(
         "select composite, grade, compliance_score from marts.agent_month_scorecard "
         "where agent_id = 'IDLE'").fetchall()[0]
-    assert composite is None and grade is None and compliance is None
+    assert composite is None and grade == "NA" and compliance is None

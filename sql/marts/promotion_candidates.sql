@@ -1,6 +1,8 @@
 -- marts.promotion_candidates: each appraised agent's progress on the next step of the ladder.
---   streak_months: consecutive months ending at M with composite >= the rule's minimum and no
---   veto; a veto, a month below the bar or a month without a scorecard breaks the streak.
+--   streak_months: consecutive appraised months ending at M with composite >= the rule's
+--   minimum and no veto; a veto, a month below the bar or a month without a scorecard breaks the
+--   streak; a month not appraised (grade NA: left, joined, no work, too few cases) neither breaks
+--   it nor counts toward it.
 --   L3 -> L4 also needs expertise: M6+ capability (>= $m6plus_min M6+ assignments held in the
 --   trailing 12 months, recovering at least the centre's median on M6+) or restructuring
 --   expertise (>= $restructuring_min completed restructuring plans in the trailing 12 months).
@@ -26,9 +28,10 @@ window_months as (
 ),
 
 history as (
-    -- every month of the last 36: on the bar or not (a missing month is not)
+    -- every month of the last 36: on the bar or not (a missing month is not); NA skipped
     select w.agent_id, w.month,
         coalesce(s.composite >= c.min_composite and not s.veto, false) as on_bar,
+        coalesce(s.grade = 'NA', false) as not_appraised,
         coalesce(s.veto, false) as vetoed
     from window_months w
     join card c using (agent_id)
@@ -36,13 +39,20 @@ history as (
         on s.agent_id = w.agent_id and s.month = w.month
 ),
 
+breaks as (
+    select agent_id, max(month) filter (where not on_bar and not not_appraised) as last_break
+    from history
+    group by all
+),
+
 streaks as (
     select
         agent_id,
-        coalesce(date_diff('month', max(month) filter (where not on_bar), $month_start::date),
-                 36) as streak_months,
+        count(*) filter (where on_bar and month > coalesce(b.last_break, date '0001-01-01'))
+            as streak_months,
         max(month) filter (where vetoed) as last_veto
     from history
+    left join breaks b using (agent_id)
     group by all
 ),
 

@@ -107,6 +107,20 @@ veto_list as (
     group by all
 ),
 
+tenure as (
+    -- active days in the month: from max(hire_date, month start) to the first roster snapshot
+    -- showing the agent as left (exclusive; none: the month's end)
+    select
+        r.agent_id,
+        r.hire_date,
+        l.leave_date
+    from intermediate.roster_at(($month_end::date - interval 1 day)::date) r
+    left join (
+        select agent_id, min(snapshot_date) as leave_date
+        from staging.agents where status = 'left' group by all
+    ) l using (agent_id)
+),
+
 majors as (
     select v.agent_id, min(v.violation_type) as major_type
     from staging.violations v, bounds b
@@ -129,13 +143,19 @@ final as (
             as difficulty_coefficient,
         r.restructuring_success_rate::double as restructuring_success_rate,
         coalesce(v.veto_list_violations, 0) as veto_list_violations,
-        coalesce(v.veto_type, j.major_type) as veto_violation_type
+        coalesce(v.veto_type, j.major_type) as veto_violation_type,
+        greatest(0, date_diff('day',
+            greatest(coalesce(e.hire_date, $month_start::date), $month_start::date),
+            least(coalesce(e.leave_date, $month_end::date), $month_end::date))) as active_days,
+        e.hire_date > $month_start::date as joined_in_month,
+        e.leave_date < $month_end::date as left_by_month_end
     from marts.agent_month_metrics m
     cross join centre c
     left join portfolio p using (agent_id)
     left join restructuring r using (agent_id)
     left join veto_list v using (agent_id)
     left join majors j using (agent_id)
+    left join tenure e using (agent_id)
     where m.month = $month_start::date
 )
 
