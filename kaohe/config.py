@@ -110,6 +110,16 @@ class PromotionRule:
 
 
 @dataclass(frozen=True)
+class GradingConfig:
+    """Grades by absolute bands (scorecard.grades) or by a target distribution (强制分布)."""
+    mode: str = "bands"
+    scope: str = "centre"
+    distribution: tuple[tuple[str, float], ...] = (("S", 5.0), ("A", 15.0), ("B", 30.0),
+                                                   ("C", 35.0), ("D", 15.0))
+    min_group_size: int = 10
+
+
+@dataclass(frozen=True)
 class AppraisalConfig:
     """Who is appraised in a month: worked enough of it to be judged."""
     min_active_days: int = 15
@@ -137,6 +147,7 @@ class Config:
     expertise: ExpertiseConfig | None = None
     retention_days: int = 730
     appraisal: AppraisalConfig = AppraisalConfig()
+    grading: GradingConfig = GradingConfig()
 
     @property
     def config_version(self) -> str:
@@ -243,7 +254,38 @@ def load_config(path: Path | str | None = None) -> Config:
         ),
         retention_days=int(r.number("retention.raw_days", lo=1, integer=True)),
         appraisal=_appraisal(r),
+        grading=_grading(r),
     )
+
+
+def _grading(r: _Reader) -> GradingConfig:
+    """Optional section (version 2): bands unless it says otherwise."""
+    if "grading" not in r.data:
+        return GradingConfig()
+    mode = r.get("grading.mode")
+    if mode not in ("bands", "distribution"):
+        raise r.fail("grading.mode", f"must be bands or distribution, not {mode!r}")
+    scope = r.data["grading"].get("scope", "centre")
+    if scope not in ("centre", "team"):
+        raise r.fail("grading.scope", f"must be centre or team, not {scope!r}")
+    default = GradingConfig()
+    dist = r.data["grading"].get("distribution", dict(default.distribution))
+    grades = ("S", "A", "B", "C", "D")
+    if not isinstance(dist, dict) or list(dist) != list(grades):
+        raise r.fail("grading.distribution", f"must give a percentage for each of {grades}, "
+                     "in that order")
+    if "distribution" in r.data["grading"]:
+        for g in grades:
+            r.number(f"grading.distribution.{g}", lo=0, hi=100)
+    if abs(sum(float(v) for v in dist.values()) - 100) > 1e-6:
+        raise r.fail("grading.distribution", "percentages must sum to 100")
+    unknown = set(r.data["grading"]) - {"mode", "scope", "distribution", "min_group_size"}
+    if unknown:
+        raise r.fail(f"grading.{sorted(unknown)[0]}", "unknown key")
+    size = r.data["grading"].get("min_group_size", default.min_group_size)
+    if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+        raise r.fail("grading.min_group_size", "must be a whole number >= 1")
+    return GradingConfig(mode, scope, tuple((g, float(dist[g])) for g in grades), size)
 
 
 def _appraisal(r: _Reader) -> AppraisalConfig:

@@ -85,6 +85,34 @@ def _not_appraised(cfg: Config, active: pl.Expr) -> pl.Expr:
     )
 
 
+def _distribution_grade(cfg: Config, band_grade: pl.Expr) -> pl.Expr:
+    """Grades by rank to the target distribution (config ``grading``), within the centre or
+    each team; groups under ``min_group_size`` appraised agents keep their band grades.
+
+    Quotas are cumulative over the group's n appraised, not vetoed agents: S and A are rounded
+    down (never more than their share), B and C to the nearest (halves up). Ties share the
+    better grade, except that a tie straddling the S or A quota goes down to the next grade
+    whole, so S and A never exceed their share.
+    """
+    g = cfg.grading
+    eligible = pl.col("composite").is_not_null() & ~pl.col("veto")
+    group = ([pl.col("team_id").fill_null("(no team)")] if g.scope == "team" else []) + [eligible]
+    n = pl.len().over(group)
+    best = pl.col("composite").rank("min", descending=True).over(group)
+    worst = pl.col("composite").rank("max", descending=True).over(group)
+    cumulative, total = [], 0.0
+    for name, share in g.distribution:
+        total += share
+        cumulative.append((name, total))
+    expr = pl.when(~eligible | (n < g.min_group_size)).then(band_grade)
+    for name, upto in cumulative[:-1]:
+        if name in ("S", "A"):
+            expr = expr.when(worst <= (n * upto / 100).floor()).then(pl.lit(name))
+        else:
+            expr = expr.when(best <= (n * upto / 100 + 0.5).floor()).then(pl.lit(name))
+    return expr.otherwise(pl.lit(cumulative[-1][0]))
+
+
 def score(frame: pl.DataFrame, cfg: Config) -> pl.DataFrame:
     """Scores, composite, grade and ranks for one month of agents (a pure function)."""
     sc = cfg.scorecard
@@ -151,8 +179,11 @@ def score(frame: pl.DataFrame, cfg: Config) -> pl.DataFrame:
         pl.col("not_appraised_reason").is_not_null()).then(pl.lit("NA"))
     for name, band in sc.grades.items():
         grade = grade.when(pl.col("composite") >= band).then(pl.lit(name))
+    grade = grade.when(pl.col("composite").is_not_null()).then(pl.lit("D")).otherwise(None)
+    if cfg.grading.mode == "distribution":
+        grade = _distribution_grade(cfg, grade)
     frame = frame.with_columns(
-        grade=grade.when(pl.col("composite").is_not_null()).then(pl.lit("D")).otherwise(None),
+        grade=grade,
         veto_reason=pl.when(pl.col("veto")).then(
             pl.format("one-vote veto: {}", pl.col("veto_violation_type").fill_null("major"))
         ).otherwise(None),

@@ -152,3 +152,58 @@ def test_reports_show_the_agents_not_appraised_apart_with_the_reason(con, tmp_pa
     assert "Not appraised this month: joined (too few active days)" in card
     centre = (out / "center.html").read_text(encoding="utf-8")
     assert "joined (too few active days): 1" in centre
+
+
+# grading by a target distribution (config grading) ----------------------------------------------
+
+def graded(composites: list[float | None], mode: str = "distribution", scope: str = "centre",
+           teams: list[str] | None = None, min_group_size: int = 10) -> list[str | None]:
+    from dataclasses import replace
+
+    import polars as pl
+
+    from kaohe.config import GradingConfig
+    from kaohe.scorecard import _distribution_grade
+
+    cfg = replace(CFG, grading=GradingConfig(mode=mode, scope=scope,
+                                             min_group_size=min_group_size))
+    frame = pl.DataFrame({
+        "composite": composites, "veto": [False] * len(composites),
+        "team_id": teams or ["T1"] * len(composites),
+        "band": ["band"] * len(composites)})
+    return frame.select(_distribution_grade(cfg, pl.col("band")).alias("g"))["g"].to_list()
+
+
+def test_distribution_grades_by_rank_to_the_target_shares():
+    got = graded([100.0 - i for i in range(20)])
+    # 20 agents: S floor(1) = 1, A floor(4) - 1 = 3, B round(10) - 4 = 6, C round(17) - 10 = 7
+    assert got == ["S"] + ["A"] * 3 + ["B"] * 6 + ["C"] * 7 + ["D"] * 3
+
+
+def test_ties_share_the_better_grade_but_never_push_s_or_a_over_their_share():
+    got = graded([99.0, 99.0] + [90.0 - i for i in range(18)])
+    assert got[:2] == ["A", "A"]  # a tie for the one S place: both A, no S
+    assert got.count("S") == 0 and got.count("A") <= 4
+    tie_bc = graded([100.0 - i for i in range(9)] + [80.0, 80.0] + [70.0 - i for i in range(9)])
+    assert tie_bc[9] == tie_bc[10] == "B"  # the tie at the B/C boundary shares B
+
+
+def test_a_small_group_keeps_its_band_grades_and_team_scope_ranks_per_team():
+    assert graded([90.0, 80.0, 70.0]) == ["band"] * 3
+    teams = ["T1"] * 10 + ["T2"] * 3
+    got = graded([100.0 - i for i in range(10)] + [99.0, 98.0, 97.0], scope="team", teams=teams)
+    assert got[:10] == ["A", "A", "B", "B", "B", "C", "C", "C", "C", "D"]  # 10: S floor(0.5)=0
+    assert got[10:] == ["band"] * 3
+
+
+def test_the_grading_section_is_validated(tmp_path):
+    from kaohe.config import ConfigError, load_config
+    from tests.test_scorecard import config_copy
+
+    bad = config_copy(tmp_path, lambda d: d.update(grading={
+        "mode": "distribution", "distribution": {"S": 5, "A": 15, "B": 30, "C": 35, "D": 5}}))
+    with pytest.raises(ConfigError, match="grading.distribution: percentages must sum to 100"):
+        load_config(bad)
+    bad = config_copy(tmp_path, lambda d: d.update(grading={"mode": "forced"}))
+    with pytest.raises(ConfigError, match="grading.mode"):
+        load_config(bad)
