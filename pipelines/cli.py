@@ -265,6 +265,25 @@ def cmd_audit_config(args: argparse.Namespace) -> int:
     return 1 if errors(findings) else 0
 
 
+def cmd_export_pay(args: argparse.Namespace) -> int:
+    from kaohe.payroll import PayrollError, export_pay
+    from kaohe.warehouse import Home
+
+    home = Home(_env_path(args.home, "KAOHE_HOME", "--home"))
+    try:
+        written = export_pay(home.published_db, args.month, Path(args.out))
+    except PayrollError as exc:
+        print(f"kaohe: {exc}", file=sys.stderr)
+        return 2
+    export = written.export
+    print(f"wrote {len(export.rows)} pay rows of {args.month} "
+          f"(config {', '.join(export.config_versions)}) to {written.path}")
+    print("  totals: " + ", ".join(f"{name} {export.totals[name]:,.2f}" for name in
+                                   ("base_salary", "variable_earned", "paid_now", "deferred",
+                                    "forfeited", "ytd_deferred_pool")))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kaohe", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -316,6 +335,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--force", action="store_true", help="send again what the log says was sent")
     s.set_defaults(func=cmd_send_reports)
 
+    e = sub.add_parser("export-pay",
+                       help="write a month's pay for HR's payroll import (.xlsx or .csv)")
+    e.add_argument("--month", required=True, help="YYYY-MM")
+    e.add_argument("--home", help="kaohe home (or KAOHE_HOME): reads its published warehouse")
+    e.add_argument("--out", required=True,
+                   help="the file to write: FILE.xlsx (Excel) or FILE.csv (UTF-8 with BOM)")
+    e.set_defaults(func=cmd_export_pay)
+
     g2 = sub.add_parser("purge", help="remove collection records older than the retention")
     g2.add_argument("--before", required=True, help="YYYY-MM-DD: files dated before it go")
     g2.add_argument("--home", help="kaohe home (or KAOHE_HOME)")
@@ -330,7 +357,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command in ("generate", "check", "audit-config", "report", "send-reports"):
+    if args.command in ("generate", "check", "audit-config", "report", "send-reports",
+                        "export-pay"):
         _setup_logging()
     return args.func(args)
 
