@@ -12,6 +12,7 @@ to ``MARTS``, add its expectations under ``expectations/`` (docs/architecture.md
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -34,6 +35,7 @@ from kaohe.models import (  # noqa: F401  (re-exported: the marts' one import fo
     sql,
     sql_path,
 )
+from kaohe.warehouse import meta_set
 
 Builder = Callable[[duckdb.DuckDBPyConnection, Config, str], int]
 AfterBuild = Callable[[duckdb.DuckDBPyConnection, Config, str], dict]
@@ -94,8 +96,11 @@ MONTHLY_MARTS = _order()
 
 
 def build(con: duckdb.DuckDBPyConnection, table: str, cfg: Config, month: str) -> int:
-    """One mart of one month (the shared intermediate models are (re)created first)."""
+    """One mart of one month (the shared intermediate models are (re)created first). The
+    configuration a month was built with is recorded (``config:YYYY-MM`` in
+    audit.warehouse_meta): ``kaohe whatif`` compares a proposal with it."""
     ensure_intermediate(con)
+    meta_set(con, f"config:{month}", json.dumps(cfg.raw, sort_keys=True, default=str))
     return MARTS[table].build(con, cfg, month)
 
 

@@ -284,6 +284,36 @@ def cmd_export_pay(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_whatif(args: argparse.Namespace) -> int:
+    from kaohe import whatif
+    from kaohe.config import ConfigError, load_config
+    from kaohe.months import MONTH
+    from kaohe.warehouse import Home
+
+    if not MONTH.match(args.month):
+        print(f"kaohe: --month must look like 2026-09, not {args.month!r}", file=sys.stderr)
+        return 2
+    home = Home(_env_path(args.home, "KAOHE_HOME", "--home"))
+    try:
+        cfg = load_config(args.config)
+        result = whatif.run(home.published_db, args.month, cfg, home.reports, args.lang)
+    except (ConfigError, whatif.WhatIfError) as exc:
+        print(f"kaohe: {exc}", file=sys.stderr)
+        return 2
+    rows = result.rows
+    before = dict(whatif.distribution(rows, "grade_before"))
+    after = dict(whatif.distribution(rows, "grade_after"))
+    print(f"{args.month} under {cfg.config_version} ({result.seconds:.1f} s"
+          f"{', metrics rebuilt' if result.rebuilt_metrics else ''}):")
+    for grade in sorted(set(before) | set(after), key="S A B C D VETO NA".split().index):
+        print(f"  {grade:>4}  {before.get(grade, 0):5d} -> {after.get(grade, 0):5d}")
+    pay = [rows[c].fill_null(0).sum() for c in ("variable_pay_before", "variable_pay_after")]
+    print(f"  variable pay {pay[0]:,.2f} -> {pay[1]:,.2f}; {result.changed.height} agent(s) "
+          f"change; {len(result.findings)} audit finding(s)")
+    print(f"  {result.html}\n  {result.csv}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kaohe", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -343,6 +373,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the file to write: FILE.xlsx (Excel) or FILE.csv (UTF-8 with BOM)")
     e.set_defaults(func=cmd_export_pay)
 
+    w = sub.add_parser("whatif", help="re-score a month under a proposed configuration, "
+                       "without changing the warehouse")
+    w.add_argument("--month", required=True, help="YYYY-MM")
+    w.add_argument("--config", required=True, help="the proposed configuration file")
+    w.add_argument("--home", help="kaohe home (or KAOHE_HOME): reads its published warehouse")
+    w.add_argument("--lang", choices=["zh", "en"], default="zh", help="language of the page")
+    w.set_defaults(func=cmd_whatif)
+
     g2 = sub.add_parser("purge", help="remove collection records older than the retention")
     g2.add_argument("--before", required=True, help="YYYY-MM-DD: files dated before it go")
     g2.add_argument("--home", help="kaohe home (or KAOHE_HOME)")
@@ -358,7 +396,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command in ("generate", "check", "audit-config", "report", "send-reports",
-                        "export-pay"):
+                        "export-pay", "whatif"):
         _setup_logging()
     return args.func(args)
 

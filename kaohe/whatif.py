@@ -1,0 +1,158 @@
+"""``kaohe whatif``: a month re-scored under a proposed configuration, the warehouse untouched.
+
+The published copy is attached read-only to an in-memory scratch database whose ``staging``,
+``intermediate`` and ``marts`` schemas are views over it, except the marts the proposal
+rebuilds for the month (the scorecard, pay and promotion; ``agent_month_metrics`` too when the
+proposal changes the ``metrics`` section, which is slower). They are rebuilt with the very
+builders ``kaohe run`` uses (kaohe.marts), so the "after" is exactly what a run with the proposal
+would publish for the month. Earlier months stay as published, as they would after such a run.
+
+Output: ``<home>/reports/YYYY-MM/whatif-<config hash>.csv`` (agent_id, team_id,
+composite_before, composite_after, grade_before, grade_after, variable_pay_before,
+variable_pay_after) and ``.html`` (grade distribution before and after, total variable pay
+before and after, the agents whose grade changes, the proposal's audit findings).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from kaohe.audit_config import Finding, audit
+from kaohe.config import Config
+from kaohe.i18n import environment, metric_labels, texts
+from kaohe.marts import build
+from kaohe.models import ensure_intermediate
+from kaohe.months import month_bounds
+from kaohe.warehouse import BUCKET_MACRO, connect, literal
+
+# what the proposal rebuilds for the month, in build order
+RESCORED = ("agent_month_scorecard", "agent_month_pay", "promotion_candidates")
+
+
+class WhatIfError(RuntimeError):
+    """Nothing to compare: no published warehouse, or the month is not in it."""
+
+
+@dataclass
+class WhatIf:
+    month: str
+    config_version: str
+    rows: pl.DataFrame
+    findings: list[Finding]
+    rebuilt_metrics: bool
+    seconds: float
+    csv: Path | None = None
+    html: Path | None = None
+
+    @property
+    def changed(self) -> pl.DataFrame:
+        return self.rows.filter(
+            (pl.col("grade_before") != pl.col("grade_after"))
+            | (pl.col("composite_before") != pl.col("composite_after"))
+            | (pl.col("variable_pay_before") != pl.col("variable_pay_after")))
+
+
+def _scratch(published: Path, month: str) -> tuple[duckdb.DuckDBPyConnection, dict]:
+    """An in-memory database reading the published copy; the month's re-scored marts local."""
+    con = duckdb.connect()
+    con.execute(f"attach {literal(str(published))} as pub (read_only)")
+    tables = con.execute("select schema_name, table_name from duckdb_tables() "
+                         "where database_name = 'pub' and schema_name in ('staging', 'marts', "
+                         "'audit')").fetchall()
+    for schema in ("staging", "marts", "audit"):
+        con.execute(f"create schema {schema}")
+    start = month_bounds(month)[0]
+    for schema, table in tables:
+        if schema == "audit" and table == "warehouse_meta":  # the builders write to it
+            con.execute('create table audit.warehouse_meta ("key" varchar primary key, '
+                        '"value" varchar)')
+            con.execute('insert into audit.warehouse_meta ("key", "value") '
+                        'select "key", "value" from pub.audit.warehouse_meta')
+        elif schema == "marts" and table in RESCORED + ("agent_month_metrics",):
+            # a local copy of the other months; the month itself is rebuilt
+            con.execute(f"create table marts.{table} as select * from pub.marts.{table} "
+                        f"where month <> ?", [start])
+        else:
+            con.execute(f"create view {schema}.{table} as select * from pub.{schema}.{table}")
+    con.execute(BUCKET_MACRO.format(db=""))
+    ensure_intermediate(con)
+    meta = dict(con.execute("select key, value from pub.audit.warehouse_meta").fetchall())
+    return con, meta
+
+
+def run(published: Path, month: str, cfg: Config, reports_dir: Path | None = None,
+        lang: str = "zh") -> WhatIf:
+    """Re-score ``month`` under ``cfg`` from the published copy; write the CSV and HTML."""
+    if not published.exists():
+        raise WhatIfError(f"no published warehouse at {published}: run the month first")
+    started = time.perf_counter()
+    start = month_bounds(month)[0]
+    base = connect(published, read_only=True)
+    try:
+        before = base.sql(
+            "select s.agent_id, s.team_id, s.composite as composite_before, s.grade as "
+            "grade_before, p.variable_earned::double as variable_pay_before "
+            "from marts.agent_month_scorecard s left join marts.agent_month_pay p "
+            "using (agent_id, month) where s.month = $m", params={"m": start}).pl()
+    finally:
+        base.close()
+    if before.is_empty():
+        raise WhatIfError(f"{month} has no scorecard in {published}: run the month first")
+    con, meta = _scratch(published, month)
+    try:
+        published_cfg = json.loads(meta.get(f"config:{month}", "{}"))
+        rebuilt = published_cfg.get("metrics") != cfg.raw.get("metrics")
+        if rebuilt:  # the metrics themselves change: rebuild them first (slower)
+            con.execute("create table marts.agent_month_metrics__all as select * from "
+                        "marts.agent_month_metrics")
+            build(con, "agent_month_metrics", cfg, month)
+        else:
+            con.execute("insert into marts.agent_month_metrics select * from "
+                        "pub.marts.agent_month_metrics where month = ?", [start])
+        for table in RESCORED:
+            build(con, table, cfg, month)
+        after = con.sql(
+            "select s.agent_id, s.composite as composite_after, s.grade as grade_after, "
+            "p.variable_earned::double as variable_pay_after "
+            "from marts.agent_month_scorecard s left join marts.agent_month_pay p "
+            "using (agent_id, month) where s.month = $m", params={"m": start}).pl()
+    finally:
+        con.close()
+    rows = before.join(after, on="agent_id", how="full", coalesce=True).select(
+        "agent_id", "team_id", "composite_before", "composite_after", "grade_before",
+        "grade_after", "variable_pay_before", "variable_pay_after").sort("agent_id")
+    result = WhatIf(month, cfg.config_version, rows, audit(cfg), rebuilt,
+                    time.perf_counter() - started)
+    if reports_dir is not None:
+        _write(result, reports_dir / month, lang, cfg)
+    return result
+
+
+def distribution(rows: pl.DataFrame, column: str) -> list[tuple[str, int]]:
+    counts = dict(rows.group_by(column).len().iter_rows())
+    order = ["S", "A", "B", "C", "D", "VETO", "NA"]
+    return [(g, counts.get(g, 0)) for g in order if counts.get(g, 0) or g in "SABCD"]
+
+
+def _write(result: WhatIf, out: Path, lang: str, cfg: Config) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"whatif-{cfg.hash[:12]}"
+    result.csv = out / f"{stem}.csv"
+    result.rows.write_csv(result.csv)
+    env = environment()
+    html = env.get_template("whatif.html.j2").render(
+        r=result, before=distribution(result.rows, "grade_before"),
+        after=distribution(result.rows, "grade_after"),
+        pay_before=result.rows["variable_pay_before"].fill_null(0).sum(),
+        pay_after=result.rows["variable_pay_after"].fill_null(0).sum(),
+        changed=result.changed.to_dicts(), lang=lang, month=result.month,
+        config_version=cfg.config_version, t=texts(lang), m=metric_labels(lang),
+        generated_at=time.strftime("%Y-%m-%d %H:%M"))
+    result.html = out / f"{stem}.html"
+    result.html.write_text(html, encoding="utf-8")
