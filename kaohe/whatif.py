@@ -58,8 +58,9 @@ class WhatIf:
             | (pl.col("variable_pay_before") != pl.col("variable_pay_after")))
 
 
-def _scratch(published: Path, month: str) -> tuple[duckdb.DuckDBPyConnection, dict]:
-    """An in-memory database reading the published copy; the month's re-scored marts local."""
+def scratch(published: Path, month: str | None) -> tuple[duckdb.DuckDBPyConnection, dict]:
+    """An in-memory database reading the published copy (and the warehouse meta); with a
+    ``month``, the marts it re-scores are local copies without that month, to be rebuilt."""
     con = duckdb.connect()
     con.execute(f"attach {literal(str(published))} as pub (read_only)")
     tables = con.execute("select schema_name, table_name from duckdb_tables() "
@@ -67,14 +68,14 @@ def _scratch(published: Path, month: str) -> tuple[duckdb.DuckDBPyConnection, di
                          "'audit')").fetchall()
     for schema in ("staging", "marts", "audit"):
         con.execute(f"create schema {schema}")
-    start = month_bounds(month)[0]
+    start = month_bounds(month)[0] if month else None
     for schema, table in tables:
         if schema == "audit" and table == "warehouse_meta":  # the builders write to it
             con.execute('create table audit.warehouse_meta ("key" varchar primary key, '
                         '"value" varchar)')
             con.execute('insert into audit.warehouse_meta ("key", "value") '
                         'select "key", "value" from pub.audit.warehouse_meta')
-        elif schema == "marts" and table in RESCORED + ("agent_month_metrics",):
+        elif month and schema == "marts" and table in RESCORED + ("agent_month_metrics",):
             # a local copy of the other months; the month itself is rebuilt
             con.execute(f"create table marts.{table} as select * from pub.marts.{table} "
                         f"where month <> ?", [start])
@@ -104,7 +105,7 @@ def run(published: Path, month: str, cfg: Config, reports_dir: Path | None = Non
         base.close()
     if before.is_empty():
         raise WhatIfError(f"{month} has no scorecard in {published}: run the month first")
-    con, meta = _scratch(published, month)
+    con, meta = scratch(published, month)
     try:
         published_cfg = json.loads(meta.get(f"config:{month}", "{}"))
         rebuilt = published_cfg.get("metrics") != cfg.raw.get("metrics")

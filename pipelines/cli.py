@@ -314,6 +314,41 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from kaohe.calibrate import CalibrationError, calibrate, parse_distribution
+    from kaohe.config import ConfigError, load_config
+    from kaohe.months import MONTH
+    from kaohe.warehouse import Home
+
+    for flag, value in (("--from", args.first), ("--to", args.last)):
+        if not MONTH.match(value):
+            print(f"kaohe: {flag} must look like 2026-09, not {value!r}", file=sys.stderr)
+            return 2
+    home = Home(_env_path(args.home, "KAOHE_HOME", "--home"))
+    try:
+        result = calibrate(home.published_db, args.first, args.last, load_config(args.config),
+                           parse_distribution(args.distribution))
+    except (CalibrationError, ConfigError) as exc:
+        print(f"kaohe: {exc}", file=sys.stderr)
+        return 2
+    n = result.agent_months
+    print(f"calibrated on {n} appraised agent-months of {args.first}..{args.last}")
+    print("  grade   before   after")
+    for grade in ("S", "A", "B", "C", "D"):
+        print(f"  {grade:>5}  {100 * result.before[grade] / n:5.1f}%  "
+              f"{100 * result.after[grade] / n:5.1f}%")
+    for dim, metric, f0, f1, t0, t1 in result.rules:
+        print(f"  {dim}.{metric}: floor {f0:g} -> {f1:g}, target {t0:g} -> {t1:g}")
+    print("  bands: " + ", ".join(f"{g} {b:g}" for g, b in
+                                  result.config.scorecard.grades.items()))
+    if args.out:
+        Path(args.out).write_text(result.config_text, encoding="utf-8")
+        print(f"wrote {args.out}: try it with kaohe whatif --config {args.out}")
+    else:
+        print(result.config_text)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kaohe", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -381,6 +416,18 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--lang", choices=["zh", "en"], default="zh", help="language of the page")
     w.set_defaults(func=cmd_whatif)
 
+    k = sub.add_parser("calibrate", help="propose grade bands and rule floors/targets from "
+                       "the appraised history")
+    k.add_argument("--from", dest="first", required=True, help="first month, YYYY-MM")
+    k.add_argument("--to", dest="last", required=True, help="last month, YYYY-MM")
+    k.add_argument("--home", help="kaohe home (or KAOHE_HOME): reads its published warehouse")
+    k.add_argument("--config", help="the configuration to start from (default: "
+                   "config/kaohe.yaml)")
+    k.add_argument("--distribution", help="target grade shares in %% (default "
+                   "S=5,A=15,B=30,C=35,D=15)")
+    k.add_argument("--out", help="write the proposed configuration here (default: print it)")
+    k.set_defaults(func=cmd_calibrate)
+
     g2 = sub.add_parser("purge", help="remove collection records older than the retention")
     g2.add_argument("--before", required=True, help="YYYY-MM-DD: files dated before it go")
     g2.add_argument("--home", help="kaohe home (or KAOHE_HOME)")
@@ -396,7 +443,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command in ("generate", "check", "audit-config", "report", "send-reports",
-                        "export-pay", "whatif"):
+                        "export-pay", "whatif", "calibrate"):
         _setup_logging()
     return args.func(args)
 
