@@ -119,6 +119,32 @@ class GradingConfig:
     min_group_size: int = 10
 
 
+# What a conduct alert may watch: the agent's own behaviour in the month.
+ALERT_MEASURES = ("own_over_cap_rate", "off_hours_rate", "threat_ratio",
+                  "substantiated_complaints", "suspected_privacy_calls", "mandatory_not_passed")
+
+
+@dataclass(frozen=True)
+class AlertRule:
+    measure: str
+    above: float           # fires when the measure is strictly above this
+    severity: str          # low | medium | high (before escalation)
+
+
+@dataclass(frozen=True)
+class ConductConfig:
+    """Conduct alerts: the compliance officer's review queue (not a veto)."""
+    rules: tuple[AlertRule, ...] = (
+        AlertRule("own_over_cap_rate", 0.05, "medium"),
+        AlertRule("off_hours_rate", 0.02, "medium"),
+        AlertRule("threat_ratio", 0.03, "medium"),
+        AlertRule("substantiated_complaints", 1, "medium"),
+        AlertRule("suspected_privacy_calls", 0, "medium"),
+        AlertRule("mandatory_not_passed", 0, "low"),
+    )
+    escalate_after_months: int = 2
+
+
 @dataclass(frozen=True)
 class AppraisalConfig:
     """Who is appraised in a month: worked enough of it to be judged."""
@@ -148,6 +174,7 @@ class Config:
     retention_days: int = 730
     appraisal: AppraisalConfig = AppraisalConfig()
     grading: GradingConfig = GradingConfig()
+    conduct: ConductConfig = ConductConfig()
 
     @property
     def config_version(self) -> str:
@@ -255,7 +282,37 @@ def load_config(path: Path | str | None = None) -> Config:
         retention_days=int(r.number("retention.raw_days", lo=1, integer=True)),
         appraisal=_appraisal(r),
         grading=_grading(r),
+        conduct=_conduct(r),
     )
+
+
+def _conduct(r: _Reader) -> ConductConfig:
+    """Optional section (version 2): the shipped thresholds when a configuration has none."""
+    if "conduct_alerts" not in r.data:
+        return ConductConfig()
+    section = r.get("conduct_alerts")
+    if not isinstance(section, dict) or set(section) - {"rules", "escalate_after_months"}:
+        raise r.fail("conduct_alerts", "must be a mapping of rules and escalate_after_months")
+    items = r.get("conduct_alerts.rules")
+    if not isinstance(items, list) or not items:
+        raise r.fail("conduct_alerts.rules", "must be a non-empty list")
+    rules = []
+    for i, item in enumerate(items):
+        key = f"conduct_alerts.rules[{i}]"
+        if not isinstance(item, dict) or set(item) - {"measure", "above", "severity"}:
+            raise r.fail(key, "must be a mapping of measure, above, severity")
+        if item.get("measure") not in ALERT_MEASURES:
+            raise r.fail(f"{key}.measure", f"must be one of {', '.join(ALERT_MEASURES)}")
+        above = item.get("above")
+        if isinstance(above, bool) or not isinstance(above, int | float) or above < 0:
+            raise r.fail(f"{key}.above", "must be a number >= 0")
+        if item.get("severity") not in ("low", "medium", "high"):
+            raise r.fail(f"{key}.severity", "must be low, medium or high")
+        rules.append(AlertRule(item["measure"], float(above), item["severity"]))
+    months = section.get("escalate_after_months", 2)
+    if isinstance(months, bool) or not isinstance(months, int) or not 1 <= months <= 12:
+        raise r.fail("conduct_alerts.escalate_after_months", "must be a whole number 1..12")
+    return ConductConfig(tuple(rules), months)
 
 
 def _grading(r: _Reader) -> GradingConfig:
@@ -271,9 +328,8 @@ def _grading(r: _Reader) -> GradingConfig:
     default = GradingConfig()
     dist = r.data["grading"].get("distribution", dict(default.distribution))
     grades = ("S", "A", "B", "C", "D")
-    if not isinstance(dist, dict) or list(dist) != list(grades):
-        raise r.fail("grading.distribution", f"must give a percentage for each of {grades}, "
-                     "in that order")
+    if not isinstance(dist, dict) or set(dist) != set(grades):
+        raise r.fail("grading.distribution", f"must give a percentage for each of {grades}")
     if "distribution" in r.data["grading"]:
         for g in grades:
             r.number(f"grading.distribution.{g}", lo=0, hi=100)

@@ -82,6 +82,7 @@ MARTS: dict[str, Mart] = {m.name: m for m in (
     Mart("agent_month_scorecard", scorecard.build_scorecard, (scorecard.SQL,)),
     _sql_mart("agent_month_pay", after_build=_restated),
     _sql_mart("promotion_candidates"),
+    _sql_mart("conduct_alerts"),
 )}
 
 

@@ -133,6 +133,9 @@ def metric_params(cfg: Config, month: str | date) -> dict:
              "requires_expertise": r.requires_expertise} for r in cfg.promotion],
         "m6plus_min": cfg.expertise.m6plus_min_assignments,
         "restructuring_min": cfg.expertise.restructuring_min_completed,
+        "alert_rules": [{"measure": a.measure, "above": a.above, "severity": a.severity}
+                        for a in cfg.conduct.rules],
+        "escalate_after": cfg.conduct.escalate_after_months,
     }
 
 

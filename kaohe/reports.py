@@ -129,6 +129,7 @@ class MonthData:
     quarantine: list[dict]
     late_sources: list[str]
     restated_on: str | None
+    alerts: pl.DataFrame | None = None
 
 
 def report_sql(name: str) -> str:
@@ -166,6 +167,7 @@ def load_month(con: duckdb.DuckDBPyConnection, month: str) -> MonthData:
         trend=trend, buckets=buckets, team_medians=team_medians, checks=checks,
         quarantine=quarantine, late_sources=[s for group in late for s in group],
         restated_on=restated[0][0] if restated else None,
+        alerts=_df(con, report_sql("conduct_alerts"), start=start),
     )
 
 
@@ -259,7 +261,11 @@ def render_month(con: duckdb.DuckDBPyConnection, reports_dir: Path, month: str,
     cards = data.cards.to_dicts()
     months = _last_months(month, 6)
     card_template = env.get_template("agent_card.html.j2")
+    own_alerts: dict[str, list[dict]] = {}
+    for a in (data.alerts.to_dicts() if data.alerts is not None else []):
+        own_alerts.setdefault(a["agent_id"], []).append(a)
     for card in cards:
+        card["alerts"] = own_alerts.get(card["agent_id"], [])
         history = {r["month"].strftime("%Y-%m"): r["composite"]
                    for r in trend[card["agent_id"]].to_dicts()} if card["agent_id"] in trend \
             else {}
@@ -277,6 +283,7 @@ def render_month(con: duckdb.DuckDBPyConnection, reports_dir: Path, month: str,
     for card in cards:
         by_team.setdefault(card["team_id"] or "(no team)", []).append(card)
     mismatches = data.mismatches.to_dicts()
+    alerts = data.alerts.to_dicts() if data.alerts is not None else []
     for team in data.teams.to_dicts():
         members = sorted(by_team.get(team["team_id"], []),
                          key=lambda c: (c["team_rank"] is None, c["team_rank"] or 0,
@@ -285,8 +292,8 @@ def render_month(con: duckdb.DuckDBPyConnection, reports_dir: Path, month: str,
         _write(data_path(out, "teams", team["team_id"]), team_template.render(
             team=team, members=members, distribution=histogram(scores, bands),
             mismatches=[m for m in mismatches if m["team_id"] == team["team_id"]],
-            alerts=[c for c in members if c["veto"] or c["over_cap_calls"]
-                    or c["off_hours_calls"] or c["qa_flagged_calls"] or c["complaints"]],
+            vetoed=[c for c in members if c["veto"]],
+            alerts=[a for a in alerts if a["team_id"] == team["team_id"]],
             ticket_types=TICKET_TYPES, **common))
     failed = [r for r in data.checks if not r.passed]
     dq = {"failed": failed, "quarantine": data.quarantine, "late": data.late_sources,

@@ -301,3 +301,26 @@ def test_the_centre_shows_the_fairness_diagnostics_and_warns(con):
     assert rho == 1.0  # ties (C and D) share their average rank
     assert 0.3 < eta <= 1
     assert warning.startswith("the composite follows the portfolio")
+
+
+# conduct alerts ---------------------------------------------------------------------------------
+
+def test_conduct_alerts_fire_above_the_threshold_and_escalate_in_consecutive_months(con):
+    from kaohe.marts import build
+
+    insert(con, "cases", [case("C1", "D1"), case("C2", "D2")])
+    for month, day in (("2026-07", "2026-07-14"), ("2026-08", "2026-08-12")):
+        # H calls debtor D1 five times a day (2 own calls over the cap of 3, of 5 attempts);
+        # N calls once, off hours never
+        insert(con, "calls", [call(f"{month}H{i}", "H", "C1", f"{day} {9 + i:02d}:00:00")
+                              for i in range(5)]
+               + [call(f"{month}N", "N", "C2", f"{day} 10:00:00")])
+        build_all(con, CFG, month)
+        build(con, "conduct_alerts", CFG, month)
+    rows = con.execute("select strftime(month, '%Y-%m'), agent_id, rule, value, threshold, "
+                       "severity, consecutive_months from marts.conduct_alerts "
+                       "order by 1, 2, 3").fetchall()
+    assert rows == [
+        ("2026-07", "H", "own_over_cap_rate", 0.4, 0.05, "medium", 1),
+        ("2026-08", "H", "own_over_cap_rate", 0.4, 0.05, "high", 2),
+    ]
