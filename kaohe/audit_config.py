@@ -76,7 +76,50 @@ def _rule_target(cfg: Config, rule: dict) -> str | None:
     return f"{rule['metric']} targets {off[0].target}" if off else None
 
 
+def _no_rule_on(cfg: Config, rule: dict) -> str | None:
+    """A scoring rule on a raw amount or volume, in either direction, appraises by amount."""
+    bad = [f"{r.dimension}: {r.metric}" for r in cfg.scorecard.rules
+           if r.metric in rule["metrics"] and (r.weight > 0 or r.high_risk_weight > 0)]
+    return "; ".join(bad) or None
+
+
+def _rules_scored(cfg: Config, rule: dict) -> str | None:
+    """Each essential compliance measure has a scoring rule with a weight (any of its forms)."""
+    missing = []
+    for need in rule["measures"]:
+        names = need if isinstance(need, list) else [need]
+        if not any(r.metric in names and r.dimension == "compliance" and r.weight > 0
+                   for r in cfg.scorecard.rules):
+            missing.append(" or ".join(names))
+    return f"unscored or at weight 0: {', '.join(missing)}" if missing else None
+
+
+def _floor_at_most(cfg: Config, rule: dict) -> str | None:
+    """A lower-is-better compliance rule scores 0 no later than the regulatory limit."""
+    bad = [f"{r.metric} floor {r.floor:g} > {rule['limits'][r.metric]:g}"
+           for r in cfg.scorecard.rules
+           if r.metric in rule["limits"] and r.direction == "lower"
+           and (r.floor > rule["limits"][r.metric] or r.target > r.floor)]
+    return "; ".join(bad) or None
+
+
+def _share_at_least(cfg: Config, rule: dict) -> str | None:
+    share = getattr(cfg.pay, rule["field"])
+    return f"pay.{rule['field']} is {share:g}" if share < rule["minimum"] else None
+
+
+def _no_pay_for(cfg: Config, rule: dict) -> str | None:
+    paid = [f"{g} {cfg.pay.payout_factors.get(g, 0):g}" for g in rule["grades"]
+            if cfg.pay.payout_factors.get(g, 0) > 0]
+    return f"payout factor {', '.join(paid)}" if paid else None
+
+
 CHECKS: dict[str, Callable[[Config, dict], str | None]] = {
+    "no_rule_on": _no_rule_on,
+    "rules_scored": _rules_scored,
+    "floor_at_most": _floor_at_most,
+    "share_at_least": _share_at_least,
+    "no_pay_for": _no_pay_for,
     "contact_cap_at_most": _contact_cap_at_most,
     "contact_hours_within": _contact_hours_within,
     "retention_at_least": _retention_at_least,
@@ -102,3 +145,40 @@ def audit(cfg: Config, pack: Path = RULE_PACK) -> list[Finding]:
 
 def errors(findings: list[Finding]) -> list[Finding]:
     return [f for f in findings if f.severity == "error"]
+
+
+def history_findings(published: Path, cfg: Config, months: int = 12,
+                     full_marks_share: float = 0.8) -> list[Finding]:
+    """With a history: a rule that would give full marks to more than ``full_marks_share`` of
+    the appraised agent-months of the last ``months`` published months measures nothing (a
+    floor and target both looser than what the centre does anyway)."""
+    import duckdb
+    import polars as pl
+
+    from kaohe.calibrate import _history
+    from kaohe.scorecard import score
+
+    con = duckdb.connect(str(published), read_only=True)
+    try:
+        done = [m.strftime("%Y-%m") for (m,) in con.execute(
+            "select distinct month from marts.agent_month_scorecard order by month desc "
+            "limit ?", [months]).fetchall()]
+    finally:
+        con.close()
+    if not done:
+        return []
+    scored = score(_history(published, sorted(done), cfg), cfg)
+    points = scored.select("rule_points").explode("rule_points").unnest("rule_points").filter(
+        pl.col("weight") > 0)
+    out = []
+    for (dim, metric), group in points.group_by(["dimension", "metric"], maintain_order=True):
+        share = float((group["points"] >= 100).mean())
+        if share > full_marks_share:
+            out.append(Finding(
+                "full-marks", "warning",
+                f"a scoring rule gives full marks to more than {full_marks_share:.0%} of the "
+                "appraised agent-months: it measures nothing",
+                f"{dim}: {metric} full marks for {share:.0%} of {group.height} agent-months "
+                f"({min(done)}..{max(done)})",
+                "kaohe rule pack: a rule must separate good from poor practice"))
+    return out

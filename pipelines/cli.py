@@ -256,6 +256,15 @@ def cmd_audit_config(args: argparse.Namespace) -> int:
         print(f"kaohe: {exc}", file=sys.stderr)
         return 2
     findings = audit(cfg)
+    if args.home:  # with the centre's history: rules that give almost everyone full marks
+        from kaohe.audit_config import history_findings
+        from kaohe.warehouse import Home
+
+        published = Home(Path(args.home)).published_db
+        if not published.exists():
+            print(f"kaohe: no published warehouse in {args.home}", file=sys.stderr)
+            return 2
+        findings += history_findings(published, cfg)
     print(f"audit of {cfg.path} (version {cfg.config_version}): "
           f"{len(errors(findings))} error(s), "
           f"{len(findings) - len(errors(findings))} warning(s)")
@@ -381,6 +390,8 @@ def build_parser() -> argparse.ArgumentParser:
     a = sub.add_parser("audit-config",
                        help="check the configuration against the regulatory rule pack")
     a.add_argument("--config", help="configuration file (default: config/kaohe.yaml)")
+    a.add_argument("--home", help="also check the rules against this home's published history "
+                   "(warn when a rule gives full marks to more than 80%% of agent-months)")
     a.set_defaults(func=cmd_audit_config)
 
     p = sub.add_parser("report", help="render a month's HTML reports from the published copy")

@@ -764,7 +764,7 @@ BROKEN = [
     (_set("retention.raw_days", 365), {"retention": "error"}),
     (_drop_veto_type, {"veto-list": "error"}),
     (_compliance_quarter, {"compliance-weight": "error"}),
-    (_extra_rule, {"no-volume-reward": "error"}),
+    (_extra_rule, {"no-volume-reward": "error", "no-amount-appraisal": "error"}),
     (_set("metrics.qa_confidence_threshold", 0.95), {"qa-threshold": "warning"}),
     (_rule("skill", 0, target=0.95), {"mandatory-training": "warning"}),
 ]
@@ -783,12 +783,13 @@ def test_each_regulatory_rule_fails_on_a_config_broken_that_way(tmp_path, change
         assert f.detail and f.source and f.message
 
 
-def test_volume_rule_scored_lower_is_better_is_not_a_reward(tmp_path):
+def test_a_raw_volume_is_never_scored_even_lower_is_better(tmp_path):
+    # fewer calls is not better conduct either: appraise rates, never raw volumes
     def change(data: dict) -> None:
         data["scorecard"]["rules"]["compliance"].append(
             {"metric": "call_attempts", "floor": 300, "target": 0, "direction": "lower",
              "weight": 0.1})
-    assert audit(cfg_with(tmp_path, change)) == []
+    assert [f.rule for f in audit(cfg_with(tmp_path, change))] == ["no-amount-appraisal"]
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
