@@ -254,6 +254,25 @@ def test_manifest_points_at_the_documented_bad_content(landing):
     assert json.loads((out / "_manifest.json").read_text(encoding="utf-8")) == manifest
 
 
+def test_latent_skill_is_in_the_manifest_and_in_no_landing_file(landing):
+    out, manifest, _ = landing
+    skill = manifest["latent_skill"]
+    agents = read_source(out, "agents")
+    assert set(skill) == set(agents["agent_id"])  # every agent of the roster, no one else
+    values = np.array(list(skill.values()))
+    assert (values > 0).all() and 0.85 < values.mean() < 1.15 and values.std() > 0.1
+    # not a function of the level: every level spreads over the skills
+    levels = agents.group_by("agent_id").agg(pl.col("level").first())
+    by_level = levels.with_columns(skill=pl.col("agent_id").replace_strict(skill)).group_by(
+        "level").agg(pl.col("skill").std())
+    assert (by_level["skill"].drop_nulls() > 0.05).all()
+    for source in SOURCES:
+        for path in (out / source).iterdir():
+            header = (pq.read_schema(path).names if path.suffix == ".parquet"
+                      else text_of(path).split("\n", 1)[0].split(","))
+            assert not any("skill" in column for column in header), path.name
+
+
 def test_manifest_counts_every_delivered_row(landing):
     out, manifest, _ = landing
     for source in SOURCES:

@@ -2,12 +2,29 @@
 
 What it is for: tests, the demo and the benchmarks need a landing folder that follows the data
 contract (``docs/data-contract.md``) and exercises every rule of the metric dictionary
-(``docs/metrics.md``): skill-risk mismatch, over-cap and off-hours calls, kept, partial,
-late and broken promises, reversals (some in the next month), payments nobody holds the case for,
-complaints without agent or case, verdicts re-delivered later, a one-vote veto, hardship plans.
+(``docs/metrics.md``): skill-risk mismatch, over-cap calls (an agent's own redials past the cap,
+and several agents calling one debtor the same day) and off-hours calls, kept, partial, late and
+broken promises (some neutralised: a fee waiver or restructuring approval the middle office left
+open past its SLA and the due date), reversals (some in the next month), payments nobody holds
+the case for, complaints without agent or case (third-party disclosures among them), verdicts
+re-delivered later, privacy-disclosure QA flags, a one-vote veto, hardship plans.
 
 Layout: ``<out>/<source>/<source>_<YYYYMMDD>[_<seq>].<ext>`` for the 14 sources, plus
-``<out>/_manifest.json`` (files and rows per source, the documented bad rows and bad file).
+``<out>/_manifest.json`` (files and rows per source, the documented bad rows and bad file, each
+agent's latent skill).
+
+Skill, not luck: every agent has a latent skill (lognormal around 1, ``roster.SKILL_SIGMA``),
+drawn from its own random stream, so independent of level, tenure, team, outsourcing and
+therefore of the cases the agent is given (allocation follows level, risk and outsourcing). It is
+written to the manifest (``latent_skill``) and to no landing file. It shows through traits that
+load on it (``roster.TRAIT_LOADING``; the rest is the agent's own habit): right-party contacts,
+promises made, their size and how many are kept (so the amounts collected), survey scores,
+mandatory courses and simulations, and inversely complaints, threat/abuse/insult and disclosure
+QA flags, the agent's own redials past the daily cap and off-hours calls. The collections per
+yuan held follow ``targets.bucket_recoverability`` of ``config/kaohe.yaml`` bucket by bucket, so
+a portfolio's bucket mix alone neither helps nor hurts against its target.
+``tests/test_fairness.py`` checks that the scorecard ranks agents by the skill and not by the
+portfolio.
 
 File formats, chosen so that ingestion meets every format the contract allows:
 

@@ -46,6 +46,7 @@ class _CaseBook(_Writer):
     entry: np.ndarray  # the day index the case enters the book (0 for the initial book)
     industry: np.ndarray  # the debtor's industry (index into INDUSTRIES)
     principal: np.ndarray
+    product: np.ndarray  # index into PRODUCTS: each product has its own dialler
     instalment: np.ndarray
     ovd: np.ndarray  # the day the case fell overdue (days past due = day - ovd)
     risk_now: np.ndarray  # the current risk score 0..1000
@@ -142,6 +143,7 @@ class _CaseBook(_Writer):
             "industry": _labels(INDUSTRIES, industry[debtor]),
         })
         self.principal = principal
+        self.product = product
 
         # Holding state, one slot per case (the current assignment).
         self.closed = np.zeros(nc, bool)
@@ -193,18 +195,24 @@ class _CaseBook(_Writer):
 
     def _choose_agents(self, rng: np.random.Generator, i: int, cases: np.ndarray) -> np.ndarray:
         """Allocation: high-risk cases mostly to senior agents, but some reach L1 trainees (the
-        skill-risk mismatch the scorecard must show); M6+ favours outsourcers and seniors."""
+        skill-risk mismatch the scorecard must show); M6+ favours outsourcers and seniors. The
+        other cases fill up what that leaves, so that every agent is given about as many cases
+        (new hires fewer): the mix follows level and outsourcing, the workload does not. Nothing
+        here knows the agents' skill or results."""
         ag, d = self.ag, self.d0 + i
         cand = np.flatnonzero((ag.hire + 3 <= d) & (ag.leave > d + 2))
         level = ag.levels[self.month_idx[i], cand]
         fresh = np.where(d - ag.hire[cand] < 30, 0.6, 1.0)
-        weights = (
-            np.array([1.1, 1.0, 0.9, 0.7])[level] * fresh,
+        hard = (
             np.array([0.35, 1.0, 2.2, 2.8])[level] * fresh,
             np.array([0.5, 1.0, 1.5, 1.5])[level] * np.where(ag.outsourced[cand], 3, 1) * fresh,
         )
         dpd = d - self.ovd[cases]
         cat = np.where(self.risk_now[cases] >= 800, 1, np.where(dpd >= 181, 2, 0))
+        mix = np.bincount(cat, minlength=3) / max(len(cases), 1)
+        fair = fresh / fresh.sum()  # each agent's share of the batch
+        intake = mix[1] * hard[0] / hard[0].sum() + mix[2] * hard[1] / hard[1].sum()
+        weights = (np.maximum(fair - intake, 0.05 * fair), *hard)
         pos = np.empty(len(cases), np.int64)
         for c, w in enumerate(weights):  # three risk categories
             sel = cat == c

@@ -34,6 +34,10 @@ from kaohe.generate.util import (
 )
 from kaohe.generate.writer import _Writer
 
+# Complaints per call weighted by exp(-COMPLAINT_SKILL x t), t the agent's conduct trait
+# (roster.TRAIT_LOADING) in standard deviations.
+COMPLAINT_SKILL = 0.8
+
 
 class _Conduct(_Writer):
     """Complaints, tickets, plans and costs."""
@@ -49,7 +53,9 @@ class _Conduct(_Writer):
             agg = self.ag.aggressive[calls.agent]
             over = calls.debtor_calls > 3
             third = calls.outcome == THIRD
-            w = (1 + 2.0 * (calls.outcome >= RPC) + 15.0 * calls.off + 6.0 * agg + 8.0 * over)
+            # Less skilled agents draw more complaints (tone, pressure, careless disclosure).
+            w = ((1 + 2.0 * (calls.outcome >= RPC) + 15.0 * calls.off + 6.0 * agg + 8.0 * over)
+                 * np.exp(-COMPLAINT_SKILL * self.ag.traits["conduct"][calls.agent]))
             pick = np.unique(rng.choice(n_calls, k, p=w / w.sum()))
             k = len(pick)
             cat = rng.choice(6, k, p=[0.25, 0.15, 0.12, 0.10, 0.25, 0.13])
@@ -140,7 +146,8 @@ class _Conduct(_Writer):
 
     def _tickets(self, i: int, calls: _Calls) -> None:
         """Middle-office requests after a contact; closed hours to days later (re-delivered),
-        a few never."""
+        a few never. Plus the fee waivers and restructuring approvals a promise made on the
+        day's calls hangs on (``calls.tickets``), some left open past their SLA."""
         rng, day, d = self._rng("tickets", i), self.days[i], self.d0 + i
         rpc = np.flatnonzero(calls.outcome == RPC)
         case = calls.case[rpc]
@@ -162,7 +169,8 @@ class _Conduct(_Writer):
                                        "type": np.full(len(hit), kind), "opened": opened,
                                        "closed": closed,
                                        "approved": rng.random(len(hit)) < 0.78}))
-        new = pl.concat(parts).sort("opened", "case", maintain_order=True)
+        parts.append(calls.tickets)  # the tickets promises hang on (made with the calls)
+        new = pl.concat(parts, how="vertical_relaxed").sort("opened", "case", maintain_order=True)
         rows = pl.DataFrame({
             "ticket_id": _seq(f"TK{day:%Y%m%d}", new.height, 6),
             "case_id": self.case_ids.gather(new["case"].to_numpy()),
@@ -215,8 +223,11 @@ class _Conduct(_Writer):
         created = np.minimum(calls.t[hit] + rng.integers(600, 7_200, k), d * DAY + DAY - 60)
         referral = rng.random(k) < np.where(kind == 2, 0.35, 0.02)
         u = rng.random(k)
-        p_done = np.array([0.10, 0.25, 0.15])[kind]
-        status = np.select([u < p_done, u < p_done + 0.2, u < p_done + 0.25], [1, 2, 3], 0)
+        # A skilled negotiator's plans fit what the debtor can pay: completed more, defaulted less.
+        fit = self.ag.factor("negotiation", 1.0)[calls.agent[hit]]
+        p_done, p_default = np.array([0.10, 0.25, 0.15])[kind] * fit, 0.2 / fit
+        status = np.select([u < p_done, u < p_done + p_default, u < p_done + p_default + 0.05],
+                           [1, 2, 3], 0)
         lo = np.select([status == 1, status == 2], [np.array([20, 30, 30])[kind], 15], 1)
         hi = np.select([status == 1, status == 2], [np.array([80, 80, 90])[kind], 60], 10)
         change = i + rng.integers(lo, hi + 1)

@@ -16,29 +16,44 @@ from kaohe.generate.schema import PAY_CHANNELS, REPAYMENTS_PARQUET
 from kaohe.generate.util import DAY, HOUR, _date, _labels, _money, _seq, _ts
 from kaohe.generate.writer import _Writer
 
+# Promises kept in full by an average agent, and the elasticity of that to latent skill.
+PTP_KEPT, KEPT_SKILL = 0.55, 1.2
+
 
 class _Payments(_Writer):
     """Promised, spontaneous and reversed payments."""
 
     def _schedule_promised_payments(self, rng: np.random.Generator, i: int, cases: np.ndarray,
-                                    call_t: np.ndarray, amount: np.ndarray, due: np.ndarray
-                                    ) -> None:
-        """About half of promises are kept in full by the due date; some are partial, some a day
-        late, the rest broken."""
+                                    agents: np.ndarray, call_t: np.ndarray, amount: np.ndarray,
+                                    due: np.ndarray, stuck_until: np.ndarray) -> None:
+        """About half of promises are kept in full by the due date (more for skilled agents:
+        PTP_KEPT x skill ^ KEPT_SKILL); some are partial, some a day late, the rest broken. A
+        promise waiting for a ticket the middle office left open past the due date
+        (``stuck_until``, seconds, 0 when none) is broken; half of those debtors pay once the
+        ticket is closed."""
         k, d = len(cases), self.d0 + i
         u = rng.random(k)
-        kept, partial, late = u < 0.55, (u >= 0.55) & (u < 0.66), (u >= 0.66) & (u < 0.72)
+        p_kept = np.minimum(PTP_KEPT * self.ag.factor("negotiation", KEPT_SKILL)[agents], 0.85)
+        kept = u < p_kept
+        partial, late = (u >= p_kept) & (u < p_kept + 0.11), (u >= p_kept + 0.11) & (
+            u < p_kept + 0.17)
         pay_day = np.where(rng.random(k) < 0.45, due, d + rng.integers(0, due - d + 1))
         pay_day = np.where(late, due + 1, pay_day)
+        stuck = stuck_until > 0
+        after = stuck & (rng.random(k) < 0.5)
+        kept, partial, late = kept & ~stuck, partial & ~stuck, (late & ~stuck) | after
+        pay_day = np.where(stuck, stuck_until // DAY + rng.integers(0, 3, k), pay_day)
         rounded_up = -(-amount // 10_000) * 10_000
         part = (amount * rng.uniform(0.3, 0.9, k) // 1_000 * 1_000).astype(np.int64)
         cents = np.where(kept & (rng.random(k) < 0.12), rounded_up, amount)
         cents = np.where(partial, part, cents)
         happens = (kept | late | (partial & (part > 0))) & (cents > 0)
         t = pay_day * DAY + rng.integers(8 * HOUR, 23 * HOUR, k)
-        # Paid on the day of the call: after the call.
+        # Paid on the day of the call: after the call; once a ticket is closed: after that.
         t = np.where(pay_day == d, np.minimum(np.maximum(t, call_t + 300 + rng.integers(
             0, HOUR, k)), pay_day * DAY + DAY - 1), t)
+        t = np.where(stuck, np.maximum(t, stuck_until + 600), t)
+        pay_day = t // DAY
         channel = rng.choice([0, 1, 3], k, p=[0.38, 0.55, 0.07])
         self._enqueue("payments", pl.DataFrame({
             "day": pay_day[happens] - self.d0, "case": cases[happens], "t": t[happens],

@@ -33,6 +33,17 @@ from kaohe.generate.writer import _Writer
 # Base salary band (yuan a month, lower and upper bound) per level L1..L4; the e-mail domain.
 SALARY_BAND = (np.array([1_500, 3_000, 4_500, 6_000]), np.array([3_000, 4_500, 6_000, 9_000]))
 EMAIL_DOMAIN = "xinhe-cf.example.com"
+# Latent skill: lognormal around 1 (log-sd below), drawn from its own stream, independent of
+# level, tenure, team, outsourcing and everything that drives case allocation. It is written to
+# the manifest only (``latent_skill``), never to a landing file: the scorecard has to find it.
+SKILL_SIGMA = 0.2
+# Each kind of behaviour follows a trait = loading x z + sqrt(1 - loading^2) x the agent's own
+# habit (z: skill in standard deviations; habits independent normal draws): skill shows in
+# everything, but not alone. contact: reaching debtors; negotiation: promises made, their size,
+# kept; conduct: redials past the cap, off-hours calls, threats, disclosures, complaints;
+# service: survey scores; learning: courses and simulations.
+TRAIT_LOADING = {"contact": 0.7, "negotiation": 0.8, "conduct": 0.5, "service": 0.6,
+                 "learning": 0.6}
 
 
 @dataclass
@@ -49,10 +60,15 @@ class _Agents:
     outsourced: np.ndarray
     aggressive: np.ndarray
     productivity: np.ndarray
-    skill: np.ndarray
+    skill: np.ndarray  # latent skill, lognormal around 1 (SKILL_SIGMA)
+    traits: dict[str, np.ndarray]  # per kind of behaviour (TRAIT_LOADING), standard normal
     ids: pl.Series
     static: pl.DataFrame
     wechat: pl.Series
+
+    def factor(self, trait: str, elasticity: float) -> np.ndarray:
+        """A trait as a multiplier: like skill ** elasticity, lognormal around 1."""
+        return np.exp(elasticity * SKILL_SIGMA * self.traits[trait])
 
 
 class _Roster(_Writer):
@@ -118,6 +134,12 @@ class _Roster(_Writer):
         keep = gone < self.n_days
         leave[major["agent"].to_numpy()[keep]] = d0 + gone[keep]
 
+        # Its own stream: no draw depends on the roster's, nor the roster's on it.
+        skill_rng = self._rng("skill")
+        skill = np.clip(skill_rng.lognormal(0, SKILL_SIGMA, n), 0.5, 1.8)
+        z = np.log(skill) / SKILL_SIGMA
+        traits = {kind: r * z + np.sqrt(1 - r * r) * skill_rng.standard_normal(n)
+                  for kind, r in TRAIT_LOADING.items()}
         names, py = _people(rng, n)
         numbers = np.arange(1, n + 1)
         ids = _numbered("A", numbers, 5)
@@ -134,7 +156,7 @@ class _Roster(_Writer):
             n=n, n0=n0, hire=hire, leave=leave, team=team, levels=levels, salaries=salaries,
             outsourced=outsourced, aggressive=aggressive,
             productivity=rng.lognormal(0, 0.12, n),
-            skill=np.array([0.9, 1.0, 1.08, 1.15])[level],
+            skill=skill, traits=traits,
             ids=ids,
             static=pl.DataFrame({
                 "agent_id": ids,
@@ -226,14 +248,18 @@ class _Roster(_Writer):
         m_course = np.concatenate([mand_course, np.full(len(onboard), "MAND-ONBOARDING")])
         m_announce = np.concatenate([mand_due - 45, ag.hire[onboard]])
         k = len(m_agent)
-        u = rng.random(k)  # 90 % on time, 4 % late, 3.5 % failed, the rest never done
-        late, failed, never = (u >= 0.90) & (u < 0.94), (u >= 0.94) & (u < 0.975), u >= 0.975
+        # An average agent passes 90 % on time; the other 10 % are late (4 %), failed (3.5 %) or
+        # never done (2.5 %), more often the less skilled the agent.
+        learning = ag.traits["learning"]
+        trouble = np.minimum(0.10 * np.exp(-0.9 * learning[m_agent]), 0.6)
+        u = rng.random(k) / trouble
+        late, failed, never = u < 0.4, (u >= 0.4) & (u < 0.75), (u >= 0.75) & (u < 1)
         done = np.where(late, m_due + rng.integers(1, 26, k), m_due - rng.integers(0, 41, k))
         done = np.where(failed, m_due - rng.integers(0, 21, k), done)
         done = np.maximum(done, np.maximum(m_announce, ag.hire[m_agent]))
         done = np.where(never, NEVER, done)
-        m_score = np.where(failed, rng.integers(60, 120, k) * 50,
-                           np.clip(np.round(rng.normal(86, 7, k) * 2), 120, 200) * 50)
+        passing = np.clip(np.round(rng.normal(86 + 3 * learning[m_agent], 6) * 2), 120, 200)
+        m_score = np.where(failed, rng.integers(60, 120, k) * 50, passing * 50)
 
         # Simulated conflict scenarios each quarter (quarterly competency score).
         sims = []
@@ -250,7 +276,9 @@ class _Roster(_Writer):
         ks = len(a)
         s_done = np.maximum(s_first[c], ag.hire[a]) + rng.integers(10, 81, ks)
         s_done = np.where((rng.random(ks) < 0.05) | (s_done > s_due[c]), NEVER, s_done)
-        s_score = np.clip(np.round(rng.normal(75, 13, ks)), 40, 100).astype(np.int64) * 100
+        # Simulated conflict scenarios test exactly the skill: mean 75, 9 points a deviation.
+        s_score = np.clip(np.round(rng.normal(75 + 9 * learning[a], 7)), 40, 100
+                          ).astype(np.int64) * 100
 
         # A few electives, announced when completed.
         per = rng.poisson(0.25 * self.months, ag.n)

@@ -78,6 +78,20 @@ def _bucket(dpd: np.ndarray) -> np.ndarray:
     return np.minimum((np.maximum(dpd, 1) - 1) // 30, 6)
 
 
+def _cap_per_key(keys: np.ndarray, counts: np.ndarray, cap: int) -> np.ndarray:
+    """``counts`` trimmed so that each key's total is at most ``cap``, the earlier positions of
+    a key (in array order) served first."""
+    order = np.argsort(keys, kind="stable")
+    k, c = keys[order], counts[order]
+    before = np.cumsum(c) - c  # the counts of all earlier positions
+    start = np.ones(len(k), bool)
+    start[1:] = k[1:] != k[:-1]
+    before -= np.maximum.accumulate(np.where(start, before, 0))  # ...of the same key
+    out = np.empty_like(counts)
+    out[order] = np.clip(cap - before, 0, c)
+    return out
+
+
 def _first_per(keys: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """Of the positions ``idx`` (in time order), the first one per key, still in time order."""
     _, first = np.unique(keys[idx], return_index=True)

@@ -90,7 +90,7 @@ class _Writer(_Base):
 
     def _write_manifest(self) -> dict:
         """``_manifest.json``: files and rows per source, the documented bad rows and bad file,
-        the formats; returned as written."""
+        the formats, the agents' latent skill; returned as written."""
         manifest = {
             "generator": "kaohe",
             "seed": self.seed,
@@ -105,6 +105,10 @@ class _Writer(_Base):
             "bad_rows": self.bad_rows,
             "bad_files": self.bad_files,
             "formats": FORMATS,
+            # Ground truth for tests of fair measurement: each agent's latent skill (lognormal
+            # around 1), which drives their performance and is in no landing file.
+            "latent_skill": dict(zip(self.ag.ids.to_list(),
+                                     [round(float(v), 4) for v in self.ag.skill], strict=True)),
         }
         (self.out / "_manifest.json").write_text(
             json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -1,0 +1,81 @@
+"""Fair measurement: the scorecard measures skill, not the luck of the portfolio.
+
+The generator gives every agent a latent skill (in ``_manifest.json`` only, never in a landing
+file) that drives their performance, and hands out portfolios independently of it. On a
+generated medium month, run through the real command line, the composite must rank agents by
+that skill and must not follow portfolio difficulty: Spearman with latent skill >= 0.6, with the
+M6+ share of the amount due and with the difficulty coefficient within +-0.15, over the appraised
+agents (a composite, no veto).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import date
+
+import duckdb
+import polars as pl
+import pytest
+
+from kaohe.generate import generate
+
+MONTH = "2026-08"
+SEED = 11
+
+
+@pytest.fixture(scope="module")
+def cards(tmp_path_factory) -> pl.DataFrame:
+    root = tmp_path_factory.mktemp("fairness")
+    landing, home = root / "landing", root / "home"
+    generate(landing, date(2026, 8, 1), 1, SEED, "medium", progress=None)
+    run = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "run", "--month", MONTH, "--landing",
+         str(landing), "--home", str(home)],
+        capture_output=True, text=True, timeout=900, env=os.environ.copy())
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
+    skill = json.loads((landing / "_manifest.json").read_text(encoding="utf-8"))["latent_skill"]
+    con = duckdb.connect(str(home / "warehouse" / "kaohe.duckdb"), read_only=True)
+    try:
+        scorecard = con.sql(f"""
+            select agent_id, composite, difficulty_coefficient
+            from marts.agent_month_scorecard
+            where month = date '{MONTH}-01' and composite is not null and not veto""").pl()
+        m6 = con.sql(f"""
+            select agent_id,
+                   coalesce(sum(term * held_share) filter (where bucket = 'M6+'), 0)
+                       / sum(term * held_share) as m6plus_share
+            from intermediate.assignment_terms(date '{MONTH}-01', date '{MONTH}-01'
+                                               + interval 1 month)
+            group by all having sum(term * held_share) > 0""").pl()
+    finally:
+        con.close()
+    latent = pl.DataFrame({"agent_id": list(skill), "latent_skill": list(skill.values())})
+    return scorecard.join(m6, on="agent_id", how="left").join(latent, on="agent_id")
+
+
+def spearman(frame: pl.DataFrame, a: str, b: str) -> float:
+    """Spearman's rho: Pearson's correlation of the (average) ranks."""
+    pair = frame.select(pl.col(a).cast(pl.Float64), pl.col(b).cast(pl.Float64)).drop_nulls()
+    return pair.select(pl.corr(pl.col(a).rank(), pl.col(b).rank())).item()
+
+
+def test_latent_skill_is_in_the_manifest_only(cards):
+    # every appraised agent has a latent skill, and the marts never see it
+    assert cards.height > 250 and cards["latent_skill"].null_count() == 0
+    assert 0.9 < cards["latent_skill"].mean() < 1.1 and cards["latent_skill"].std() > 0.1
+
+
+def test_the_composite_ranks_agents_by_latent_skill(cards):
+    assert spearman(cards, "composite", "latent_skill") >= 0.6
+
+
+def test_the_composite_does_not_follow_the_m6plus_share(cards):
+    assert cards["m6plus_share"].null_count() == 0
+    assert abs(spearman(cards, "composite", "m6plus_share")) <= 0.15
+
+
+def test_the_composite_does_not_follow_the_difficulty_coefficient(cards):
+    assert abs(spearman(cards, "composite", "difficulty_coefficient")) <= 0.15
