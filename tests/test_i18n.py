@@ -159,7 +159,8 @@ def test_the_literal_check_would_catch_a_copied_value():
 
     assert "metrics.effective_call_min_s" in caught("connected calls with duration_s >= 30")
     assert "metrics.contact_cap_per_day" in caught("超过每日上限（默认3次）")
-    assert "scorecard.grades" in caught("S >= 95, A >= 90")
+    bands = CFG.scorecard.grades
+    assert "scorecard.grades" in caught(f"S >= {bands['S']:g}, A >= {bands['A']:g}")
     assert "scorecard.weights" in caught("compliance 30%, recovery quality 40%")
     assert "metrics.bucket_weights" in caught("M6+ weighted 1.4")
     assert "metrics.contact_hours" in caught("before 08:00 or from 21:00")
