@@ -62,3 +62,18 @@ def write_calls(landing: Landing) -> Callable[..., Path]:
         return landing.write("calls", name, rows, **kw)
 
     return write
+
+
+# The longest test files first: with `pytest -n 2 --dist loadfile` a long file scheduled last
+# leaves the other worker idle (longest-processing-time-first keeps the suite short).
+LONG_FIRST = ("test_crash.py", "test_fairness.py", "test_end_to_end.py", "test_hostile_run.py",
+              "test_whatif.py", "test_evidence.py", "test_reports.py", "test_delivery.py",
+              "test_quality.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    def weight(item) -> int:
+        name = item.path.name
+        return LONG_FIRST.index(name) if name in LONG_FIRST else len(LONG_FIRST)
+
+    items.sort(key=weight)  # stable: the order within a file is kept

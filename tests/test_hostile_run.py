@@ -25,7 +25,8 @@ PARQUET_NAME, PARQUET_PHONE, PARQUET_ID = "上官婉儿", "13612345678", "110105
 def hostile(tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("hostile")
     landing, home = root / "landing", root / "home"
-    generate(landing, date(2026, 8, 1), 1, 11, "small", progress=None)
+    # a smaller centre: the hostile files, not the volume, are what this test is about
+    generate(landing, date(2026, 8, 1), 1, 11, "small", progress=None, volume=0.4)
     cases = duckdb.sql(f"select case_id, debtor_name, debtor_phone, debtor_id_number from "
                        f"read_csv('{landing}/cases/cases_20260801.csv', all_varchar = true) "
                        "order by case_id limit 1").fetchall()[0]
