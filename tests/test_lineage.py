@@ -84,9 +84,9 @@ def test_each_shared_rule_is_written_in_exactly_one_sql_file():
     rules = {
         # the holding interval (released or open until 9999-12-31)
         "timestamp '9999-12-31'": "intermediate/case_holdings.sql",
-        # attribution by the case holder at an event's time
-        "a.assigned_at <= p.paid_at": "intermediate/payment_attribution.sql",
-        "a.assigned_at <= c.received_at": "intermediate/complaint_attribution.sql",
+        # the case holder at an event's time, with its tie-break
+        "a.assigned_at <= e.at": "intermediate/event_holders.sql",
+        "order by a.assigned_at desc, a.assignment_id desc": "intermediate/event_holders.sql",
         # the over-cap ranking
         "attempt_of_day": "intermediate/over_cap_calls.sql",
         # the roster and the case master as of a date

@@ -1,22 +1,15 @@
 -- intermediate.payment_attribution: every repayment event with the assignment it counts for.
--- A payment counts for the assignment holding its case at paid_at; if overlapping assignments
--- hold it (a data-quality failure), the latest assigned_at wins, then the highest
--- assignment_id. A reversal follows the payment it reverses (claw-back from the same
--- assignment). An event whose payment no assignment held is unattributed (NULL assignment).
+-- A payment counts for the assignment holding its case at paid_at (intermediate.event_holders).
+-- A reversal follows the payment it reverses (claw-back from the same assignment). An event
+-- whose payment no assignment held is unattributed (NULL assignment).
 
 with
 
 payment_holder as (
-    select p.payment_id, a.assignment_id
-    from staging.repayments p
-    join intermediate.case_holdings a
-        on a.case_id = p.case_id
-        and a.assigned_at <= p.paid_at
-        and p.paid_at < a.held_until
-    where p.payment_type = 'payment'
-    qualify row_number() over (
-        partition by p.payment_id order by a.assigned_at desc, a.assignment_id desc
-    ) = 1
+    -- who held the case when the payment was made (intermediate.event_holders)
+    select event_id as payment_id, assignment_id
+    from intermediate.event_holders
+    where kind = 'payment'
 )
 
 select
