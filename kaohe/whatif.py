@@ -29,7 +29,7 @@ from kaohe.i18n import environment, metric_labels, texts
 from kaohe.marts import build
 from kaohe.models import ensure_intermediate
 from kaohe.months import month_bounds
-from kaohe.warehouse import BUCKET_MACRO, connect, literal
+from kaohe.warehouse import BUCKET_MACRO, literal
 
 # what the proposal rebuilds for the month, in build order
 RESCORED = ("agent_month_scorecard", "agent_month_pay", "promotion_candidates")
@@ -94,35 +94,21 @@ def run(published: Path, month: str, cfg: Config, reports_dir: Path | None = Non
         raise WhatIfError(f"no published warehouse at {published}: run the month first")
     started = time.perf_counter()
     start = month_bounds(month)[0]
-    base = connect(published, read_only=True)
-    try:
-        before = base.sql(
-            "select s.agent_id, s.team_id, s.composite as composite_before, s.grade as "
-            "grade_before, p.variable_earned::double as variable_pay_before "
-            "from marts.agent_month_scorecard s left join marts.agent_month_pay p "
-            "using (agent_id, month) where s.month = $m", params={"m": start}).pl()
-    finally:
-        base.close()
-    if before.is_empty():
-        raise WhatIfError(f"{month} has no scorecard in {published}: run the month first")
     con, meta = scratch(published, month)
     try:
+        before = _graded(con, "pub.marts", start, "before")  # as published
+        if before.is_empty():
+            raise WhatIfError(f"{month} has no scorecard in {published}: run the month first")
         published_cfg = json.loads(meta.get(f"config:{month}", "{}"))
         rebuilt = published_cfg.get("metrics") != cfg.raw.get("metrics")
         if rebuilt:  # the metrics themselves change: rebuild them first (slower)
-            con.execute("create table marts.agent_month_metrics__all as select * from "
-                        "marts.agent_month_metrics")
             build(con, "agent_month_metrics", cfg, month)
         else:
             con.execute("insert into marts.agent_month_metrics select * from "
                         "pub.marts.agent_month_metrics where month = ?", [start])
         for table in RESCORED:
             build(con, table, cfg, month)
-        after = con.sql(
-            "select s.agent_id, s.composite as composite_after, s.grade as grade_after, "
-            "p.variable_earned::double as variable_pay_after "
-            "from marts.agent_month_scorecard s left join marts.agent_month_pay p "
-            "using (agent_id, month) where s.month = $m", params={"m": start}).pl()
+        after = _graded(con, "marts", start, "after").drop("team_id")  # as re-scored
     finally:
         con.close()
     rows = before.join(after, on="agent_id", how="full", coalesce=True).select(
@@ -133,6 +119,16 @@ def run(published: Path, month: str, cfg: Config, reports_dir: Path | None = Non
     if reports_dir is not None:
         _write(result, reports_dir / month, lang, cfg)
     return result
+
+
+def _graded(con: duckdb.DuckDBPyConnection, marts: str, start, side: str) -> pl.DataFrame:
+    """The month's composite, grade and variable pay per agent, from ``marts`` (the published
+    copy's or the re-scored ones), the columns suffixed ``_before`` or ``_after``."""
+    return con.sql(
+        f"select s.agent_id, s.team_id, s.composite as composite_{side}, s.grade as "
+        f"grade_{side}, p.variable_earned::double as variable_pay_{side} "
+        f"from {marts}.agent_month_scorecard s left join {marts}.agent_month_pay p "
+        "using (agent_id, month) where s.month = $m", params={"m": start}).pl()
 
 
 def distribution(rows: pl.DataFrame, column: str) -> list[tuple[str, int]]:
