@@ -1,24 +1,50 @@
 """The operator's configuration (``config/kaohe.yaml`` or ``--config``), validated at load.
 
-Errors name the file, the key and what is wrong. The configuration's hash is stored with every
-result it produced, so a month can be reproduced under the rules it was built with.
+Every value is validated when the file is loaded, by the pydantic models below (the *file
+models*, one per section, shaped like the YAML): an unknown or misspelt key, a wrong type, a
+value out of range or rules that contradict each other stop the load with a one-line
+``ConfigError`` naming the file, the dotted key and what is wrong
+(``config/x.yaml: scorecard.weigths: unknown key``). The validated values are then handed to
+the code as the frozen dataclasses it has always used (``Config``, ``MetricsConfig``...), and,
+for the sections added later (``reports``, ``delivery``, ``ingest``), as the frozen models
+themselves.
+
+The same models give the JSON schema editors use to complete and check the file
+(``config/kaohe.schema.json``, ``kaohe config-schema``). The configuration's hash is stored
+with every result it produced, so a month can be reproduced under the rules it was built with.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from email.utils import parseaddr
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "config" / "kaohe.yaml"
+SCHEMA_FILE = DEFAULT_CONFIG.parent / "kaohe.schema.json"
 BUCKETS = ("M1", "M2", "M3", "M4", "M5", "M6", "M6+")
 QA_LABELS = ("threat", "abuse", "insult", "privacy_disclosure", "false_promise", "empathy")
 TICKET_TYPES = ("legal_signoff", "fee_waiver", "restructuring_approval")
 TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d:[0-5]\d$")
+EMAIL = re.compile(r"^[^@\s<>,;\"']+@[^@\s<>,;\"']+\.[^@\s<>,;\"']+$")
 
 
 class ConfigError(ValueError):
@@ -158,6 +184,333 @@ class ExpertiseConfig:
     restructuring_min_completed: int
 
 
+# ---------------------------------------------------------------------------------------------
+# the file models: one per section, shaped like the YAML; unknown keys are errors
+
+Num = Annotated[float, Strict()]        # a number (int or float; not a bool, not a string)
+Int = Annotated[int, Strict()]          # a whole number
+Bool = Annotated[bool, Strict()]
+Text = Annotated[str, Strict()]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _ident(key: str) -> str:
+    return key.replace("+", "_plus").replace("-", "_")
+
+
+def _keyed(name: str, keys: tuple[str, ...], doc: str, ge: float | None = None,
+           le: float | None = None, check: Any = None) -> type[_Model]:
+    """A mapping that must give exactly ``keys``, each a number in [ge, le]."""
+    fields: dict[str, Any] = {_ident(k): (Num, Field(alias=k, ge=ge, le=le)) for k in keys}
+    validators = {"check": model_validator(mode="after")(check)} if check else {}
+    model = create_model(name, __base__=_Model, __doc__=doc, __validators__=validators,
+                         **fields)
+    model.KEYS = keys
+    return model
+
+
+def _as_dict(section: BaseModel) -> dict[str, float]:
+    return {k: float(getattr(section, _ident(k))) for k in section.KEYS}
+
+
+def _weights_sum_to_1(self: BaseModel) -> BaseModel:
+    total = sum(_as_dict(self).values())
+    if abs(total - 1.0) > 1e-9:
+        raise ValueError(f"must sum to 1, not {total:g}")
+    return self
+
+
+def _bands_fall(self: BaseModel) -> BaseModel:
+    bands = list(_as_dict(self).values())
+    if bands != sorted(bands, reverse=True) or len(set(bands)) != len(bands):
+        raise ValueError("bands must fall strictly from S to C")
+    return self
+
+
+def _percentages_sum_to_100(self: BaseModel) -> BaseModel:
+    if abs(sum(_as_dict(self).values()) - 100) > 1e-6:
+        raise ValueError("percentages must sum to 100")
+    return self
+
+
+BucketWeights = _keyed("BucketWeights", BUCKETS, "Weight of each bucket in credited "
+                       "collections.", ge=0, le=10)
+TicketSla = _keyed("TicketSla", TICKET_TYPES, "Hours a middle-office ticket may stay open.",
+                   ge=0)
+DimensionWeights = _keyed("DimensionWeights", DIMENSIONS, "Dimension weights, summing to 1.",
+                          ge=0, le=1, check=_weights_sum_to_1)
+GradeBands = _keyed("GradeBands", GRADES, "Lowest composite of each grade, falling strictly "
+                    "from S to C (below C is D).", ge=0, le=100, check=_bands_fall)
+Recoverability = _keyed("Recoverability", BUCKETS, "How recoverable a bucket is relative to "
+                        "M1.", ge=0.01, le=10)
+PayoutFactors = _keyed("PayoutFactors", (*GRADES, "D", "VETO"), "Variable pay factor of each "
+                       "grade.", ge=0, le=5)
+Distribution = _keyed("Distribution", ("S", "A", "B", "C", "D"), "Target share of each grade "
+                      "in %, summing to 100.", ge=0, le=100, check=_percentages_sum_to_100)
+
+
+def _time(value: Any) -> Any:
+    if not isinstance(value, str) or not TIME.match(value):
+        raise ValueError(f"must be a time HH:MM:SS, not {value!r}")
+    return value
+
+
+Time = Annotated[str, BeforeValidator(_time), Field(pattern=TIME.pattern)]
+
+
+class ContactHours(_Model):
+    """Calls before ``start`` or from ``end`` on are off-hours."""
+    start: Time
+    end: Time
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ContactHours:
+        if self.start >= self.end:
+            raise ValueError("start must be before end")
+        return self
+
+
+class MetricsSection(_Model):
+    bucket_weights: BucketWeights  # type: ignore[valid-type]
+    contact_cap_per_day: Int = Field(ge=1, description="Most contact attempts per debtor per "
+                                     "calendar day.")
+    contact_hours: ContactHours
+    effective_call_min_s: Int = Field(ge=0, description="Seconds of right-party contact that "
+                                      "make an effective call.")
+    qa_flag_labels: list[Literal[QA_LABELS]] = Field(min_length=1)
+    qa_confidence_threshold: Num = Field(ge=0, le=1)
+    high_risk_score: Int = Field(ge=0, le=1000)
+    min_tenure_months_for_high_risk: Int = Field(ge=0)
+    ticket_sla_hours: TicketSla  # type: ignore[valid-type]
+
+
+class GradingSection(_Model):
+    """How grades are given: absolute bands or a target distribution (强制分布)."""
+    mode: Literal["bands", "distribution"]
+    scope: Literal["centre", "team"] = "centre"
+    distribution: Distribution = Field(  # type: ignore[valid-type]
+        default_factory=lambda: Distribution.model_validate(dict(GradingConfig().distribution)))
+    min_group_size: Int = Field(default=10, ge=1)
+
+
+class AlertRuleSection(_Model):
+    measure: Literal[ALERT_MEASURES]
+    above: Num = Field(ge=0, description="Fires when the measure is strictly above this.")
+    severity: Literal["low", "medium", "high"]
+
+
+class ConductSection(_Model):
+    """Conduct alerts: the compliance officer's review queue (not a veto)."""
+    rules: list[AlertRuleSection] = Field(min_length=1)
+    escalate_after_months: Int = Field(default=2, ge=1, le=12)
+
+
+class AppraisalSection(_Model):
+    """Who is appraised in a month."""
+    min_active_days: Int = Field(ge=0, le=31)
+    min_cases_handled: Int = Field(ge=0)
+
+
+class ScoringRuleSection(_Model):
+    """Maps a metric linearly from ``floor`` (0 points) to ``target`` (100 points)."""
+    metric: Text = Field(json_schema_extra={"enum": sorted(SCORABLE)})
+    direction: Literal["higher", "lower"]
+    floor: Num
+    target: Num
+    weight: Num = Field(ge=0)
+    high_risk_weight: Num = Field(default=0.0, ge=0)
+
+    @field_validator("metric")
+    @classmethod
+    def _scorable(cls, metric: str) -> str:
+        if metric not in SCORABLE:
+            raise ValueError(f"{metric!r} is not a metric kaohe can score")
+        return metric
+
+    @field_validator("target")
+    @classmethod
+    def _beyond_floor(cls, target: float, info: Any) -> float:
+        floor, direction = info.data.get("floor"), info.data.get("direction")
+        if floor is None or direction is None:
+            return target  # reported on their own keys
+        if floor == target or (direction == "higher") != (target > floor):
+            raise ValueError(f"must be {'above' if direction == 'higher' else 'below'} the "
+                             f"floor ({floor:g}) for direction {direction}")
+        return target
+
+
+def _rules_with_a_weight(rules: list[ScoringRuleSection]) -> list[ScoringRuleSection]:
+    if not any(r.weight > 0 or r.high_risk_weight > 0 for r in rules):
+        raise ValueError("needs at least one rule with a weight")
+    return rules
+
+
+class ScorecardRules(_Model):
+    """The scoring rules of each dimension (a non-empty list each)."""
+    compliance: list[ScoringRuleSection] = Field(min_length=1)
+    recovery: list[ScoringRuleSection] = Field(min_length=1)
+    satisfaction: list[ScoringRuleSection] = Field(min_length=1)
+    skill: list[ScoringRuleSection] = Field(min_length=1)
+
+    _weighted = field_validator(*DIMENSIONS)(_rules_with_a_weight)
+
+
+class ScorecardSection(_Model):
+    weights: DimensionWeights  # type: ignore[valid-type]
+    missing_dimension: Literal["reweight", "zero"]
+    rules: ScorecardRules
+    grades: GradeBands  # type: ignore[valid-type]
+    veto_violation_types: list[Literal[VIOLATION_TYPES]]
+
+
+class TargetsSection(_Model):
+    base_recovery_rate: Num = Field(ge=0.001, le=1)
+    prosperity_elasticity: Num = Field(ge=0, le=5)
+    unemployment_baseline: Num = Field(ge=0, le=100)
+    unemployment_sensitivity: Num = Field(ge=0, le=1)
+    dso_reference_days: Num = Field(ge=1)
+    dso_elasticity: Num = Field(ge=0, le=5)
+    high_risk_industries: list[Literal[INDUSTRIES]]
+    high_risk_target_factor: Num = Field(ge=0.01, le=2)
+    bucket_recoverability: Recoverability  # type: ignore[valid-type]
+
+
+class PaySection(_Model):
+    variable_share: Num = Field(ge=0, le=0.95)
+    deferred_share: Num = Field(ge=0, le=1)
+    payout_factors: PayoutFactors  # type: ignore[valid-type]
+
+
+class PromotionSection(_Model):
+    """One step of the career ladder: ``from`` a level to the next one."""
+    from_: Literal[LEVELS] = Field(alias="from")
+    to: Literal[LEVELS]
+    min_composite: Num = Field(ge=0, le=100)
+    months: Int = Field(ge=1, le=36)
+    requires_expertise: Bool = False
+
+    @model_validator(mode="after")
+    def _consecutive(self) -> PromotionSection:
+        if LEVELS.index(self.to) != LEVELS.index(self.from_) + 1:
+            raise ValueError("from/to must be consecutive levels L1..L4")
+        return self
+
+
+class ExpertiseSection(_Model):
+    m6plus_min_assignments: Int = Field(ge=0)
+    restructuring_min_completed: Int = Field(ge=0)
+
+
+class RetentionSection(_Model):
+    raw_days: Int = Field(ge=1, description="Days collection records are kept (kaohe purge "
+                          "refuses less than the legal minimum).")
+
+
+class ReportsConfig(_Model):
+    """``reports``: the language of the rendered reports (``kaohe report --lang`` overrides)."""
+    lang: Literal["zh", "en"] = "zh"
+
+
+def _address(value: Any) -> Any:
+    if isinstance(value, str) and not EMAIL.match(value.strip()):
+        raise ValueError(f"{value!r} is not an e-mail address")
+    return value.strip() if isinstance(value, str) else value
+
+
+Email = Annotated[Text, BeforeValidator(_address)]
+
+
+class SmtpConfig(_Model):
+    """``delivery.smtp``: each value overridable by KAOHE_SMTP_HOST / _PORT / _STARTTLS / _USER."""
+    host: Text = Field(default="localhost", min_length=1)
+    port: Int = Field(default=25, ge=1, le=65535)
+    starttls: Bool = False
+    user: Text = ""
+    password: Text | None = Field(
+        default=None, deprecated=True,
+        description="Ignored (with a warning): the SMTP password is only ever read from "
+                    "KAOHE_SMTP_PASSWORD.")
+
+
+class DeliveryConfig(_Model):
+    """``delivery``: who receives the reports by e-mail, and through which server."""
+    sender: Text | None = Field(default=None, description="From: 'name <address>' or an "
+                                "address.")
+    center_recipients: list[Email] = Field(default_factory=list, description="Receive the "
+                                           "centre summary.")
+    compliance_recipients: list[Email] = Field(default_factory=list, description="Receive "
+                                               "the compliance officer's messages.")
+    smtp: SmtpConfig = Field(default_factory=SmtpConfig)
+
+    @field_validator("sender")
+    @classmethod
+    def _sender(cls, sender: str | None) -> str | None:
+        if sender is not None and not EMAIL.match(parseaddr(sender)[1]):
+            raise ValueError("must be an e-mail address like 'kaohe <kaohe-reports@example.cn>'"
+                             f", not {sender!r}")
+        return sender
+
+
+class RecordDateWindow(_Model):
+    """Records dated more than ``before`` days before or ``after`` days after their file's
+    business date are quarantined."""
+    before: Int = Field(default=45, ge=0)
+    after: Int = Field(default=7, ge=0)
+
+
+class IngestConfig(_Model):
+    """``ingest``: how much a landing file may get wrong before it is rejected."""
+    max_rejected_share: Num = Field(default=0.20, ge=0, le=1, description="A file whose "
+                                    "rejected rows exceed this share of its rows is rejected "
+                                    "whole.")
+    record_date_window_days: RecordDateWindow = Field(default_factory=RecordDateWindow)
+
+
+def _version(value: Any) -> Any:
+    # an unquoted `version: 2026.1` is a YAML number: keep its text
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
+def _zone(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a time zone (like Asia/Shanghai)") from None
+    return value
+
+
+class ConfigFile(_Model):
+    """kaohe's configuration file (config/kaohe.yaml): every rule and number of the
+    appraisal. Validated at load by kaohe/config.py; unknown keys are errors."""
+    model_config = ConfigDict(title="kaohe configuration")
+
+    version: Annotated[Text, BeforeValidator(_version)] = Field(
+        description="The configuration's version, recorded (with its hash) on every result.")
+    timezone: Annotated[Text, BeforeValidator(_zone)] = Field(
+        default="Asia/Shanghai", description="The lender's local time zone.")
+    metrics: MetricsSection
+    grading: GradingSection | None = None
+    conduct_alerts: ConductSection | None = None
+    appraisal: AppraisalSection | None = None
+    scorecard: ScorecardSection
+    targets: TargetsSection
+    pay: PaySection
+    promotion: list[PromotionSection]
+    expertise: ExpertiseSection
+    retention: RetentionSection
+    reports: ReportsConfig = Field(default_factory=ReportsConfig)
+    delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
+    ingest: IngestConfig = Field(default_factory=IngestConfig)
+
+
+# ---------------------------------------------------------------------------------------------
+# what the code reads
+
+
 @dataclass(frozen=True)
 class Config:
     path: Path
@@ -175,47 +528,14 @@ class Config:
     appraisal: AppraisalConfig = AppraisalConfig()
     grading: GradingConfig = GradingConfig()
     conduct: ConductConfig = ConductConfig()
+    reports: ReportsConfig = field(default_factory=ReportsConfig)
+    delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
+    ingest: IngestConfig = field(default_factory=IngestConfig)
 
     @property
     def config_version(self) -> str:
         """What results record: the declared version and the content hash."""
         return f"{self.version}+{self.hash[:12]}"
-
-
-class _Reader:
-    def __init__(self, path: Path, data: Any):
-        self.path = path
-        self.data = data
-
-    def fail(self, key: str, what: str) -> ConfigError:
-        return ConfigError(f"{self.path}: {key}: {what}")
-
-    def get(self, key: str) -> Any:
-        node = self.data
-        for part in key.split("."):
-            if not isinstance(node, dict) or part not in node:
-                raise self.fail(key, "missing")
-            node = node[part]
-        return node
-
-    def number(self, key: str, lo: float | None = None, hi: float | None = None,
-               integer: bool = False) -> float:
-        value = self.get(key)
-        if isinstance(value, bool) or not isinstance(value, int | float) or (
-                integer and not isinstance(value, int)):
-            raise self.fail(key, f"must be {'a whole number' if integer else 'a number'}, "
-                            f"not {value!r}")
-        if lo is not None and value < lo:
-            raise self.fail(key, f"must be >= {lo}, not {value}")
-        if hi is not None and value > hi:
-            raise self.fail(key, f"must be <= {hi}, not {value}")
-        return value
-
-    def time(self, key: str) -> str:
-        value = self.get(key)
-        if not isinstance(value, str) or not TIME.match(value):
-            raise self.fail(key, f"must be a time HH:MM:SS, not {value!r}")
-        return value
 
 
 def load_config(path: Path | str | None = None) -> Config:
@@ -224,234 +544,163 @@ def load_config(path: Path | str | None = None) -> Config:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a UTF-8 text file") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        raise ConfigError(f"{path}: not valid YAML: {_yaml_problem(exc)}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: must be a mapping of sections")
-    r = _Reader(path, data)
-    weights = r.get("metrics.bucket_weights")
-    if not isinstance(weights, dict) or set(weights) != set(BUCKETS):
-        raise r.fail("metrics.bucket_weights", f"must give a weight for each of {BUCKETS}")
-    for bucket in BUCKETS:
-        r.number(f"metrics.bucket_weights.{bucket}", lo=0, hi=10)
-    labels = r.get("metrics.qa_flag_labels")
-    if not isinstance(labels, list) or not labels or not set(labels) <= set(QA_LABELS):
-        raise r.fail("metrics.qa_flag_labels", f"must be a non-empty list of {QA_LABELS}")
-    sla = r.get("metrics.ticket_sla_hours")
-    if not isinstance(sla, dict) or set(sla) != set(TICKET_TYPES):
-        raise r.fail("metrics.ticket_sla_hours", f"must give hours for each of {TICKET_TYPES}")
-    for t in TICKET_TYPES:
-        r.number(f"metrics.ticket_sla_hours.{t}", lo=0)
-    hours_start = r.time("metrics.contact_hours.start")
-    hours_end = r.time("metrics.contact_hours.end")
-    if hours_start >= hours_end:
-        raise r.fail("metrics.contact_hours", "start must be before end")
+    try:
+        model = ConfigFile.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: {validation_message(exc)}") from None
+    return _runtime(model, path, text, data)
+
+
+def _runtime(f: ConfigFile, path: Path, text: str, data: dict[str, Any]) -> Config:
+    m = f.metrics
     metrics = MetricsConfig(
-        bucket_weights={b: float(weights[b]) for b in BUCKETS},
-        contact_cap_per_day=int(r.number("metrics.contact_cap_per_day", lo=1, integer=True)),
-        hours_start=hours_start,
-        hours_end=hours_end,
-        effective_call_min_s=int(r.number("metrics.effective_call_min_s", lo=0, integer=True)),
-        qa_flag_labels=tuple(labels),
-        qa_confidence_threshold=float(r.number("metrics.qa_confidence_threshold", lo=0, hi=1)),
-        high_risk_score=int(r.number("metrics.high_risk_score", lo=0, hi=1000, integer=True)),
-        min_tenure_months_for_high_risk=int(
-            r.number("metrics.min_tenure_months_for_high_risk", lo=0, integer=True)),
-        ticket_sla_hours={t: float(sla[t]) for t in TICKET_TYPES},
+        bucket_weights=_as_dict(m.bucket_weights),
+        contact_cap_per_day=m.contact_cap_per_day,
+        hours_start=m.contact_hours.start,
+        hours_end=m.contact_hours.end,
+        effective_call_min_s=m.effective_call_min_s,
+        qa_flag_labels=tuple(m.qa_flag_labels),
+        qa_confidence_threshold=float(m.qa_confidence_threshold),
+        high_risk_score=m.high_risk_score,
+        min_tenure_months_for_high_risk=m.min_tenure_months_for_high_risk,
+        ticket_sla_hours=_as_dict(m.ticket_sla_hours),
     )
+    sc = f.scorecard
+    scorecard = ScorecardConfig(
+        weights=_as_dict(sc.weights),
+        missing_dimension=sc.missing_dimension,
+        rules=tuple(ScoringRule(dim, r.metric, float(r.floor), float(r.target), r.direction,
+                                float(r.weight), float(r.high_risk_weight))
+                    for dim in DIMENSIONS for r in getattr(sc.rules, dim)),
+        grades=_as_dict(sc.grades),
+        veto_violation_types=tuple(sc.veto_violation_types),
+    )
+    t = f.targets
+    targets = TargetsConfig(
+        base_recovery_rate=float(t.base_recovery_rate),
+        prosperity_elasticity=float(t.prosperity_elasticity),
+        unemployment_baseline=float(t.unemployment_baseline),
+        unemployment_sensitivity=float(t.unemployment_sensitivity),
+        dso_reference_days=float(t.dso_reference_days),
+        dso_elasticity=float(t.dso_elasticity),
+        high_risk_industries=tuple(t.high_risk_industries),
+        high_risk_target_factor=float(t.high_risk_target_factor),
+        bucket_recoverability=_as_dict(t.bucket_recoverability),
+    )
+    g = f.grading
+    grading = GradingConfig() if g is None else GradingConfig(
+        g.mode, g.scope, tuple(_as_dict(g.distribution).items()), g.min_group_size)
+    c = f.conduct_alerts
+    conduct = ConductConfig() if c is None else ConductConfig(
+        tuple(AlertRule(r.measure, float(r.above), r.severity) for r in c.rules),
+        c.escalate_after_months)
+    a = f.appraisal
     return Config(
         path=path,
-        version=str(r.get("version")),
+        version=f.version,
         hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
-        timezone=str(data.get("timezone", "Asia/Shanghai")),
+        timezone=f.timezone,
         metrics=metrics,
         raw=data,
-        scorecard=_scorecard(r),
-        targets=_targets(r),
-        pay=_pay(r),
-        promotion=_promotion(r),
-        expertise=ExpertiseConfig(
-            m6plus_min_assignments=int(r.number("expertise.m6plus_min_assignments", lo=0,
-                                                integer=True)),
-            restructuring_min_completed=int(r.number("expertise.restructuring_min_completed",
-                                                     lo=0, integer=True)),
-        ),
-        retention_days=int(r.number("retention.raw_days", lo=1, integer=True)),
-        appraisal=_appraisal(r),
-        grading=_grading(r),
-        conduct=_conduct(r),
+        scorecard=scorecard,
+        targets=targets,
+        pay=PayConfig(float(f.pay.variable_share), float(f.pay.deferred_share),
+                      _as_dict(f.pay.payout_factors)),
+        promotion=tuple(PromotionRule(p.from_, p.to, float(p.min_composite), p.months,
+                                      p.requires_expertise) for p in f.promotion),
+        expertise=ExpertiseConfig(f.expertise.m6plus_min_assignments,
+                                  f.expertise.restructuring_min_completed),
+        retention_days=f.retention.raw_days,
+        appraisal=AppraisalConfig() if a is None else AppraisalConfig(a.min_active_days,
+                                                                      a.min_cases_handled),
+        grading=grading,
+        conduct=conduct,
+        reports=f.reports,
+        delivery=f.delivery,
+        ingest=f.ingest,
     )
 
 
-def _conduct(r: _Reader) -> ConductConfig:
-    """Optional section (version 2): the shipped thresholds when a configuration has none."""
-    if "conduct_alerts" not in r.data:
-        return ConductConfig()
-    section = r.get("conduct_alerts")
-    if not isinstance(section, dict) or set(section) - {"rules", "escalate_after_months"}:
-        raise r.fail("conduct_alerts", "must be a mapping of rules and escalate_after_months")
-    items = r.get("conduct_alerts.rules")
-    if not isinstance(items, list) or not items:
-        raise r.fail("conduct_alerts.rules", "must be a non-empty list")
-    rules = []
-    for i, item in enumerate(items):
-        key = f"conduct_alerts.rules[{i}]"
-        if not isinstance(item, dict) or set(item) - {"measure", "above", "severity"}:
-            raise r.fail(key, "must be a mapping of measure, above, severity")
-        if item.get("measure") not in ALERT_MEASURES:
-            raise r.fail(f"{key}.measure", f"must be one of {', '.join(ALERT_MEASURES)}")
-        above = item.get("above")
-        if isinstance(above, bool) or not isinstance(above, int | float) or above < 0:
-            raise r.fail(f"{key}.above", "must be a number >= 0")
-        if item.get("severity") not in ("low", "medium", "high"):
-            raise r.fail(f"{key}.severity", "must be low, medium or high")
-        rules.append(AlertRule(item["measure"], float(above), item["severity"]))
-    months = section.get("escalate_after_months", 2)
-    if isinstance(months, bool) or not isinstance(months, int) or not 1 <= months <= 12:
-        raise r.fail("conduct_alerts.escalate_after_months", "must be a whole number 1..12")
-    return ConductConfig(tuple(rules), months)
+# ---------------------------------------------------------------------------------------------
+# messages
 
 
-def _grading(r: _Reader) -> GradingConfig:
-    """Optional section (version 2): bands unless it says otherwise."""
-    if "grading" not in r.data:
-        return GradingConfig()
-    mode = r.get("grading.mode")
-    if mode not in ("bands", "distribution"):
-        raise r.fail("grading.mode", f"must be bands or distribution, not {mode!r}")
-    scope = r.data["grading"].get("scope", "centre")
-    if scope not in ("centre", "team"):
-        raise r.fail("grading.scope", f"must be centre or team, not {scope!r}")
-    default = GradingConfig()
-    dist = r.data["grading"].get("distribution", dict(default.distribution))
-    grades = ("S", "A", "B", "C", "D")
-    if not isinstance(dist, dict) or set(dist) != set(grades):
-        raise r.fail("grading.distribution", f"must give a percentage for each of {grades}")
-    if "distribution" in r.data["grading"]:
-        for g in grades:
-            r.number(f"grading.distribution.{g}", lo=0, hi=100)
-    if abs(sum(float(v) for v in dist.values()) - 100) > 1e-6:
-        raise r.fail("grading.distribution", "percentages must sum to 100")
-    unknown = set(r.data["grading"]) - {"mode", "scope", "distribution", "min_group_size"}
-    if unknown:
-        raise r.fail(f"grading.{sorted(unknown)[0]}", "unknown key")
-    size = r.data["grading"].get("min_group_size", default.min_group_size)
-    if not isinstance(size, int) or isinstance(size, bool) or size < 1:
-        raise r.fail("grading.min_group_size", "must be a whole number >= 1")
-    return GradingConfig(mode, scope, tuple((g, float(dist[g])) for g in grades), size)
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+    return f"{where}{problem}"
 
 
-def _appraisal(r: _Reader) -> AppraisalConfig:
-    """Optional section (version 2): its defaults when a configuration has none."""
-    if "appraisal" not in r.data:
-        return AppraisalConfig()
-    return AppraisalConfig(
-        min_active_days=int(r.number("appraisal.min_active_days", lo=0, hi=31, integer=True)),
-        min_cases_handled=int(r.number("appraisal.min_cases_handled", lo=0, integer=True)),
-    )
+def dotted(loc: tuple[int | str, ...]) -> str:
+    """('scorecard', 'rules', 'recovery', 1, 'metric') -> scorecard.rules.recovery[1].metric"""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
 
 
-def _mapping(r: _Reader, key: str, keys: tuple[str, ...], lo: float | None = None,
-             hi: float | None = None) -> dict[str, float]:
-    value = r.get(key)
-    if not isinstance(value, dict) or set(value) != set(keys):
-        raise r.fail(key, f"must give exactly {', '.join(keys)}")
-    return {k: float(r.number(f"{key}.{k}", lo=lo, hi=hi)) for k in keys}
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _choices(r: _Reader, key: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
-    value = r.get(key)
-    if not isinstance(value, list) or any(v not in allowed for v in value):
-        raise r.fail(key, f"must be a list of {', '.join(allowed)}")
-    return tuple(value)
+def _what(err: Any) -> str:
+    kind, ctx, value = err["type"], err.get("ctx") or {}, err.get("input")
+    if kind == "missing":
+        return "missing"
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind in ("value_error", "assertion_error"):
+        return str(ctx.get("error", err["msg"]))
+    bounds = {"greater_than_equal": (">=", "ge"), "less_than_equal": ("<=", "le"),
+              "greater_than": (">", "gt"), "less_than": ("<", "lt")}
+    if kind in bounds:
+        sign, key = bounds[kind]
+        return f"must be {sign} {ctx[key]}, not {_shown(value)}"
+    simple = {"int_type": "a whole number", "float_type": "a number",
+              "bool_type": "true or false", "string_type": "a text", "list_type": "a list",
+              "model_type": "a mapping", "model_attributes_type": "a mapping",
+              "dict_type": "a mapping"}
+    if kind in simple:
+        return f"must be {simple[kind]}, not {_shown(value)}"
+    if kind == "literal_error":
+        return f"must be {ctx['expected']}, not {_shown(value)}"
+    if kind == "too_short" and isinstance(value, list | str):
+        return "must not be empty"
+    msg = err["msg"]
+    return f"{msg[:1].lower()}{msg[1:]}, not {_shown(value)}"
 
 
-def _scorecard(r: _Reader) -> ScorecardConfig:
-    weights = _mapping(r, "scorecard.weights", DIMENSIONS, lo=0, hi=1)
-    if abs(sum(weights.values()) - 1.0) > 1e-9:
-        raise r.fail("scorecard.weights", f"must sum to 1, not {sum(weights.values()):g}")
-    missing = r.get("scorecard.missing_dimension")
-    if missing not in ("reweight", "zero"):
-        raise r.fail("scorecard.missing_dimension", "must be reweight or zero")
-    rules = []
-    for dim in DIMENSIONS:
-        items = r.get(f"scorecard.rules.{dim}")
-        if not isinstance(items, list) or not items:
-            raise r.fail(f"scorecard.rules.{dim}", "must be a non-empty list of rules")
-        for i, item in enumerate(items):
-            key = f"scorecard.rules.{dim}[{i}]"
-            sub = _Reader(r.path, item)
-            sub.fail = lambda k, what, key=key: ConfigError(f"{r.path}: {key}.{k}: {what}")
-            metric = sub.get("metric")
-            if metric not in SCORABLE:
-                raise sub.fail("metric", f"{metric!r} is not a metric kaohe can score")
-            direction = sub.get("direction")
-            if direction not in ("higher", "lower"):
-                raise sub.fail("direction", "must be higher or lower")
-            floor, target = sub.number("floor"), sub.number("target")
-            if floor == target or (direction == "higher") != (target > floor):
-                raise sub.fail("target", f"must be {'above' if direction == 'higher' else 'below'}"
-                               f" the floor ({floor}) for direction {direction}")
-            high_risk = sub.number("high_risk_weight", lo=0) if "high_risk_weight" in item \
-                else 0.0
-            rules.append(ScoringRule(dim, metric, float(floor), float(target), direction,
-                                     float(sub.number("weight", lo=0)), float(high_risk)))
-        if not any(rule.weight > 0 or rule.high_risk_weight > 0
-                   for rule in rules if rule.dimension == dim):
-            raise r.fail(f"scorecard.rules.{dim}", "needs at least one rule with a weight")
-    grades = _mapping(r, "scorecard.grades", GRADES, lo=0, hi=100)
-    bands = [grades[g] for g in GRADES]
-    if bands != sorted(bands, reverse=True) or len(set(bands)) != len(bands):
-        raise r.fail("scorecard.grades", "bands must fall strictly from S to C")
-    return ScorecardConfig(weights, missing, tuple(rules), grades,
-                           _choices(r, "scorecard.veto_violation_types", VIOLATION_TYPES))
+def validation_message(exc: ValidationError, most: int = 5) -> str:
+    """pydantic's errors as ``dotted.key: what is wrong``, joined by "; " (one line)."""
+    parts = []
+    for err in exc.errors(include_url=False):
+        key = dotted(tuple(err["loc"]))
+        parts.append(f"{key}: {_what(err)}" if key else _what(err))
+    more = f"; and {len(parts) - most} more" if len(parts) > most else ""
+    return "; ".join(parts[:most]) + more
 
 
-def _targets(r: _Reader) -> TargetsConfig:
-    n = r.number
-    return TargetsConfig(
-        base_recovery_rate=float(n("targets.base_recovery_rate", lo=0.001, hi=1)),
-        prosperity_elasticity=float(n("targets.prosperity_elasticity", lo=0, hi=5)),
-        unemployment_baseline=float(n("targets.unemployment_baseline", lo=0, hi=100)),
-        unemployment_sensitivity=float(n("targets.unemployment_sensitivity", lo=0, hi=1)),
-        dso_reference_days=float(n("targets.dso_reference_days", lo=1)),
-        dso_elasticity=float(n("targets.dso_elasticity", lo=0, hi=5)),
-        high_risk_industries=_choices(r, "targets.high_risk_industries", INDUSTRIES),
-        high_risk_target_factor=float(n("targets.high_risk_target_factor", lo=0.01, hi=2)),
-        bucket_recoverability=_mapping(r, "targets.bucket_recoverability", BUCKETS, lo=0.01,
-                                       hi=10),
-    )
+# ---------------------------------------------------------------------------------------------
+# the JSON schema for editors
 
 
-def _pay(r: _Reader) -> PayConfig:
-    return PayConfig(
-        variable_share=float(r.number("pay.variable_share", lo=0, hi=0.95)),
-        deferred_share=float(r.number("pay.deferred_share", lo=0, hi=1)),
-        payout_factors=_mapping(r, "pay.payout_factors", (*GRADES, "D", "VETO"), lo=0, hi=5),
-    )
+def json_schema() -> dict[str, Any]:
+    """The configuration file's JSON schema (draft 2020-12), generated from the file models."""
+    schema = ConfigFile.model_json_schema(by_alias=True)
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
 
 
-def _promotion(r: _Reader) -> tuple[PromotionRule, ...]:
-    items = r.get("promotion")
-    if not isinstance(items, list):
-        raise r.fail("promotion", "must be a list of rules")
-    rules = []
-    for i, item in enumerate(items):
-        key = f"promotion[{i}]"
-        if not isinstance(item, dict):
-            raise r.fail(key, "must be a mapping")
-        if item.get("from") not in LEVELS or item.get("to") not in LEVELS or \
-                LEVELS.index(item["to"]) != LEVELS.index(item["from"]) + 1:
-            raise r.fail(key, "from/to must be consecutive levels L1..L4")
-        months = item.get("months")
-        if not isinstance(months, int) or isinstance(months, bool) or not 1 <= months <= 36:
-            raise r.fail(f"{key}.months", "must be a whole number of months from 1 to 36")
-        score = item.get("min_composite")
-        if not isinstance(score, int | float) or not 0 <= score <= 100:
-            raise r.fail(f"{key}.min_composite", "must be a score from 0 to 100")
-        rules.append(PromotionRule(item["from"], item["to"], float(score), months,
-                                   bool(item.get("requires_expertise", False))))
-    return tuple(rules)
+def json_schema_text() -> str:
+    """What config/kaohe.schema.json holds: the schema as indented JSON."""
+    return json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
