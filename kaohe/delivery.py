@@ -14,6 +14,10 @@ Who gets what:
     resend (``force``) and the log stay per team;
   * every address in ``delivery.center_recipients`` gets its own message with ``center.html``
     and ``index.html``;
+  * every address in ``delivery.compliance_recipients`` (the compliance officer) gets its own
+    message with ``compliance.html`` (conduct alerts, vetoes, agency spot checks, the
+    speech-analytics model against human reviewers): nobody else receives that page, and it is
+    not linked from the index;
   * a team without a usable manager address (none, several different ones, or not an e-mail
     address) is not sent anywhere and is listed in ``DeliveryResult.unaddressed``: nobody else
     receives its files in its stead.
@@ -85,7 +89,8 @@ class SmtpSettings:
 
 @dataclass
 class Delivery:
-    """One message: to whom, what kind (team | center), for which team, with what files."""
+    """One message: to whom, what kind (team | center | compliance), for which team, with what
+    files."""
 
     recipient: str
     kind: str
@@ -179,16 +184,14 @@ def _sender(cfg: Config) -> tuple[str, str]:
     return sender, address.rsplit("@", 1)[1]
 
 
-def _center_recipients(cfg: Config) -> list[str]:
-    value = (cfg.raw.get("delivery") or {}).get("center_recipients") or []
+def _recipients(cfg: Config, key: str = "center_recipients") -> list[str]:
+    value = (cfg.raw.get("delivery") or {}).get(key) or []
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise DeliveryError(f"{cfg.path}: delivery.center_recipients must be a list of e-mail "
-                            "addresses")
+        raise DeliveryError(f"{cfg.path}: delivery.{key} must be a list of e-mail addresses")
     out = []
     for v in value:
         if not EMAIL.match(v.strip()):
-            raise DeliveryError(f"{cfg.path}: delivery.center_recipients: {v!r} is not an "
-                                "e-mail address")
+            raise DeliveryError(f"{cfg.path}: delivery.{key}: {v!r} is not an e-mail address")
         if v.strip() not in out:
             out.append(v.strip())
     return out
@@ -222,6 +225,9 @@ def _read(work_db: Path, month: str) -> dict:
         logged = con.execute(
             "select count(*) from duckdb_tables() where database_name = current_database() "
             "and schema_name = 'audit' and table_name = 'report_deliveries'").fetchall()[0][0]
+        alerts = dict(con.execute(
+            "select severity, count(*) from marts.conduct_alerts where month = ? group by all",
+            [start]).fetchall())
         sent = {(r, k, t) for r, k, t in con.execute(
             "select recipient, kind, team_id from audit.report_deliveries "
             "where month = ? and not dry_run", [start]).fetchall()} if logged else set()
@@ -233,7 +239,7 @@ def _read(work_db: Path, month: str) -> dict:
     if not agents:
         raise DeliveryError(f"no scorecards for {month} in {work_db}: run the month first")
     return {"snapshot": snapshot, "roster": roster, "agents": agents, "teams": teams,
-            "center": center[0] if center else None, "sent": sent}
+            "center": center[0] if center else None, "sent": sent, "alerts": alerts}
 
 
 def _managers(roster: list[tuple], snapshot) -> tuple[dict[str, tuple[str, str]], dict]:
@@ -306,11 +312,23 @@ def _plan(month: str, month_dir: Path, data: dict, cfg: Config, lang: str
             (t["email_agents"], _count(center[1])), (m["collected"], cny(center[3])),
             (m["recovery_rate"], pct(center[4])), (m["vetoed_agents"], _count(center[2])),
             (t["email_attached"], t["email_attached_center"])]
-    for recipient in _center_recipients(cfg):
+    for recipient in _recipients(cfg, "center_recipients"):
         planned.append(_message(
             Delivery(recipient, "center", None, [n for n, _ in files]),
             t["email_center_subject"].format(month=month),
             t["email_center_intro"].format(month=month), rows, files, lang))
+    alerts = data["alerts"]
+    files = [("compliance.html", month_dir / "compliance.html")]
+    rows = [(t["month_label"], month),
+            (t["alerts"], " · ".join(f"{t['severity_' + s]} {alerts.get(s, 0)}"
+                                     for s in ("high", "medium", "low"))),
+            (m["vetoed_agents"], _count(center[2])),
+            (t["email_attached"], t["compliance_page"])]
+    for recipient in _recipients(cfg, "compliance_recipients"):
+        planned.append(_message(
+            Delivery(recipient, "compliance", None, [n for n, _ in files]),
+            t["email_compliance_subject"].format(month=month),
+            t["email_compliance_intro"].format(month=month), rows, files, lang))
     return planned, unaddressed
 
 
@@ -422,7 +440,7 @@ def _write_outbox(todo: list[_Planned], outbox: Path, sender: str, domain: str,
         path = (data_path(outbox.parent, outbox.name, d.team_id, ".eml", "team-")
                 if d.kind == "team" else
                 data_path(outbox.parent, outbox.name,
-                          re.sub(r"[^A-Za-z0-9_.-]", "_", d.recipient), ".eml", "center-"))
+                          re.sub(r"[^A-Za-z0-9_.-]", "_", d.recipient), ".eml", f"{d.kind}-"))
         tmp = path.with_suffix(".eml.tmp")
         tmp.write_bytes(msg.as_bytes())
         tmp.replace(path)

@@ -130,6 +130,7 @@ class MonthData:
     late_sources: list[str]
     restated_on: str | None
     alerts: pl.DataFrame | None = None
+    agreement: pl.DataFrame | None = None
 
 
 def report_sql(name: str) -> str:
@@ -168,6 +169,8 @@ def load_month(con: duckdb.DuckDBPyConnection, month: str) -> MonthData:
         quarantine=quarantine, late_sources=[s for group in late for s in group],
         restated_on=restated[0][0] if restated else None,
         alerts=_df(con, report_sql("conduct_alerts"), start=start),
+        agreement=_df(con, "select * from marts.qa_model_agreement where month = $start "
+                           "order by model_version, label", start=start),
     )
 
 
@@ -304,10 +307,36 @@ def render_month(con: duckdb.DuckDBPyConnection, reports_dir: Path, month: str,
         distribution=histogram(scores, bands), dq=dq,
         grades=_grade_counts(cards, sc.grades), not_appraised=_not_appraised(cards),
         **common))
+    _write(out / COMPLIANCE_PAGE, render_compliance(env, data, cards, alerts, cfg, common))
     _write(out / "index.html", env.get_template("index.html.j2").render(
         cards=cards, teams=data.teams.to_dicts(), dq=dq, center=data.center, **common))
     return RenderResult(out, len(cards), data.teams.height, elapsed,
                         len(cards) / elapsed if elapsed else float("inf"))
+
+
+# The compliance officer's page: conduct alerts, vetoes, agency spot checks and the speech-analytics
+# model against human reviewers. Delivered only to delivery.compliance_recipients; not linked from
+# the index, which every manager receives.
+COMPLIANCE_PAGE = "compliance.html"
+
+
+def render_compliance(env, data: MonthData, cards: list[dict], alerts: list[dict], cfg: Config,
+                      common: dict) -> str:
+    in_house = [a for a in alerts if not a["agency_id"]]
+    by_agency: dict[str, list[dict]] = {}
+    for a in alerts:
+        if a["agency_id"]:
+            by_agency.setdefault(a["agency_id"], []).append(a)
+    counts = {s: sum(a["severity"] == s for a in alerts) for s in ("high", "medium", "low")}
+    counts["agents"] = len({a["agent_id"] for a in alerts})
+    return env.get_template("compliance.html.j2").render(
+        center=data.center, counts=counts, in_house=in_house,
+        by_agency=sorted(by_agency.items()),
+        vetoed=[c for c in cards if c["veto"]],
+        agencies=data.agencies.to_dicts(),
+        min_share=getattr(cfg, "spot_check_daily_min_share", 0.03),
+        agreement=data.agreement.to_dicts() if data.agreement is not None else [],
+        **common)
 
 
 def _grade_counts(cards: list[dict], bands: dict[str, float]) -> list[tuple[str, float]]:

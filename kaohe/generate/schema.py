@@ -31,6 +31,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
                 "outcome"),
     "plans": ("plan_id", "case_id", "agent_id", "plan_type", "created_at", "status",
               "social_referral"),
+    "qa_reviews": ("review_id", "call_id", "reviewer_id", "reviewed_at", "score", "result",
+                   "finding"),
     "macro": ("quarter", "region_code", "industry", "unemployment_rate", "prosperity_index",
               "dso_benchmark_days"),
 }

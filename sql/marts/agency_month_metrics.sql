@@ -1,6 +1,11 @@
 -- marts.agency_month_metrics: outsourced collection agencies (agency_id of their agents) per
--- month, and their recording spot-check coverage: a connected call is spot-checked when a
--- qa_flags row exists for it; the guideline asks for a spot check every day.
+-- month, and their recording spot-check coverage (the guideline asks for a spot check every day).
+-- Basis (spot_check_basis): when the lender sends human QA reviews (qa_reviews, version 2) for any
+-- call of the month, a connected call is spot-checked when a reviewer reviewed it
+-- ('human_review'); otherwise the version-1 proxy: any speech-analytics label on the call
+-- ('ai_label_proxy', which says only that a machine listened). A day meets the minimum when the
+-- agency's spot-checked calls of the day are at least $spot_check_min_share of its connected
+-- calls of the day (config compliance.spot_check_daily_min_share).
 
 with
 
@@ -43,25 +48,52 @@ sums as (
     group by all
 ),
 
+month_calls as (
+    select c.call_id, c.agent_id, c.started_at, c.outcome
+    from staging.calls c
+    cross join bounds b
+    where c.started_at >= b.month_start and c.started_at < b.month_end
+),
+
+basis as (
+    select
+        case when exists (
+            select 1 from staging.qa_reviews r join month_calls m using (call_id)
+        ) then 'human_review' else 'ai_label_proxy' end as spot_check_basis
+),
+
 connected as (
     select
         o.agency_id,
         c.started_at::date as call_date,
-        exists (select 1 from staging.qa_flags f where f.call_id = c.call_id) as checked
-    from staging.calls c
+        case when k.spot_check_basis = 'human_review'
+            then exists (select 1 from staging.qa_reviews r where r.call_id = c.call_id)
+            else exists (select 1 from staging.qa_flags f where f.call_id = c.call_id)
+        end as checked
+    from month_calls c
     join agency_of o using (agent_id)
-    cross join bounds b
-    where c.started_at >= b.month_start and c.started_at < b.month_end
-        and c.outcome in ('connected_debtor', 'connected_third_party')
+    cross join basis k
+    where c.outcome in ('connected_debtor', 'connected_third_party')
+),
+
+agency_days as (
+    select
+        agency_id,
+        call_date,
+        count(*) as connected,
+        count(*) filter (where checked) as checked
+    from connected
+    group by all
 ),
 
 spot_checks as (
     select
         agency_id,
-        count(*) filter (where checked) as spot_checked_calls,
-        count(distinct call_date) as days_with_connected_calls,
-        count(distinct call_date) filter (where checked) as days_spot_checked
-    from connected
+        sum(checked) as spot_checked_calls,
+        count(*) as days_with_connected_calls,
+        count(*) filter (where checked > 0) as days_spot_checked,
+        count(*) filter (where checked >= $spot_check_min_share * connected) as days_meeting_minimum
+    from agency_days
     group by all
 ),
 
@@ -87,9 +119,14 @@ final as (
         coalesce(k.days_with_connected_calls, 0) as days_with_connected_calls,
         coalesce(k.days_spot_checked, 0) as days_spot_checked,
         (k.days_spot_checked / nullif(k.days_with_connected_calls, 0))::double
-            as daily_spot_check_rate
+            as daily_spot_check_rate,
+        b.spot_check_basis,
+        coalesce(k.days_meeting_minimum, 0) as days_meeting_minimum,
+        (k.days_meeting_minimum / nullif(k.days_with_connected_calls, 0))::double
+            as daily_minimum_met_rate
     from sums s
     left join spot_checks k using (agency_id)
+    cross join basis b
 )
 
 select * from final
