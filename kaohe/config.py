@@ -469,6 +469,14 @@ class IngestConfig(_Model):
     record_date_window_days: RecordDateWindow = Field(default_factory=RecordDateWindow)
 
 
+class ComplianceConfig(_Model):
+    """``compliance`` (version 2): the compliance officer's page and the agencies' spot checks."""
+    spot_check_daily_min_share: Num = Field(
+        default=0.03, gt=0, le=1, description="A day meets the spot-check minimum when an "
+        "outsourced agency's recordings reviewed that day are at least this share of its "
+        "connected calls of the day (human reviews; the AI-label proxy without them).")
+
+
 def _version(value: Any) -> Any:
     # an unquoted `version: 2026.1` is a YAML number: keep its text
     return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
@@ -505,6 +513,7 @@ class ConfigFile(_Model):
     reports: ReportsConfig = Field(default_factory=ReportsConfig)
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
     ingest: IngestConfig = Field(default_factory=IngestConfig)
+    compliance: ComplianceConfig = Field(default_factory=ComplianceConfig)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -531,6 +540,7 @@ class Config:
     reports: ReportsConfig = field(default_factory=ReportsConfig)
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     ingest: IngestConfig = field(default_factory=IngestConfig)
+    compliance: ComplianceConfig = field(default_factory=ComplianceConfig)
 
     @property
     def config_version(self) -> str:
@@ -627,6 +637,7 @@ def _runtime(f: ConfigFile, path: Path, text: str, data: dict[str, Any]) -> Conf
         reports=f.reports,
         delivery=f.delivery,
         ingest=f.ingest,
+        compliance=f.compliance,
     )
 
 

@@ -136,7 +136,7 @@ def metric_params(cfg: Config, month: str | date) -> dict:
         "alert_rules": [{"measure": a.measure, "above": a.above, "severity": a.severity}
                         for a in cfg.conduct.rules],
         "escalate_after": cfg.conduct.escalate_after_months,
-        "spot_check_min_share": getattr(cfg, "spot_check_daily_min_share", 0.03),
+        "spot_check_min_share": cfg.compliance.spot_check_daily_min_share,
     }
 
 

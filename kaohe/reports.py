@@ -334,7 +334,7 @@ def render_compliance(env, data: MonthData, cards: list[dict], alerts: list[dict
         by_agency=sorted(by_agency.items()),
         vetoed=[c for c in cards if c["veto"]],
         agencies=data.agencies.to_dicts(),
-        min_share=getattr(cfg, "spot_check_daily_min_share", 0.03),
+        min_share=cfg.compliance.spot_check_daily_min_share,
         agreement=data.agreement.to_dicts() if data.agreement is not None else [],
         **common)
 
