@@ -1,5 +1,10 @@
 """Monthly metric marts, one asset per SQL file under sql/marts/, partitioned by month."""
 
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import duckdb
 from dagster import (
     AssetExecutionContext,
     AssetKey,
@@ -15,11 +20,59 @@ from assets.ingest import markdown_table
 from assets.intermediate import asset_key
 from kaohe.marts import MARTS, MONTHLY_MARTS, Mart, build, dictionary
 from kaohe.models import SQL_ROOT
+from kaohe.months import MONTH
 from kaohe.quality import referenced_tables
+from kaohe.warehouse import Home
 from pipelines.resources import KaoheConfig, Warehouse
 
+FIRST_MONTH_ENV = "KAOHE_FIRST_MONTH"
+DEFAULT_FIRST_MONTH = "2025-01"
+
+
+def first_month(environ: Mapping[str, str] | None = None) -> str:
+    """The first monthly partition (YYYY-MM), decided when the definitions load:
+
+    1. ``KAOHE_FIRST_MONTH`` when set (``kaohe run`` sets it to the earlier of the rule below
+       and the month it runs, so any month can be run);
+    2. else the first month with data in the published warehouse of ``KAOHE_HOME`` (its first
+       built month or first file's business date: one read-only query, milliseconds);
+    3. else 2025-01.
+    The UI (``dagster dev``) then lists the months the centre has, not years of empty ones.
+    """
+    env = os.environ if environ is None else environ
+    value = env.get(FIRST_MONTH_ENV, "").strip()
+    if value:
+        if not MONTH.match(value):
+            raise ValueError(f"{FIRST_MONTH_ENV} must look like 2025-01, not {value!r}")
+        return value
+    home = env.get("KAOHE_HOME")
+    return (first_month_with_data(Home(Path(home)).published_db) if home else None) \
+        or DEFAULT_FIRST_MONTH
+
+
+def first_month_with_data(db: Path) -> str | None:
+    """The earliest month built or delivered in a kaohe warehouse; None if unknown."""
+    if not db.is_file():
+        return None
+    try:
+        con = duckdb.connect(str(db), read_only=True)
+    except duckdb.Error:
+        return None  # being replaced, or not a warehouse: the default applies
+    found = []
+    try:
+        for sql in ("select min(month) from marts.agent_month_metrics",
+                    "select min(business_date) from audit.file_registry"):
+            try:
+                found += [v for (v,) in con.execute(sql).fetchall() if v is not None]
+            except duckdb.Error:
+                continue  # a table this copy does not have
+    finally:
+        con.close()
+    return min(found).strftime("%Y-%m") if found else None
+
+
 # Months in the lender's time zone; the current month is a partition too (month to date).
-monthly = MonthlyPartitionsDefinition(start_date="2025-01-01", timezone="Asia/Shanghai",
+monthly = MonthlyPartitionsDefinition(start_date=f"{first_month()}-01", timezone="Asia/Shanghai",
                                       end_offset=1)
 
 

@@ -1,10 +1,17 @@
-"""The ``kaohe`` command line: generate, run, demo."""
+"""The kaohe command line: sample data, the monthly run, checks, reports, pay, rule changes.
+
+Exit status: 0 done; 1 the run failed (or kaohe check / audit-config found a blocking problem);
+2 bad input or a refusal (a bad argument or configuration, another run on the home, a PII key
+that differs from the warehouse's), always as one line on stderr naming the bad value; 3 a
+blocking data-quality check failed (the month is not published).
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import os
+import re
 import sys
 from datetime import date, datetime
 from pathlib import Path
@@ -12,9 +19,13 @@ from pathlib import Path
 log = logging.getLogger("kaohe")
 
 
+class CliError(Exception):
+    """Bad input or a refusal: printed as ``kaohe: <message>`` (one line), exit status 2."""
+
+
 def _setup_logging(home: Path | None = None, console: bool = True) -> None:
     """kaohe's own log: to <home>/logs/kaohe.log and, outside a Dagster run, to the terminal
-    (inside a run Dagster shows kaohe's warnings itself). Other libraries stay at WARNING."""
+    (inside a run the run's progress shows kaohe's warnings). Other libraries stay at WARNING."""
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s",
                         force=True)
     logger = logging.getLogger("kaohe")
@@ -31,17 +42,138 @@ def _setup_logging(home: Path | None = None, console: bool = True) -> None:
         logger.addHandler(handler)
 
 
-def _env_path(value: str | None, env: str, flag: str) -> Path:
-    value = value or os.environ.get(env)
+# ---------------------------------------------------------------------------------------------
+# checking what was given
+
+
+def _env_path(value: str | None, env: str, flag: str) -> tuple[Path, str]:
+    """The path given by ``flag`` or else the environment variable; and which one it was."""
+    if value:
+        return Path(value).expanduser(), flag
+    value = os.environ.get(env)
     if not value:
-        raise SystemExit(f"kaohe: give {flag} or set {env}")
-    return Path(value)
+        raise CliError(f"give {flag} DIR or set {env}")
+    return Path(value).expanduser(), env
+
+
+def _home(args: argparse.Namespace) -> Path:
+    """The kaohe home of --home / KAOHE_HOME: given, and not a file (it may not exist yet)."""
+    path, where = _env_path(args.home, "KAOHE_HOME", "--home")
+    if path.exists() and not path.is_dir():
+        raise CliError(f"{where} {path} is a file, not a kaohe home directory")
+    return path
+
+
+def _create_home(path: Path, where: str = "--home") -> Path:
+    from kaohe.warehouse import Home
+
+    try:
+        Home(path.resolve()).create()
+    except OSError as exc:
+        raise CliError(f"{where} {path} does not exist and cannot be created: "
+                       f"{exc.strerror or exc}") from None
+    return path
+
+
+def _landing(args: argparse.Namespace) -> Path:
+    path, where = _env_path(args.landing, "KAOHE_LANDING", "--landing")
+    if not path.is_dir():
+        raise CliError(f"{where} {path} " + ("is a file, not a landing folder" if path.exists()
+                                             else "does not exist"))
+    return path
+
+
+def _config(args: argparse.Namespace):
+    """The configuration of --config (the shipped one without it); a bad one is a CliError."""
+    from kaohe.config import ConfigError, load_config
+
+    try:
+        return load_config(args.config)
+    except ConfigError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _month_type(value: str) -> str:
+    from kaohe.months import MONTH
+
+    if not MONTH.match(value):
+        raise argparse.ArgumentTypeError(f"must look like 2026-09, not {value!r}")
+    return value
+
+
+def _date_type(value: str) -> date:
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise argparse.ArgumentTypeError(f"must be a date YYYY-MM-DD, not {value!r}")
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"must be a date YYYY-MM-DD, not {value!r} ({exc})"
+                                         ) from None
+
+
+def _positive(kind: type):
+    def check(value: str):
+        try:
+            number = kind(value)
+        except ValueError:
+            number = None
+        if number is None or number <= 0:
+            raise argparse.ArgumentTypeError(f"must be a positive number, not {value!r}")
+        return number
+    check.__name__ = f"positive {kind.__name__}"
+    return check
+
+
+def _open_warehouse(path: Path, flag: str = "--warehouse"):
+    """A DuckDB file opened read-only, or a one-line CliError saying what it is instead."""
+    import duckdb
+
+    from kaohe.warehouse import connect
+
+    if not path.exists():
+        raise CliError(f"{flag} {path} does not exist")
+    if path.is_dir():
+        raise CliError(f"{flag} {path} is a directory, not a DuckDB file")
+    try:
+        return connect(path, read_only=True)
+    except duckdb.Error as exc:
+        text = str(exc)
+        if "not a valid DuckDB database" in text or "database file" in text:
+            raise CliError(f"{flag} {path} is not a DuckDB database file") from None
+        raise CliError(f"{flag} {path} cannot be opened: {text.splitlines()[0]}") from None
+
+
+def _months_with_data(con) -> list[str]:
+    """Months the warehouse has data for: built months (marts) and files' business dates."""
+    queries = [
+        "select distinct strftime(month, '%Y-%m') from marts.agent_month_metrics",
+        "select distinct strftime(business_date, '%Y-%m') from audit.file_registry "
+        "where status <> 'rejected'",
+        "select distinct strftime(started_at, '%Y-%m') from staging.calls",
+    ]
+    found: set[str] = set()
+    for sql in queries:
+        try:
+            found |= {r[0] for r in con.execute(sql).fetchall() if r[0]}
+        except Exception:  # noqa: BLE001 - a table the warehouse does not have
+            continue
+    return sorted(found)
+
+
+def _span(months: list[str]) -> str:
+    if not months:
+        return "none"
+    return ", ".join(months) if len(months) <= 4 else f"{months[0]} .. {months[-1]}"
+
+
+# ---------------------------------------------------------------------------------------------
+# commands
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
     from kaohe.generate import generate
 
-    manifest = generate(Path(args.out), date.fromisoformat(args.start), args.months, args.seed,
+    manifest = generate(Path(args.out), args.start, args.months, args.seed,
                         args.scale, volume=args.volume)
     total = sum(manifest["rows"].values())
     print(f"wrote {sum(manifest['files'].values())} files, {total:,} rows to {args.out}")
@@ -49,21 +181,21 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from kaohe.config import ConfigError
+    from kaohe.pii import PiiKeyError
     from pipelines.runner import ConfigAuditFailed, RunLocked, run_month
 
-    home = _env_path(args.home, "KAOHE_HOME", "--home")
-    landing = _env_path(args.landing, "KAOHE_LANDING", "--landing")
+    # everything the run needs is checked before anything is written (the log file included)
+    home = _home(args)
+    landing = _landing(args)
+    _config(args)
+    _create_home(home)
     _setup_logging(home, console=False)
     try:
         outcome = run_month(args.month, home, landing, Path(args.config) if args.config else None,
-                            allow_audit_errors=args.allow_audit_errors)
-    except (RunLocked, ConfigError, ConfigAuditFailed, ValueError, FileNotFoundError) as exc:
-        print(f"kaohe: {exc}", file=sys.stderr)
-        return 2
-    for step, seconds in outcome.step_seconds.items():
-        print(f"  {step:<40} {seconds:8.2f} s")
-    blocking = _print_checks(outcome.work_db, args.month) if outcome.work_db.exists() else []
+                            allow_audit_errors=args.allow_audit_errors, progress=True)
+    except (RunLocked, ConfigAuditFailed, PiiKeyError, ValueError, FileNotFoundError) as exc:
+        raise CliError(str(exc)) from None
+    blocking = _print_run_checks(outcome, args.month)
     print(f"data-quality page: {outcome.work_db.parents[1] / 'reports' / args.month}"
           "/data-quality.html")
     if blocking:
@@ -73,7 +205,10 @@ def cmd_run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 3
     if not outcome.success:
-        print(f"kaohe: run {outcome.run_id} FAILED; see `dagster dev` or {home}/logs",
+        where = "; ".join(f"{step.replace('__', '.')}: {error}"
+                          for step, error in outcome.failed_steps.items())
+        print(f"kaohe: run {outcome.run_id} FAILED" + (f" ({where})" if where else "")
+              + f"; the full detail is in {outcome.log_file or home / 'logs'} and `dagster dev`",
               file=sys.stderr)
         return 1
     print(f"run {outcome.run_id} succeeded in {outcome.seconds:.1f} s")
@@ -82,17 +217,34 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_checks(db: Path, month: str, results=None) -> list:
-    """Print a table of the month's check results; return the blocking failures."""
-    from kaohe.quality import blocking_failures, stored_results
+def _print_run_checks(outcome, month: str) -> list:
+    """The checks this run ran (a table whose step did not run keeps older results: not
+    counted), printed as kaohe check prints them; return the blocking failures."""
+    from kaohe.quality import load_suites, stored_results
     from kaohe.warehouse import connect
 
-    if results is None:
-        con = connect(db, read_only=True)
-        try:
-            results = stored_results(con, month)
-        finally:
-            con.close()
+    if not outcome.work_db.exists():
+        return []
+    con = connect(outcome.work_db, read_only=True)
+    try:
+        stored = stored_results(con, month)
+    finally:
+        con.close()
+    ran = {step.replace("__", ".") for step in [*outcome.step_seconds, *outcome.failed_steps]}
+    results = [r for r in stored if r.suite in ran]
+    blocking = _print_checks(month, results)
+    missing = sorted({s.name for s in load_suites()} - {r.suite for r in results})
+    if missing:
+        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5
+                                          else "")
+        print(f"  not checked: {len(missing)} table(s) whose step did not run: {shown}")
+    return blocking
+
+
+def _print_checks(month: str, results: list) -> list:
+    """Print a table of the month's check results; return the blocking failures."""
+    from kaohe.quality import blocking_failures
+
     failed = [r for r in results if not r.passed]
     print(f"data quality {month}: {len(results)} checks, "
           f"{sum(r.severity == 'blocking' for r in failed)} blocking failed, "
@@ -104,23 +256,19 @@ def _print_checks(db: Path, month: str, results=None) -> list:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from kaohe.months import MONTH
     from kaohe.quality import run_checks
-    from kaohe.warehouse import connect
 
-    if not MONTH.match(args.month):
-        print(f"kaohe: --month must look like 2026-09, not {args.month!r}", file=sys.stderr)
-        return 2
     path = Path(args.warehouse)
-    if not path.exists():
-        print(f"kaohe: no warehouse at {path}", file=sys.stderr)
-        return 2
-    con = connect(path, read_only=True)
+    con = _open_warehouse(path)
     try:
+        months = _months_with_data(con)
+        if args.month not in months:
+            raise CliError(f"{args.month} has no data in {path} (months with data: "
+                           f"{_span(months)}): nothing to check")
         results = run_checks(con, args.month)  # with the evidence chains, as the run does
     finally:
         con.close()
-    blocking = _print_checks(path, args.month, results)
+    blocking = _print_checks(args.month, results)
     if args.html:
         from kaohe.quality_page import render
 
@@ -131,9 +279,11 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from kaohe.generate import generate
+    from kaohe.quality import stored_results
+    from kaohe.warehouse import connect
     from pipelines.runner import run_month
 
-    home = Path(args.home).resolve()
+    home = _create_home(Path(args.home)).resolve()
     landing = home / "landing"
     _setup_logging(home, console=False)
     start = date(2026, 8, 1)
@@ -142,17 +292,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
         generate(landing, start, 3, 7, "small")
     # every month of the sample in order, so pay pools and promotion streaks have history
     for month in ("2026-08", "2026-09", "2026-10"):
-        outcome = run_month(month, home, landing)
+        print(f"kaohe demo: building {month}")
+        outcome = run_month(month, home, landing, progress=True)
         if not outcome.success:
             print(f"kaohe demo: the run of {month} failed ({outcome.run_id}); see {home}/logs",
                   file=sys.stderr)
             return 1
         print(f"kaohe demo: month {month} built in {outcome.seconds:.1f} s")
     print()
-    _print_checks(outcome.work_db, month)
+    con = connect(outcome.work_db, read_only=True)
+    try:
+        _print_checks(month, stored_results(con, month))
+    finally:
+        con.close()
     print(f"  landing folder      {landing}")
     print(f"  analyst warehouse   {outcome.published}")
-    print(f"    duckdb -readonly {outcome.published}")
+    print(f"    {analyst_one_liner(outcome.published, month)}")
     print(f"  writer warehouse    {home / 'work' / 'kaohe.duckdb'}")
     print(f"  data quality        {home / 'reports' / month / 'data-quality.html'}")
     print(f"  reports (index)     {home / 'reports' / month / 'index.html'}")
@@ -161,19 +316,34 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_report(args: argparse.Namespace) -> int:
-    from kaohe.config import load_config
-    from kaohe.reports import render_month
-    from kaohe.warehouse import Home, connect
+def analyst_one_liner(published: Path, month: str) -> str:
+    """A command that queries the analysts' copy with what kaohe installs (the duckdb Python
+    package; the duckdb command-line tool is not part of it)."""
+    query = ("select team_id, grade, count(*) agents from marts.agent_month_scorecard "
+             f"where month = date '{month}-01' group by all order by all")
+    return (f"uv run python -c \"import duckdb; duckdb.connect('{published}', read_only=True)"
+            f".sql(\\\"{query}\\\").show()\"")
 
-    home = Home(_env_path(args.home, "KAOHE_HOME", "--home"))
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from kaohe.reports import render_month
+    from kaohe.warehouse import Home
+
+    home = Home(_home(args))
+    cfg = _config(args)
     if not home.published_db.exists():
-        print(f"kaohe: no published warehouse in {home.root}: run the month first",
-              file=sys.stderr)
-        return 2
-    cfg = load_config(args.config)
-    con = connect(home.published_db, read_only=True)
+        raise CliError(f"no published warehouse in {home.root}: run the month first")
+    con = _open_warehouse(home.published_db, "the published warehouse")
     try:
+        try:
+            built = sorted(r[0] for r in con.execute(
+                "select distinct strftime(month, '%Y-%m') from marts.center_month_summary"
+            ).fetchall())
+        except Exception:  # noqa: BLE001 - no marts at all
+            built = []
+        if args.month not in built:
+            raise CliError(f"{args.month} was never built in {home.root} (months built: "
+                           f"{_span(built)}): run it first with kaohe run --month {args.month}")
         result = render_month(con, home.reports, args.month, args.lang, cfg)
     finally:
         con.close()
@@ -183,17 +353,12 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_send_reports(args: argparse.Namespace) -> int:
-    from kaohe.config import ConfigError, load_config
     from kaohe.delivery import DeliveryError, send_reports
     from kaohe.quality import blocking_failures, stored_results
     from kaohe.warehouse import Home, connect
 
-    home = Home(_env_path(args.home, "KAOHE_HOME", "--home"))
-    try:
-        cfg = load_config(args.config)
-    except ConfigError as exc:
-        print(f"kaohe: {exc}", file=sys.stderr)
-        return 2
+    home = Home(_home(args))
+    cfg = _config(args)
     if home.work_db.exists():
         con = connect(home.work_db, read_only=True)
         try:
@@ -208,8 +373,7 @@ def cmd_send_reports(args: argparse.Namespace) -> int:
         result = send_reports(home.root, args.month, cfg, dry_run=args.dry_run,
                               force=args.force, outbox=Path(args.outbox) if args.outbox else None)
     except DeliveryError as exc:
-        print(f"kaohe: {exc}", file=sys.stderr)
-        return 2
+        raise CliError(str(exc)) from None
     for line in result.unaddressed:
         print(f"  WARNING not sent: {line}", file=sys.stderr)
     verb = "wrote" if args.dry_run else "sent"
@@ -223,24 +387,22 @@ def cmd_send_reports(args: argparse.Namespace) -> int:
 def cmd_purge(args: argparse.Namespace) -> int:
     from zoneinfo import ZoneInfo
 
-    from kaohe.config import ConfigError, load_config
     from kaohe.retention import PurgeRefused, purge
+    from kaohe.warehouse import Home
     from pipelines.resources import Warehouse
     from pipelines.runner import RunLocked, run_lock
 
-    home = _env_path(args.home, "KAOHE_HOME", "--home")
+    home = _home(args)
+    if not Home(home).work_db.exists():
+        raise CliError(f"no warehouse in {home}: nothing to purge")
+    cfg = _config(args)
     _setup_logging(home)
+    today = datetime.now(ZoneInfo(cfg.timezone)).date()
     try:
-        cfg = load_config(args.config)
-        before = date.fromisoformat(args.before)
-        today = datetime.now(ZoneInfo(cfg.timezone)).date()
-        from kaohe.warehouse import Home
-
         with run_lock(Home(home)), Warehouse(home=str(home), landing=str(home)).writer() as con:
-            result = purge(con, before, cfg.retention_days, today)
-    except (ConfigError, PurgeRefused, RunLocked, ValueError) as exc:
-        print(f"kaohe: {exc}", file=sys.stderr)
-        return 2
+            result = purge(con, args.before, cfg.retention_days, today)
+    except (PurgeRefused, RunLocked) as exc:
+        raise CliError(str(exc)) from None
     print(f"purged {result.files} file(s) dated before {result.before}: "
           f"{sum(result.rows.values()):,} rows (logged in audit.purge_log)")
     return 0
@@ -248,22 +410,16 @@ def cmd_purge(args: argparse.Namespace) -> int:
 
 def cmd_audit_config(args: argparse.Namespace) -> int:
     from kaohe.audit_config import audit, errors
-    from kaohe.config import ConfigError, load_config
 
-    try:
-        cfg = load_config(args.config)
-    except ConfigError as exc:
-        print(f"kaohe: {exc}", file=sys.stderr)
-        return 2
+    cfg = _config(args)
     findings = audit(cfg)
     if args.home:  # with the centre's history: rules that give almost everyone full marks
         from kaohe.audit_config import history_findings
         from kaohe.warehouse import Home
 
-        published = Home(Path(args.home)).published_db
+        published = Home(_home(args)).published_db
         if not published.exists():
-            print(f"kaohe: no published warehouse in {args.home}", file=sys.stderr)
-            return 2
+            raise CliError(f"no published warehouse in {args.home}")
         findings += history_findings(published, cfg)
     print(f"audit of {cfg.path} (version {cfg.config_version}): "
           f"{len(errors(findings))} error(s), "
@@ -274,16 +430,35 @@ def cmd_audit_config(args: argparse.Namespace) -> int:
     return 1 if errors(findings) else 0
 
 
+def cmd_config_schema(args: argparse.Namespace) -> int:
+    from kaohe.config import SCHEMA_FILE, json_schema_text
+
+    text = json_schema_text()
+    if args.check:
+        current = SCHEMA_FILE.read_text(encoding="utf-8") if SCHEMA_FILE.exists() else ""
+        if current != text:
+            print(f"kaohe: {SCHEMA_FILE} is out of date: run kaohe config-schema --out "
+                  f"{SCHEMA_FILE}", file=sys.stderr)
+            return 1
+        print(f"{SCHEMA_FILE} is up to date")
+        return 0
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def cmd_export_pay(args: argparse.Namespace) -> int:
     from kaohe.payroll import PayrollError, export_pay
     from kaohe.warehouse import Home
 
-    home = Home(_env_path(args.home, "KAOHE_HOME", "--home"))
+    home = Home(_home(args))
     try:
         written = export_pay(home.published_db, args.month, Path(args.out))
     except PayrollError as exc:
-        print(f"kaohe: {exc}", file=sys.stderr)
-        return 2
+        raise CliError(str(exc)) from None
     export = written.export
     print(f"wrote {len(export.rows)} pay rows of {args.month} "
           f"(config {', '.join(export.config_versions)}) to {written.path}")
@@ -295,20 +470,14 @@ def cmd_export_pay(args: argparse.Namespace) -> int:
 
 def cmd_whatif(args: argparse.Namespace) -> int:
     from kaohe import whatif
-    from kaohe.config import ConfigError, load_config
-    from kaohe.months import MONTH
     from kaohe.warehouse import Home
 
-    if not MONTH.match(args.month):
-        print(f"kaohe: --month must look like 2026-09, not {args.month!r}", file=sys.stderr)
-        return 2
-    home = Home(_env_path(args.home, "KAOHE_HOME", "--home"))
+    home = Home(_home(args))
+    cfg = _config(args)
     try:
-        cfg = load_config(args.config)
         result = whatif.run(home.published_db, args.month, cfg, home.reports, args.lang)
-    except (ConfigError, whatif.WhatIfError) as exc:
-        print(f"kaohe: {exc}", file=sys.stderr)
-        return 2
+    except whatif.WhatIfError as exc:
+        raise CliError(str(exc)) from None
     rows = result.rows
     before = dict(whatif.distribution(rows, "grade_before"))
     after = dict(whatif.distribution(rows, "grade_after"))
@@ -325,21 +494,15 @@ def cmd_whatif(args: argparse.Namespace) -> int:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from kaohe.calibrate import CalibrationError, calibrate, parse_distribution
-    from kaohe.config import ConfigError, load_config
-    from kaohe.months import MONTH
     from kaohe.warehouse import Home
 
-    for flag, value in (("--from", args.first), ("--to", args.last)):
-        if not MONTH.match(value):
-            print(f"kaohe: {flag} must look like 2026-09, not {value!r}", file=sys.stderr)
-            return 2
-    home = Home(_env_path(args.home, "KAOHE_HOME", "--home"))
+    home = Home(_home(args))
+    cfg = _config(args)
     try:
-        result = calibrate(home.published_db, args.first, args.last, load_config(args.config),
+        result = calibrate(home.published_db, args.first, args.last, cfg,
                            parse_distribution(args.distribution))
-    except (CalibrationError, ConfigError) as exc:
-        print(f"kaohe: {exc}", file=sys.stderr)
-        return 2
+    except CalibrationError as exc:
+        raise CliError(str(exc)) from None
     n = result.agent_months
     print(f"calibrated on {n} appraised agent-months of {args.first}..{args.last}")
     print("  grade   before   after")
@@ -358,105 +521,170 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------------------------
+# the parser
+
+
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Every option's help with its default, when it has one worth showing."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if "%(default)" in text or action.required or default is None or default is False \
+                or default is True or default == argparse.SUPPRESS:
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (``kaohe: --month must look like ...``)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        message = re.sub(r"^argument (-[^:/ ]+)(/[^: ]+)?: ", r"\1 ", message)
+        self.exit(2, f"kaohe: {message} (see {self.prog} --help)\n")
+
+
+HOME_HELP = "kaohe home directory (default: $KAOHE_HOME)"
+CONFIG_HELP = "configuration file (default: config/kaohe.yaml, the shipped one)"
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("kaohe")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kaohe", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="kaohe", formatter_class=_Formatter, description=(
+        "Performance appraisal of debt-collection agents: ingest the lender's files, build "
+        "a month, check it, render and send its reports, export its pay."),
+        epilog="Exit status: 0 done; 1 failed; 2 bad input or refused (one line on stderr); "
+        "3 a blocking data-quality check failed. Docs: README.md, docs/operations.md.")
+    parser.add_argument("--version", action="version", version=f"kaohe {_version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    g = sub.add_parser("generate", help="write a sample landing folder following the contract")
-    g.add_argument("--out", required=True)
-    g.add_argument("--start", default="2026-08-01")
-    g.add_argument("--months", type=int, default=3)
-    g.add_argument("--seed", type=int, default=7)
-    g.add_argument("--scale", choices=["small", "medium", "large"], default="small")
-    g.add_argument("--volume", type=float, default=1.0,
+    def command(name: str, help: str, func) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help[:1].upper() + help[1:] + ".",
+                           formatter_class=_Formatter)
+        p.set_defaults(func=func)
+        return p
+
+    g = command("generate", "write a sample landing folder following the data contract",
+                cmd_generate)
+    g.add_argument("--out", required=True, help="the landing folder to write")
+    g.add_argument("--start", type=_date_type, default=date(2026, 8, 1),
+                   help="first day of the first month, YYYY-MM-DD")
+    g.add_argument("--months", type=_positive(int), default=3, help="how many months")
+    g.add_argument("--seed", type=int, default=7, help="random seed (same seed, same files)")
+    g.add_argument("--scale", choices=["small", "medium", "large"], default="small",
+                   help="size of the centre")
+    g.add_argument("--volume", type=_positive(float), default=1.0,
                    help="multiply the centre (agents, cases, so calls) by this factor")
-    g.set_defaults(func=cmd_generate)
 
-    r = sub.add_parser("run", help="ingest new files, build a month, publish the warehouse")
-    r.add_argument("--month", required=True, help="YYYY-MM")
-    r.add_argument("--landing", help="landing folder (or KAOHE_LANDING)")
-    r.add_argument("--home", help="kaohe home (or KAOHE_HOME)")
-    r.add_argument("--config", help="configuration file (default: config/kaohe.yaml)")
+    r = command("run", "ingest new files, build a month, check it and publish the warehouse",
+                cmd_run)
+    r.add_argument("--month", required=True, type=_month_type, help="the month, YYYY-MM")
+    r.add_argument("--landing", help="landing folder (default: $KAOHE_LANDING)")
+    r.add_argument("--home", help=HOME_HELP)
+    r.add_argument("--config", help=CONFIG_HELP)
     r.add_argument("--allow-audit-errors", action="store_true",
                    help="run even if kaohe audit-config finds errors (recorded in the warehouse)")
-    r.set_defaults(func=cmd_run)
 
-    c = sub.add_parser("check", help="run every data-quality check of a month, read-only")
-    c.add_argument("--month", required=True, help="YYYY-MM")
-    c.add_argument("--warehouse", required=True, help="a kaohe DuckDB file (opened read-only)")
+    c = command("check", "run every data-quality check of a month on a warehouse, read-only",
+                cmd_check)
+    c.add_argument("--month", required=True, type=_month_type, help="the month, YYYY-MM")
+    c.add_argument("--warehouse", required=True,
+                   help="a kaohe DuckDB file (<home>/work/kaohe.duckdb or the published copy)")
     c.add_argument("--html", help="also write the results page to this file")
-    c.set_defaults(func=cmd_check)
 
-    a = sub.add_parser("audit-config",
-                       help="check the configuration against the regulatory rule pack")
-    a.add_argument("--config", help="configuration file (default: config/kaohe.yaml)")
+    a = command("audit-config", "check a configuration against the regulatory rule pack",
+                cmd_audit_config)
+    a.add_argument("--config", help=CONFIG_HELP)
     a.add_argument("--home", help="also check the rules against this home's published history "
                    "(warn when a rule gives full marks to more than 80%% of agent-months)")
-    a.set_defaults(func=cmd_audit_config)
 
-    p = sub.add_parser("report", help="render a month's HTML reports from the published copy")
-    p.add_argument("--month", required=True, help="YYYY-MM")
-    p.add_argument("--home", help="kaohe home (or KAOHE_HOME)")
-    p.add_argument("--lang", choices=["zh", "en"], default="zh")
-    p.add_argument("--config", help="configuration file (default: config/kaohe.yaml)")
-    p.set_defaults(func=cmd_report)
+    s = command("config-schema", "print or write the configuration's JSON schema (for editors)",
+                cmd_config_schema)
+    s.add_argument("--out", help="write it to this file (config/kaohe.schema.json) instead of "
+                   "printing it")
+    s.add_argument("--check", action="store_true",
+                   help="exit 1 if config/kaohe.schema.json is not up to date")
 
-    s = sub.add_parser("send-reports",
-                       help="e-mail each manager their team's reports, the centre its summary")
-    s.add_argument("--month", required=True, help="YYYY-MM")
-    s.add_argument("--home", help="kaohe home (or KAOHE_HOME)")
-    s.add_argument("--config", help="configuration file (default: config/kaohe.yaml)")
-    s.add_argument("--dry-run", action="store_true", help="write .eml files to the outbox")
-    s.add_argument("--outbox", help="outbox folder for --dry-run (default <home>/outbox/MONTH)")
-    s.add_argument("--force", action="store_true", help="send again what the log says was sent")
-    s.set_defaults(func=cmd_send_reports)
+    p = command("report", "render a month's HTML reports again from the published warehouse",
+                cmd_report)
+    p.add_argument("--month", required=True, type=_month_type, help="the month, YYYY-MM")
+    p.add_argument("--home", help=HOME_HELP)
+    p.add_argument("--lang", choices=["zh", "en"], default="zh", help="language of the reports")
+    p.add_argument("--config", help=CONFIG_HELP)
 
-    e = sub.add_parser("export-pay",
-                       help="write a month's pay for HR's payroll import (.xlsx or .csv)")
-    e.add_argument("--month", required=True, help="YYYY-MM")
-    e.add_argument("--home", help="kaohe home (or KAOHE_HOME): reads its published warehouse")
+    d = command("send-reports", "e-mail each manager their team's reports, the centre its "
+                "summary", cmd_send_reports)
+    d.add_argument("--month", required=True, type=_month_type, help="the month, YYYY-MM")
+    d.add_argument("--home", help=HOME_HELP)
+    d.add_argument("--config", help=CONFIG_HELP)
+    d.add_argument("--dry-run", action="store_true", help="write .eml files to the outbox")
+    d.add_argument("--outbox", help="outbox folder for --dry-run (default: <home>/outbox/MONTH)")
+    d.add_argument("--force", action="store_true", help="send again what the log says was sent")
+
+    e = command("export-pay", "write a month's pay for HR's payroll import (.xlsx or .csv)",
+                cmd_export_pay)
+    e.add_argument("--month", required=True, type=_month_type, help="the month, YYYY-MM")
+    e.add_argument("--home", help=HOME_HELP + "; its published warehouse is read")
     e.add_argument("--out", required=True,
                    help="the file to write: FILE.xlsx (Excel) or FILE.csv (UTF-8 with BOM)")
-    e.set_defaults(func=cmd_export_pay)
 
-    w = sub.add_parser("whatif", help="re-score a month under a proposed configuration, "
-                       "without changing the warehouse")
-    w.add_argument("--month", required=True, help="YYYY-MM")
+    w = command("whatif", "re-score a month under a proposed configuration, without changing "
+                "the warehouse", cmd_whatif)
+    w.add_argument("--month", required=True, type=_month_type, help="the month, YYYY-MM")
     w.add_argument("--config", required=True, help="the proposed configuration file")
-    w.add_argument("--home", help="kaohe home (or KAOHE_HOME): reads its published warehouse")
+    w.add_argument("--home", help=HOME_HELP + "; its published warehouse is read")
     w.add_argument("--lang", choices=["zh", "en"], default="zh", help="language of the page")
-    w.set_defaults(func=cmd_whatif)
 
-    k = sub.add_parser("calibrate", help="propose grade bands and rule floors/targets from "
-                       "the appraised history")
-    k.add_argument("--from", dest="first", required=True, help="first month, YYYY-MM")
-    k.add_argument("--to", dest="last", required=True, help="last month, YYYY-MM")
-    k.add_argument("--home", help="kaohe home (or KAOHE_HOME): reads its published warehouse")
+    k = command("calibrate", "propose grade bands and rule floors/targets from the appraised "
+                "history", cmd_calibrate)
+    k.add_argument("--from", dest="first", required=True, type=_month_type,
+                   help="first month, YYYY-MM")
+    k.add_argument("--to", dest="last", required=True, type=_month_type,
+                   help="last month, YYYY-MM")
+    k.add_argument("--home", help=HOME_HELP + "; its published warehouse is read")
     k.add_argument("--config", help="the configuration to start from (default: "
                    "config/kaohe.yaml)")
-    k.add_argument("--distribution", help="target grade shares in %% (default "
+    k.add_argument("--distribution", help="target grade shares in %% (default: "
                    "S=5,A=15,B=30,C=35,D=15)")
     k.add_argument("--out", help="write the proposed configuration here (default: print it)")
-    k.set_defaults(func=cmd_calibrate)
 
-    g2 = sub.add_parser("purge", help="remove collection records older than the retention")
-    g2.add_argument("--before", required=True, help="YYYY-MM-DD: files dated before it go")
-    g2.add_argument("--home", help="kaohe home (or KAOHE_HOME)")
-    g2.add_argument("--config", help="configuration file (default: config/kaohe.yaml)")
-    g2.set_defaults(func=cmd_purge)
+    u = command("purge", "remove collection records older than the retention period",
+                cmd_purge)
+    u.add_argument("--before", required=True, type=_date_type,
+                   help="YYYY-MM-DD: the records of files dated before it are removed")
+    u.add_argument("--home", help=HOME_HELP)
+    u.add_argument("--config", help=CONFIG_HELP)
 
-    d = sub.add_parser("demo", help="generate small sample data and run the last full month")
-    d.add_argument("--home", default="kaohe-demo")
-    d.set_defaults(func=cmd_demo)
+    m = command("demo", "generate small sample data and build its three months", cmd_demo)
+    m.add_argument("--home", default="kaohe-demo", help="the demo's kaohe home")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a usage error already printed
+        return exc.code if isinstance(exc.code, int) else 2
     if args.command in ("generate", "check", "audit-config", "report", "send-reports",
-                        "export-pay", "whatif", "calibrate"):
+                        "export-pay", "whatif", "calibrate", "config-schema"):
         _setup_logging()
-    return args.func(args)
+    try:
+        return args.func(args)
+    except CliError as exc:
+        print(f"kaohe: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("kaohe: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
