@@ -74,6 +74,10 @@ PTP_PART = np.array([0.63, 0.56, 0.57, 0.55, 0.52, 0.52, 0.68])
 # false_promise, empathy) per connected call x exp(-QA_SKILL x t), t the conduct trait (the
 # service trait for empathy).
 QA_SKILL = np.array([0.8, 0.8, 0.8, 0.6, 0.5, -0.4])
+# ... and their base rates per connected call (an average agent). A disclosure to a third party is
+# rare (about one in 7,000 connected calls, x 8 on third-party contacts): an ordinary agent goes
+# most months without a suspected privacy call, so one is worth a review (conduct_alerts).
+QA_BASE = np.array([0.002, 0.003, 0.004, 0.00015, 0.005, 0.07])
 # Human QA reviews (version 2): the share of connected calls reviewed, in-house and outsourced;
 # how often a reviewer confirms a confident / doubtful AI label, and hears what the model missed
 # (x the label's base rate); the size of the QA team.
@@ -280,10 +284,11 @@ class _Dialler(_Writer):
         conduct = self.ag.traits["conduct"][calls.agent[conn]]
         service = self.ag.traits["service"][calls.agent[conn]]
         third = calls.outcome[conn] == THIRD
-        base = np.array([0.002, 0.003, 0.004, 0.002, 0.005, 0.07])
+        base = QA_BASE
         parts = []
         for label, p in enumerate(base):  # six labels
-            rate = (p * np.where(agg & (label < 3), 10, 1) * np.where(third & (label == 3), 8, 1)
+            # the harassers threaten, abuse, insult and tell third parties (x 10)
+            rate = (p * np.where(agg & (label < 4), 10, 1) * np.where(third & (label == 3), 8, 1)
                     * np.exp(-QA_SKILL[label] * (service if label == 5 else conduct)))
             hit = conn[rng.random(len(conn)) < rate]
             a = self.ag.aggressive[calls.agent[hit]]
@@ -333,8 +338,8 @@ class _Dialler(_Writer):
         agree = np.where(conf >= 0.8, REVIEW_AGREE_CONFIDENT, REVIEW_AGREE_DOUBTFUL)
         hit = on & (rng.random(len(call)) < agree)
         found[k[hit], label[hit]] = True
-        base = np.array([0.002, 0.003, 0.004, 0.002, 0.005])
-        missed = REVIEW_MISSED * base[None, :] * np.where(agg[:, None] & (np.arange(5) < 3), 10, 1)
+        missed = (REVIEW_MISSED * QA_BASE[None, :5]
+                  * np.where(agg[:, None] & (np.arange(5) < 4), 10, 1))
         found |= rng.random((n, 5)) < missed
         deviation = rng.random(n) < 0.06
         # the most serious finding: the first label found in contract order, else a script

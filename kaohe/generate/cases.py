@@ -224,8 +224,11 @@ class _CaseBook(_Writer):
         return cand[pos]
 
     def _cases_snapshot(self, i: int) -> None:
+        """The case master's full state: on the 1st of every month (risk re-scored, new cases
+        entered) and every Monday, each with the version-2 columns dpd (0 once settled) and
+        overdue_amount (what is left to pay; 0 once settled)."""
         rng, m = self._rng("cases.month", i), self.month_idx[i]
-        if m > 0:  # monthly re-scoring, and a few debtors register hardship
+        if m > 0 and self.days[i].day == 1:  # monthly re-scoring; a few debtors register hardship
             self.risk_now = np.clip(self.risk_now + rng.normal(0, 25, self.nc).round(), 0, 1000
                                     ).astype(np.int64)
             self.hardship |= rng.random(self.nd) < 0.004
@@ -234,6 +237,8 @@ class _CaseBook(_Writer):
             risk_score=pl.Series(self.risk_now[:n]),
             hardship_flag=pl.Series(self.hardship[self.case_debtor[:n]]),
             principal=_money(self.principal[:n]),
+            dpd=pl.Series(np.where(self.closed[:n], 0, self.d0 + i - self.ovd[:n])),
+            overdue_amount=_money(np.where(self.closed[:n], 0, self.remaining[:n])),
         ).select(COLUMNS["cases"])
         if i != 0:
             self._write("cases", self.days[i], df)

@@ -96,12 +96,21 @@ class _Conduct(_Writer):
                 "severity": new["severity"],
                 "substantiated": pl.Series([None] * new.height, dtype=pl.Boolean),
                 "description": new["description"],
+                "resolved_at": _ts(np.zeros(new.height, np.int64),
+                                   null=np.ones(new.height, bool)),
             })
             parts.append(rows)
             decided = (new["verdict"] < 2).to_numpy()
+            # The verdict closes the complaint with the complainant (resolved_at, version 2):
+            # re-delivered on the verdict's day, in office hours; pending ones stay open.
+            verdict_day = i + new["verdict_in"].to_numpy()[decided]
+            closed_at = ((self.d0 + verdict_day) * DAY
+                         + self._rng("complaints.resolved", i).integers(
+                             9 * HOUR, 18 * HOUR, int(decided.sum())))
             self._enqueue("verdicts", rows.filter(pl.Series(decided)).with_columns(
                 substantiated=pl.Series(new["verdict"].to_numpy()[decided] == 0),
-                day=pl.Series(i + new["verdict_in"].to_numpy()[decided])))
+                resolved_at=_ts(closed_at),
+                day=pl.Series(verdict_day)))
         if verdicts is not None:
             parts.append(verdicts)
         if not parts and i != self.bad_complaint_day:
@@ -111,7 +120,7 @@ class _Conduct(_Writer):
         if i == self.bad_complaint_day:
             bad_id = f"CP{day:%Y%m%d}99001"
             fields = [bad_id, self.case_ids[0], self.ag.ids[0], f"{day:%Y-%m-%d} 11:20:00",
-                      "hotline", "harassment", "7", "", "一天打了二十多次电话，严重骚扰。"]
+                      "hotline", "harassment", "7", "", "一天打了二十多次电话，严重骚扰。", ""]
             self._write_with_bad("complaints", day, df, min(2, df.height),
                                  [("out_of_range", "severity", "7", fields)], encoding="gb18030")
         else:

@@ -11,12 +11,13 @@ from __future__ import annotations
 from kaohe.generate.calls import PRESENCE, _Dialler
 from kaohe.generate.cases import _CaseBook
 from kaohe.generate.conduct import _Conduct
+from kaohe.generate.history import _History
 from kaohe.generate.macro import _Macro
 from kaohe.generate.payments import _Payments
 from kaohe.generate.roster import _Roster
 
 
-class _Generator(_Roster, _CaseBook, _Dialler, _Payments, _Conduct, _Macro):
+class _Generator(_Roster, _CaseBook, _Dialler, _Payments, _Conduct, _Macro, _History):
     """Plans the centre, then walks the days writing each source's files."""
 
     def run(self) -> dict:
@@ -32,11 +33,12 @@ class _Generator(_Roster, _CaseBook, _Dialler, _Payments, _Conduct, _Macro):
         # Per agent at work; 1.2 makes up for the attempts the daily cap and idle agents remove.
         self.calls_target = 1.2 * self.scale.calls_per_agent_day / PRESENCE.mean()
         self._write_macro()
+        self._write_history()
         snapshot_days = [i for i, d in enumerate(self.days) if i == 0 or d.day == 1
                          or d.weekday() == 0]
         self.wechat_day = snapshot_days[1] if len(snapshot_days) > 1 else 0
         for i in range(self.n_days):
-            if i == 0 or self.days[i].day == 1:
+            if i in snapshot_days:  # the 1st and every Monday (dpd: aging, roll rates)
                 self._cases_snapshot(i)
             if i in snapshot_days:
                 self._agents_snapshot(i)

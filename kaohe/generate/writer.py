@@ -109,6 +109,9 @@ class _Writer(_Base):
             # around 1), which drives their performance and is in no landing file.
             "latent_skill": dict(zip(self.ag.ids.to_list(),
                                      [round(float(v), 4) for v in self.ag.skill], strict=True)),
+            # Ground truth for the compliance desk: the agents planted as harassers (aggressive
+            # dialling, threats and abuse), who conduct_alerts must flag.
+            "harassing_agents": self.ag.ids.filter(pl.Series(self.ag.aggressive)).to_list(),
         }
         (self.out / "_manifest.json").write_text(
             json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
