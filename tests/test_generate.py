@@ -199,11 +199,12 @@ def test_high_risk_cases_reach_trainees_and_a_major_violation_is_confirmed(landi
 def test_resident_id_numbers_carry_valid_check_digits(landing):
     assert resident_id_check(np.array([11010519491231002]))[0] == "X"  # GB 11643 example
     out, _, _ = landing
-    ids = read_source(out, "cases")["debtor_id_number"]
+    # archived cases of past plan cohorts (generate/history.py) keep no PII
+    ids = read_source(out, "cases")["debtor_id_number"].drop_nulls()
     assert ids.str.contains(r"^\d{17}[\dX]$").all()
     first17 = ids.str.slice(0, 17).cast(pl.Int64).to_numpy()
     assert (resident_id_check(first17) == ids.str.slice(17).to_numpy()).all()
-    phones = read_source(out, "cases")["debtor_phone"]
+    phones = read_source(out, "cases")["debtor_phone"].drop_nulls()
     assert phones.str.contains(r"^1[3-9]\d{9}$").all()
 
 

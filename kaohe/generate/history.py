@@ -69,6 +69,7 @@ class _History(_Writer):
             product=_labels(("cash_loan", "credit_card", "installment"),
                             rng.choice(3, n, p=[0.5, 0.25, 0.25])),
             principal=pl.Series(np.strings.add((rng.integers(20, 300, n) * 100).astype(str), ".00")),
+            hardship_flag=pl.Series(np.where(kind == 2, "true", "false")),
             dpd=pl.Series(["0"] * n), overdue_amount=pl.Series(["0.00"] * n),
         )
         self._write("cases", day0, cases)
