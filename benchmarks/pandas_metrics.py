@@ -49,7 +49,7 @@ SOURCES = ("agents", "cases", "assignments", "calls", "qa_flags", "repayments", 
 # Columns kept after cleaning, besides the primary key (the rest only serves to judge a row).
 KEEP = {
     "agents": ["agent_id", "team_id", "level", "status"],
-    "cases": ["case_id", "debtor_id", "hardship_flag"],
+    "cases": ["case_id", "debtor_id", "hardship_flag", "dpd"],
     "assignments": ["assignment_id", "case_id", "agent_id", "assigned_at", "released_at",
                     "dpd_at_assignment", "amount_due"],
     "calls": ["call_id", "case_id", "agent_id", "started_at", "duration_s", "outcome",
@@ -496,13 +496,42 @@ def compute(landing: Path, month: str, params: dict) -> pd.DataFrame:
         "social_referrals": p["social_referral"].fillna(False).astype(bool),
     }).groupby("agent_id").sum()
 
+    # -- aging (version 2): each holding's opening and closing dpd snapshots
+    snaps = d["cases"]
+    snaps = (snaps.loc[snaps["dpd"].notna() & (snaps["snapshot_date"] < me),
+                       ["case_id", "snapshot_date", "dpd"]]
+             if "dpd" in snaps.columns else snaps.iloc[:0].assign(dpd=pd.Series(dtype=float)))
+    dpd_sent = len(snaps) > 0
+    holdings = month_asg[["assignment_id", "case_id", "agent_id"]].assign(
+        open_on=month_asg["assigned_at"].clip(lower=ms).dt.normalize(),
+        close_on=(month_asg["released_at"].fillna(me).clip(upper=me)
+                  - pd.Timedelta(seconds=1)).dt.normalize())
+    both = holdings.merge(snaps, on="case_id")
+
+    def _last(on: str) -> pd.DataFrame:
+        rows = both[both["snapshot_date"] <= both[on]]
+        return rows.sort_values("snapshot_date").drop_duplicates("assignment_id", keep="last")
+
+    stretch = _last("open_on").merge(_last("close_on")[["assignment_id", "snapshot_date", "dpd"]],
+                                     on="assignment_id", suffixes=("_open", "_close"))
+    stretch = stretch[stretch["snapshot_date_close"] > stretch["snapshot_date_open"]]
+
+    def _rank(dpd: pd.Series) -> pd.Series:  # current 0, M1 1 ... M6 6, M6+ 7
+        return np.minimum(7, np.ceil(dpd.astype(float) / 30))
+
+    aging = pd.DataFrame({
+        "agent_id": stretch["agent_id"], "aging_cases": 1,
+        "aging_reduced": _rank(stretch["dpd_close"]) < _rank(stretch["dpd_open"]),
+        "rolled_forward": _rank(stretch["dpd_close"]) > _rank(stretch["dpd_open"]),
+    }).groupby("agent_id").sum()
+
     # -- the agents of the month, and the table
     agents = pd.Index(active).union(month_asg["agent_id"].unique()).union(
         contact.index).union(collections.index).union(complaints.index).union(
         violations.index).unique().sort_values()
     m = pd.DataFrame(index=pd.Index(agents, name="agent_id"))
     m = m.join([roster[["team_id", "level"]], recovery, collections, contact, promises,
-                complaints, violations, surveys, training, cost, handled, relief])
+                complaints, violations, surveys, training, cost, handled, relief, aging])
 
     money = ["amount_due", "amount_due_exposure", "collected", "collected_m6plus",
              "credited_collections", "total_cost", "field_visit_cost"]
@@ -568,8 +597,23 @@ def compute(landing: Path, month: str, params: dict) -> pd.DataFrame:
         "hardship_cases_handled": m["hardship_cases_handled"],
         "relief_plans": m["relief_plans"],
         "social_referrals": m["social_referrals"],
+        **_aging_columns(m, dpd_sent, ratio),
     }).reset_index(drop=True)
     return out
+
+
+def _aging_columns(m: pd.DataFrame, sent: bool, ratio) -> dict[str, pd.Series]:
+    """NULL when the lender sends no dpd (version 2), else 0 for an agent with no measured
+    holding."""
+    if not sent:
+        none = pd.Series([None] * len(m), index=m.index, dtype="object")
+        return {c: none for c in ("aging_cases", "aging_reduced", "rolled_forward",
+                                  "aging_reduction_rate", "roll_forward_rate")}
+    counts = {c: m[c].fillna(0).astype("int64")
+              for c in ("aging_cases", "aging_reduced", "rolled_forward")}
+    return {**counts,
+            "aging_reduction_rate": ratio(counts["aging_reduced"], counts["aging_cases"]),
+            "roll_forward_rate": ratio(counts["rolled_forward"], counts["aging_cases"])}
 
 
 def main() -> None:

@@ -83,6 +83,8 @@ SCORABLE = {
     # version 2: what the agent held and did (fair variants)
     "exposure_recovery_rate", "ptp_kept_rate_adjusted", "own_over_cap_rate",
     "own_over_cap_calls", "suspected_privacy_calls", "ptp_neutralised",
+    # version 2, optional data (cases.dpd): the rule drops out of its dimension without it
+    "aging_reduction_rate", "roll_forward_rate",
 }
 
 

@@ -13,6 +13,7 @@ to ``MARTS``, add its expectations under ``expectations/`` (docs/architecture.md
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -35,7 +36,10 @@ from kaohe.models import (  # noqa: F401  (re-exported: the marts' one import fo
     sql,
     sql_path,
 )
+from kaohe.months import month_bounds
 from kaohe.warehouse import meta_set
+
+log = logging.getLogger("kaohe")
 
 Builder = Callable[[duckdb.DuckDBPyConnection, Config, str], int]
 AfterBuild = Callable[[duckdb.DuckDBPyConnection, Config, str], dict]
@@ -67,6 +71,16 @@ def _sql_mart(name: str, after_build: AfterBuild | None = None) -> Mart:
     return Mart(name, build, (sql_path("marts", name),), after_build)
 
 
+def _availability_note(con: duckdb.DuckDBPyConnection, cfg: Config, month: str) -> dict:
+    """After input_availability: say in the run's log which optional inputs were not sent."""
+    start, _, _ = month_bounds(month)
+    missing = con.execute("select input, note from marts.input_availability where month = ? "
+                          "and not sent order by input", [start]).fetchall()
+    for name, note in missing:
+        log.warning("%s: version-2 input %s %s", month, name, note)
+    return {"optional_inputs_not_sent": ", ".join(n for n, _ in missing) or "none"}
+
+
 def _restated(con: duckdb.DuckDBPyConnection, cfg: Config, month: str) -> dict:
     """After pay: a closed month rebuilt differently is recorded as a restatement."""
     today: date = datetime.now(ZoneInfo(cfg.timezone)).date()
@@ -84,6 +98,9 @@ MARTS: dict[str, Mart] = {m.name: m for m in (
     _sql_mart("promotion_candidates"),
     _sql_mart("conduct_alerts"),
     _sql_mart("qa_model_agreement"),
+    _sql_mart("roll_rates"),
+    _sql_mart("rehabilitation_index"),
+    _sql_mart("input_availability", after_build=_availability_note),
 )}
 
 

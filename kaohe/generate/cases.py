@@ -233,12 +233,14 @@ class _CaseBook(_Writer):
                                     ).astype(np.int64)
             self.hardship |= rng.random(self.nd) < 0.004
         n = int(np.searchsorted(self.entry, i, side="right"))
+        settled = (self.closed | self.close_pending)[:n]
         df = self.case_static.head(n).with_columns(
             risk_score=pl.Series(self.risk_now[:n]),
             hardship_flag=pl.Series(self.hardship[self.case_debtor[:n]]),
             principal=_money(self.principal[:n]),
-            dpd=pl.Series(np.where(self.closed[:n], 0, self.d0 + i - self.ovd[:n])),
-            overdue_amount=_money(np.where(self.closed[:n], 0, self.remaining[:n])),
+            # settled (closed, or paid off yesterday and released in tonight's batch): current
+            dpd=pl.Series(np.where(settled, 0, self.d0 + i - self.ovd[:n])),
+            overdue_amount=_money(np.where(settled, 0, self.remaining[:n])),
         ).select(COLUMNS["cases"])
         if i != 0:
             self._write("cases", self.days[i], df)

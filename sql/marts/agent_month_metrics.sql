@@ -301,6 +301,25 @@ relief as materialized (
     group by all
 ),
 
+-- aging (version 2: needs cases snapshots carrying dpd) --------------------------------------------
+
+dpd_sent as (
+    -- NULL aging measures, never 0, when the lender sends no dpd for the month
+    select exists (
+        select 1 from staging.cases where dpd is not null and snapshot_date < $month_end::date
+    ) as sent
+),
+
+aging as (
+    select
+        agent_id,
+        count(*) as aging_cases,
+        count(*) filter (where closing_rank < opening_rank) as aging_reduced,
+        count(*) filter (where closing_rank > opening_rank) as rolled_forward
+    from intermediate.aging_stretches($month_start::date, $month_end::date)
+    group by all
+),
+
 -- the agents of the month ---------------------------------------------------------------------
 
 month_agents as (
@@ -368,7 +387,14 @@ final as (
         (cs.field_visit_cost / nullif(cs.total_cost, 0))::double as field_visit_share,
         coalesce(h.hardship_cases_handled, 0) as hardship_cases_handled,
         coalesce(rl.relief_plans, 0) as relief_plans,
-        coalesce(rl.social_referrals, 0) as social_referrals
+        coalesce(rl.social_referrals, 0) as social_referrals,
+        case when ds.sent then coalesce(ag.aging_cases, 0) end as aging_cases,
+        case when ds.sent then coalesce(ag.aging_reduced, 0) end as aging_reduced,
+        case when ds.sent then coalesce(ag.rolled_forward, 0) end as rolled_forward,
+        case when ds.sent then (ag.aging_reduced / nullif(ag.aging_cases, 0))::double end
+            as aging_reduction_rate,
+        case when ds.sent then (ag.rolled_forward / nullif(ag.aging_cases, 0))::double end
+            as roll_forward_rate
     from month_agents m
     cross join month_bounds b
     left join roster r using (agent_id)
@@ -384,6 +410,8 @@ final as (
     left join cost cs using (agent_id)
     left join handled h using (agent_id)
     left join relief rl using (agent_id)
+    left join aging ag using (agent_id)
+    cross join dpd_sent ds
 )
 
 select * from final

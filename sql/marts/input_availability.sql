@@ -1,0 +1,41 @@
+-- marts.input_availability: which optional (version-2) inputs the lender sent for the month, and
+-- which measures are NULL without them. A landing without them still runs: the measures are NULL
+-- (never 0) and this table, the run's output and the data-quality page say why.
+--   * a version-2 source is sent when staging holds any of its rows dated in the month (cases
+--     snapshots, reviews, follow-ups by their own date);
+--   * a version-2 column is sent when any row of its source dated in the month carries a value.
+-- Bound: $month_start, $month_end
+
+with
+
+inputs as (
+    select * from (values
+        ('cases.dpd', 'marts.agent_month_metrics (aging_cases, aging_reduced, rolled_forward, aging_reduction_rate, roll_forward_rate), marts.roll_rates',
+            (select count(*) from staging.cases
+             where snapshot_date >= $month_start::date and snapshot_date < $month_end::date
+                and dpd is not null)),
+        ('cases.overdue_amount', 'marts.roll_rates (opening_overdue_amount, closing_overdue_amount)',
+            (select count(*) from staging.cases
+             where snapshot_date >= $month_start::date and snapshot_date < $month_end::date
+                and overdue_amount is not null)),
+        ('complaints.resolved_at', 'complaint resolution of marts.team_month_metrics and marts.center_month_summary',
+            (select count(*) from staging.complaints
+             where received_at >= $month_start::date and received_at < $month_end::date
+                and resolved_at is not null)),
+        ('qa_reviews', 'human spot checks of marts.agency_month_metrics (else the AI-label proxy), marts.qa_model_agreement',
+            (select count(*) from staging.qa_reviews
+             where reviewed_at >= $month_start::date and reviewed_at < $month_end::date)),
+        ('credit_followups', 'marts.rehabilitation_index',
+            (select count(*) from staging.credit_followups where observed_on < $month_end::date))
+    ) as t(input, measures, rows)
+)
+
+select
+    $month_start::date as month,
+    input,
+    rows > 0 as sent,
+    rows,
+    measures,
+    case when rows > 0 then null
+        else 'not sent: ' || measures || ' are NULL (or fall back) this month' end as note
+from inputs
