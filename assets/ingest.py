@@ -13,10 +13,10 @@ from dagster import (
 
 from assets.checks import quality_results, quality_specs, run_month
 from kaohe.contract import Source, load_contract
-from kaohe.ingest import Ingestor, discover
+from kaohe.ingest import Ingestor, discover, ingest_options
 from kaohe.quality import referenced_tables
 from kaohe.warehouse import quote
-from pipelines.resources import Warehouse
+from pipelines.resources import KaoheConfig, Warehouse
 
 
 def _ingest_asset(src: Source) -> AssetsDefinition:
@@ -38,12 +38,13 @@ def _ingest_asset(src: Source) -> AssetsDefinition:
             f"staging.{src.name}: {src.description}."
         ),
     )
-    def ingest(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
+    def ingest(context: AssetExecutionContext, warehouse: Warehouse,
+               kaohe_config: KaoheConfig) -> MaterializeResult:
         files = discover(warehouse.landing_dir)[src.name]
+        options = ingest_options(kaohe_config.load())  # ingest: rejected share, date window
         with warehouse.writer() as con:
-            result = Ingestor(con, warehouse.landing_dir, warehouse.paths.tmp).ingest_source(
-                src, files
-            )
+            result = Ingestor(con, warehouse.landing_dir, warehouse.paths.tmp,
+                              **options).ingest_source(src, files)
             preview = con.sql(
                 f"select {preview_columns(src)} from staging.{src.name} "
                 "order by _file desc limit 5"
@@ -51,15 +52,20 @@ def _ingest_asset(src: Source) -> AssetsDefinition:
             checks = quality_results(con, warehouse, f"staging.{src.name}", key,
                                      run_month(context))
         for f in result.files:
-            if f.status == "rejected":
-                context.log.warning(f"rejected {f.rel}: {f.message}")
+            if f.status in ("rejected", "duplicate"):
+                context.log.warning(f"{f.status} {f.rel}: {f.message}")
             elif f.rows_rejected:
                 context.log.warning(f"{f.rel}: {f.rows_rejected} row(s) quarantined")
+            for warning in f.warnings:  # masked where they quote a value
+                context.log.warning(f"{f.rel}: {warning}")
         return MaterializeResult(
             metadata={
-                "files_new": result.count("loaded") + result.count("rejected"),
+                "files_new": result.count("loaded") + result.count("rejected")
+                + result.count("duplicate"),
                 "files_unchanged": result.count("unchanged"),
                 "files_rejected": result.count("rejected"),
+                "files_duplicate": result.count("duplicate"),
+                "files_with_warnings": sum(bool(f.warnings) for f in result.files),
                 "files_replaced": sum(f.replaced for f in result.files),
                 "rows_read": result.rows_read,
                 "rows_loaded": result.rows_loaded,

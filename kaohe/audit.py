@@ -26,9 +26,14 @@ AUDIT_TABLES: dict[str, tuple[str, list[tuple[str, str, str]]]] = {
         ("rows_read", "bigint", "records read = rows_loaded + rows_rejected"),
         ("rows_loaded", "bigint", "records that reached raw"),
         ("rows_rejected", "bigint", "records quarantined"),
-        ("status", "varchar not null", "loaded | rejected (whole file quarantined) | replaced (a "
-         "newer version of the same name superseded it) | purged (older than the retention)"),
-        ("message", "varchar", "why a file was rejected or purged"),
+        ("status", "varchar not null", "loaded | rejected (whole file quarantined; an earlier "
+         "loaded version of the same name stays loaded) | replaced (a newer version of the same "
+         "name superseded it) | duplicate (the same content was already loaded under another "
+         "name: not loaded again) | purged (older than the retention)"),
+        ("message", "varchar", "why a file was rejected, is a duplicate or was purged; for a "
+         "loaded file, its warnings ('; '-separated 'code: message': suspect_encoding, text "
+         "probably not in GB18030; conflicting_delivery, keys delivered with other values by a "
+         "file of the same date and sequence), NULL when there are none"),
         ("ingested_at", "timestamp not null", "when it was read"),
         ("replaced_by", "bigint", "file_id of the version that replaced it"),
         ("staged", "boolean default false", "its superseded versions are recorded (false only "
@@ -43,10 +48,10 @@ AUDIT_TABLES: dict[str, tuple[str, list[tuple[str, str, str]]]] = {
         ("file", "varchar not null", "path relative to the landing folder"),
         ("line", "bigint", "record number in the file (header = 1); NULL for a whole file"),
         ("raw_text", "varchar", "the record as it arrived, debtor PII masked (not published)"),
-        ("reason_code", "varchar not null", "bad_type | out_of_range | unknown_enum | "
-         "missing_value | duplicate_key | unknown_reversal | malformed_row | encoding_error | "
-         "missing_column | truncated_file | empty_file | bad_file_name | unreadable_file | "
-         "bad_id"),
+        ("reason_code", "varchar not null", "bad_type | out_of_range | out_of_window | "
+         "unknown_enum | missing_value | duplicate_key | unknown_reversal | malformed_row | "
+         "encoding_error | bad_id | missing_column | truncated_file | empty_file | "
+         "bad_file_name | unreadable_file | too_many_rejected | outside_landing | not_a_file"),
         ("reason", "varchar not null", "every problem of the record, quoted values masked"),
         ("ingested_at", "timestamp not null", "when it was quarantined"),
     ]),

@@ -74,6 +74,22 @@ class Reference:
 
 
 @dataclass(frozen=True)
+class RecordDates:
+    """The columns that date a record (when it happened), checked against its file's date.
+
+    ``columns``: none may be later than the file's business date plus the window's ``after``
+    days (a record cannot be delivered before it happened). ``once``: the source delivers a
+    record once, soon after it happened (call records, payments...), so the latest of its dates
+    may not be earlier than the business date minus the window's ``before`` days either. A
+    source that re-delivers a record when it changes (an assignment on release, a complaint's
+    verdict, a plan's status) is only checked on the ``after`` side.
+    """
+
+    columns: tuple[str, ...]
+    once: bool = False
+
+
+@dataclass(frozen=True)
 class Source:
     name: str
     kind: str
@@ -81,6 +97,7 @@ class Source:
     columns: tuple[Column, ...]
     rules: tuple[Rule, ...] = ()
     references: tuple[Reference, ...] = ()
+    record_dates: RecordDates | None = None
     column_names: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -106,6 +123,11 @@ class Source:
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
 
+    @property
+    def date_columns(self) -> tuple[str, ...]:
+        """Every date and timestamp column (retention judges a file by the latest of them)."""
+        return tuple(c.name for c in self.columns if c.type in ("ts", "date"))
+
 
 _COLUMN_KEYS = {"type", "pk", "nullable", "required", "enum", "min", "max", "gt", "pii", "text",
                 "id"}
@@ -114,6 +136,46 @@ _COLUMN_KEYS = {"type", "pk", "nullable", "required", "enum", "min", "max", "gt"
 # characters: no path separator, no '..', no space, control, zero-width or look-alike character.
 SAFE_ID_PATTERN = "[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}"
 SAFE_ID = re.compile(SAFE_ID_PATTERN)
+
+
+# The dates of a record per source, used while ``contract.yaml`` does not say it itself (its
+# optional ``record_dates: {columns: [...], once: true|false}`` per source wins). Sources not
+# listed carry no date of their own (snapshots are dated by their file; qa_flags by their call).
+DEFAULT_RECORD_DATES = {
+    "calls": RecordDates(("started_at",), once=True),
+    "repayments": RecordDates(("paid_at",), once=True),
+    "surveys": RecordDates(("responded_at",), once=True),
+    "costs": RecordDates(("incurred_on",), once=True),
+    "assignments": RecordDates(("assigned_at", "released_at")),
+    "complaints": RecordDates(("received_at", "resolved_at")),
+    "violations": RecordDates(("occurred_on",)),
+    "trainings": RecordDates(("completed_on",)),
+    "tickets": RecordDates(("opened_at", "closed_at")),
+    "plans": RecordDates(("created_at",)),
+    "qa_reviews": RecordDates(("reviewed_at",)),
+}
+
+
+def _record_dates(name: str, spec: dict | None, columns: tuple[Column, ...]
+                  ) -> RecordDates | None:
+    where = f"{CONTRACT_FILE.name}: sources.{name}.record_dates"
+    if spec is None:
+        dates = DEFAULT_RECORD_DATES.get(name)
+    else:
+        unknown = set(spec) - {"columns", "once"}
+        if unknown or not spec.get("columns"):
+            raise ContractError(f"{where}: give columns (a list) and optionally once")
+        dates = RecordDates(tuple(spec["columns"]), bool(spec.get("once", False)))
+    if dates is None:
+        return None
+    types = {c.name: c.type for c in columns}
+    bad = [c for c in dates.columns if types.get(c) not in ("ts", "date")]
+    if bad and spec is not None:
+        raise ContractError(f"{where}: {bad} are not date or timestamp columns of the source")
+    if bad:  # a default naming a column the source does not have (any more): the others
+        kept = tuple(c for c in dates.columns if c not in bad)
+        return RecordDates(kept, dates.once) if kept else None
+    return dates
 
 
 def _column(source: str, name: str, spec: dict) -> Column:
@@ -160,6 +222,7 @@ def load_contract(path: Path = CONTRACT_FILE) -> dict[str, Source]:
             columns=columns,
             rules=tuple(Rule(**r) for r in spec.get("rules", [])),
             references=tuple(Reference(**r) for r in spec.get("references", [])),
+            record_dates=_record_dates(name, spec.get("record_dates"), columns),
         )
         if not source.pk:
             raise ContractError(f"{path.name}: sources.{name} has no pk column")

@@ -22,7 +22,12 @@ REASONS = {
     "duplicate_key": "the key appears again later in the same file (the first one is kept)",
     "unknown_reversal": "a reversal of a payment that was never delivered",
     "malformed_row": "a line with the wrong number of fields, or broken quoting",
-    "encoding_error": "bytes that are neither UTF-8 nor GB18030/GBK",
+    "out_of_window": "a record dated outside its file's window: after the file's business date "
+    "plus `ingest.record_date_window_days.after` (7), or, for calls, repayments, surveys and "
+    "costs (delivered once), before it minus `before` (45): a call of 2099 in a file of "
+    "2026-09-15, calls of 2026 in a file named 2020",
+    "encoding_error": "a line that does not decode in the file's encoding (UTF-8, or GB18030/GBK, "
+    "decided from the whole file); as a whole file, a header that decodes in neither",
     "missing_column": "(whole file) a required column is missing from the header",
     "truncated_file": "(whole file) a compressed file that ends early",
     "empty_file": "(whole file) no header row at all",
@@ -33,7 +38,17 @@ REASONS = {
     "bad_id": "an identifier (`agent_id`, `team_id`, `case_id`... every `*_id` column and "
     "`reversal_of`) that is not a plain name: ASCII letters, digits and `_ . -`, not starting "
     "with a dot, at most 64 characters. Reports are files named after ids, so `../x`, `a/b`, "
-    "spaces, control, zero-width and look-alike characters are refused",
+    "spaces, control, zero-width and look-alike characters are refused; the reason names which "
+    "(a NUL byte, a control character U+0001, a leading or trailing space, a zero-width "
+    "character U+200B, a full-width or a Greek/Cyrillic look-alike letter U+0410...)",
+    "too_many_rejected": "(whole file) a file of 100 records or more of which more than "
+    "`ingest.max_rejected_share` (20%) would be rejected: one row naming the commonest reasons "
+    "instead of a row per record; nothing of it loads and an earlier version of it stays",
+    "outside_landing": "(whole file) a symbolic link to a place outside the landing folder: "
+    "not followed",
+    "not_a_file": "(whole file) an entry that is not a regular file: a named pipe (never opened, "
+    "so it cannot block the run), a socket or device, a folder inside a source folder, a "
+    "dangling symbolic link",
 }
 
 
@@ -60,8 +75,12 @@ def contract_markdown() -> str:
         "",
         "## What happens to a file",
         "1. **Registry** (`audit.file_registry`): path, size, sha256, source, business date, seq, "
-        "encoding, rows read / loaded / rejected, status. The same file again is a no-op; new "
-        "content under the same name replaces the earlier version's rows (status `replaced`).",
+        "encoding, rows read / loaded / rejected, status, warnings. The same file again is a "
+        "no-op; new content under the same name replaces the earlier version's rows (status "
+        "`replaced`) once it loads: a new version rejected whole leaves the earlier one loaded. "
+        "The same content already loaded under another name is not loaded again (status "
+        "`duplicate`); keys delivered with other values by two files of the same date and "
+        "sequence are a warning (`conflicting_delivery`).",
         "2. **Raw** (`raw.<source>`, writer database only): every accepted row of every file "
         "version, typed, with lineage `_file`, `_line` (record number, header = 1), "
         "`_business_date`, `_seq`, and any extra columns as text. This is the one physical "

@@ -3,10 +3,12 @@
 Each suite file is a Great Expectations suite (``name``, ``expectations`` with ``type``,
 ``kwargs``, ``meta``), plus kaohe's ``meta.kaohe``: the engine and the month's batch.
 A staging suite names its source (``meta.kaohe.contract``): its column-level expectations (not
-null, unique key, value sets, ranges) are generated from ``kaohe/contract.yaml`` when the suites
-are loaded, so they cannot drift from the contract; the file keeps only what the contract cannot
-say (references, cross-table and business rules). ``python -m kaohe.quality --write-generated``
-writes each complete suite, as it runs, to ``expectations/generated/`` for reading.
+null, unique key, value sets, ranges; blocking) and its references (every agent, case or call an
+id names exists in its master; warnings listing the unknown keys) are generated from
+``kaohe/contract.yaml`` when the suites are loaded, so they cannot drift from the contract; the
+file keeps only what the contract cannot say (cross-table and business rules).
+``python -m kaohe.quality --write-generated`` writes each complete suite, as it runs, to
+``expectations/generated/`` for reading.
 - engine ``gx``: small tables (the marts) are validated by Great Expectations on a pandas slice of
   the month (GX 1.x has no DuckDB engine; the slice is a few thousand rows).
 - engine ``sql``: big detail tables (tens of millions of calls) are checked in DuckDB: kaohe
@@ -105,6 +107,35 @@ def contract_expectations(src: Source) -> list[dict]:
     return out
 
 
+def reference_expectations(src: Source, batch: str) -> list[dict]:
+    """Warnings, one per identifier column naming a record of another source: every
+    ``agent_id`` names an agent of the roster, every ``case_id`` a case of the case master,
+    every ``call_id`` a call (a master is a source whose key is that one column). The query
+    returns the distinct unknown keys: the result's sample lists them. A batch defined through
+    the master itself (qa_flags of the month's calls) cannot hold an orphan: the rows delivered
+    in the month's files are checked instead."""
+    masters = {s.pk[0]: s.name for s in load_contract().values() if len(s.pk) == 1}
+    out = []
+    for c in src.columns:
+        master = masters.get(c.name)
+        if not c.id or master is None or master == src.name:
+            continue
+        col = quote(c.name)
+        rows = "{batch}" if f"staging.{master}" not in batch else (
+            f"(select * from staging.{src.name} where _business_date >= $month_start "
+            "and _business_date < $month_end)")
+        out.append({"type": "unexpected_rows_query", "kwargs": {
+            "name": f"{c.name}_known",
+            "unexpected_rows_query": f"select distinct x.{col} from {rows} x where x.{col} is "
+            f"not null and not exists (select 1 from staging.{master} m where m.{col} = "
+            f"x.{col}) order by 1"}, "meta": {
+            "severity": "warning",
+            "description": f"every {c.name} names a record of staging.{master} (unexpected: "
+            f"how many {c.name}s are unknown; the sample names them)",
+            "contract": f"sources.{src.name}.columns.{c.name}"}})
+    return out
+
+
 def _read_suite(path: Path) -> dict:
     """A suite file with the contract's expectations of its source put in, as it runs."""
     data = json.loads(path.read_text(encoding="utf-8"))
@@ -122,7 +153,8 @@ def _read_suite(path: Path) -> dict:
         return data
     if data["name"] != f"staging.{source}" or source not in load_contract():
         raise ValueError(f"{path}: meta.kaohe.contract must be the source of staging.<source>")
-    generated = contract_expectations(load_contract()[source])
+    generated = contract_expectations(load_contract()[source]) + reference_expectations(
+        load_contract()[source], meta["batch"])
     names = {check_name(e) for e in generated}
     for exp in data["expectations"]:
         if check_name(exp) in names:

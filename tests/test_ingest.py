@@ -213,7 +213,7 @@ def test_latest_file_wins_by_business_date_then_seq_then_arrival(landing):
         ("2026-08-05 12:00:00", "assignments/assignments_20260805_02.csv")]
     # an older day delivered late does not override the newer one
     landing.write("assignments", "assignments_20260803.csv",
-                  [assign.format(released="", amount="100.00")])
+                  [assign.format(released="", amount="120.00")])
     landing.ingest()
     assert landing.query("select released_at::varchar from staging.assignments") == [
         ("2026-08-05 12:00:00",)]

@@ -254,11 +254,22 @@ def test_data_path_stays_inside_its_folder(tmp_path):
 CALL = "{id},C1,A1,2026-08-03 09:00:00,35,connected_debtor,,,R1"
 
 
-def test_a_file_with_an_io_error_is_quarantined_and_the_others_load(landing):
+def test_a_file_with_an_io_error_is_quarantined_and_the_others_load(landing, monkeypatch):
+    import kaohe.ingest.files as ingest  # where _try_hash looks sha256_file up
+
     landing.write("calls", "calls_20260803.csv", [CALL.format(id="K1")])
     landing.write("calls", "calls_20260805.csv", [CALL.format(id="K3")])
-    # /proc/self/mem answers every read at offset 0 with EIO: a real I/O error
-    os.symlink("/proc/self/mem", landing.root / "calls" / "calls_20260804.csv")
+    # a disk that answers the read with EIO (a link to /proc/self/mem, the real thing, now
+    # leaves the landing folder and is not followed: tests/test_landing_boundary.py)
+    broken = landing.write("calls", "calls_20260804.csv", [CALL.format(id="K2")])
+    real = ingest.sha256_file
+
+    def sha(path):
+        if path == broken:
+            raise OSError(errno.EIO, "Input/output error", str(path))
+        return real(path)
+
+    monkeypatch.setattr(ingest, "sha256_file", sha)
     results = landing.ingest()
     assert results["calls"].count("rejected") == 1
     assert {r[0] for r in landing.query("select call_id from staging.calls")} == {"K1", "K3"}

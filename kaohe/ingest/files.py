@@ -8,13 +8,17 @@ import gzip
 import hashlib
 import logging
 import os
+import stat
 import unicodedata
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
 from kaohe.contract import FILE_NAME, Source, load_contract
+from kaohe.ingest import encoding as enc
 from kaohe.warehouse import LINEAGE_COLUMNS
 
 log = logging.getLogger("kaohe")
@@ -31,6 +35,9 @@ class LandedFile:
     business_date: date | None
     seq: int
     fmt: str | None
+    # (reason code, message) of an entry of the landing folder that is not a file to read: a
+    # link leaving the folder, a pipe, a folder, a dangling link (registered, never opened)
+    problem: tuple[str, str] | None = None
 
     @property
     def order(self) -> tuple:
@@ -46,6 +53,8 @@ class FileResult:
     rows_rejected: int = 0
     message: str = ""
     replaced: bool = False
+    file_id: int | None = None
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -73,58 +82,113 @@ class SourceResult:
 class FileRejected(Exception):
     """The whole file is quarantined (missing column, bad encoding, unreadable...)."""
 
-    def __init__(self, code: str, message: str, encoding: str | None = None):
+    def __init__(self, code: str, message: str, encoding: str | None = None,
+                 rows_read: int = 0):
         super().__init__(message)
         self.code = code
         self.message = message
         self.encoding = encoding
+        # records read before the file was rejected whole (too_many_rejected): all rejected
+        self.rows_read = rows_read
 
 
 def discover(landing: Path) -> dict[str, list[LandedFile]]:
     """Files under ``<landing>/<source>/``, per known source, in delivery order.
 
     A file whose name breaks the naming rule comes with ``fmt = None`` (it is quarantined as
-    ``bad_file_name``); folders that are not a contract source are ignored with a warning.
+    ``bad_file_name``); folders that are not a contract source are ignored with a warning. The
+    landing folder is a boundary: an entry that is not a regular file inside it (a symbolic link
+    leaving it, a pipe, a socket or device, a folder inside a source folder, a dangling link)
+    comes with its ``problem`` and is reported, never opened or followed.
     """
     sources = load_contract()
     found: dict[str, list[LandedFile]] = {name: [] for name in sources}
     if not landing.is_dir():
         raise FileNotFoundError(f"landing folder {landing} does not exist")
-    for folder in sorted(p for p in landing.iterdir() if p.is_dir()):
+    root = os.path.realpath(landing)
+    for folder in sorted(landing.iterdir()):
         if folder.name.startswith((".", "_")):
             continue
         if folder.name not in sources:
-            log.warning("ignoring folder %s: not a source of the data contract", folder)
+            log.warning("ignoring %s: not a source folder of the data contract", folder)
             continue
-        for path in sorted(p for p in folder.iterdir() if p.is_file()):
+        problem = _entry_problem(folder, root, folder=True)
+        if problem:
+            found[folder.name].append(_landed(folder, landing, folder.name, problem))
+            continue
+        for path in sorted(folder.iterdir()):
             if path.name.startswith("."):
                 continue  # editors' and copy tools' temporary files
-            rel = path.relative_to(landing).as_posix()
-            m = FILE_NAME.match(path.name)
-            bad = LandedFile(path, rel, folder.name, None, 0, None)
-            if not m or m["source"] != folder.name:
-                found[folder.name].append(bad)
-                continue
-            try:
-                bdate = datetime.strptime(m["date"], "%Y%m%d").date()
-            except ValueError:
-                found[folder.name].append(bad)
-                continue
-            found[folder.name].append(
-                LandedFile(path, rel, folder.name, bdate, int(m["seq"] or 0), m["ext"])
-            )
+            found[folder.name].append(_landed(path, landing, folder.name,
+                                              _entry_problem(path, root)))
     for files in found.values():
         files.sort(key=lambda f: f.order)
     return found
 
 
-def _file_stat(path: Path) -> tuple[int, int]:
+def _landed(path: Path, landing: Path, source: str, problem: tuple[str, str] | None
+            ) -> LandedFile:
+    rel = path.relative_to(landing).as_posix()
+    m = FILE_NAME.match(path.name)
+    try:
+        bdate = datetime.strptime(m["date"], "%Y%m%d").date() if m else None
+    except ValueError:
+        bdate = None
+    if not m or m["source"] != source or bdate is None:
+        return LandedFile(path, rel, source, None, 0, None, problem)  # bad_file_name
+    return LandedFile(path, rel, source, bdate, int(m["seq"] or 0), m["ext"], problem)
+
+
+def _link_text(path: Path) -> str:
+    try:
+        return os.readlink(path)
+    except OSError:
+        return "?"
+
+
+_KINDS = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"),
+          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+
+
+def _entry_problem(path: Path, root: str, folder: bool = False) -> tuple[str, str] | None:
+    """Why an entry of the landing folder is not read, or None for a regular file (a folder for
+    ``folder``) inside it. Only stat calls: a pipe is never opened, a link never followed out."""
+    try:
+        st = path.lstat()
+    except OSError:
+        return None  # gone since it was listed: its read fails and says so
+    link = ""
+    if stat.S_ISLNK(st.st_mode):
+        if os.path.commonpath([root, os.path.realpath(path)]) != root:
+            return ("outside_landing", f"a symbolic link to {_link_text(path)}, outside the "
+                    "landing folder: not followed")
+        try:
+            st = path.stat()
+        except OSError as exc:
+            return ("not_a_file", "a symbolic link whose target cannot be reached "
+                    f"({_os_error(exc)}): a dangling link")
+        link = "a symbolic link to "
+    if folder:
+        if stat.S_ISDIR(st.st_mode):
+            return None
+        return ("not_a_file", f"the source folder is {link}not a folder: nothing in it is read")
+    if stat.S_ISREG(st.st_mode):
+        return None
+    if stat.S_ISDIR(st.st_mode):
+        return ("not_a_file", f"{link}a folder inside the source folder: files in it are not "
+                "read (deliver them directly under the source folder)")
+    kind = next((name for test, name in _KINDS if test(st.st_mode)), "not a regular file")
+    return ("not_a_file", f"{link}{kind}, not a file: not read")
+
+
+def _file_stat(path: Path, follow: bool = True) -> tuple[int, int]:
     """(size, ctime in ns): ctime changes on any write or metadata change and cannot be set
     back by copy tools (``cp -p``, ``rsync -t``), unlike the modification time. A file that
     cannot even be stat'ed (removed since it was listed) is (0, 0): its read fails next and it
-    is quarantined as unreadable."""
+    is quarantined as unreadable. ``follow``: False for an entry that is not read (a link is
+    not followed)."""
     try:
-        st = path.stat()
+        st = path.stat() if follow else path.lstat()
     except OSError:
         return 0, 0
     return st.st_size, st.st_ctime_ns
@@ -143,9 +207,22 @@ def _try_hash(path: Path) -> str | OSError:
         return exc
 
 
+def open_regular(path: Path):
+    """Open a landed file for reading, refusing anything but a regular file: opened without
+    blocking (a pipe swapped in after the listing would hang a plain open), then checked."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(0, "not a regular file")
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as fh:
+    with open_regular(path) as fh:
         while chunk := fh.read(8 << 20):
             digest.update(chunk)
     return digest.hexdigest()
@@ -156,8 +233,14 @@ def sha256_file(path: Path) -> str:
 # Reading the bytes: compression, encoding and header (before DuckDB reads the file)
 
 
-def _open_binary(path: Path, fmt: str):
-    return gzip.open(path, "rb") if fmt == "csv.gz" else path.open("rb")
+@contextmanager
+def _open_binary(path: Path, fmt: str) -> Iterator:
+    with open_regular(path) as raw:
+        if fmt == "csv.gz":
+            with gzip.GzipFile(fileobj=raw, mode="rb") as fh:
+                yield fh
+        else:
+            yield raw
 
 
 def _decodes(sample: bytes, encoding: str, complete: bool) -> bool:
@@ -169,31 +252,68 @@ def _decodes(sample: bytes, encoding: str, complete: bool) -> bool:
         return not complete and exc.start >= len(sample) - 4
 
 
-def sniff_csv(path: Path, fmt: str) -> tuple[str, list[str]]:
-    """Return (encoding, header) of a CSV file; raises FileRejected when it cannot be read."""
+@dataclass
+class Sniffed:
+    """What the first bytes of a CSV say: its header, and its encoding (``verdict``: decided
+    from the whole file; None while the first megabyte is clean UTF-8, which DuckDB checks for
+    the rest; ``bom``: UTF-8 for sure)."""
+
+    encoding: str
+    header: list[str]
+    verdict: enc.EncodingVerdict | None = None
+    bom: bool = False
+
+
+def sniff(path: Path, fmt: str) -> Sniffed:
+    """The header and encoding of a CSV file; raises FileRejected when it cannot be read."""
     try:
         with _open_binary(path, fmt) as fh:
             sample = fh.read(SAMPLE_BYTES)
             complete = len(sample) < SAMPLE_BYTES or not fh.read(1)
-    except (EOFError, OSError, zlib.error) as exc:
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise FileRejected("truncated_file", f"cannot decompress: {exc}") from None
+    except OSError as exc:
+        raise FileRejected("unreadable_file", f"cannot be read: {_os_error(exc)}") from None
     if not sample.strip(b"\r\n\t \x00" + UTF8_BOM):
         raise FileRejected("empty_file", "empty file: no header row")
-    if sample.startswith(UTF8_BOM):
+    bom = sample.startswith(UTF8_BOM)
+    verdict = None
+    if bom:
         encoding, sample = "utf-8", sample[len(UTF8_BOM):]
     elif _decodes(sample, "utf-8", complete):
-        encoding = "utf-8"
-    elif _decodes(sample, "gb18030", complete):
-        encoding = "gb18030"
+        encoding = "utf-8"  # so far: DuckDB's reader checks the rest
     else:
-        raise FileRejected("encoding_error", "neither UTF-8 nor GB18030/GBK")
+        verdict = analyse_encoding(path, fmt)
+        encoding = verdict.encoding
     first = sample.split(b"\n", 1)[0].split(b"\r", 1)[0]  # LF, CRLF or CR line endings
-    text = first.decode(encoding, errors="replace").lstrip("\ufeff")
+    try:
+        text = first.decode(encoding).lstrip("\ufeff")
+    except UnicodeDecodeError:
+        if complete or len(first) < len(sample) - 4:
+            raise FileRejected("encoding_error", "the header (line 1) is neither UTF-8 nor "
+                               "GB18030/GBK: the file cannot be read") from None
+        text = first.decode(encoding, errors="replace")  # a header longer than the sample
     try:
         header = [normalize_header(h) for h in next(csv.reader([text]), [])]
     except csv.Error as exc:  # e.g. a column name longer than the csv module's field limit
         raise FileRejected("missing_column", f"unreadable header: {exc}") from None
-    return encoding, header
+    return Sniffed(encoding, header, verdict, bom)
+
+
+def sniff_csv(path: Path, fmt: str) -> tuple[str, list[str]]:
+    """(encoding, header) of a CSV file (``sniff`` without the verdict)."""
+    sniffed = sniff(path, fmt)
+    return sniffed.encoding, sniffed.header
+
+
+def analyse_encoding(path: Path, fmt: str) -> enc.EncodingVerdict:
+    """The encoding of the whole file (kaohe.ingest.encoding), streaming."""
+    try:
+        with _open_binary(path, fmt) as fh:
+            return enc.analyse(fh)
+    except (enc.EncodingFault, EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise FileRejected("truncated_file" if fmt == "csv.gz" else "unreadable_file",
+                           f"cannot be read to the end: {exc}") from None
 
 
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
@@ -225,14 +345,15 @@ def check_header(src: Source, header: list[str]) -> None:
 
 
 def transcode_to_utf8(path: Path, fmt: str, encoding: str, tmp_dir: Path) -> Path:
-    """GB18030/GBK → UTF-8 copy for DuckDB (its ``encodings`` extension cannot be installed)."""
-    with _open_binary(path, fmt) as fh:
-        data = fh.read()
-    try:
-        text = data.decode(encoding)
-    except UnicodeDecodeError as exc:
-        raise FileRejected("encoding_error", f"invalid {encoding} at byte {exc.start}") from None
+    """GB18030/GBK → UTF-8 copy for DuckDB (its ``encodings`` extension cannot be installed),
+    streaming; a line that does not decode keeps its bytes and fails in DuckDB's reader."""
     tmp_dir.mkdir(parents=True, exist_ok=True)
     out = tmp_dir / f"{os.getpid()}-{path.name}.utf8.csv"
-    out.write_text(text, encoding="utf-8")
+    try:
+        with _open_binary(path, fmt) as fh:
+            enc.transcode(fh, out, encoding)
+    except (enc.EncodingFault, EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        out.unlink(missing_ok=True)
+        raise FileRejected("truncated_file" if fmt == "csv.gz" else "unreadable_file",
+                           f"cannot be read to the end: {exc}") from None
     return out

@@ -12,12 +12,13 @@ from kaohe.contract import Source
 from kaohe.ingest.files import (
     FileRejected,
     LandedFile,
+    analyse_encoding,
     check_header,
     normalize_header,
-    sniff_csv,
+    sniff,
     transcode_to_utf8,
 )
-from kaohe.ingest.rules import reference_checks, row_checks, typed_expr
+from kaohe.ingest.rules import DateWindow, reference_checks, row_checks, typed_expr
 from kaohe.pii import mask_value
 from kaohe.warehouse import literal, quote
 
@@ -27,6 +28,12 @@ class Reader:
 
     con: duckdb.DuckDBPyConnection
     tmp_dir: Path
+    window_days: tuple[int, int]
+    # the current file's: the dates its records may carry, its checks (the same in the read
+    # and the store), its warnings
+    _window: DateWindow | None
+    _checks: list[tuple[str, str, str]]
+    _warnings: list[str]
 
     def _read(self, src: Source | None, f: LandedFile) -> tuple[dict[str, tuple[str, str]], str]:
         """Read, type and check the file into the temp table _checked; FileRejected if it can't."""
@@ -36,6 +43,8 @@ class Reader:
                 f"file name does not follow <source>_<YYYYMMDD>[_<seq>].csv|csv.gz|parquet "
                 f"with <source> = {f.source}",
             )
+        self._window = (DateWindow(f.business_date, *self.window_days)
+                        if f.business_date else None)
         transcoded = None
         encoding = "parquet"
         try:
@@ -43,25 +52,27 @@ class Reader:
                 raw_types = self._read_parquet(src, f)
                 self._materialize(src, raw_types)
                 return raw_types, encoding
-            encoding, header = sniff_csv(f.path, f.fmt or "csv")
-            check_header(src, header)
+            sniffed = sniff(f.path, f.fmt or "csv")
+            encoding, verdict = sniffed.encoding, sniffed.verdict
+            check_header(src, sniffed.header)
             path, fmt = f.path, f.fmt
             if encoding != "utf-8":
                 path = transcoded = transcode_to_utf8(f.path, f.fmt or "csv", encoding,
                                                       self.tmp_dir)
                 fmt = "csv"
-            raw_types = self._read_csv(src, path, header, fmt)
+            raw_types = self._read_csv(src, path, sniffed.header, fmt)
             self._materialize(src, raw_types)
-            if encoding == "utf-8" and self._has_unicode_rejects():
-                # UTF-8 at the top but GBK further down: the whole file may be GB18030.
-                try:
-                    transcoded = transcode_to_utf8(f.path, f.fmt or "csv", "gb18030",
+            if verdict is None and not sniffed.bom and self._has_unicode_rejects():
+                # clean UTF-8 at the top, not further down: the whole file decides
+                verdict = analyse_encoding(f.path, f.fmt or "csv")
+                if verdict.encoding == "gb18030":
+                    encoding = "gb18030"
+                    transcoded = transcode_to_utf8(f.path, f.fmt or "csv", encoding,
                                                    self.tmp_dir)
-                except FileRejected:
-                    return raw_types, encoding  # bad lines are quarantined one by one
-                encoding = "gb18030"
-                raw_types = self._read_csv(src, transcoded, header, "csv")
-                self._materialize(src, raw_types)
+                    raw_types = self._read_csv(src, transcoded, sniffed.header, "csv")
+                    self._materialize(src, raw_types)
+            if verdict is not None and verdict.warning:
+                self._warnings.append(verdict.warning)
             return raw_types, encoding
         except FileRejected as exc:
             exc.encoding = None if encoding == "parquet" else encoding
@@ -148,15 +159,15 @@ class Reader:
         )
         raw_cols = ", ".join(alias for alias, _ in raw_types.values())
         typed_rows = f"(select {raw_cols}, {typed} from _in)"
+        rows = row_checks(src, raws, self._window)
         if src.references:
             # a reference may point at another row of the same file, if that row is good
             # itself: type and row-check the file first
-            row_bad = " or ".join(f"coalesce({cond}, false)" for _, cond, _ in
-                                  row_checks(src, raws))
+            row_bad = " or ".join(f"coalesce({cond}, false)" for _, cond, _ in rows)
             con.execute(f"create or replace temp table _typed as select t.*, ({row_bad}) "
                         f"as _row_bad from {typed_rows} t")
             typed_rows = "(select * exclude (_row_bad) from _typed)"
-        checks = row_checks(src, raws) + reference_checks(src)
+        checks = self._checks = rows + reference_checks(src)
         pk = ", ".join(quote(k) for k in src.pk)
         bad_any = " or ".join(f"coalesce({cond}, false)" for _, cond, _ in checks)
         # One pass: read, type, check (in parallel), then number the records in file order:

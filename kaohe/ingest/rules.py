@@ -3,6 +3,9 @@ quoted). A row is bad when any condition of ``row_checks`` or ``reference_checks
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date, timedelta
+
 from kaohe.contract import SAFE_ID_PATTERN, Column, Source
 from kaohe.warehouse import quote
 
@@ -38,6 +41,8 @@ def typed_expr(col: Column, raw: str | None, raw_type: str) -> str:
         return f"null::{col.sql_type}"
     if raw_type == "VARCHAR":
         expr = _TEXT_PARSE[col.type].format(x=raw)
+    elif col.type == "str" and col.id:  # an identifier is taken as sent, as in a CSV
+        expr = f"nullif(cast({raw} as varchar), '')"
     elif col.type == "str":
         expr = f"nullif(trim(cast({raw} as varchar)), '')"
     else:
@@ -50,8 +55,96 @@ def _value(raw: str) -> str:
     return f"mask_value(left(cast({raw} as varchar), 60))"
 
 
-def row_checks(src: Source, raws: dict[str, str]) -> list[tuple[str, str, str]]:
-    """(reason_code, SQL condition true when bad, SQL message) for each row-level rule."""
+# What is wrong with an identifier that is not a plain name, most specific first (RE2 classes).
+_CONTROL = "[\\x{1}-\\x{1f}\\x{7f}-\\x{9f}]"
+_SPACE = "[ \\t\\x{a0}\\x{1680}\\x{2000}-\\x{200a}\\x{202f}\\x{205f}\\x{3000}]"
+_INVISIBLE = ("[\\x{ad}\\x{34f}\\x{61c}\\x{115f}\\x{1160}\\x{180e}\\x{200b}-\\x{200f}"
+              "\\x{202a}-\\x{202e}\\x{2060}-\\x{206f}\\x{3164}\\x{fe00}-\\x{fe0f}"
+              "\\x{feff}\\x{ffa0}]")
+_FULL_WIDTH = "[\\x{ff01}-\\x{ff5e}]"
+_LOOK_ALIKE = "[\\x{370}-\\x{3ff}\\x{400}-\\x{52f}\\x{1d00}-\\x{1d7f}]"
+_NON_ASCII = "[^\\x{0}-\\x{7f}]"
+
+
+def _code_point(v: str, cls: str) -> str:
+    return f"printf('U+%04X', unicode(regexp_extract({v}, '{cls}')))"
+
+
+def id_problem(v: str) -> str:
+    """SQL naming why ``v`` (not NULL, not a plain identifier) is refused."""
+    return (
+        "case "
+        f"when contains({v}, chr(0)) then 'a NUL byte' "
+        f"when regexp_matches({v}, '{_CONTROL}') then 'a control character ' || "
+        f"{_code_point(v, _CONTROL)} "
+        f"when regexp_matches({v}, '^{_SPACE}|{_SPACE}$') then 'a leading or trailing space' "
+        f"when regexp_matches({v}, '{_INVISIBLE}') then 'a zero-width or invisible character ' "
+        f"|| {_code_point(v, _INVISIBLE)} "
+        f"when regexp_matches({v}, '{_FULL_WIDTH}') then 'a full-width character ' || "
+        f"{_code_point(v, _FULL_WIDTH)} "
+        f"when regexp_matches({v}, '{_LOOK_ALIKE}') then "
+        f"'a Greek or Cyrillic letter that looks like a Latin one ' || "
+        f"{_code_point(v, _LOOK_ALIKE)} "
+        f"when regexp_matches({v}, '{_SPACE}') then 'a space' "
+        # no code point here: it could be the first character of a name
+        f"when regexp_matches({v}, '{_NON_ASCII}') then 'a character that is not ASCII' "
+        f"when regexp_matches({v}, '[/\\\\]') then 'a path separator' "
+        f"when starts_with({v}, '.') then 'a leading dot' "
+        f"when length({v}) > 64 then 'more than 64 characters' "
+        "else 'a character other than ASCII letters, digits and _ . -' end"
+    )
+
+
+def _shown_id(v: str) -> str:
+    """An identifier quoted in a reason: invisible and control characters made visible."""
+    return (f"mask_value(left(regexp_replace({v}, '{_CONTROL}|{_INVISIBLE}|\\x{{0}}', '?', "
+            "'g'), 60))")
+
+
+@dataclass(frozen=True)
+class DateWindow:
+    """The dates a file's records may carry: ``before`` days before its business date to
+    ``after`` days after (configuration ``ingest.record_date_window_days``)."""
+
+    business_date: date
+    before: int
+    after: int
+
+    @property
+    def first(self) -> date:
+        return self.business_date - timedelta(days=self.before)
+
+    @property
+    def last(self) -> date:
+        return self.business_date + timedelta(days=self.after)
+
+
+def window_checks(src: Source, window: DateWindow | None) -> list[tuple[str, str, str]]:
+    """``out_of_window``: a record dated after its file's date (plus the window), or, for a
+    source that delivers each record once, long before it: a misnamed file, a wrong clock."""
+    dates = src.record_dates
+    if window is None or dates is None:
+        return []
+    span = (f"the window of the file''s date {window.business_date} is {window.first} to "
+            f"{window.last}")  # inside a SQL literal
+    checks = []
+    for name in dates.columns:
+        c = quote(name)
+        checks.append(("out_of_window", f"{c}::date > DATE '{window.last}'",
+                       f"'{name} ' || {c}::varchar || ' is after its file''s date: {span}'"))
+    if dates.once:
+        cols = [quote(c) for c in dates.columns]
+        latest = cols[0] if len(cols) == 1 else f"greatest({', '.join(cols)})"
+        checks.append(("out_of_window", f"{latest}::date < DATE '{window.first}'",
+                       f"'{'/'.join(dates.columns)} ' || {latest}::varchar || ' is long before "
+                       f"its file''s date: {span}'"))
+    return checks
+
+
+def row_checks(src: Source, raws: dict[str, str], window: DateWindow | None = None
+               ) -> list[tuple[str, str, str]]:
+    """(reason_code, SQL condition true when bad, SQL message) for each row-level rule;
+    ``window``: the dates this file's records may carry (no date check without it)."""
     checks: list[tuple[str, str, str]] = []
     for col in src.columns:
         c = quote(col.name)
@@ -68,7 +161,8 @@ def row_checks(src: Source, raws: dict[str, str]) -> list[tuple[str, str, str]]:
         if col.id:
             checks.append(("bad_id", f"not regexp_full_match({c}, '{SAFE_ID_PATTERN}')",
                            f"'{col.name} must be a plain identifier (ASCII letters, digits, "
-                           f"_ . -, at most 64 characters):'{shown}"))
+                           f"_ . -, at most 64 characters), not ' || {id_problem(c)} || ': ' "
+                           f"|| {_shown_id(c)}"))
         if col.enum:
             values = ", ".join("'" + v + "'" for v in col.enum)
             checks.append(("unknown_enum", f"{c} not in ({values})",
@@ -95,7 +189,7 @@ def row_checks(src: Source, raws: dict[str, str]) -> list[tuple[str, str, str]]:
                            f"'{col.name} must be {rng}:'{shown}"))
     for rule in src.rules:
         checks.append((rule.code, f"({rule.when})", "'" + rule.message.replace("'", "''") + "'"))
-    return checks
+    return checks + window_checks(src, window)
 
 
 def reference_checks(src: Source) -> list[tuple[str, str, str]]:

@@ -8,15 +8,21 @@ import duckdb
 
 from kaohe import audit, pii
 from kaohe.contract import Source
-from kaohe.ingest.files import LandedFile
-from kaohe.ingest.rules import reference_checks, row_checks
+from kaohe.ingest.files import FileRejected, LandedFile
 from kaohe.warehouse import quote
+
+# A file of at least this many records whose rejected share exceeds ``max_rejected_share`` is
+# rejected whole: one reason instead of a quarantine row per record (a share of a handful of
+# records says nothing about the file).
+MIN_RECORDS_FOR_SHARE = 100
 
 
 class Store:
     """The storing half of ``Ingestor`` (a mixin: it uses ``self.con``)."""
 
     con: duckdb.DuckDBPyConnection
+    max_rejected_share: float
+    _checks: list[tuple[str, str, str]]
 
     def _mask_names(self, src: Source, fid: int) -> None:
         """The debtor's name in free text: in the new file's text before it is stored (the
@@ -45,9 +51,10 @@ class Store:
         """Good rows of _checked → raw.<source>; bad rows and malformed lines → quarantine."""
         con = self.con
         raws = {name: alias for name, (alias, _) in raw_types.items()}
-        checks = row_checks(src, raws) + reference_checks(src)
+        checks = self._checks
         # Record numbers: DuckDB counts records (header = 1) and skips the rejected ones.
         n_rej = con.execute("select count(distinct line) from _rej").fetchall()[0][0]
+        self._check_share(n_rej)
         if n_rej:
             con.execute(
                 # consecutive rejected lines share a g: the last of them counts them all
@@ -95,6 +102,40 @@ class Store:
         if n_rej:
             self._quarantine_lines(src, f, fid)
         return loaded, bad_rows + n_rej
+
+    def _check_share(self, n_rej: int) -> None:
+        """Reject the file whole (``too_many_rejected``) before anything of it is stored when
+        more than ``max_rejected_share`` of its records would be rejected."""
+        con = self.con
+        records, bad = con.execute("select count(*), count(*) filter (_bad or _dup) from _checked"
+                                   ).fetchall()[0]
+        read, rejected = records + n_rej, bad + n_rej
+        if read < MIN_RECORDS_FOR_SHARE or rejected <= self.max_rejected_share * read:
+            return
+        counts: dict[str, int] = {}
+        if bad:
+            labels = [f"{code} ({msg.split(chr(39))[1].split(' ')[0]})"
+                      for code, _, msg in self._checks] + ["duplicate_key"]
+            found = con.execute(
+                "select " + ", ".join([f"count_if(coalesce({cond}, false))"
+                                       for _, cond, _ in self._checks] + ["count_if(t._dup)"])
+                + " from _checked t where t._bad or t._dup").fetchall()[0]
+            for label, n in zip(labels, found, strict=True):
+                counts[label] = counts.get(label, 0) + n
+        for kind, n in con.execute(
+                "select error_type in ('INVALID UNICODE', 'INVALID ENCODING'), "
+                "count(distinct line) from _rej group by all").fetchall():
+            label = "encoding_error (a line that is not UTF-8)" if kind else "malformed_row"
+            counts[label] = counts.get(label, 0) + n
+        top = sorted(((n, label) for label, n in counts.items() if n), reverse=True)[:5]
+        raise FileRejected(
+            "too_many_rejected",
+            f"{rejected:,} of its {read:,} records ({rejected / read:.1%}) break the contract, "
+            f"more than ingest.max_rejected_share ({self.max_rejected_share:.0%}): the file "
+            "is rejected whole, as one, and nothing of it is loaded (an earlier version of it "
+            "stays). Most often: " + ", ".join(f"{label} {n:,}" for n, label in top)
+            + ". A file this wrong is usually a wrong export, name or date: correct it and "
+            "deliver it again.", rows_read=read)
 
     def _quarantine_rows(self, src: Source, f: LandedFile, fid: int,
                          raw_types: dict[str, tuple[str, str]], checks: list, line_from: str,
