@@ -6,8 +6,8 @@ value out of range or rules that contradict each other stop the load with a one-
 ``ConfigError`` naming the file, the dotted key and what is wrong
 (``config/x.yaml: scorecard.weigths: unknown key``). The validated values are then handed to
 the code as the frozen dataclasses it has always used (``Config``, ``MetricsConfig``...), and,
-for the sections added later (``reports``, ``delivery``, ``ingest``), as the frozen models
-themselves.
+for the sections added later (``reports``, ``delivery``, ``ingest``, ``compliance``,
+``team_scorecard``), as the frozen models themselves.
 
 The same models give the JSON schema editors use to complete and check the file
 (``config/kaohe.schema.json``, ``kaohe config-schema``). The configuration's hash is stored
@@ -63,6 +63,7 @@ class MetricsConfig:
     high_risk_score: int
     min_tenure_months_for_high_risk: int
     ticket_sla_hours: dict[str, float]
+    complaint_deadline_days: int = 15
 
 
 DIMENSIONS = ("compliance", "recovery", "satisfaction", "skill")
@@ -287,6 +288,10 @@ class MetricsSection(_Model):
     high_risk_score: Int = Field(ge=0, le=1000)
     min_tenure_months_for_high_risk: Int = Field(ge=0)
     ticket_sla_hours: TicketSla  # type: ignore[valid-type]
+    complaint_deadline_days: Int = Field(
+        default=15, ge=1, le=90, description="Days within which a complaint must be resolved "
+        "with the complainant (the regulator's handling deadline): the teams' and the centre's "
+        "complaint-resolution measures.")
 
 
 class GradingSection(_Model):
@@ -479,6 +484,58 @@ class ComplianceConfig(_Model):
         "connected calls of the day (human reviews; the AI-label proxy without them).")
 
 
+# What a rule of the team manager's appraisal (team_scorecard) may score: the columns of
+# marts.team_month_scorecard that measure the team's month.
+TEAM_MEASURES = ("recovery_vs_target", "conduct_alerts_per_agent",
+                 "skill_risk_mismatches_per_agent", "open_tickets_past_sla_per_agent",
+                 "mandatory_pass_rate", "complaints_resolved_on_time_share")
+
+
+class TeamRuleSection(_Model):
+    """Maps a team measure linearly from ``floor`` (0 points) to ``target`` (100 points)."""
+    measure: Literal[TEAM_MEASURES]
+    direction: Literal["higher", "lower"]
+    floor: Num
+    target: Num
+    weight: Num = Field(ge=0)
+
+    @field_validator("target")
+    @classmethod
+    def _beyond_floor(cls, target: float, info: Any) -> float:
+        return ScoringRuleSection._beyond_floor(target, info)
+
+
+def _team_rule(measure: str, floor: float, target: float, direction: str, weight: float
+               ) -> TeamRuleSection:
+    return TeamRuleSection(measure=measure, floor=floor, target=target, direction=direction,
+                           weight=weight)
+
+
+class TeamScorecardConfig(_Model):
+    """``team_scorecard`` (version 2): the team manager's appraisal (部门考核) from team-level
+    rules; grades from the same bands as the agents' (scorecard.grades)."""
+    rules: list[TeamRuleSection] = Field(
+        min_length=1, default_factory=lambda: [
+            _team_rule("recovery_vs_target", 0.0, 1.0, "higher", 0.35),
+            _team_rule("conduct_alerts_per_agent", 0.5, 0.0, "lower", 0.15),
+            _team_rule("skill_risk_mismatches_per_agent", 0.5, 0.0, "lower", 0.15),
+            _team_rule("open_tickets_past_sla_per_agent", 1.0, 0.0, "lower", 0.10),
+            _team_rule("mandatory_pass_rate", 0.8, 1.0, "higher", 0.10),
+            _team_rule("complaints_resolved_on_time_share", 0.8, 1.0, "higher", 0.15),
+        ])
+
+    @field_validator("rules")
+    @classmethod
+    def _one_rule_per_measure(cls, rules: list[TeamRuleSection]) -> list[TeamRuleSection]:
+        seen = [r.measure for r in rules]
+        twice = sorted({m for m in seen if seen.count(m) > 1})
+        if twice:
+            raise ValueError(f"one rule per measure: {', '.join(twice)} more than once")
+        if not any(r.weight > 0 for r in rules):
+            raise ValueError("needs at least one rule with a weight")
+        return rules
+
+
 def _version(value: Any) -> Any:
     # an unquoted `version: 2026.1` is a YAML number: keep its text
     return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
@@ -516,6 +573,7 @@ class ConfigFile(_Model):
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
     ingest: IngestConfig = Field(default_factory=IngestConfig)
     compliance: ComplianceConfig = Field(default_factory=ComplianceConfig)
+    team_scorecard: TeamScorecardConfig = Field(default_factory=TeamScorecardConfig)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -543,6 +601,7 @@ class Config:
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     ingest: IngestConfig = field(default_factory=IngestConfig)
     compliance: ComplianceConfig = field(default_factory=ComplianceConfig)
+    team_scorecard: TeamScorecardConfig = field(default_factory=TeamScorecardConfig)
 
     @property
     def config_version(self) -> str:
@@ -585,6 +644,7 @@ def _runtime(f: ConfigFile, path: Path, text: str, data: dict[str, Any]) -> Conf
         high_risk_score=m.high_risk_score,
         min_tenure_months_for_high_risk=m.min_tenure_months_for_high_risk,
         ticket_sla_hours=_as_dict(m.ticket_sla_hours),
+        complaint_deadline_days=m.complaint_deadline_days,
     )
     sc = f.scorecard
     scorecard = ScorecardConfig(
@@ -640,6 +700,7 @@ def _runtime(f: ConfigFile, path: Path, text: str, data: dict[str, Any]) -> Conf
         delivery=f.delivery,
         ingest=f.ingest,
         compliance=f.compliance,
+        team_scorecard=f.team_scorecard,
     )
 
 

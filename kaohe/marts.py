@@ -98,6 +98,7 @@ MARTS: dict[str, Mart] = {m.name: m for m in (
     _sql_mart("promotion_candidates"),
     _sql_mart("conduct_alerts"),
     _sql_mart("qa_model_agreement"),
+    _sql_mart("team_month_scorecard"),
     _sql_mart("roll_rates"),
     _sql_mart("rehabilitation_index"),
     _sql_mart("input_availability", after_build=_availability_note),

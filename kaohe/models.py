@@ -137,6 +137,10 @@ def metric_params(cfg: Config, month: str | date) -> dict:
                         for a in cfg.conduct.rules],
         "escalate_after": cfg.conduct.escalate_after_months,
         "spot_check_min_share": cfg.compliance.spot_check_daily_min_share,
+        "complaint_deadline_days": m.complaint_deadline_days,
+        "team_rules": [{"measure": r.measure, "floor": float(r.floor), "target": float(r.target),
+                        "weight": float(r.weight)} for r in cfg.team_scorecard.rules],
+        "grade_bands": [{"grade": g, "band": b} for g, b in cfg.scorecard.grades.items()],
     }
 
 

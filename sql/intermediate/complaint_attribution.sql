@@ -20,6 +20,7 @@ select
     c.category,
     c.severity,
     c.substantiated,
+    c.resolved_at,
     coalesce(c.agent_id, h.agent_id) as agent_id,
     case
         when c.agent_id is not null then 'named'

@@ -102,6 +102,25 @@ complaint_totals as (
         and c.substantiated is distinct from false
 ),
 
+complaint_resolution as (
+    -- every complaint, attributed or not (intermediate.complaint_resolution): hours to
+    -- resolution of those received in the month, the share of those due resolved on time, and
+    -- those (received in any month) open past the deadline at the month's end; NULL when the
+    -- lender never sends complaints.resolved_at
+    select
+        median(resolution_h) filter (where received_in_month) as complaint_resolution_median_h,
+        quantile_cont(resolution_h, 0.9) filter (where received_in_month)
+            as complaint_resolution_p90_h,
+        (count(*) filter (where due and resolved_on_time)
+            / nullif(count(*) filter (where due), 0))::double
+            as complaints_resolved_on_time_share,
+        case when coalesce(bool_or(resolution_delivered), false)
+            then count(*) filter (where open_past_deadline) end
+            as open_complaints_past_deadline
+    from intermediate.complaint_resolution($month_start::date, $month_end::date,
+                                           $complaint_deadline_days)
+),
+
 -- fairness diagnostics ----------------------------------------------------------------------
 -- The scorecard must measure skill, not the luck of the portfolio: the rank correlation
 -- (Spearman; ties get their average rank) of the appraised agents' composite with the M6+ share
@@ -195,6 +214,10 @@ final as (
         r.unattributed_payment_events,
         k.complaints_received,
         k.unattributed_complaints,
+        cr.complaint_resolution_median_h,
+        cr.complaint_resolution_p90_h,
+        cr.complaints_resolved_on_time_share,
+        cr.open_complaints_past_deadline,
         r.net_repayments,
         (r.net_repayments - coalesce(s.collected, 0) - r.unattributed_collected)::decimal(18, 2)
             as reconciliation_gap,
@@ -217,6 +240,7 @@ final as (
     cross join handled_totals h
     cross join repayment_totals r
     cross join complaint_totals k
+    cross join complaint_resolution cr
     cross join call_totals t
     cross join fairness f
 )

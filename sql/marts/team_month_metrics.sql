@@ -3,7 +3,9 @@
 -- skill-risk mismatches; debt-relief (ESG) figures. A team's agents are those whose
 -- agent_month_metrics row carries its team_id. Cases are counted once: a case that moved between
 -- two agents of the team is one case (cases_assigned, amount_due from the case's first
--- assignment in the month, cases_handled, hardship_cases_handled, relief_rate).
+-- assignment in the month, cases_handled, hardship_cases_handled, relief_rate). Complaint
+-- resolution against the handling deadline (intermediate.complaint_resolution): NULL when the
+-- lender never sends complaints.resolved_at.
 
 with
 
@@ -153,6 +155,33 @@ mismatches as (
     group by all
 ),
 
+complaint_resolution as (
+    -- the team's agents' complaints (intermediate.complaint_resolution): hours to resolution of
+    -- those received in the month, the share of those due resolved on time, and those (received
+    -- in any month) open past the deadline at the month's end
+    select
+        o.team_id,
+        median(r.resolution_h) filter (where r.received_in_month)
+            as complaint_resolution_median_h,
+        quantile_cont(r.resolution_h, 0.9) filter (where r.received_in_month)
+            as complaint_resolution_p90_h,
+        (count(*) filter (where r.due and r.resolved_on_time)
+            / nullif(count(*) filter (where r.due), 0))::double
+            as complaints_resolved_on_time_share,
+        count(*) filter (where r.open_past_deadline) as open_complaints_past_deadline
+    from intermediate.complaint_resolution($month_start::date, $month_end::date,
+                                           $complaint_deadline_days) r
+    join team_of_agent o using (agent_id)
+    group by all
+),
+
+resolution_delivered as (
+    -- whether the lender sends complaints.resolved_at at all: without it, NULL, never 0
+    select coalesce(bool_or(resolution_delivered), false) as delivered
+    from intermediate.complaint_resolution($month_start::date, $month_end::date,
+                                           $complaint_deadline_days)
+),
+
 final as (
     select
         s.team_id,
@@ -205,13 +234,20 @@ final as (
         r.restructuring_approval_median_h,
         r.restructuring_approval_p90_h,
         coalesce(p.open_tickets_past_sla, 0) as open_tickets_past_sla,
-        coalesce(m.skill_risk_mismatches, 0) as skill_risk_mismatches
+        coalesce(m.skill_risk_mismatches, 0) as skill_risk_mismatches,
+        cr.complaint_resolution_median_h,
+        cr.complaint_resolution_p90_h,
+        cr.complaints_resolved_on_time_share,
+        case when d.delivered then coalesce(cr.open_complaints_past_deadline, 0) end
+            as open_complaints_past_deadline
     from sums s
+    cross join resolution_delivered d
     left join case_totals k using (team_id)
     left join handled_totals h using (team_id)
     left join response r using (team_id)
     left join past_sla p using (team_id)
     left join mismatches m using (team_id)
+    left join complaint_resolution cr using (team_id)
 )
 
 select * from final
