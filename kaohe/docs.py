@@ -8,7 +8,7 @@ from pathlib import Path
 
 from kaohe.contract import load_contract
 from kaohe.marts import MONTHLY_MARTS, dictionary
-from kaohe.models import intermediate_models, model_dictionary
+from kaohe.models import analyst_views, intermediate_models, model_dictionary, view_dictionary
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
@@ -179,6 +179,24 @@ def metrics_markdown() -> str:
                 "| column | type | definition | 定义 |", "|---|---|---|---|"]
         for c in d.columns:
             out.append(f"| `{c['name']}` | {c['type']} | {c['en']} | {c['zh']} |")
+    out += ["", "# Views for analysts 分析视图", "",
+            "Views over the marts, in the `marts` schema of the published warehouse (and of the "
+            "writer's database), for the questions asked every month without a window function: "
+            "`select * from marts.agents_current where team_id = 'T01'`, `select agent_id, "
+            "composite_change from marts.agent_month_changes where month = date '2026-08-01' "
+            "and composite_change > 0 order by 2 desc`. They always read the marts as built: "
+            "nothing to refresh."]
+    for name in analyst_views():
+        v = view_dictionary(name)
+        out += ["", f"## `{v['table']}`", "", f"{v['description']['en']}  ",
+                f"{v['description']['zh']}", "",
+                f"Grain: {v['grain']}. SQL: `sql/views/{name}.sql`."]
+        if v.get("includes"):
+            out += ["", f"Columns: {v['includes']['en']}.  ", f"列：{v['includes']['zh']}。"]
+        if v["columns"]:
+            out += ["", "| column | type | definition | 定义 |", "|---|---|---|---|"]
+            out += [f"| `{c['name']}` | {c['type']} | {c['en']} | {c['zh']} |"
+                    for c in v["columns"]]
     out += ["", "# Intermediate models 中间模型", "",
             "The shared rules the marts, the reports and the e-mail delivery read, defined once "
             "each: a view, or a table macro (a view with arguments) called like "

@@ -9,6 +9,9 @@ Two layers of SQL models live here, one file pair each:
   the writer before the marts are built and in the analysts' copy.
 - ``sql/marts/<table>.sql`` + ``.yaml``: one query per monthly mart, bound parameters
   (``$month_start``...). A month is rebuilt by replacing its rows in one transaction.
+- ``sql/views/<name>.sql`` + ``.yaml``: views over the marts for analysts, in the ``marts``
+  schema (``marts.agents_current``...): created with the marts they read, in the writer and in
+  the analysts' copy.
 
 The dictionary (``.yaml``) is the one place a model's columns are defined: the warehouse
 comments and docs/metrics.md are written from it. Which tables a model reads is parsed from its
@@ -165,6 +168,57 @@ def ensure_mart(con: duckdb.DuckDBPyConnection, table: str) -> None:
                     f"{literal(c['en'] + ' | ' + c['zh'])}")
     con.execute(f"comment on column {d.table}.config_version is "
                 f"{literal('configuration (version+hash) this row was built with')}")
+    ensure_analyst_views(con, d.table)
+
+
+# --- views for analysts over the marts ------------------------------------------------------
+
+@cache
+def view_dictionary(name: str) -> dict:
+    """The dictionary of ``sql/views/<name>.yaml``: table, grain, description, the columns it
+    takes from the marts (``includes``) and the columns it defines."""
+    return yaml.safe_load((SQL_ROOT / "views" / f"{name}.yaml").read_text(encoding="utf-8"))
+
+
+def analyst_views() -> list[str]:
+    """The views for analysts (``sql/views/*.sql``), each after the ones it reads."""
+    names = sorted(p.stem for p in (SQL_ROOT / "views").glob("*.sql"))
+    order = build_order({f"marts.{n}": reads(model_sql("views", n)) for n in names})
+    return [q.split(".", 1)[1] for q in order]
+
+
+def ensure_analyst_views(con: duckdb.DuckDBPyConnection, changed: str | None = None) -> None:
+    """(Re)create the analysts' views of the ``marts`` schema whose marts all exist; with
+    ``changed``, only those reading that mart. A view that takes every column of a mart
+    (``includes``) gives each column the comment of its column there."""
+    existing = {f"{s}.{t}" for s, t in con.execute(
+        "select schema_name, table_name from duckdb_tables() where database_name = "
+        "current_database() union all select schema_name, view_name from duckdb_views() "
+        "where database_name = current_database() and not internal").fetchall()}
+    for name in analyst_views():
+        inputs = reads(model_sql("views", name))
+        if (changed and changed not in inputs) or not inputs <= existing:
+            continue
+        d = view_dictionary(name)
+        con.execute(f"create or replace view {d['table']} as {model_sql('views', name)}")
+        con.execute(f"comment on view {d['table']} is "
+                    f"{literal(d['description']['en'] + ' ' + d['grain'])}")
+        own = {c["name"]: f"{c['en']} | {c['zh']}" for c in d["columns"]}
+        if d.get("includes"):
+            sources = ", ".join(literal(t.split(".", 1)[1]) for t in sorted(inputs))
+            for col, text in con.execute(
+                    "select column_name, first(comment order by table_name) from "
+                    "duckdb_columns() where database_name = current_database() and "
+                    f"schema_name = 'marts' and table_name in ({sources}) and comment is not "
+                    "null group by all").fetchall():
+                own.setdefault(col, text)
+        names = {r[0] for r in con.execute(
+            "select column_name from duckdb_columns() where database_name = current_database() "
+            "and schema_name = 'marts' and table_name = ?", [name]).fetchall()}
+        for col, text in own.items():
+            if col in names:
+                con.execute(f"comment on column {d['table']}.{quote(col)} is {literal(text)}")
+        existing.add(d["table"])
 
 
 def _evolve(con: duckdb.DuckDBPyConnection, d: Dictionary, cols: str) -> None:

@@ -1,8 +1,9 @@
 """Publishing: the analysts' copy ``<home>/warehouse/kaohe.duckdb``, replaced atomically.
 
 The copy holds staging (as tables), the marts, the audit tables (without the quarantine's raw
-text) and the intermediate models (views and table macros over the copy's own tables); never the
-raw layer. Nothing is published while a PII column holds a clear value (kaohe.pii).
+text), the intermediate models (views and table macros over the copy's own tables) and the
+analysts' views of the marts schema (``marts.agents_current``..., views over the copy's marts);
+never the raw layer. Nothing is published while a PII column holds a clear value (kaohe.pii).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 import duckdb
 
 from kaohe.contract import Source, load_contract
-from kaohe.models import ensure_intermediate
+from kaohe.models import ensure_analyst_views, ensure_intermediate
 from kaohe.pii import assert_pseudonymised
 from kaohe.warehouse import (
     BUCKET_MACRO,
@@ -58,12 +59,13 @@ def publish(con: duckdb.DuckDBPyConnection, home: Home, full: bool = False) -> d
     con.execute(f"attach {literal(str(tmp))} as pub")
     try:
         schemas = ", ".join(literal(s) for s in PUBLISHED_SCHEMAS)
-        tables = con.execute(  # staging's views are published as tables
+        tables = con.execute(  # staging's views are published as tables; the analysts' views
+            # of the marts schema are views again in the copy (below)
             "select schema_name, table_name, comment from duckdb_tables() "
             f"where database_name = current_database() and schema_name in ({schemas}) "
             "union all select schema_name, view_name, comment from duckdb_views() "
             f"where database_name = current_database() and schema_name in ({schemas}) "
-            "and not internal order by all"
+            "and schema_name <> 'marts' and not internal order by all"
         ).fetchall()
         for schema in PUBLISHED_SCHEMAS:
             con.execute(f"create schema if not exists pub.{schema}")
@@ -101,10 +103,12 @@ def publish(con: duckdb.DuckDBPyConnection, home: Home, full: bool = False) -> d
                     [str(last_file), "full" if since is None else "incremental"])
     finally:
         con.execute("detach pub")
-    # the shared rules, as views and table macros over the copy's own tables
+    # the shared rules, as views and table macros over the copy's own tables, and the analysts'
+    # views over its marts
     copy = duckdb.connect(str(tmp))
     try:
         ensure_intermediate(copy)
+        ensure_analyst_views(copy)
     finally:
         copy.close()
     os.replace(tmp, target)
