@@ -158,6 +158,7 @@ class AlertRule:
     measure: str
     above: float           # fires when the measure is strictly above this
     severity: str          # low | medium | high (before escalation)
+    escalates: bool = True  # high after conduct_alerts.escalate_after_months in a row
 
 
 @dataclass(frozen=True)
@@ -169,7 +170,7 @@ class ConductConfig:
         AlertRule("threat_ratio", 0.03, "medium"),
         AlertRule("substantiated_complaints", 1, "medium"),
         AlertRule("suspected_privacy_calls", 0, "medium"),
-        AlertRule("mandatory_not_passed", 0, "low"),
+        AlertRule("mandatory_not_passed", 0, "low", escalates=False),
     )
     escalate_after_months: int = 2
 
@@ -307,6 +308,10 @@ class AlertRuleSection(_Model):
     measure: Literal[ALERT_MEASURES]
     above: Num = Field(ge=0, description="Fires when the measure is strictly above this.")
     severity: Literal["low", "medium", "high"]
+    escalates: bool = Field(default=True, description="Whether firing in "
+                            "escalate_after_months consecutive months makes the alert high "
+                            "(false for a state that persists until it is fixed, like a "
+                            "training backlog).")
 
 
 class ConductSection(_Model):
@@ -673,7 +678,7 @@ def _runtime(f: ConfigFile, path: Path, text: str, data: dict[str, Any]) -> Conf
         g.mode, g.scope, tuple(_as_dict(g.distribution).items()), g.min_group_size)
     c = f.conduct_alerts
     conduct = ConductConfig() if c is None else ConductConfig(
-        tuple(AlertRule(r.measure, float(r.above), r.severity) for r in c.rules),
+        tuple(AlertRule(r.measure, float(r.above), r.severity, r.escalates) for r in c.rules),
         c.escalate_after_months)
     a = f.appraisal
     return Config(

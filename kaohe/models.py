@@ -136,7 +136,8 @@ def metric_params(cfg: Config, month: str | date) -> dict:
              "requires_expertise": r.requires_expertise} for r in cfg.promotion],
         "m6plus_min": cfg.expertise.m6plus_min_assignments,
         "restructuring_min": cfg.expertise.restructuring_min_completed,
-        "alert_rules": [{"measure": a.measure, "above": a.above, "severity": a.severity}
+        "alert_rules": [{"measure": a.measure, "above": a.above, "severity": a.severity,
+                         "escalates": a.escalates}
                         for a in cfg.conduct.rules],
         "escalate_after": cfg.conduct.escalate_after_months,
         "spot_check_min_share": cfg.compliance.spot_check_daily_min_share,

@@ -2,13 +2,14 @@
 -- that fired: the agent's own measure in the month is strictly above the configured threshold
 -- (config conduct_alerts.rules). Not a veto. The same rule firing in consecutive months counts
 -- up consecutive_months (from the previous month's row); at conduct_alerts.escalate_after_months
--- the severity becomes high. Outsourced agents carry their agency.
+-- the severity becomes high, unless the rule says escalates: false (a state that persists until
+-- fixed, like a training backlog, stays at its severity). Outsourced agents carry their agency.
 -- Bound: $month_start, $month_end, $alert_rules, $escalate_after
 
 with
 
 rules as (
-    select r.measure, r.above, r.severity from (select unnest($alert_rules) as r)
+    select r.measure, r.above, r.severity, r.escalates from (select unnest($alert_rules) as r)
 ),
 
 agents as (
@@ -41,7 +42,8 @@ measures as (
 ),
 
 fired as (
-    select m.agent_id, m.team_id, m.measure as rule, m.value, r.above as threshold, r.severity
+    select m.agent_id, m.team_id, m.measure as rule, m.value, r.above as threshold, r.severity,
+        r.escalates
     from measures m
     join rules r using (measure)
     where m.value > r.above
@@ -67,8 +69,8 @@ select
     f.rule,
     round(f.value, 6) as value,
     f.threshold,
-    case when coalesce(p.consecutive_months, 0) + 1 >= $escalate_after then 'high'
-         else f.severity end as severity,
+    case when f.escalates and coalesce(p.consecutive_months, 0) + 1 >= $escalate_after
+         then 'high' else f.severity end as severity,
     coalesce(p.consecutive_months, 0) + 1 as consecutive_months
 from fired f
 left join previous p using (agent_id, rule)
