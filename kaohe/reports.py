@@ -7,7 +7,9 @@ label comes from kaohe.i18n (the mart dictionaries and ``reports/i18n.yaml``); t
 weights, the grade bands and the missing-dimension rule shown come from the configuration the
 reports are rendered under. Written to ``<home>/reports/YYYY-MM/`` (``agents/<agent_id>.html``,
 ``teams/<team_id>.html``, ``center.html``, ``index.html``, next to ``data-quality.html``), each
-file atomically.
+file atomically. The team report opens with the team manager's appraisal
+(``marts.team_month_scorecard`` under ``team_scorecard.rules``); the centre summary lists every
+team's.
 """
 
 from __future__ import annotations
@@ -287,7 +289,8 @@ def render_month(con: duckdb.DuckDBPyConnection, reports_dir: Path, month: str,
         by_team.setdefault(card["team_id"] or "(no team)", []).append(card)
     mismatches = data.mismatches.to_dicts()
     alerts = data.alerts.to_dicts() if data.alerts is not None else []
-    for team in data.teams.to_dicts():
+    teams = data.teams.to_dicts()
+    for team in teams:
         members = sorted(by_team.get(team["team_id"], []),
                          key=lambda c: (c["team_rank"] is None, c["team_rank"] or 0,
                                         c["agent_id"]))
@@ -297,13 +300,16 @@ def render_month(con: duckdb.DuckDBPyConnection, reports_dir: Path, month: str,
             mismatches=[m for m in mismatches if m["team_id"] == team["team_id"]],
             vetoed=[c for c in members if c["veto"]],
             alerts=[a for a in alerts if a["team_id"] == team["team_id"]],
-            ticket_types=TICKET_TYPES, **common))
+            ticket_types=TICKET_TYPES, team_rules=cfg.team_scorecard.rules,
+            teams_count=len(teams), **common))
     failed = [r for r in data.checks if not r.passed]
     dq = {"failed": failed, "quarantine": data.quarantine, "late": data.late_sources,
           "quarantined": sum(q["n"] for q in data.quarantine)}
     scores = [c["composite"] for c in cards if c["composite"] is not None]
     _write(out / "center.html", env.get_template("center_summary.html.j2").render(
-        center=data.center, teams=data.teams.to_dicts(), agencies=data.agencies.to_dicts(),
+        center=data.center, teams=teams, agencies=data.agencies.to_dicts(),
+        team_rules=cfg.team_scorecard.rules, team_scores=sorted(teams, key=lambda x: (
+            x.get("rank_among_teams") is None, x.get("rank_among_teams") or 0, x["team_id"])),
         distribution=histogram(scores, bands), dq=dq,
         grades=_grade_counts(cards, sc.grades), not_appraised=_not_appraised(cards),
         **common))

@@ -97,6 +97,8 @@ def configured_literals(cfg) -> dict[str, list[str]]:
                                                     rf"不满\s*{_n(tenure)}"],
         "metrics.ticket_sla_hours": [rf"{_n(h)}\s*(?:h|hours|小时)\b"
                                      for h in m.ticket_sla_hours.values()],
+        "metrics.complaint_deadline_days": [
+            rf"{_n(m.complaint_deadline_days)}\s*(?:days|天|日|个工作日)"],
         "scorecard.weights": [rf"{_n(round(w * 100))}\s*%" for w in sc.weights.values()]
         + [_n(f"{w:.2f}") for w in sc.weights.values()],
         "scorecard.grades": [rf"(?<![A-Za-z]){g}\s*{ge}{_n(v)}" for g, v in sc.grades.items()]
@@ -168,4 +170,5 @@ def test_the_literal_check_would_catch_a_copied_value():
     assert "pay.deferred_share" in caught("20% of the earned variable pay")
     assert "promotion" in caught("晋升进度：见习专员连续3个月≥90分晋升客户经理")
     assert "pay.payout_factors" in caught("from the grade: S 1.2, A 1.0, B 0.8")
+    assert "metrics.complaint_deadline_days" in caught("resolved within 15 days")
     assert caught("duration_s >= metrics.effective_call_min_s") == []
