@@ -150,8 +150,9 @@ def row_checks(src: Source, raws: dict[str, str], window: DateWindow | None = No
         c = quote(col.name)
         raw = raws.get(col.name)
         shown = "" if col.pii or col.text else f" || ' ' || coalesce({_value(raw)}, '')"
-        if not col.nullable:
-            checks.append(("missing_value", f"{c} is null and {raw or 'null'} is null",
+        if not col.nullable:  # empty: NULL in a CSV, '' in a parquet text column
+            empty = f"nullif(cast({raw} as varchar), '') is null" if raw else "true"
+            checks.append(("missing_value", f"{c} is null and {empty}",
                            f"'{col.name} is required'"))
         if raw is not None and col.type != "str":
             checks.append(
