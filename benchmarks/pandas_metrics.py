@@ -501,7 +501,7 @@ def compute(landing: Path, month: str, params: dict) -> pd.DataFrame:
     snaps = (snaps.loc[snaps["dpd"].notna() & (snaps["snapshot_date"] < me),
                        ["case_id", "snapshot_date", "dpd"]]
              if "dpd" in snaps.columns else snaps.iloc[:0].assign(dpd=pd.Series(dtype=float)))
-    dpd_sent = len(snaps) > 0
+    dpd_sent = "dpd" in cm.columns and bool(cm["dpd"].notna().any())
     holdings = month_asg[["assignment_id", "case_id", "agent_id"]].assign(
         open_on=month_asg["assigned_at"].clip(lower=ms).dt.normalize(),
         close_on=(month_asg["released_at"].fillna(me).clip(upper=me)

@@ -245,6 +245,9 @@ class _CaseBook(_Writer):
         if i != 0:
             self._write("cases", self.days[i], df)
             return
+        # the archived cases of past plan cohorts (generate/history.py), after the book's
+        df = pl.concat([df, self.archived_cases.select(
+            pl.col(c).cast(df.schema[c]) for c in df.columns)])
         # The documented bad row: a risk score that is not a number, on a row full of PII.
         row = df.row(min(7, n - 1), named=True)
         fields = [str(v).lower() if isinstance(v, bool) else str(v) for v in row.values()]

@@ -2,8 +2,8 @@
 debtors (``credit_followups``, version 2), for the debt-rehabilitation index.
 
 Each past month (a cohort) a few debtors got an instalment, restructuring or hardship-relief plan
-from an agent of the centre. Their cases are closed and archived: they are in one case-master
-snapshot dated the day before the first generated day, without PII (an archived case keeps no
+from an agent of the centre. Their cases are closed and archived: they are in the first case-master
+snapshot (after the book's cases), without PII (an archived case keeps no
 contact data). The lender's risk team observes every followed debtor once a quarter from the
 plan's month on, in monthly files dated at each month's end (the generated months included): the
 credit status (``normal`` once the debtor has caught up everywhere, ``delinquent`` before,
@@ -61,18 +61,16 @@ class _History(_Writer):
         case_ids = _seq("H", n, 7)
         debtor_ids = _seq("HD", n, 7)
 
-        # the archived cases, in one snapshot the day before the first generated day
-        day0 = self.start - timedelta(days=1)
-        cases = pl.DataFrame({c: pl.Series([None] * n, dtype=pl.String)
+        # the archived cases: in the first case-master snapshot (written with it)
+        self.archived_cases = pl.DataFrame({c: pl.Series([None] * n, dtype=pl.String)
                               for c in COLUMNS["cases"]}).with_columns(
             case_id=case_ids, debtor_id=debtor_ids,
             product=_labels(("cash_loan", "credit_card", "installment"),
                             rng.choice(3, n, p=[0.5, 0.25, 0.25])),
             principal=pl.Series(np.strings.add((rng.integers(20, 300, n) * 100).astype(str), ".00")),
-            hardship_flag=pl.Series(np.where(kind == 2, "true", "false")),
-            dpd=pl.Series(["0"] * n), overdue_amount=pl.Series(["0.00"] * n),
+            hardship_flag=pl.Series(kind == 2),
+            dpd=pl.Series(np.zeros(n, np.int64)), overdue_amount=pl.Series(["0.00"] * n),
         )
-        self._write("cases", day0, cases)
         # the plans, one file per cohort month (dated at its last day)
         plans = pl.DataFrame({
             "cohort": cohort,

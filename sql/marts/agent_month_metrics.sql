@@ -30,7 +30,7 @@ roster as (
 
 case_master as (
     -- debtor, hardship flag: the case's latest snapshot on or before the month's last day
-    select case_id, debtor_id, hardship_flag
+    select case_id, debtor_id, hardship_flag, dpd
     from intermediate.case_master_at(($month_end::date - interval 1 day)::date)
 ),
 
@@ -304,10 +304,9 @@ relief as materialized (
 -- aging (version 2: needs cases snapshots carrying dpd) --------------------------------------------
 
 dpd_sent as (
-    -- NULL aging measures, never 0, when the lender sends no dpd for the month
-    select exists (
-        select 1 from staging.cases where dpd is not null and snapshot_date < $month_end::date
-    ) as sent
+    -- NULL aging measures, never 0, when the lender sends no dpd: no case of the case master
+    -- as of the month's last day carries one
+    select exists (select 1 from case_master where dpd is not null) as sent
 ),
 
 aging as (

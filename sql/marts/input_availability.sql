@@ -10,22 +10,22 @@ with
 
 inputs as (
     select * from (values
-        ('cases.dpd', 'marts.agent_month_metrics (aging_cases, aging_reduced, rolled_forward, aging_reduction_rate, roll_forward_rate), marts.roll_rates',
+        ('cases.dpd', 'agent_month_metrics (aging_cases, aging_reduced, rolled_forward, aging_reduction_rate, roll_forward_rate), roll_rates',
             (select count(*) from staging.cases
              where snapshot_date >= $month_start::date and snapshot_date < $month_end::date
                 and dpd is not null)),
-        ('cases.overdue_amount', 'marts.roll_rates (opening_overdue_amount, closing_overdue_amount)',
+        ('cases.overdue_amount', 'roll_rates (opening_overdue_amount, closing_overdue_amount)',
             (select count(*) from staging.cases
              where snapshot_date >= $month_start::date and snapshot_date < $month_end::date
                 and overdue_amount is not null)),
-        ('complaints.resolved_at', 'complaint resolution of marts.team_month_metrics and marts.center_month_summary',
+        ('complaints.resolved_at', 'complaint resolution of team_month_metrics and center_month_summary',
             (select count(*) from staging.complaints
              where received_at >= $month_start::date and received_at < $month_end::date
                 and resolved_at is not null)),
-        ('qa_reviews', 'human spot checks of marts.agency_month_metrics (else the AI-label proxy), marts.qa_model_agreement',
+        ('qa_reviews', 'human spot checks of agency_month_metrics (else the AI-label proxy), qa_model_agreement',
             (select count(*) from staging.qa_reviews
              where reviewed_at >= $month_start::date and reviewed_at < $month_end::date)),
-        ('credit_followups', 'marts.rehabilitation_index',
+        ('credit_followups', 'rehabilitation_index',
             (select count(*) from staging.credit_followups where observed_on < $month_end::date))
     ) as t(input, measures, rows)
 )
