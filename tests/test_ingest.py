@@ -435,3 +435,17 @@ def test_an_unchanged_file_is_not_hashed_again_but_a_rewritten_one_is(landing, m
     landing.write("calls", "calls_20260803.csv", good_calls("K9"))
     assert landing.ingest()["calls"].files[0].status == "loaded"
     assert call_ids(landing) == {"K9"}
+
+
+def test_a_bad_row_in_a_file_without_an_optional_ranged_column_is_one_row(landing):
+    """Found on a generated month: the reason of a bad row quoted every column's value, the
+    optional ``cases.dpd`` (with a range) too when the file lacks it, which made the SQL fail:
+    the whole file was rejected as unreadable instead of the one row."""
+    header = ("case_id,debtor_id,debtor_name,debtor_phone,debtor_id_number,product,region_code,"
+              "industry,risk_score,hardship_flag,principal")
+    case = "C{n},D1,张三,13900000000,110101199001011234,cash_loan,110000,it,{risk},false,1000.00"
+    landing.write("cases", "cases_20260801.csv",
+                  [case.format(n=1, risk=500), case.format(n=2, risk="abc")], header=header)
+    landing.ingest()
+    assert [(r[2], r[3]) for r in quarantine(landing)] == [(3, "bad_type")]
+    assert landing.query("select case_id from staging.cases") == [("C1",)]

@@ -149,7 +149,9 @@ def row_checks(src: Source, raws: dict[str, str], window: DateWindow | None = No
     for col in src.columns:
         c = quote(col.name)
         raw = raws.get(col.name)
-        shown = "" if col.pii or col.text else f" || ' ' || coalesce({_value(raw)}, '')"
+        # the value as sent (none for an optional column the file lacks: never bad anyway)
+        shown = ("" if col.pii or col.text or raw is None
+                 else f" || ' ' || coalesce({_value(raw)}, '')")
         if not col.nullable:  # empty: NULL in a CSV, '' in a parquet text column
             empty = f"nullif(cast({raw} as varchar), '') is null" if raw else "true"
             checks.append(("missing_value", f"{c} is null and {empty}",
