@@ -133,6 +133,8 @@ class MonthData:
     restated_on: str | None
     alerts: pl.DataFrame | None = None
     agreement: pl.DataFrame | None = None
+    roll_rates: pl.DataFrame | None = None
+    rehabilitation: pl.DataFrame | None = None
 
 
 def report_sql(name: str) -> str:
@@ -173,6 +175,9 @@ def load_month(con: duckdb.DuckDBPyConnection, month: str) -> MonthData:
         alerts=_df(con, report_sql("conduct_alerts"), start=start),
         agreement=_df(con, "select * from marts.qa_model_agreement where month = $start "
                            "order by model_version, label", start=start),
+        roll_rates=_df(con, "select * from marts.roll_rates where month = $start "
+                            "order by scope, team_id, opening_rank, closing_rank", start=start),
+        rehabilitation=_df(con, report_sql("rehabilitation_summary"), start=start),
     )
 
 
@@ -301,7 +306,8 @@ def render_month(con: duckdb.DuckDBPyConnection, reports_dir: Path, month: str,
             vetoed=[c for c in members if c["veto"]],
             alerts=[a for a in alerts if a["team_id"] == team["team_id"]],
             ticket_types=TICKET_TYPES, team_rules=cfg.team_scorecard.rules,
-            teams_count=len(teams), **common))
+            teams_count=len(teams), roll=roll_matrix(data.roll_rates, team["team_id"]),
+            **common))
     failed = [r for r in data.checks if not r.passed]
     dq = {"failed": failed, "quarantine": data.quarantine, "late": data.late_sources,
           "quarantined": sum(q["n"] for q in data.quarantine)}
@@ -312,12 +318,50 @@ def render_month(con: duckdb.DuckDBPyConnection, reports_dir: Path, month: str,
             x.get("rank_among_teams") is None, x.get("rank_among_teams") or 0, x["team_id"])),
         distribution=histogram(scores, bands), dq=dq,
         grades=_grade_counts(cards, sc.grades), not_appraised=_not_appraised(cards),
+        roll=roll_matrix(data.roll_rates, None),
+        rehabilitation=rehabilitation_table(data.rehabilitation),
         **common))
     _write(out / COMPLIANCE_PAGE, render_compliance(env, data, cards, alerts, cfg, common))
     _write(out / "index.html", env.get_template("index.html.j2").render(
         cards=cards, teams=data.teams.to_dicts(), dq=dq, center=data.center, **common))
     return RenderResult(out, len(cards), data.teams.height, elapsed,
                         len(cards) / elapsed if elapsed else float("inf"))
+
+
+AGING_BUCKETS = ("current", "M1", "M2", "M3", "M4", "M5", "M6", "M6+")
+
+
+def roll_matrix(rows: pl.DataFrame | None, team_id: str | None) -> dict | None:
+    """The roll-rate matrix of a team (or the centre, ``team_id`` None) for a table: opening
+    buckets as rows, closing buckets as columns, each cell (cases, share of the opening bucket).
+    None when the month has no aging data (version 2: cases.dpd)."""
+    if rows is None or rows.is_empty():
+        return None
+    scope = rows.filter(pl.col("team_id").is_null() if team_id is None
+                        else pl.col("team_id") == team_id)
+    if scope.is_empty():
+        return None
+    cells = {(r["opening_bucket"], r["closing_bucket"]): (r["cases"], r["share_of_opening"])
+             for r in scope.to_dicts()}
+    opening = [b for b in AGING_BUCKETS if any(k[0] == b for k in cells)]
+    closing = [b for b in AGING_BUCKETS if any(k[1] == b for k in cells)]
+    return {"opening": opening, "closing": closing, "cells": cells}
+
+
+def rehabilitation_table(rows: pl.DataFrame | None) -> list[dict]:
+    """Per plan type: the pooled shares back to normal at 12, 24 and 36 months, and a small
+    curve of them (horizons with no cohort yet are left out)."""
+    if rows is None or rows.is_empty():
+        return []
+    out = []
+    for (plan_type,), part in rows.partition_by("plan_type", as_dict=True,
+                                                maintain_order=True).items():
+        by_h = {r["horizon_months"]: r for r in part.to_dicts()}
+        curve = [(f"{h}", 100 * by_h[h]["normal_share"]) for h in (12, 24, 36)
+                 if h in by_h and by_h[h]["normal_share"] is not None]
+        out.append({"plan_type": plan_type, "horizons": by_h,
+                    "curve": line_chart(curve, width=180, height=70) if curve else ""})
+    return out
 
 
 # The compliance officer's page: conduct alerts, vetoes, agency spot checks and the speech-analytics
