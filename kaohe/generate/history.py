@@ -8,8 +8,8 @@ contact data). The lender's risk team observes every followed debtor once a quar
 plan's month on, in monthly files dated at each month's end (the generated months included): the
 credit status (``normal`` once the debtor has caught up everywhere, ``delinquent`` before,
 ``written_off`` for most defaulted plans after a year) and whether new credit was granted in the
-last 12 months. Debtors of completed plans recover sooner than those of active ones (RECOVERY_MONTHS),
-hardship relief slowest; new credit follows a recovery by some months.
+last 12 months. Debtors of completed plans recover sooner than those of active ones
+(RECOVERY_MONTHS), hardship relief slowest; new credit follows a recovery by some months.
 """
 
 from __future__ import annotations
@@ -67,7 +67,8 @@ class _History(_Writer):
             case_id=case_ids, debtor_id=debtor_ids,
             product=_labels(("cash_loan", "credit_card", "installment"),
                             rng.choice(3, n, p=[0.5, 0.25, 0.25])),
-            principal=pl.Series(np.strings.add((rng.integers(20, 300, n) * 100).astype(str), ".00")),
+            principal=pl.Series(
+                np.strings.add((rng.integers(20, 300, n) * 100).astype(str), ".00")),
             hardship_flag=pl.Series(kind == 2),
             dpd=pl.Series(np.zeros(n, np.int64)), overdue_amount=pl.Series(["0.00"] * n),
         )
