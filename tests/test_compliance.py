@@ -170,3 +170,54 @@ def test_a_training_backlog_is_not_escalated_but_repeated_off_hours_calls_are(co
                            "from marts.conduct_alerts where month = date '2026-08-01'"
                            ).fetchall())
     assert got == {"off_hours_rate": "high 2", "mandatory_not_passed": "low 2"}
+
+
+# the compliance page and its delivery ------------------------------------------------------------
+
+def test_the_compliance_page_goes_to_the_compliance_recipients_only(tmp_path):
+    import yaml
+
+    from kaohe.config import DEFAULT_CONFIG, load_config
+    from kaohe.delivery import send_reports
+    from kaohe.marts import build_all
+    from kaohe.reports import render_month
+    from tests.metric_rows import assignment, case
+
+    data = yaml.safe_load(DEFAULT_CONFIG.read_text(encoding="utf-8"))
+    data["delivery"]["compliance_recipients"] = ["compliance@example.cn"]
+    path = tmp_path / "kaohe.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    cfg = load_config(path)
+
+    home = tmp_path / "home"
+    (home / "work").mkdir(parents=True)
+    con = warehouse(home / "work" / "kaohe.duckdb")
+    insert(con, "agents", [
+        dict(snapshot_date="2026-08-01", agent_id=a, agent_name=n, team_id="T1",
+             team_name="一组", manager_email="lead@example.cn", level="L2",
+             employment_type="in_house", status="active", hire_date="2025-01-01")
+        for a, n in (("A", "张三"), ("B", "李四"))])
+    insert(con, "cases", [case("C1", "D1"), case("C2", "D2")])
+    insert(con, "assignments", [assignment("S1", "C1", "A", "2026-07-01 02:00:00"),
+                                assignment("S2", "C2", "B", "2026-07-01 02:00:00")])
+    # A calls at night: an off-hours alert on the compliance page
+    insert(con, "calls", [call(f"K{i}", "A", "C1", f"2026-08-0{i % 9 + 1} 22:30:00")
+                          for i in range(5)]
+           + [connected(f"L{i}", "B", i % 9 + 1) for i in range(5)])
+    build_all(con, cfg, MONTH)
+    render_month(con, home / "reports", MONTH, config=cfg)
+    con.close()
+
+    page = (home / "reports" / MONTH / "compliance.html").read_text(encoding="utf-8")
+    assert "张三" in page and "A" in page and "off_hours" not in page.split("<body")[0]
+    assert "compliance.html" not in (home / "reports" / MONTH / "index.html").read_text(
+        encoding="utf-8")
+
+    result = send_reports(home, MONTH, cfg, dry_run=True)
+    got = {r: sorted(files) for r, files in result.attachments.items()}
+    assert got["compliance@example.cn"] == ["compliance.html"]
+    assert all("compliance.html" not in files for r, files in got.items()
+               if r != "compliance@example.cn")
+    assert "lead@example.cn" in got and "compliance.html" not in got["lead@example.cn"]
+    (eml,) = (home / "outbox" / MONTH).glob("compliance-*.eml")
+    assert "compliance@example.cn" in eml.read_text(encoding="utf-8", errors="replace")
