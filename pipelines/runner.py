@@ -350,7 +350,7 @@ class RunProgress:
                 self._rows[step] = int(getattr(rows, "value", rows))
         elif kind == "ASSET_CHECK_EVALUATION":
             check = event.event_specific_data
-            if not check.passed and "gate" in check.check_name:
+            if not check.passed and check.check_name == "quality_gate":
                 self._checks_failed.setdefault(step, []).append(check.check_name)
         elif kind in ("STEP_SUCCESS", "STEP_FAILURE"):
             seconds = entry.timestamp - self._started.get(step, entry.timestamp)
