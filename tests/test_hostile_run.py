@@ -1,8 +1,9 @@
 """A whole month run through `kaohe run` with a hostile sender's files mixed in: parquet headers
 in another case, free text with separated and full-width numbers and the debtor's name, ids that
-climb directories, and a file that cannot be read. The month completes, nothing is written
-outside the home, and no debtor PII is found in the published warehouse, the reports, the logs
-or Dagster's storage."""
+climb directories, a link out of the landing folder to a file that cannot be read, a named pipe
+and a Windows-1252 quote in a UTF-8 file. The month completes (the pipe never blocks it), nothing
+is written outside the home, and no debtor PII is found in the published warehouse, the reports,
+the logs or Dagster's storage."""
 
 from __future__ import annotations
 
@@ -61,8 +62,16 @@ def hostile(tmp_path_factory) -> dict:
     evil[0], evil[2] = "AX999", "../../../PWNED_team"
     (landing / "agents" / roster.name.replace(".csv", "_99.csv")).write_text(
         "\n".join(lines + [",".join(evil)]) + "\n", encoding="utf-8")
-    # 4. a file that cannot be read: every read of /proc/self/mem at offset 0 is an I/O error
+    # 4. a link out of the landing folder, to a file that cannot even be read (every read of
+    # /proc/self/mem at offset 0 is an I/O error): not followed; and a named pipe, never opened
     os.symlink("/proc/self/mem", landing / "repayments" / "repayments_20260810_99.csv")
+    os.mkfifo(landing / "calls" / "calls_20260806_99.csv")
+    # 5. a Windows-1252 quote in the first megabyte of a UTF-8 file: one line, not the file
+    costs = sorted((landing / "costs").glob("costs_*.csv"))[2]
+    lines = costs.read_bytes().split(b"\n")
+    lines[1] += "\u201cRec\u201d".encode("cp1252")
+    costs_99 = costs.name.replace(".csv", "_99.csv")
+    (landing / "costs" / costs_99).write_bytes(b"\n".join(lines))
     run = subprocess.run(
         [sys.executable, "-m", "pipelines.cli", "run", "--month", MONTH, "--landing", str(landing),
          "--home", str(home)], capture_output=True, text=True, timeout=600,
@@ -71,6 +80,7 @@ def hostile(tmp_path_factory) -> dict:
         [sys.executable, "-m", "pipelines.cli", "report", "--month", MONTH, "--home", str(home),
          "--lang", "en"], capture_output=True, text=True, timeout=600, env=os.environ.copy())
     return {"root": root, "home": home, "run": run, "report": report,
+            "costs_99": f"costs/{costs_99}",
             "secrets": [name, phone, id_number, PARQUET_NAME, PARQUET_PHONE, PARQUET_ID]}
 
 
@@ -89,11 +99,19 @@ def test_nothing_is_written_outside_the_home(hostile):
 
 def test_the_hostile_rows_and_file_are_quarantined_with_their_reason(hostile):
     con = duckdb.connect(str(hostile["home"] / "warehouse" / "kaohe.duckdb"), read_only=True)
+    costs_99 = hostile["costs_99"]
     rows = con.sql("select file, reason_code from audit.quarantine where file like '%_99.%' "
                    "order by file").fetchall()
     assert rows == [("agents/agents_20260831_99.csv", "bad_id"),
                     ("calls/calls_20260805_99.csv", "bad_id"),
-                    ("repayments/repayments_20260810_99.csv", "unreadable_file")]
+                    ("calls/calls_20260806_99.csv", "not_a_file"),
+                    (costs_99, "encoding_error"),
+                    ("repayments/repayments_20260810_99.csv", "outside_landing")]
+    # nothing good was lost: every file's rows read = loaded + rejected
+    assert con.sql("select count(*) from audit.file_registry "
+                   "where rows_read <> rows_loaded + rows_rejected").fetchall() == [(0,)]
+    assert con.sql("select rows_read - rows_loaded, rows_rejected from audit.file_registry "
+                   "where path = ?", params=[costs_99]).fetchall() == [(1, 1)]
     assert con.sql("select count(*) from staging.cases where case_id = 'CX00001'"
                    ).fetchall() == [(1,)]
     con.close()
