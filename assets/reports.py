@@ -15,8 +15,9 @@ from pipelines.resources import KaoheConfig, Warehouse
     partitions_def=monthly,
     # downstream of every mart: a failed blocking check on any of them skips the reports
     deps=[AssetKey(["marts", table]) for table in MONTHLY_MARTS],
-    description="Agent scorecards, team reports, the centre summary and an index for the month "
-    "(<home>/reports/YYYY-MM/), self-contained HTML with inline CSS and SVG.",
+    description="Agent scorecards, team reports, the centre summary, the compliance page, an "
+    "index and the data-quality page for the month (<home>/reports/YYYY-MM/), all in "
+    "reports.lang; self-contained HTML with inline CSS and SVG.",
 )
 def monthly_reports(context: AssetExecutionContext, warehouse: Warehouse,
                     kaohe_config: KaoheConfig) -> MaterializeResult:

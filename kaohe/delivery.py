@@ -26,7 +26,8 @@ Attachments are named ``team-<team_id>.html``, ``agent-<agent_id>.html``, ``cent
 ``index.html``. Bodies hold team figures only (names, counts, sums, rates): no debtor data, no
 links. Subjects and bodies are worded in ``reports/i18n.yaml`` (``email_*``) and the mart
 dictionaries' labels, and rendered by ``reports/templates/email_body.{txt,html}.j2`` through the
-shared environment of kaohe.i18n.
+shared environment of kaohe.i18n, in the language the month's reports were rendered in (their
+``<html lang>``): subject, body and attachments are in one language.
 
 SMTP: ``delivery.smtp`` (host, port, starttls, user) of the configuration, each overridable by
 KAOHE_SMTP_HOST / KAOHE_SMTP_PORT / KAOHE_SMTP_STARTTLS (``true`` or ``false``) /
@@ -365,6 +366,25 @@ def _build(p: _Planned, sender: str, domain: str) -> EmailMessage:
 # sending and the send log
 
 
+_HTML_LANG = re.compile(r'<html lang="([^"]+)"')
+
+
+def rendered_lang(month_dir: Path) -> str | None:
+    """The language the month's reports are in (their ``<html lang>``: the index, else the
+    centre summary), None when there is no report to tell."""
+    by_tag = {texts(lang)["html_lang"]: lang for lang in LANGS}
+    for name in ("index.html", "center.html"):
+        try:
+            with (month_dir / name).open(encoding="utf-8") as f:
+                head = f.read(400)
+        except OSError:
+            continue
+        found = _HTML_LANG.search(head)
+        if found and found[1] in by_tag:
+            return by_tag[found[1]]
+    return None
+
+
 def send_reports(home: Path, month: str, cfg: Config, *, dry_run: bool = False,
                  force: bool = False, outbox: Path | None = None,
                  lang: str | None = None) -> DeliveryResult:
@@ -372,17 +392,20 @@ def send_reports(home: Path, month: str, cfg: Config, *, dry_run: bool = False,
 
     ``dry_run`` writes each message as an ``.eml`` file into ``outbox`` (default
     ``<home>/outbox/<month>``) and opens no SMTP connection. ``force`` sends again messages the
-    send log already records as sent. ``lang`` (zh | en, default ``reports.lang``) is the
-    language of subjects and bodies. Raises DeliveryError when delivery cannot start (no
-    reports, no warehouse, bad settings) or stops (SMTP error; what was sent is logged first).
+    send log already records as sent. ``lang`` (zh | en) is the language of subjects and
+    bodies; by default the language the month's reports were rendered in (``kaohe report
+    --lang``), so a message never mixes a subject in one language with attachments in the other;
+    ``reports.lang`` when that cannot be told. Raises DeliveryError when delivery cannot start
+    (no reports, no warehouse, bad settings) or stops (SMTP error; what was sent is logged
+    first).
     """
     if not MONTH.match(month or ""):
         raise DeliveryError(f"month must be YYYY-MM, not {month!r}")
-    lang = lang or (cfg.raw.get("reports") or {}).get("lang") or "zh"
-    if lang not in LANGS:
-        raise DeliveryError(f"language must be one of {', '.join(LANGS)}, not {lang!r}")
     h = Home(Path(home))
     month_dir = h.reports / month
+    lang = lang or rendered_lang(month_dir) or (cfg.raw.get("reports") or {}).get("lang") or "zh"
+    if lang not in LANGS:
+        raise DeliveryError(f"language must be one of {', '.join(LANGS)}, not {lang!r}")
     if not month_dir.is_dir():
         raise DeliveryError(f"no reports for {month} in {month_dir}: render the reports first "
                             f"(kaohe report --month {month})")

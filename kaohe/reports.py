@@ -9,13 +9,15 @@ reports are rendered under. Written to ``<home>/reports/YYYY-MM/`` (``agents/<ag
 ``teams/<team_id>.html``, ``center.html``, ``index.html``, next to ``data-quality.html``), each
 file atomically. The team report opens with the team manager's appraisal
 (``marts.team_month_scorecard`` under ``team_scorecard.rules``); the centre summary lists every
-team's.
+team's. Every page of a rendering is in one language, ``data-quality.html`` included; the charts
+are ``kaohe/charts.py``.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,8 +25,9 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
-from markupsafe import Markup, escape
 
+from kaohe import quality_page
+from kaohe.charts import bar_chart, histogram, line_chart
 from kaohe.config import DIMENSIONS, TICKET_TYPES, Config, ConfigError, load_config
 from kaohe.i18n import LANGS, cny, environment, metric_labels, num, pct, texts
 from kaohe.models import model_sql
@@ -36,80 +39,6 @@ __all__ = ["LANGS", "bar_chart", "cny", "histogram", "line_chart", "load_month",
            "render_month", "score_bands"]
 
 log = logging.getLogger("kaohe.reports")
-
-
-# ---------------------------------------------------------------------------------------------
-# charts
-
-
-def line_chart(points: list[tuple[str, float | None]], width: int = 320, height: int = 90,
-               lo: float = 0, hi: float = 100) -> Markup:
-    """A small inline SVG line chart (months on x, value on y); gaps for missing months."""
-    if not points:
-        return Markup("")
-    pad = 18
-    n = len(points)
-    step = (width - 2 * pad) / max(n - 1, 1)
-
-    def y(v: float) -> float:
-        return height - pad - (min(max(v, lo), hi) - lo) / (hi - lo) * (height - 2 * pad)
-
-    dots, labels, path = [], [], []
-    for i, (label, value) in enumerate(points):
-        x = pad + i * step
-        labels.append(f'<text x="{x:.1f}" y="{height - 3}" font-size="9" '
-                      f'text-anchor="middle" fill="#52606d">{escape(label)}</text>')
-        if value is None:
-            path.append(None)
-            continue
-        path.append((x, y(value)))
-        dots.append(f'<circle cx="{x:.1f}" cy="{y(value):.1f}" r="2.5" fill="#2f6fde"/>'
-                    f'<text x="{x:.1f}" y="{y(value) - 5:.1f}" font-size="9" '
-                    f'text-anchor="middle" fill="#1f2933">{value:.0f}</text>')
-    segments, current = [], []
-    for p in path:
-        if p is None:
-            if len(current) > 1:
-                segments.append(current)
-            current = []
-        else:
-            current.append(p)
-    if len(current) > 1:
-        segments.append(current)
-    lines = "".join(
-        '<polyline fill="none" stroke="#2f6fde" stroke-width="1.5" points="'
-        + " ".join(f"{x:.1f},{yy:.1f}" for x, yy in seg) + '"/>' for seg in segments)
-    return Markup(f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-                  f'viewBox="0 0 {width} {height}" role="img">'
-                  f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" '
-                  f'stroke="#cbd2d9"/>{lines}{"".join(dots)}{"".join(labels)}</svg>')
-
-
-def bar_chart(items: list[tuple[str, float]], width: int = 320, bar: int = 14,
-              fmt=lambda v: f"{v:.0f}", color: str = "#2f6fde") -> Markup:
-    """Horizontal bars with labels, as inline SVG."""
-    if not items:
-        return Markup("")
-    top = max((v for _, v in items if v is not None), default=0) or 1
-    label_w, gap = 70, 4
-    height = len(items) * (bar + gap)
-    rows = []
-    for i, (label, value) in enumerate(items):
-        y = i * (bar + gap)
-        w = 0 if value is None else max(0.0, value) / top * (width - label_w - 50)
-        rows.append(
-            f'<text x="0" y="{y + bar - 3}" font-size="10" fill="#1f2933">{escape(label)}</text>'
-            f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar}" fill="{color}" rx="2"/>'
-            f'<text x="{label_w + w + 4:.1f}" y="{y + bar - 3}" font-size="10" '
-            f'fill="#52606d">{escape(fmt(value) if value is not None else "–")}</text>')
-    return Markup(f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-                  f'viewBox="0 0 {width} {height}" role="img">{"".join(rows)}</svg>')
-
-
-def histogram(values: list[float], bands: list[tuple[str, float, float]],
-              width: int = 320) -> Markup:
-    counts = [(label, float(sum(lo <= v < hi for v in values))) for label, lo, hi in bands]
-    return bar_chart(counts, width=width, fmt=lambda v: f"{v:.0f}", color="#7b61ff")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -167,8 +96,7 @@ def load_month(con: duckdb.DuckDBPyConnection, month: str) -> MonthData:
         month=month, cards=cards, teams=teams, center=center[0] if center else {},
         agencies=_df(con, "select * from marts.agency_month_metrics where month = $start "
                           "order by agency_id", start=start),
-        mismatches=_df(con, "select * from marts.skill_risk_mismatches where month = $start "
-                            "order by team_id, assigned_at", start=start),
+        mismatches=_df(con, report_sql("skill_risk_mismatches"), start=start, end=end),
         trend=trend, buckets=buckets, team_medians=team_medians, checks=checks,
         quarantine=quarantine, late_sources=[s for group in late for s in group],
         restated_on=restated[0][0] if restated else None,
@@ -240,7 +168,8 @@ class RenderResult:
 
 def render_month(con: duckdb.DuckDBPyConnection, reports_dir: Path, month: str,
                  lang: str = "zh", config: Config | str | None = None) -> RenderResult:
-    """Render every report of the month into reports_dir/month.
+    """Render every report of the month into reports_dir/month, data-quality.html included,
+    all in ``lang``.
 
     ``config``: the Config the month is appraised under (None: the shipped one); its version is
     in every footer and its dimension weights, grade bands and missing-dimension rule are shown.
@@ -255,6 +184,7 @@ def render_month(con: duckdb.DuckDBPyConnection, reports_dir: Path, month: str,
     out = reports_dir / month
     sc = cfg.scorecard
     bands = score_bands(sc.grades)
+    tags = [band_grade(lo, sc.grades) for _, lo, _ in bands]
     common = {
         "t": t, "m": metric_labels(lang), "month": month, "lang": lang,
         "config_version": cfg.config_version if known else config,
@@ -269,21 +199,27 @@ def render_month(con: duckdb.DuckDBPyConnection, reports_dir: Path, month: str,
                data.buckets.partition_by("agent_id", as_dict=True).items()}
     medians = {r["team_id"]: r for r in data.team_medians.to_dicts()}
     cards = data.cards.to_dicts()
-    months = _last_months(month, 6)
     card_template = env.get_template("agent_card.html.j2")
     own_alerts: dict[str, list[dict]] = {}
     for a in (data.alerts.to_dicts() if data.alerts is not None else []):
         own_alerts.setdefault(a["agent_id"], []).append(a)
+    min_composite = {(r.from_level, r.to_level): r.min_composite for r in cfg.promotion}
     for card in cards:
         card["alerts"] = own_alerts.get(card["agent_id"], [])
-        history = {r["month"].strftime("%Y-%m"): r["composite"]
-                   for r in trend[card["agent_id"]].to_dicts()} if card["agent_id"] in trend \
-            else {}
-        mix = buckets.get(card["agent_id"])
-        card["trend_svg"] = line_chart([(m[5:], history.get(m)) for m in months])
+        card["veto_text"] = veto_text(card.get("veto_reason"), t) if card["veto"] else None
+        card["target_text"] = target_text(card, t)
+        card["promotion_text"] = promotion_text(
+            card, t, min_composite.get((card["level"], card.get("to_level"))))
+        # only the months with a score, on a real axis (0-100)
+        history = trend[card["agent_id"]].to_dicts() if card["agent_id"] in trend else []
+        card["trend_svg"] = line_chart(
+            [(r["month"].strftime("%Y-%m"), r["composite"]) for r in history
+             if r["composite"] is not None], width=290, height=140)
+        mix = buckets[card["agent_id"]].to_dicts() if card["agent_id"] in buckets else []
         card["bucket_svg"] = bar_chart(
-            [(r["bucket"], r["amount_due"]) for r in mix.to_dicts()] if mix is not None
-            else [], fmt=lambda v: f"¥{v:,.0f}")
+            [(t["bucket_current"] if r["bucket"] == "current" else r["bucket"], r["amount_due"])
+             for r in sorted(mix, key=lambda r: _bucket_rank(r["bucket"]))],
+            width=250, fmt=lambda v: cny(v)[:-3])
         card["team_median"] = medians.get(card["team_id"], {})
         _write(data_path(out, "agents", card["agent_id"]), card_template.render(
             c=card, weights=weights, missing_dimension=sc.missing_dimension, **common))
@@ -293,42 +229,154 @@ def render_month(con: duckdb.DuckDBPyConnection, reports_dir: Path, month: str,
     for card in cards:
         by_team.setdefault(card["team_id"] or "(no team)", []).append(card)
     mismatches = data.mismatches.to_dicts()
+    for x in mismatches:
+        x["reason_text"] = mismatch_text(x, t)
     alerts = data.alerts.to_dicts() if data.alerts is not None else []
     teams = data.teams.to_dicts()
     for team in teams:
         members = sorted(by_team.get(team["team_id"], []),
                          key=lambda c: (c["team_rank"] is None, c["team_rank"] or 0,
                                         c["agent_id"]))
-        scores = [c["composite"] for c in members if c["composite"] is not None]
         _write(data_path(out, "teams", team["team_id"]), team_template.render(
-            team=team, members=members, distribution=histogram(scores, bands),
-            mismatches=[m for m in mismatches if m["team_id"] == team["team_id"]],
+            team=team, members=members, distribution=histogram(_scores(members), bands,
+                                                               tags=tags),
+            mismatches=mismatches_by_agent(
+                [m for m in mismatches if m["team_id"] == team["team_id"]]),
             vetoed=[c for c in members if c["veto"]],
             alerts=[a for a in alerts if a["team_id"] == team["team_id"]],
             ticket_types=TICKET_TYPES, team_rules=cfg.team_scorecard.rules,
             teams_count=len(teams), roll=roll_matrix(data.roll_rates, team["team_id"]),
             **common))
     failed = [r for r in data.checks if not r.passed]
-    dq = {"failed": failed, "quarantine": data.quarantine, "late": data.late_sources,
+    dq = {"failed": sorted(failed, key=lambda r: (r.severity != "blocking", r.suite, r.check)),
+          "quarantine": data.quarantine, "late": data.late_sources,
           "quarantined": sum(q["n"] for q in data.quarantine)}
-    scores = [c["composite"] for c in cards if c["composite"] is not None]
     _write(out / "center.html", env.get_template("center_summary.html.j2").render(
         center=data.center, teams=teams, agencies=data.agencies.to_dicts(),
         team_rules=cfg.team_scorecard.rules, team_scores=sorted(teams, key=lambda x: (
             x.get("rank_among_teams") is None, x.get("rank_among_teams") or 0, x["team_id"])),
-        distribution=histogram(scores, bands), dq=dq,
-        grades=_grade_counts(cards, sc.grades), not_appraised=_not_appraised(cards),
+        distribution=histogram(_scores(cards), bands, tags=tags), dq=dq,
+        not_appraised=_not_appraised(cards),
         roll=roll_matrix(data.roll_rates, None),
-        rehabilitation=rehabilitation_table(data.rehabilitation),
+        rehabilitation=rehabilitation_table(data.rehabilitation, t),
         **common))
     _write(out / COMPLIANCE_PAGE, render_compliance(env, data, cards, alerts, cfg, common))
     _write(out / "index.html", env.get_template("index.html.j2").render(
-        cards=cards, teams=data.teams.to_dicts(), dq=dq, center=data.center, **common))
+        cards=cards, teams=teams, dq=dq, center=data.center, **common))
+    # the data-quality page in the same language as the reports beside it
+    _write(out / "data-quality.html", quality_page.render(month, data.checks, data.quarantine,
+                                                          lang))
     return RenderResult(out, len(cards), data.teams.height, elapsed,
                         len(cards) / elapsed if elapsed else float("inf"))
 
 
+def _scores(cards: list[dict]) -> list[float]:
+    """The composites the score distributions count: appraised agents, not vetoed (a veto's 0
+    is no score; the veto is shown as such)."""
+    return [c["composite"] for c in cards if c["composite"] is not None and not c["veto"]]
+
+
+def band_grade(lo: float, grades: dict[str, float]) -> str:
+    """The grade of the scores of a histogram band starting at ``lo`` (D below every band)."""
+    return next((g for g, v in sorted(grades.items(), key=lambda kv: -kv[1]) if lo >= v), "D")
+
+
+# ---------------------------------------------------------------------------------------------
+# the marts' English texts, re-worded from their parts in the page's language
+#
+# Some mart columns are sentences built in SQL or Polars, in English: the target explanation,
+# the promotion progress, the veto reason, the mismatch reason. A page shows one language, so
+# these are parsed back into their parts (their grammar is fixed by the code that writes them:
+# kaohe/scorecard.py, sql/marts/promotion_candidates.sql, sql/marts/skill_risk_mismatches.sql)
+# and worded from reports/i18n.yaml; what does not parse falls back to the figures of the row
+# (never to the English sentence). tests/test_report_pages.py fails when a row of the generated
+# months does not parse, so a change of wording in the marts is caught.
+
+TARGET_TEXT = re.compile(r"target (?P<target>[-\d.]+)% \(base (?P<base>[-\d.]+)%, macro x"
+                     r"(?P<macro>[-\d.]+), high-risk industries x(?P<high_risk>[-\d.]+), "
+                     r"difficulty x(?P<difficulty>[-\d.]+)\)")
+PROMOTION_TEXT = re.compile(
+    r"(?P<streak>\d+) of (?P<required>\d+) months >= (?P<min>\d+)"
+    r"(?:; veto in (?P<veto>\d{4}-\d{2}) broke the streak)?"
+    r"(?:; (?:M6\+ capability: (?P<m6plus>\d+) assignments"
+    r"|restructuring expertise: (?P<restructuring>\d+) completed plans"
+    r"|(?P<needs>needs M6\+ capability or restructuring expertise)))?")
+VETO_TEXT = re.compile(r"one-vote veto: (?P<kind>[a-z_]+)")
+
+
+def _times(value) -> str:
+    return "–" if value is None else f"×{num(float(value), 2)}"
+
+
+def target_text(card: dict, t: dict[str, str]) -> str:
+    """How the agent's recovery target was made, in the page's language."""
+    parts = TARGET_TEXT.fullmatch(card.get("target_explanation") or "")
+    if parts is None:
+        return t["target_plain"].format(target=pct(card.get("recovery_target")),
+                                        difficulty=_times(card.get("difficulty_coefficient")))
+    return t["target_explained"].format(
+        target=pct(card.get("recovery_target")), base=pct(float(parts["base"]) / 100),
+        macro=_times(parts["macro"]), high_risk=_times(parts["high_risk"]),
+        difficulty=_times(parts["difficulty"]))
+
+
+def promotion_text(card: dict, t: dict[str, str], min_composite: float | None) -> str | None:
+    """The agent's progress to the next level, in the page's language; None without one."""
+    if not card.get("to_level"):
+        return None
+    parts = PROMOTION_TEXT.fullmatch(card.get("promotion") or "")
+    if parts is None:
+        return t["promotion_streak_plain"].format(streak=card["streak_months"],
+                                                  required=card["required_months"])
+    out = [t["promotion_streak"].format(streak=parts["streak"], required=parts["required"],
+                                        min=parts["min"] if min_composite is None
+                                        else f"{min_composite:g}")]
+    if parts["veto"]:
+        out.append(t["promotion_veto"].format(month=parts["veto"]))
+    if parts["m6plus"]:
+        out.append(t["promotion_m6plus"].format(n=parts["m6plus"]))
+    elif parts["restructuring"]:
+        out.append(t["promotion_restructuring"].format(n=parts["restructuring"]))
+    elif parts["needs"]:
+        out.append(t["promotion_needs_expertise"])
+    return t["sep"].join(out)
+
+
+def veto_text(reason: str | None, t: dict[str, str]) -> str:
+    """The violation behind a veto (``one-vote veto: <violation_type>``), in the page's
+    language; an unknown type is "other major violation"."""
+    parts = VETO_TEXT.fullmatch(reason or "")
+    kind = parts["kind"] if parts else "major"
+    return t.get(f"violation_{kind}", t["violation_other"])
+
+
+def mismatch_text(row: dict, t: dict[str, str]) -> str:
+    """Why a high-risk case was a mismatch: an L1 agent, else a new hire (with the tenure)."""
+    if (row.get("reason") or "").startswith("L1") or row.get("level") == "L1":
+        return t["mismatch_l1"]
+    return t["mismatch_new_hire"].format(n=num(row.get("tenure_months")))
+
+
+def mismatches_by_agent(rows: list[dict]) -> list[dict]:
+    """The team's mismatches one row per agent and reason: the agent's name, level, how many
+    high-risk cases, and the cases (id and risk score, riskiest first); most cases first."""
+    out: dict[tuple, dict] = {}
+    for x in rows:
+        key = (x["agent_id"], x["reason_text"])
+        row = out.setdefault(key, {"agent_id": x["agent_id"], "agent_name": x.get("agent_name"),
+                                   "level": x["level"], "reason_text": x["reason_text"],
+                                   "cases": []})
+        row["cases"].append((x["case_id"], x["risk_score"]))
+    for row in out.values():
+        row["cases"].sort(key=lambda c: (-(c[1] or 0), c[0]))
+    return sorted(out.values(), key=lambda r: (-len(r["cases"]), r["agent_id"]))
+
+
 AGING_BUCKETS = ("current", "M1", "M2", "M3", "M4", "M5", "M6", "M6+")
+
+
+def _bucket_rank(bucket: str) -> int:
+    return AGING_BUCKETS.index(bucket) if bucket in AGING_BUCKETS else len(AGING_BUCKETS)
 
 
 def roll_matrix(rows: pl.DataFrame | None, team_id: str | None) -> dict | None:
@@ -348,19 +396,20 @@ def roll_matrix(rows: pl.DataFrame | None, team_id: str | None) -> dict | None:
     return {"opening": opening, "closing": closing, "cells": cells}
 
 
-def rehabilitation_table(rows: pl.DataFrame | None) -> list[dict]:
+def rehabilitation_table(rows: pl.DataFrame | None, t: dict[str, str] | None = None
+                         ) -> list[dict]:
     """Per plan type: the pooled shares back to normal at 12, 24 and 36 months, and a small
-    curve of them (horizons with no cohort yet are left out)."""
+    curve of them on a 0-100% axis (horizons with no cohort yet are left out)."""
     if rows is None or rows.is_empty():
         return []
     out = []
     for (plan_type,), part in rows.partition_by("plan_type", as_dict=True,
                                                 maintain_order=True).items():
         by_h = {r["horizon_months"]: r for r in part.to_dicts()}
-        curve = [(f"{h}", 100 * by_h[h]["normal_share"]) for h in (12, 24, 36)
-                 if h in by_h and by_h[h]["normal_share"] is not None]
-        out.append({"plan_type": plan_type, "horizons": by_h,
-                    "curve": line_chart(curve, width=180, height=70) if curve else ""})
+        curve = [(t["after_months"].format(n=h) if t else f"{h}", 100 * by_h[h]["normal_share"])
+                 for h in (12, 24, 36) if h in by_h and by_h[h]["normal_share"] is not None]
+        out.append({"plan_type": plan_type, "horizons": by_h, "curve": line_chart(
+            curve, width=260, height=120, ticks=(0, 50, 100), fmt=lambda v: f"{v:.0f}%")})
     return out
 
 
@@ -389,11 +438,6 @@ def render_compliance(env, data: MonthData, cards: list[dict], alerts: list[dict
         **common)
 
 
-def _grade_counts(cards: list[dict], bands: dict[str, float]) -> list[tuple[str, float]]:
-    grades = [*bands, "D", "VETO"]   # the graded bands of scorecard.grades, below them D
-    return [(g, float(sum(c["grade"] == g for c in cards))) for g in grades]
-
-
 def _not_appraised(cards: list[dict]) -> list[tuple[str, int]]:
     """(reason, agents) of the agents not appraised this month, most frequent first."""
     reasons: dict[str, int] = {}
@@ -401,12 +445,3 @@ def _not_appraised(cards: list[dict]) -> list[tuple[str, int]]:
         if c.get("not_appraised_reason"):
             reasons[c["not_appraised_reason"]] = reasons.get(c["not_appraised_reason"], 0) + 1
     return sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))
-
-
-def _last_months(month: str, n: int) -> list[str]:
-    y, m = int(month[:4]), int(month[5:])
-    out = []
-    for _ in range(n):
-        out.append(f"{y:04d}-{m:02d}")
-        y, m = (y - 1, 12) if m == 1 else (y, m - 1)
-    return out[::-1]

@@ -1,0 +1,453 @@
+"""The reports as their readers get them (issues 15, 16, 17): one language per page, the marts'
+English texts re-worded, numbers as they read, the pages in a real browser (no console error,
+readable charts, badges on one line, the width of the screen), the agent card on one A4 page,
+the team report on as few pages as its rows need, and the figures of the centre summary equal
+to the marts.
+
+One home is built for the module: two months of generated small data (2026-08, 2026-09) through
+the real command line; the reports of 2026-09 are rendered in both languages from the published
+warehouse. The browser tests take a screenshot of every kind of report in both languages; with
+KAOHE_UPDATE_SCREENSHOTS=1 they are written to docs/screenshots/ (indexed PNGs, 1000 px wide),
+otherwise to a temporary folder (a run of the tests never changes the checkout).
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from kaohe import i18n
+from kaohe.charts import bar_chart, histogram, line_chart, text_width
+from kaohe.config import load_config
+from kaohe.delivery import send_reports
+from kaohe.generate import generate
+from kaohe.i18n import LANGS, check_text, cny, metric, num, pct
+from kaohe.pii import FREE_TEXT_PATTERNS
+from kaohe.quality import stored_results
+from kaohe.reports import PROMOTION_TEXT, TARGET_TEXT, VETO_TEXT, render_month
+from tests.report_pages import (
+    A4_PRINT_HEIGHT_PX,
+    A4_PRINT_WIDTH_PX,
+    CHROMIUM_ARGS,
+    data_values,
+    foreign_words,
+    pdf_pages,
+    raw_identifiers,
+    small_png,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+MONTHS = ("2026-08", "2026-09")
+MONTH = MONTHS[-1]
+START = f"{MONTH}-01"
+CHROMIUM = shutil.which("chromium")
+SHOTS = ROOT / "docs" / "screenshots"
+browser_only = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> dict:
+    root = tmp_path_factory.mktemp("pages")
+    landing, home = root / "landing", root / "home"
+    generate(landing, date(2026, 8, 1), 2, 7, "small", progress=None)
+    for month in MONTHS:
+        run = subprocess.run(
+            [sys.executable, "-m", "pipelines.cli", "run", "--month", month, "--landing",
+             str(landing), "--home", str(home)],
+            capture_output=True, text=True, timeout=900, env=os.environ.copy())
+        assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
+    published = home / "warehouse" / "kaohe.duckdb"
+    con = duckdb.connect(str(published), read_only=True)
+    try:
+        out = {lang: render_month(con, root / "rendered" / lang, MONTH, lang,
+                                  load_config(None)).directory for lang in LANGS}
+        data = data_values(con)
+    finally:
+        con.close()
+    return {"root": root, "home": home, "landing": landing, "published": published,
+            "pages": out, "data": data}
+
+
+@pytest.fixture
+def marts(built):
+    con = duckdb.connect(str(built["published"]), read_only=True)
+    yield con
+    con.close()
+
+
+def pages(directory: Path) -> list[Path]:
+    return sorted(directory.rglob("*.html"))
+
+
+# ---------------------------------------------------------------------------------------------
+# one language per page
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_page_is_in_one_language_with_no_raw_identifier(built, lang):
+    every = pages(built["pages"][lang])
+    kinds = {p.parent.name if p.parent.name in ("agents", "teams") else p.name for p in every}
+    assert kinds >= {"agents", "teams", "center.html", "index.html", "data-quality.html",
+                     "compliance.html"}
+    problems = []
+    for page in every:
+        html = page.read_text(encoding="utf-8")
+        assert f'<html lang="{i18n.texts(lang)["html_lang"]}">' in html, page.name
+        other = foreign_words(html, lang, built["data"])
+        ids = raw_identifiers(html, built["data"])
+        if other or ids:
+            problems.append(f"{page.relative_to(built['pages'][lang])}: other language "
+                            f"{sorted(other)[:12]}, identifiers {sorted(ids)[:12]}")
+    assert not problems, "\n".join(problems[:20])
+
+
+def test_the_language_check_catches_the_other_language(built):
+    data = built["data"]
+    zh = '<html lang="zh-CN"><body><p>综合得分 75.83</p><td>M6+ · L1 · P90 · B</td></body></html>'
+    assert foreign_words(zh, "zh", data) == set()
+    assert foreign_words(zh.replace("综合得分", "target 28.9% (base"), "zh", data) == {
+        "target", "base"}
+    assert foreign_words(zh.replace("综合得分", "one-vote veto"), "zh", data) == {"one", "vote",
+                                                                                   "veto"}
+    en = '<html lang="en"><body><p>Composite 75.83</p><code>staging.calls</code></body></html>'
+    assert foreign_words(en, "en", data) == set()
+    assert foreign_words(en.replace("Composite", "等级"), "en", data) == {"等级"}
+    assert foreign_words(en.replace("75.83", "75.83（中）"), "en", data) == {"（中）"}
+    # names of agents and teams are data, in either language; code is code
+    name = next(v for v in data if re.search("[\u4e00-\u9fff]", v))
+    assert foreign_words(en.replace("75.83", name), "en", data) == set()
+    assert raw_identifiers(en.replace("Composite", "over_cap_rate"), data) == {"over_cap_rate"}
+    assert raw_identifiers(en.replace("staging.calls", "recovery_vs_target"), data) == set()
+
+
+def test_report_lang_en_renders_data_quality_in_english_and_mail_follows(built, tmp_path):
+    home = built["home"]
+    run = subprocess.run([sys.executable, "-m", "pipelines.cli", "report", "--month", MONTH,
+                          "--lang", "en", "--home", str(home)],
+                         capture_output=True, text=True, timeout=300, env=os.environ.copy())
+    assert run.returncode == 0, run.stderr[-2000:]
+    month_dir = home / "reports" / MONTH
+    dq = (month_dir / "data-quality.html").read_text(encoding="utf-8")
+    assert '<html lang="en">' in dq and not foreign_words(dq, "en", built["data"])
+    # send-reports, told no language, writes in the language the reports are in
+    result = send_reports(home, MONTH, load_config(None), dry_run=True, outbox=tmp_path)
+    assert result.sent > 0
+    for eml in tmp_path.glob("*.eml"):
+        msg = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+        assert msg["Subject"].startswith("[Appraisal]"), msg["Subject"]
+        body = msg.get_body(("plain",)).get_content()
+        assert body.startswith(i18n.texts("en")["email_hello"]), body[:80]
+        for part in msg.iter_attachments():
+            assert b'<html lang="en">' in part.get_payload(decode=True)[:400]
+
+
+def test_the_marts_texts_of_every_row_are_reworded(marts):
+    rows = marts.sql(
+        "select s.target_explanation, s.veto, s.veto_reason, c.to_level, c.reason "
+        "from marts.agent_month_scorecard s left join marts.promotion_candidates c "
+        "using (agent_id, month)").fetchall()
+    assert rows
+    for target, veto, veto_reason, to_level, promotion in rows:
+        assert target is None or TARGET_TEXT.fullmatch(target), target
+        assert not veto or VETO_TEXT.fullmatch(veto_reason or ""), veto_reason
+        assert not to_level or PROMOTION_TEXT.fullmatch(promotion), promotion
+    kinds = {r[0] for r in marts.sql(
+        "select distinct regexp_extract(veto_reason, ': (.*)$', 1) from "
+        "marts.agent_month_scorecard where veto").fetchall()}
+    assert all(f"violation_{k}" in i18n.texts("zh") for k in kinds), kinds
+    reasons = {r[0] for r in marts.sql(
+        "select distinct regexp_replace(reason, 'under \\d+', 'under N') from "
+        "marts.skill_risk_mismatches").fetchall()}
+    assert reasons <= {"L1 agent", "tenure under N months"}, reasons
+
+
+def test_every_check_of_the_month_is_described_in_chinese(marts):
+    untranslated = i18n._check_texts()["untranslated"]["zh"]
+    results = [r for m in MONTHS for r in stored_results(marts, m)]
+    assert results
+    missing = sorted({(r.suite, r.check) for r in results
+                      if untranslated in str(check_text(r, "zh"))})
+    assert not missing, missing
+
+
+def test_numbers_read_as_what_they_are():
+    assert cny(-1640) == "\u2212¥1,640.00" and cny(1640.5) == "¥1,640.50" and cny(None) == "–"
+    assert cny(-0.001) == "¥0.00" and num(-0.173, 2) == "\u22120.17"
+    assert metric(0.023, "off_hours_rate") == "2.3%" and metric(0.05, "own_over_cap_rate") == "5.0%"
+    assert metric(2.0, "substantiated_complaints") == "2" and metric(1, "privacy_incidents") == "1"
+    assert metric(4.0, "csat_avg") == "4.00" and metric(0.693, "recovery_vs_target") == "69.3%"
+
+
+def test_charts_are_readable_and_never_clipped():
+    line = str(line_chart([("2026-08", 82.0), ("2026-09", 76.0)]))
+    sizes = [float(s) for s in re.findall(r'font-size="([\d.]+)"', line)]
+    assert sizes and min(sizes) >= 11
+    assert ">2026-08<" in line and ">100<" in line and ">0<" in line  # months and a y axis
+    assert line_chart([("2026-09", None)]) == ""  # nothing to draw: the page says so
+    bars = str(bar_chart([("M1", 28762.0), ("M6+", 1275372.0)], fmt=lambda v: f"¥{v:,.0f}"))
+    width = float(re.search(r'width="([\d.]+)"', bars)[1])
+    for x, text in re.findall(r'<text x="([\d.]+)"[^>]*>([^<]+)</text>', bars):
+        assert float(x) + text_width(text) <= width + 1, text
+    hist = str(histogram([50.0, 70.0, 95.0], [("<60", -1, 60), ("60-90", 60, 90),
+                                             ("90+", 90, 101)], tags=["D", "B", "S"]))
+    assert ">60-90<" in hist and ">B<" in hist
+    assert min(float(s) for s in re.findall(r'font-size="([\d.]+)"', hist)) >= 11
+
+
+# ---------------------------------------------------------------------------------------------
+# in the browser
+
+
+KINDS = {
+    "agent-card": lambda d: d / "agents" / "A00016.html",
+    "team-report": lambda d: d / "teams" / "T01.html",
+    "centre-summary": lambda d: d / "center.html",
+    "index": lambda d: d / "index.html",
+    "data-quality": lambda d: d / "data-quality.html",
+    "compliance": lambda d: d / "compliance.html",
+}
+
+# every chart text, badge and page width as the browser lays them out
+LAYOUT = """() => ({
+  chartFonts: [...document.querySelectorAll('svg.chart text')].map(
+      t => parseFloat(getComputedStyle(t).fontSize) *
+           (t.ownerSVGElement.getBoundingClientRect().width / t.ownerSVGElement.viewBox.baseVal.width)),
+  emptyCharts: [...document.querySelectorAll('svg.chart')].filter(s => !s.querySelector('text')).length,
+  wrappedBadges: [...document.querySelectorAll('.grade, .pill')].filter(
+      b => b.getClientRects().length > 1 || b.getBoundingClientRect().height > 2.2 * parseFloat(getComputedStyle(b).fontSize)).map(b => b.textContent),
+  clippedSvgText: [...document.querySelectorAll('svg.chart text')].filter(t => {
+      const s = t.ownerSVGElement.getBoundingClientRect(), r = t.getBoundingClientRect();
+      return r.left < s.left - 1 || r.right > s.right + 1 || r.top < s.top - 1 || r.bottom > s.bottom + 1;
+  }).map(t => t.textContent),
+  contentWidth: (document.querySelector('main') || document.body).getBoundingClientRect().width,
+})"""
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if CHROMIUM is None:
+        pytest.skip("Debian's chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def _open(browser, path: Path, width: int = 1000):
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    errors: list[str] = []
+    requests: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(path.as_uri())
+    return page, errors, requests
+
+
+@browser_only
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_kind_of_report_in_the_browser_with_a_screenshot(built, browser, lang,
+                                                               tmp_path):
+    update = os.environ.get("KAOHE_UPDATE_SCREENSHOTS") == "1"
+    for kind, where in KINDS.items():
+        path = where(built["pages"][lang])
+        page, errors, requests = _open(browser, path)
+        try:
+            assert page.locator("h1").inner_text().strip(), path.name
+            layout = page.evaluate(LAYOUT)
+            png = page.screenshot(full_page=True)
+            assert len(png) > 20_000, f"{kind}: blank page?"
+            if update:
+                small_png(page, png, SHOTS / f"{kind}-{lang}.png")
+            else:
+                (tmp_path / f"{kind}-{lang}.png").write_bytes(png)
+        finally:
+            page.close()
+        assert errors == [], (kind, errors)
+        assert all(url.startswith("file://") for url in requests), requests
+        assert min(layout["chartFonts"], default=11) >= 11, (kind, min(layout["chartFonts"]))
+        assert layout["emptyCharts"] == 0 and layout["clippedSvgText"] == [], (kind, layout)
+        assert layout["wrappedBadges"] == [], (kind, layout["wrappedBadges"])
+        assert layout["contentWidth"] >= 0.95 * 1000, (kind, layout["contentWidth"])
+
+
+@browser_only
+def test_the_trend_shows_only_the_months_with_a_score(built, browser, marts):
+    scored = {r[0] for r in marts.sql(
+        "select strftime(month, '%Y-%m') from marts.agent_month_scorecard "
+        "where agent_id = 'A00016' and composite is not null").fetchall()}
+    page, errors, _ = _open(browser, built["pages"]["en"] / "agents" / "A00016.html")
+    try:
+        months = set(page.eval_on_selector_all(
+            "svg.chart text",
+            "ts => ts.map(t => t.textContent).filter(s => /^\\d{4}-\\d{2}$/.test(s))"))
+    finally:
+        page.close()
+    assert months == scored and errors == []
+
+
+def test_a_card_without_data_says_so_instead_of_an_empty_chart(built, tmp_path):
+    # a copy of the warehouse where one agent has no score in any month and held no case
+    db = tmp_path / "w.duckdb"
+    shutil.copy(built["published"], db)
+    con = duckdb.connect(str(db))
+    try:
+        con.execute("update marts.agent_month_scorecard set composite = null "
+                    "where agent_id = 'A00006'")
+        con.execute("delete from staging.assignments where agent_id = 'A00006'")
+        for lang in LANGS:
+            out = render_month(con, tmp_path / lang, MONTH, lang, load_config(None)).directory
+            html = (out / "agents" / "A00006.html").read_text(encoding="utf-8")
+            assert html.count(f'<p class="nodata">{i18n.texts(lang)["no_data"]}</p>') == 2
+            assert '<svg' not in html
+    finally:
+        con.close()
+
+
+def _heaviest_cards(marts) -> list[str]:
+    """The cards with the most on them: a veto, not appraised, the most alerts, the longest
+    promotion progress, missing dimensions."""
+    q = {
+        "veto": "select agent_id from marts.agent_month_scorecard where month = $m and veto",
+        "na": "select agent_id from marts.agent_month_scorecard where month = $m and grade = 'NA'",
+        "alerts": "select agent_id from marts.conduct_alerts where month = $m group by all "
+                  "order by count(*) desc, agent_id",
+        "promotion": "select agent_id from marts.promotion_candidates where month = $m "
+                     "order by length(reason) desc, agent_id",
+        "missing": "select agent_id from marts.agent_month_scorecard where month = $m "
+                   "order by len(missing_dimensions) desc, agent_id",
+    }
+    out = []
+    for sql in q.values():
+        row = marts.execute(sql + " limit 1", {"m": START}).fetchone()
+        if row and row[0] not in out:
+            out.append(row[0])
+    return out
+
+
+@browser_only
+def test_the_agent_card_prints_on_one_a4_page_and_the_team_report_on_few(built, browser, marts):
+    cards = _heaviest_cards(marts)
+    assert len(cards) >= 3
+    page = browser.new_page(viewport={"width": A4_PRINT_WIDTH_PX, "height": A4_PRINT_HEIGHT_PX})
+    try:
+        for lang in LANGS:
+            for agent in cards:
+                page.goto((built["pages"][lang] / "agents" / f"{agent}.html").as_uri())
+                pdf = page.pdf(format="A4", prefer_css_page_size=True, print_background=True)
+                assert pdf_pages(pdf) == 1, (lang, agent, pdf_pages(pdf))
+            for team in sorted((built["pages"][lang] / "teams").glob("*.html")):
+                page.goto(team.as_uri())
+                page.emulate_media(media="print")
+                height = page.evaluate("document.documentElement.scrollHeight")
+                pdf = page.pdf(format="A4", prefer_css_page_size=True, print_background=True)
+                # as many pages as its content fills, none lost to page breaks
+                assert pdf_pages(pdf) <= math.ceil(height / A4_PRINT_HEIGHT_PX), (
+                    lang, team.name, pdf_pages(pdf), height)
+    finally:
+        page.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# issue 16: the team scorecard, rehabilitation and complaint resolution equal the marts
+
+
+@browser_only
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_centre_summary_shows_the_marts_figures(built, browser, marts, lang):
+    rules = load_config(None).team_scorecard.rules
+    measures = [r.measure for r in rules]
+    scores = {r[0]: r[1:] for r in marts.sql(
+        "select team_id, composite, grade, "
+        + ", ".join(f"{m}_points" for m in measures)
+        + " from marts.team_month_scorecard where month = $m", params={"m": START}).fetchall()}
+    rehab = {(r[0], r[1]): r[2] for r in marts.sql(
+        "select plan_type, horizon_months, sum(normal) / nullif(sum(observed), 0) "
+        "from marts.rehabilitation_index where month = $m and scope = 'centre' group by all",
+        params={"m": START}).fetchall()}
+    resolution = {r[0]: r[1:] for r in marts.sql(
+        "select team_id, complaint_resolution_median_h, complaint_resolution_p90_h, "
+        "complaints_resolved_on_time_share, open_complaints_past_deadline "
+        "from marts.team_month_metrics where month = $m", params={"m": START}).fetchall()}
+    resolution[""] = marts.execute(
+        "select complaint_resolution_median_h, complaint_resolution_p90_h, "
+        "complaints_resolved_on_time_share, open_complaints_past_deadline "
+        "from marts.center_month_summary where month = $m", {"m": START}).fetchone()
+    assert scores and rehab and resolution[""][3] is not None
+    t = i18n.texts(lang)
+    page, errors, _ = _open(browser, built["pages"][lang] / "center.html")
+    try:
+        shown = page.eval_on_selector_all(
+            "table.team-scores tr[data-team]",
+            "rows => rows.map(r => [r.dataset.team, ...[...r.cells].map(c => c.innerText.trim())])")
+        cells = page.eval_on_selector_all(
+            "table.rehab tr[data-plan] td[data-horizon]",
+            "cs => cs.map(c => [c.parentElement.dataset.plan, +c.dataset.horizon, "
+            "(c.querySelector('b') || c).innerText.trim()])")
+        resolved = page.eval_on_selector_all(
+            "table.resolution tr[data-team]",
+            "rows => rows.map(r => [r.dataset.team, ...[...r.cells].slice(1).map(c => c.innerText.trim())])")
+    finally:
+        page.close()
+    assert errors == []
+    assert {row[0] for row in shown} == set(scores)
+    for team, _rank, _name, composite, grade, *points in shown:
+        want = scores[team]
+        assert composite == num(want[0], 2)
+        assert grade == (t.get(f"grade_{want[1]}", want[1]) if want[1] else "")
+        assert points == [num(p, 0) for p in want[2:]], team
+    assert {(p, h) for p, h, text in cells if text != "–"} == {
+        k for k, v in rehab.items() if v is not None}
+    for plan, horizon, text in cells:
+        assert text == pct(rehab.get((plan, horizon))), (plan, horizon)
+    assert {row[0] for row in resolved} == set(resolution)
+    for team, median, p90, share, still_open in resolved:
+        want = resolution[team]
+        assert [median, p90, share, still_open] == [num(want[0], 1), num(want[1], 1),
+                                                     pct(want[2]), num(want[3])], team
+
+
+# ---------------------------------------------------------------------------------------------
+# issue 15: the compliance page
+
+
+@browser_only
+def test_the_compliance_page_opens_clean_and_holds_no_debtor_data(built, browser):
+    landing = built["landing"]
+    files = ",".join(f"'{p}'" for p in sorted((landing / "cases").glob("cases_*.csv")))
+    master = duckdb.sql(f"select distinct debtor_id, debtor_name, debtor_phone, debtor_id_number "
+                        f"from read_csv([{files}], all_varchar = true)").fetchall()
+    agents = set(built["data"])
+    names = {r[1] for r in master if r[1]} - agents     # a debtor may share an agent's name
+    numbers = {v for r in master for v in (r[0], r[2], r[3]) if v}
+    patterns = [re.compile(p) for p in FREE_TEXT_PATTERNS]
+    for lang in LANGS:
+        path = built["pages"][lang] / "compliance.html"
+        page, errors, requests = _open(browser, path)
+        try:
+            text = page.inner_text("body")
+            assert page.locator("h1").inner_text().strip()
+        finally:
+            page.close()
+        assert errors == [] and all(u.startswith("file://") for u in requests)
+        html = path.read_text(encoding="utf-8")
+        for content in (text, html):
+            assert not [n for n in numbers if n in content]
+            assert not [p.pattern for p in patterns if p.search(content)]
+        tokens = set(re.split(r"[\s,;:()（）·、]+", text))
+        assert not tokens & names, sorted(tokens & names)[:5]
