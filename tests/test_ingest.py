@@ -17,6 +17,11 @@ import pytest
 from kaohe import pii
 
 CALL = "{id},C1,A1,2026-08-03 09:00:00,35,connected_debtor,,,R1"
+# the version-1 columns of these sources (the contract's later optional columns left out)
+COMPLAINTS = ("complaint_id,case_id,agent_id,received_at,channel,category,severity,"
+              "substantiated,description")
+CASES = ("case_id,debtor_id,debtor_name,debtor_phone,debtor_id_number,product,region_code,"
+         "industry,risk_score,hardship_flag,principal")
 
 
 def good_calls(*ids: str) -> list[str]:
@@ -223,10 +228,11 @@ def test_latest_file_wins_by_business_date_then_seq_then_arrival(landing):
 
 def test_complaint_verdict_in_a_later_file_updates_the_complaint(landing):
     c = "Q1,C1,A1,2026-08-02 10:00:00,hotline,harassment,2,{s},打扰"
-    landing.write("complaints", "complaints_20260802.csv", [c.format(s="")])
+    landing.write("complaints", "complaints_20260802.csv", [c.format(s="")], header=COMPLAINTS)
     landing.ingest()
     assert landing.query("select substantiated from staging.complaints") == [(None,)]
-    landing.write("complaints", "complaints_20260815.csv", [c.format(s="true")])
+    landing.write("complaints", "complaints_20260815.csv", [c.format(s="true")],
+                  header=COMPLAINTS)
     landing.ingest()
     assert landing.query("select substantiated from staging.complaints") == [(True,)]
 
@@ -257,7 +263,7 @@ COMPLAINT = "Q{n},C1,A1,2026-08-02 10:00:00,hotline,harassment,{sev},,催收员�
 def test_gb18030_file_is_detected_and_decoded(landing):
     landing.write("complaints", "complaints_20260802.csv",
                   [COMPLAINT.format(n=1, sev=2), COMPLAINT.format(n=2, sev=7)],
-                  encoding="gb18030")
+                  encoding="gb18030", header=COMPLAINTS)
     landing.ingest()
     assert landing.query("select encoding from audit.file_registry") == [("gb18030",)]
     assert landing.query("select description from staging.complaints") == [
@@ -310,9 +316,10 @@ def test_pii_is_hmac_pseudonymised_and_never_stored_in_clear(landing):
         case.format(n=1, name=NAME, phone=PHONE, idn=ID_NUMBER, risk=500),
         case.format(n=2, name=NAME, phone=PHONE, idn=ID_NUMBER, risk="abc"),
         f"C3,D1,{NAME},{PHONE},{ID_NUMBER},too,many,fields,here,x,y,z",
-    ])
+    ], header=CASES)
     landing.write("complaints", "complaints_20260802.csv", [
-        f"Q1,C1,A1,2026-08-02 10:00:00,hotline,other,1,,请回电 {PHONE} 身份证 {ID_NUMBER}"])
+        f"Q1,C1,A1,2026-08-02 10:00:00,hotline,other,1,,请回电 {PHONE} 身份证 {ID_NUMBER}"],
+        header=COMPLAINTS)
     landing.ingest()
     key, _ = pii.pii_key()
     expected = hmac.new(key, NAME.encode(), hashlib.sha256).hexdigest()
@@ -441,11 +448,9 @@ def test_a_bad_row_in_a_file_without_an_optional_ranged_column_is_one_row(landin
     """Found on a generated month: the reason of a bad row quoted every column's value, the
     optional ``cases.dpd`` (with a range) too when the file lacks it, which made the SQL fail:
     the whole file was rejected as unreadable instead of the one row."""
-    header = ("case_id,debtor_id,debtor_name,debtor_phone,debtor_id_number,product,region_code,"
-              "industry,risk_score,hardship_flag,principal")
     case = "C{n},D1,张三,13900000000,110101199001011234,cash_loan,110000,it,{risk},false,1000.00"
     landing.write("cases", "cases_20260801.csv",
-                  [case.format(n=1, risk=500), case.format(n=2, risk="abc")], header=header)
+                  [case.format(n=1, risk=500), case.format(n=2, risk="abc")], header=CASES)
     landing.ingest()
     assert [(r[2], r[3]) for r in quarantine(landing)] == [(3, "bad_type")]
     assert landing.query("select case_id from staging.cases") == [("C1",)]
