@@ -184,7 +184,9 @@ def render_month(con: duckdb.DuckDBPyConnection, reports_dir: Path, month: str,
     out = reports_dir / month
     sc = cfg.scorecard
     bands = score_bands(sc.grades)
-    tags = [band_grade(lo, sc.grades) for _, lo, _ in bands]
+    # each band's grade beside it, when grades are the bands (not under grading by distribution)
+    tags = (None if cfg.grading.mode == "distribution"
+            else [band_grade(lo, sc.grades) for _, lo, _ in bands])
     common = {
         "t": t, "m": metric_labels(lang), "month": month, "lang": lang,
         "config_version": cfg.config_version if known else config,
