@@ -116,7 +116,8 @@ def load_source(con, src: Source, files: list[LandedFile], tmp: Path) -> None:
         f"create or replace table staging.{src.name} as select {snapshot}"
         + ", ".join(quote(c.name) if not c.pii else f"null::{c.sql_type} as {quote(c.name)}"
                     for c in src.columns)
-        + f", f.ord as _ord from (select *, {typed} from ({union})) t "
+        # the file's business date: the shared rules that ask "how new is the data" read it
+        + f", f.ord as _ord, f.bdate as _business_date from (select *, {typed} from ({union})) t "
         f"join _files f on f.path = t._path where not ({bad})"
     )
     for ref in src.references:  # e.g. a reversal must reverse a payment that arrived
