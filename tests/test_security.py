@@ -21,7 +21,8 @@ from kaohe.paths import UnsafePathError, data_path, safe_name
 from kaohe.publish import publish
 
 NAME, PHONE, ID_NUMBER = "欧阳娜娜", "13912345678", "44030619900101123X"
-CASE = "C{n},D{n},{name},{phone},{idn},cash_loan,440000,retail,{risk},false,1000.00"
+# the contract's case columns, the optional version-2 dpd and overdue_amount left empty
+CASE = "C{n},D{n},{name},{phone},{idn},cash_loan,440000,retail,{risk},false,1000.00,,"
 
 
 def secrets_in_strings(con: duckdb.DuckDBPyConnection, secrets: tuple[str, ...]) -> list[str]:
@@ -158,7 +159,8 @@ def test_free_text_keeps_what_is_not_pii():
 
 
 def complaint(cid: str, case: str, text: str) -> str:
-    return f"{cid},{case},A1,2026-08-02 10:00:00,hotline,other,1,,{text}"
+    # the optional version-2 resolved_at left empty after the description
+    return f"{cid},{case},A1,2026-08-02 10:00:00,hotline,other,1,,{text},"
 
 
 def test_the_debtors_name_is_masked_in_the_complaints_about_the_case(landing):
