@@ -15,9 +15,11 @@ stretches as (
         on m.agent_id = s.agent_id and m.month = $month_start::date
 ),
 
-by_team as (
+cells as (
+    -- one grouping per team and one for the centre; a holding without a team counts in the
+    -- centre only
     select
-        'team' as scope,
+        case when grouping(team_id) = 1 then 'centre' else 'team' end as scope,
         team_id,
         opening_bucket,
         closing_bucket,
@@ -27,23 +29,9 @@ by_team as (
         sum(opening_overdue_amount) as opening_overdue_amount,
         sum(closing_overdue_amount) as closing_overdue_amount
     from stretches
-    where team_id is not null
-    group by all
-),
-
-centre as (
-    select
-        'centre' as scope,
-        null::varchar as team_id,
-        opening_bucket,
-        closing_bucket,
-        any_value(opening_rank) as opening_rank,
-        any_value(closing_rank) as closing_rank,
-        count(*) as cases,
-        sum(opening_overdue_amount) as opening_overdue_amount,
-        sum(closing_overdue_amount) as closing_overdue_amount
-    from stretches
-    group by all
+    group by grouping sets ((team_id, opening_bucket, closing_bucket),
+                            (opening_bucket, closing_bucket))
+    having grouping(team_id) = 1 or team_id is not null
 ),
 
 final as (
@@ -60,7 +48,7 @@ final as (
             as share_of_opening,
         opening_overdue_amount::decimal(18, 2) as opening_overdue_amount,
         closing_overdue_amount::decimal(18, 2) as closing_overdue_amount
-    from (select * from by_team union all select * from centre)
+    from cells
 )
 
 select * from final
