@@ -66,9 +66,10 @@ def write_calls(landing: Landing) -> Callable[..., Path]:
 
 # The longest test files first: with `pytest -n 2 --dist loadfile` a long file scheduled last
 # leaves the other worker idle (longest-processing-time-first keeps the suite short).
-LONG_FIRST = ("test_crash.py", "test_fairness.py", "test_end_to_end.py", "test_hostile_run.py",
-              "test_whatif.py", "test_evidence.py", "test_reports.py", "test_delivery.py",
-              "test_quality.py")
+LONG_FIRST = ("test_crash.py", "test_report_pages.py", "test_cli.py", "test_fairness.py",
+              "test_end_to_end.py", "test_hostile_run.py", "test_whatif.py",
+              "test_version1_landing.py", "test_evidence.py", "test_reports.py",
+              "test_delivery.py", "test_fuzz.py", "test_quality.py")
 
 
 def pytest_collection_modifyitems(config, items):
