@@ -8,10 +8,12 @@ DEMO_HOME ?= kaohe-demo
 .PHONY: install demo test lint bench bench-ingest clean
 SCALE ?= medium
 
+# --compile-bytecode: every kaohe command imports Dagster and Great Expectations; compiled once
+# here, not again by each process (PYTHONDONTWRITEBYTECODE machines recompile every time).
 install:
 	@command -v uv >/dev/null 2>&1 || test -x "$(UV)" || python3 -m pip install --user --quiet uv || python3 -m pip install --quiet uv
 	@$(eval UV := $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv"))
-	$(UV) sync --frozen --python 3.11
+	$(UV) sync --frozen --python 3.11 --compile-bytecode
 
 demo: install
 	$(UV) run kaohe demo --home $(DEMO_HOME)

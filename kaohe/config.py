@@ -615,8 +615,29 @@ class Config:
 
 
 def load_config(path: Path | str | None = None) -> Config:
-    """Load and validate the configuration (the shipped default when ``path`` is None)."""
+    """Load and validate the configuration (the shipped default when ``path`` is None).
+
+    A run's every step loads it: a file unchanged since it was last loaded (same path, size and
+    modification time) gives the same frozen ``Config`` without parsing it again."""
     path = Path(path) if path else DEFAULT_CONFIG
+    try:
+        st = path.stat()
+        stamp = (str(path.resolve()), st.st_mtime_ns, st.st_size)
+    except OSError:
+        stamp = None
+    if stamp is not None and stamp in _LOADED:
+        return _LOADED[stamp]
+    config = _load(path)
+    if stamp is not None:
+        _LOADED.clear()  # one configuration at a time is the common case: keep the cache small
+        _LOADED[stamp] = config
+    return config
+
+
+_LOADED: dict[tuple[str, int, int], Config] = {}
+
+
+def _load(path: Path) -> Config:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:

@@ -226,12 +226,64 @@ def meta_set(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
                 [key, value])
 
 
+# The writer connection a run executed in this process shares between its steps (run_writer):
+# work database path -> [connection or None until the first step opens it, depth of use].
+_SHARED: dict[Path, list] = {}
+
+
+@contextmanager
+def run_writer(home: Home) -> Iterator[None]:
+    """One writer connection for every step of a run executed in this process (``kaohe run``:
+    Dagster's in-process executor runs the steps one after the other in this thread).
+
+    Opening the work database, checking its schema and PII key and closing it again cost
+    ~50 ms a step and dropped DuckDB's cache of the tables the next step reads; a run has ~90
+    such blocks. The first ``writer(home)`` inside the block opens the connection as before (in
+    the first step: a busy database or a wrong PII key fails that step with its message, and the
+    development-key warning is that step's), the later ones reuse it, and at the end of each
+    outermost use a transaction a failed step left open is rolled back, as closing the
+    connection did. Steps of a run launched from the Dagster UI run in processes of their own
+    and open their own writer, as before.
+    """
+    key = home.work_db.resolve()
+    if key in _SHARED:  # already inside one
+        yield
+        return
+    _SHARED[key] = [None, 0]
+    try:
+        yield
+    finally:
+        con = _SHARED.pop(key)[0]
+        if con is not None:
+            con.close()
+
+
 @contextmanager
 def writer(home: Home) -> Iterator[duckdb.DuckDBPyConnection]:
     """The single writer connection of a home: schema ensured, PII macros installed, and the
-    PII key checked against the one the warehouse was built with."""
+    PII key checked against the one the warehouse was built with (once per connection: inside
+    ``run_writer`` the run's shared connection)."""
+    shared = _SHARED.get(home.work_db.resolve())
+    if shared is not None:
+        if shared[0] is None:
+            shared[0] = _open_writer(home)
+        shared[1] += 1
+        try:
+            yield shared[0]
+        finally:
+            shared[1] -= 1
+            if shared[1] == 0:
+                _end_open_transaction(shared[0])
+        return
+    con = _open_writer(home)
+    try:
+        yield con
+    finally:
+        con.close()
 
 
+def _open_writer(home: Home) -> duckdb.DuckDBPyConnection:
+    """Open the work database, install the PII macros, ensure the schema, check the PII key."""
     con = connect(home.work_db, temp_directory=home.tmp)
     try:
         key, _ = pii.pii_key()
@@ -247,6 +299,15 @@ def writer(home: Home) -> Iterator[duckdb.DuckDBPyConnection]:
                 "debtors would no longer join across files. Use the original key, or "
                 "rebuild the warehouse from the landing folder with a new home."
             )
-        yield con
-    finally:
+    except BaseException:
         con.close()
+        raise
+    return con
+
+
+def _end_open_transaction(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll back a transaction left open (by a step that failed inside one); none is the rule."""
+    try:
+        con.execute("rollback")
+    except duckdb.Error:
+        pass  # no transaction was open

@@ -171,7 +171,11 @@ def run_month(month: str, home_dir: Path, landing: Path, config: Path | None = N
         run_id = str(uuid.uuid4())
         watcher = RunProgress(home.logs / "kaohe.log", steps=len(job.graph.node_dict),
                               show=progress)
-        with DagsterInstance.get() as instance, watcher, warnings.catch_warnings():
+        from kaohe.warehouse import run_writer
+
+        # one writer connection shared by the steps (kaohe.warehouse.run_writer)
+        with DagsterInstance.get() as instance, watcher, warnings.catch_warnings(), \
+                run_writer(home):
             warnings.simplefilter("ignore")  # Dagster's beta/preview notices: not the operator's
             instance.add_event_listener(run_id, watcher)
             result = job.execute_in_process(

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import fcntl
 import gzip
+import json
+import os
+import shutil
+import subprocess
+import sys
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -62,6 +69,49 @@ def write_calls(landing: Landing) -> Callable[..., Path]:
         return landing.write("calls", name, rows, **kw)
 
     return write
+
+
+# The generated sample most report, delivery and what-if tests read: small, seed 7, August and
+# September 2026, each month run by the real CLI. Built once per test session, by whichever
+# worker asks first (the others wait on a lock), in a folder all xdist workers share.
+SAMPLE_MONTHS = ("2026-08", "2026-09")
+
+
+@pytest.fixture(scope="session")
+def sample_build(tmp_path_factory) -> dict:
+    """{"root", "landing", "home", "runs"}: read it, never change it (``copy_home`` gives a
+    home of one's own); ``runs`` has each month's run output (returncode, stdout, stderr)."""
+    from kaohe.generate import generate
+
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    root = shared / "sample-build"
+    with (shared / "sample-build.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = root / "runs.json"
+        if not done.exists():
+            shutil.rmtree(root, ignore_errors=True)
+            generate(root / "landing", date(2026, 8, 1), len(SAMPLE_MONTHS), 7, "small",
+                     progress=None)
+            runs = {}
+            for month in SAMPLE_MONTHS:
+                res = subprocess.run(
+                    [sys.executable, "-m", "pipelines.cli", "run", "--month", month,
+                     "--landing", str(root / "landing"), "--home", str(root / "home")],
+                    capture_output=True, text=True, timeout=900,
+                    env={k: v for k, v in os.environ.items() if k != "KAOHE_PII_KEY"})
+                assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-3000:]
+                runs[month] = {"returncode": res.returncode, "stdout": res.stdout,
+                               "stderr": res.stderr}
+            done.write_text(json.dumps(runs))
+    return {"root": root, "landing": root / "landing", "home": root / "home",
+            "runs": json.loads(done.read_text())}
+
+
+def copy_home(build: dict, dest: Path) -> Path:
+    """A writable copy of the sample's home (its run lock left behind)."""
+    shutil.copytree(build["home"], dest, ignore=shutil.ignore_patterns("*.lock"))
+    return dest
 
 
 # The longest test files first: with `pytest -n 2 --dist loadfile` a long file scheduled last

@@ -339,8 +339,12 @@ def runs(tmp_path_factory) -> dict:
     # a second assignment of the case overlapping the first: a blocking check fails
     write("assignments_20260802.csv", [ASSIGNMENT.format(id="S2", agent="A2",
                                                          at="2026-08-02 09:00:00")])
+    published = home / "warehouse" / "kaohe.duckdb"
+    stamp = published.stat().st_mtime_ns if published.exists() else None
     second = kaohe(*args, env=env)
-    return {"home": home, "first": first, "check": check, "second": second}
+    return {"home": home, "first": first, "check": check, "second": second,
+            "published_before": stamp,
+            "published_after": published.stat().st_mtime_ns if published.exists() else None}
 
 
 def checks_line(out: str) -> str:
@@ -384,6 +388,13 @@ def test_a_blocking_failure_exits_3_listing_the_failed_checks_without_a_trace(ru
     assert second.stderr.strip().splitlines()[-1].startswith(
         "kaohe: 1 blocking data-quality check(s) failed for 2026-08: the month was not "
         "published")
+    # the analysts keep the first run's copy; the data-quality page says why (it lets a long
+    # check name wrap at its underscores)
+    assert runs["published_before"] is not None
+    assert runs["published_after"] == runs["published_before"]
+    page = (runs["home"] / "reports" / "2026-08" / "data-quality.html").read_text(
+        encoding="utf-8").replace("<wbr>", "")
+    assert "no_overlapping_assignments" in page and "本月报表不予生成" in page
 
 
 # the monthly partitions' first month ------------------------------------------------------------

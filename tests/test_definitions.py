@@ -22,12 +22,9 @@ def test_definitions_have_every_asset_check_job_and_schedule():
     assert job.partitions_def is not None  # monthly, from the marts
     assert defs.resolve_schedule_def("nightly").execution_timezone == "Asia/Shanghai"
     checks = {c.name for c in defs.resolve_asset_graph().asset_check_keys}
-    # the gate and the warnings of every checked table, and one check per expectation
-    assert {"quality_gate", "quality_warnings"} <= checks
-    assert {c for c in checks if not c.startswith("dq_")} == {"quality_gate", "quality_warnings"}
-    calls = {c.name for c in defs.resolve_asset_graph().asset_check_keys
-             if c.asset_key.to_user_string() == "staging/calls"}
-    assert {"dq_column_values_to_not_be_null_call_id", "dq_ptp_chain_intact"} <= calls
+    # the gate and the warnings of every checked table (each expectation is a row of their
+    # metadata, not a Dagster check of its own: see assets/checks.py)
+    assert checks == {"quality_gate", "quality_warnings"}
 
 
 def test_loading_the_definitions_does_not_import_great_expectations():

@@ -1,6 +1,7 @@
 """E-mail delivery of the reports, against a real SMTP server (aiosmtpd) on 127.0.0.1.
 
-One home is built for the module (a month of generated small data through the real CLI); each
+The module reads the shared sample's home (tests/conftest.py, sample_build: generated small data
+through the real CLI; August is the month sent); each
 test works on its own copy of the work warehouse (the send log lives there) with the rendered
 reports shared read-only.
 """
@@ -15,9 +16,6 @@ import os
 import shutil
 import smtplib
 import socket
-import subprocess
-import sys
-from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -28,8 +26,6 @@ from aiosmtpd.smtp import AuthResult
 
 from kaohe.config import DEFAULT_CONFIG, load_config
 from kaohe.delivery import DeliveryError, send_reports, smtp_settings
-from kaohe.generate import generate
-from kaohe.reports import render_month
 from kaohe.warehouse import connect
 
 MONTH = "2026-08"
@@ -40,18 +36,11 @@ SMTP_ENV = ("KAOHE_SMTP_HOST", "KAOHE_SMTP_PORT", "KAOHE_SMTP_STARTTLS", "KAOHE_
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> dict:
-    root = tmp_path_factory.mktemp("delivery")
-    landing, home = root / "landing", root / "home"
-    generate(landing, date(2026, 8, 1), 1, 7, "small", progress=None)
-    run = subprocess.run([sys.executable, "-m", "pipelines.cli", "run", "--month", MONTH,
-                          "--landing", str(landing), "--home", str(home)],
-                         capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, run.stderr[-3000:]
+def built(sample_build) -> dict:
+    home = sample_build["home"]  # the shared sample (tests/conftest.py): read, never changed
     con = connect(home / "work" / "kaohe.duckdb", read_only=True)
     try:
-        if not (home / "reports" / MONTH / "center.html").exists():
-            render_month(con, home / "reports", MONTH)
+        assert (home / "reports" / MONTH / "center.html").exists()  # rendered by the run
         latest = con.execute(
             "select team_id, any_value(manager_email), count(distinct manager_email) "
             "from staging.agents where snapshot_date = (select max(snapshot_date) "

@@ -265,27 +265,3 @@ def test_kaohe_check_exits_non_zero_on_a_broken_warehouse(tmp_path):
     assert bad.returncode == 1
     assert "BLOCKING" in bad.stdout and "column_values_to_be_unique(call_id)" in bad.stdout
     assert html.exists()
-
-
-def test_a_blocking_failure_stops_the_run_before_publishing(tmp_path):
-    from tests.conftest import Landing
-
-    landing = Landing(tmp_path / "landing", tmp_path / "home")
-    row = "{id},C1,{agent},{at},,30,1000.00"
-    # two assignments of one case that overlap: attribution would be ambiguous
-    landing.write("assignments", "assignments_20260801.csv", [
-        row.format(id="S1", agent="A1", at="2026-08-01 09:00:00"),
-        row.format(id="S2", agent="A2", at="2026-08-02 09:00:00"),
-    ])
-    landing.write("calls", "calls_20260803.csv",
-                  ["K1,C1,A1,2026-08-03 09:00:00,0,no_answer,,,"])
-    run = subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", "run", "--month", MONTH, "--landing",
-         str(landing.root), "--home", str(tmp_path / "home")],
-        capture_output=True, text=True, timeout=600)
-    assert run.returncode == 3, run.stdout + run.stderr[-3000:]
-    assert "no_overlapping_assignments" in run.stdout
-    assert "not published" in run.stderr
-    assert not (tmp_path / "home" / "warehouse" / "kaohe.duckdb").exists()
-    page = (tmp_path / "home" / "reports" / MONTH / "data-quality.html").read_text()
-    assert "no_overlapping_assignments" in page and "本月报表不予生成" in page

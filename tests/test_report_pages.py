@@ -4,8 +4,8 @@ readable charts, badges on one line, the width of the screen), the agent card on
 the team report on as few pages as its rows need, and the figures of the centre summary equal
 to the marts.
 
-One home is built for the module: two months of generated small data (2026-08, 2026-09) through
-the real command line; the reports of 2026-09 are rendered in both languages from the published
+The module reads the shared sample (tests/conftest.py, sample_build): two months of generated
+small data (2026-08, 2026-09) through the real command line; the reports of 2026-09 are rendered in both languages from the published
 warehouse. The browser tests take a screenshot of every kind of report in both languages; with
 KAOHE_UPDATE_SCREENSHOTS=1 they are written to docs/screenshots/ (indexed PNGs, 1000 px wide),
 otherwise to a temporary folder (a run of the tests never changes the checkout).
@@ -21,7 +21,6 @@ import re
 import shutil
 import subprocess
 import sys
-from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -31,11 +30,11 @@ from kaohe import i18n
 from kaohe.charts import bar_chart, histogram, line_chart, text_width
 from kaohe.config import load_config
 from kaohe.delivery import send_reports
-from kaohe.generate import generate
 from kaohe.i18n import LANGS, check_text, cny, metric, num, pct
 from kaohe.pii import FREE_TEXT_PATTERNS
 from kaohe.quality import stored_results
 from kaohe.reports import PROMOTION_TEXT, TARGET_TEXT, VETO_TEXT, render_month
+from tests.conftest import SAMPLE_MONTHS, copy_home
 from tests.report_pages import (
     A4_PRINT_HEIGHT_PX,
     A4_PRINT_WIDTH_PX,
@@ -57,16 +56,11 @@ browser_only = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> dict:
+def built(tmp_path_factory, sample_build) -> dict:
+    # the shared sample (conftest.sample_build): August and September, run month by month
+    assert SAMPLE_MONTHS == MONTHS
     root = tmp_path_factory.mktemp("pages")
-    landing, home = root / "landing", root / "home"
-    generate(landing, date(2026, 8, 1), 2, 7, "small", progress=None)
-    for month in MONTHS:
-        run = subprocess.run(
-            [sys.executable, "-m", "pipelines.cli", "run", "--month", month, "--landing",
-             str(landing), "--home", str(home)],
-            capture_output=True, text=True, timeout=900, env=os.environ.copy())
-        assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
+    landing, home = sample_build["landing"], sample_build["home"]
     published = home / "warehouse" / "kaohe.duckdb"
     con = duckdb.connect(str(published), read_only=True)
     try:
@@ -132,7 +126,7 @@ def test_the_language_check_catches_the_other_language(built):
 
 
 def test_report_lang_en_renders_data_quality_in_english_and_mail_follows(built, tmp_path):
-    home = built["home"]
+    home = copy_home(built, tmp_path / "home")  # the shared sample is never changed
     run = subprocess.run([sys.executable, "-m", "pipelines.cli", "report", "--month", MONTH,
                           "--lang", "en", "--home", str(home)],
                          capture_output=True, text=True, timeout=300, env=os.environ.copy())

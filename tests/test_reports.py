@@ -3,12 +3,8 @@ escaped, and opening in a real browser without errors."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import subprocess
-import sys
-from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -16,7 +12,6 @@ import pytest
 import yaml
 
 from kaohe.config import DEFAULT_CONFIG, load_config
-from kaohe.generate import generate
 from kaohe.reports import bar_chart, line_chart, render_month
 from kaohe.warehouse import connect
 
@@ -25,15 +20,8 @@ CHROMIUM = shutil.which("chromium")
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("reports")
-    generate(root / "landing", date(2026, 8, 1), 1, 11, "small", progress=None)
-    run = subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", "run", "--month", MONTH, "--landing",
-         str(root / "landing"), "--home", str(root / "home")],
-        capture_output=True, text=True, timeout=600, env=os.environ.copy())
-    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
-    return root / "home"
+def home(sample_build) -> Path:
+    return sample_build["home"]  # the shared sample (tests/conftest.py): read, never changed
 
 
 @pytest.fixture
@@ -124,10 +112,10 @@ def test_charts_are_inline_svg():
     assert "&lt;M6+&gt;" in bar_chart([("<M6+>", 2.0)])
 
 
-def test_rendering_again_gives_the_same_pages(home):
+def test_rendering_again_gives_the_same_pages(home, tmp_path):
     # speed is measured in benchmarks/, never asserted here (a busy machine fails a timed test)
     con = connect(home / "warehouse" / "kaohe.duckdb", read_only=True)
-    result = render_month(con, home / "reports-again", MONTH, config=load_config(None))
+    result = render_month(con, tmp_path / "reports-again", MONTH, config=load_config(None))
     con.close()
     again = result.directory
     for page in (out(home) / "agents").glob("*.html"):

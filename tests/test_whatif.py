@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -15,7 +14,7 @@ import yaml
 
 from kaohe import whatif
 from kaohe.config import DEFAULT_CONFIG, load_config
-from kaohe.generate import generate
+from tests.conftest import copy_home
 
 MONTH = "2026-08"
 
@@ -26,12 +25,10 @@ def cli(*args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> dict:
+def built(tmp_path_factory, sample_build) -> dict:
+    # a copy of the shared sample's home (tests/conftest.py): what-if pages are written into it
     root = tmp_path_factory.mktemp("whatif")
-    generate(root / "landing", date(2026, 8, 1), 1, 5, "small", progress=None)
-    run = cli("run", "--month", MONTH, "--landing", str(root / "landing"), "--home",
-              str(root / "home"))
-    assert run.returncode == 0, run.stderr[-3000:]
+    copy_home(sample_build, root / "home")
     data = yaml.safe_load(DEFAULT_CONFIG.read_text(encoding="utf-8"))
     data["scorecard"]["weights"] = {"compliance": 0.40, "recovery": 0.30, "satisfaction": 0.20,
                                     "skill": 0.10}
@@ -40,7 +37,7 @@ def built(tmp_path_factory) -> dict:
     proposal = root / "proposal.yaml"
     proposal.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False),
                         encoding="utf-8")
-    return {"root": root, "home": root / "home", "landing": root / "landing",
+    return {"root": root, "home": root / "home", "landing": sample_build["landing"],
             "proposal": proposal}
 
 
