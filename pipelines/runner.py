@@ -334,7 +334,8 @@ class RunProgress:
                     and entry.user_message not in self._warned:
                 self._warned.add(entry.user_message)
                 self._warnings.setdefault(step, []).append(entry.user_message)
-                if step is None:
+                if step is None and not self._open_line:
+                    # a warning of no step: now, unless a step's line is open (then after it)
                     self._flush_warnings(None)
             return
         kind = event.event_type_value
@@ -391,8 +392,10 @@ class RunProgress:
         else:
             if not self._open_line:
                 self._print(f"  {asset_name(step):<40}", end="")
+                self._open_line = True
             self._close_line(line)
         self._flush_warnings(step)
+        self._flush_warnings(None)
 
     def _close_line(self, text: str) -> None:
         if self._open_line:

@@ -297,6 +297,28 @@ def test_progress_is_a_short_line_per_step_and_the_detail_goes_to_the_log(tmp_pa
     assert "staging__calls STEP_SUCCESS" in text and "TB" in text and "quarantined" in text
 
 
+def test_a_warning_outside_any_step_never_breaks_a_step_line(tmp_path):
+    import io
+
+    from pipelines.runner import RunProgress
+
+    out = io.StringIO()
+    with RunProgress(tmp_path / "kaohe.log", steps=2, show=True, out=out, err=out,
+                     live=False) as progress:
+        for entry in [
+            event("STEP_START", "staging__cases", 1.0),
+            event(None, None, 1.5, "cases_1.csv: 1 row(s) quarantined", 30),
+            event("STEP_SUCCESS", "staging__cases", 3.0),
+            event("STEP_START", "staging__calls", 3.5),
+            event("STEP_SUCCESS", "staging__calls", 4.0),
+        ]:
+            progress(entry)
+    lines = out.getvalue().splitlines()
+    assert lines[0].split() == ["staging.cases", "2.0", "s"]
+    assert lines[1] == "  warning: cases_1.csv: 1 row(s) quarantined"
+    assert lines[2].split() == ["staging.calls", "0.5", "s"] and len(lines) == 3
+
+
 def test_without_progress_the_run_prints_nothing_but_still_logs(tmp_path):
     import io
 
