@@ -274,6 +274,7 @@ def writer(home: Home) -> Iterator[duckdb.DuckDBPyConnection]:
             shared[1] -= 1
             if shared[1] == 0:
                 _end_open_transaction(shared[0])
+                _drop_temp_relations(shared[0])
         return
     con = _open_writer(home)
     try:
@@ -303,6 +304,17 @@ def _open_writer(home: Home) -> duckdb.DuckDBPyConnection:
         con.close()
         raise
     return con
+
+
+def _drop_temp_relations(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the temp tables and views a step made (a day's checked rows, the keys a source's
+    files touched...): with a connection of its own each step started without them, and they
+    would hold memory for the rest of the run. Temp macros (the PII ones) stay."""
+    for name, kind in con.execute(
+            "select table_name, 'table' from duckdb_tables() where temporary union all "
+            "select view_name, 'view' from duckdb_views() where temporary and not internal"
+    ).fetchall():
+        con.execute(f"drop {kind} if exists temp.main.{quote(name)}")
 
 
 def _end_open_transaction(con: duckdb.DuckDBPyConnection) -> None:
