@@ -7,6 +7,9 @@ Values are given as Python values or strings and cast by DuckDB to the contract'
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -23,12 +26,28 @@ TABLE = "agent_month_metrics"
 CFG = load_config()
 
 
+_TEMPLATE: list[Path] = []  # an empty warehouse, built once per test process
+
+
 def warehouse(path: Path) -> duckdb.DuckDBPyConnection:
-    """A fresh warehouse with every staging table, empty, and the intermediate models."""
-    con = duckdb.connect(str(path))
-    ensure_schema(con)
-    ensure_intermediate(con)
-    return con
+    """A fresh warehouse with every staging table, empty, and the intermediate models (a copy of
+    one built once per process: building it costs ~0.4 s, a copy milliseconds); a warehouse
+    that exists already is opened, its schema ensured."""
+    if path.exists():
+        con = duckdb.connect(str(path))
+        ensure_schema(con)
+        ensure_intermediate(con)
+        return con
+    if not _TEMPLATE or not _TEMPLATE[0].exists():
+        template = Path(tempfile.mkdtemp(prefix="kaohe-empty-warehouse-")) / "empty.duckdb"
+        con = duckdb.connect(str(template))
+        ensure_schema(con)
+        ensure_intermediate(con)
+        con.close()  # checkpointed: the file alone is the whole database
+        atexit.register(shutil.rmtree, template.parent, True)
+        _TEMPLATE[:] = [template]
+    shutil.copyfile(_TEMPLATE[0], path)
+    return duckdb.connect(str(path))
 
 
 def _text(value: Any) -> str | None:
