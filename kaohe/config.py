@@ -625,16 +625,15 @@ def load_config(path: Path | str | None = None) -> Config:
         stamp = (str(path.resolve()), st.st_mtime_ns, st.st_size)
     except OSError:
         stamp = None
-    if stamp is not None and stamp in _LOADED:
-        return _LOADED[stamp]
+    if stamp is not None and stamp == _last[0]:
+        return _last[1]
     config = _load(path)
     if stamp is not None:
-        _LOADED.clear()  # one configuration at a time is the common case: keep the cache small
-        _LOADED[stamp] = config
+        _last[:] = [stamp, config]  # the last one loaded: a run loads one configuration
     return config
 
 
-_LOADED: dict[tuple[str, int, int], Config] = {}
+_last: list = [None, None]  # [(path, mtime_ns, size), Config] of the last file loaded
 
 
 def _load(path: Path) -> Config:

@@ -226,9 +226,16 @@ def meta_set(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
                 [key, value])
 
 
-# The writer connection a run executed in this process shares between its steps (run_writer):
-# work database path -> [connection or None until the first step opens it, depth of use].
-_SHARED: dict[Path, list] = {}
+@dataclass
+class _SharedWriter:
+    """The writer connection a run executed in this process shares between its steps."""
+
+    con: duckdb.DuckDBPyConnection | None = None  # opened by the first step that asks
+    depth: int = 0  # writer() blocks using it now (a step's helpers may open it again)
+
+
+# work database path -> the shared writer of the run executing in this process (run_writer)
+_SHARED: dict[Path, _SharedWriter] = {}
 
 
 @contextmanager
@@ -241,19 +248,19 @@ def run_writer(home: Home) -> Iterator[None]:
     such blocks. The first ``writer(home)`` inside the block opens the connection as before (in
     the first step: a busy database or a wrong PII key fails that step with its message, and the
     development-key warning is that step's), the later ones reuse it, and at the end of each
-    outermost use a transaction a failed step left open is rolled back, as closing the
-    connection did. Steps of a run launched from the Dagster UI run in processes of their own
-    and open their own writer, as before.
+    outermost use a transaction a failed step left open is rolled back and the step's temp
+    tables and views are dropped, as closing the connection did. Steps of a run launched from
+    the Dagster UI run in processes of their own and open their own writer, as before.
     """
     key = home.work_db.resolve()
     if key in _SHARED:  # already inside one
         yield
         return
-    _SHARED[key] = [None, 0]
+    _SHARED[key] = _SharedWriter()
     try:
         yield
     finally:
-        con = _SHARED.pop(key)[0]
+        con = _SHARED.pop(key).con
         if con is not None:
             con.close()
 
@@ -265,16 +272,16 @@ def writer(home: Home) -> Iterator[duckdb.DuckDBPyConnection]:
     ``run_writer`` the run's shared connection)."""
     shared = _SHARED.get(home.work_db.resolve())
     if shared is not None:
-        if shared[0] is None:
-            shared[0] = _open_writer(home)
-        shared[1] += 1
+        if shared.con is None:
+            shared.con = _open_writer(home)
+        shared.depth += 1
         try:
-            yield shared[0]
+            yield shared.con
         finally:
-            shared[1] -= 1
-            if shared[1] == 0:
-                _end_open_transaction(shared[0])
-                _drop_temp_relations(shared[0])
+            shared.depth -= 1
+            if shared.depth == 0:  # the step is done with it
+                _end_open_transaction(shared.con)
+                _drop_temp_relations(shared.con)
         return
     con = _open_writer(home)
     try:
