@@ -1,0 +1,155 @@
+"""The configuration's vocabulary and the frozen values the code reads (kaohe.config loads
+them): the buckets, dimensions, grades and measures a rule may name, ``ConfigError``, and one
+dataclass per section of the scorecard, pay and promotion rules."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+BUCKETS = ("M1", "M2", "M3", "M4", "M5", "M6", "M6+")
+QA_LABELS = ("threat", "abuse", "insult", "privacy_disclosure", "false_promise", "empathy")
+TICKET_TYPES = ("legal_signoff", "fee_waiver", "restructuring_approval")
+TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d:[0-5]\d$")
+EMAIL = re.compile(r"^[^@\s<>,;\"']+@[^@\s<>,;\"']+\.[^@\s<>,;\"']+$")
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or wrong; the message says where and why."""
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    bucket_weights: dict[str, float]
+    contact_cap_per_day: int
+    hours_start: str
+    hours_end: str
+    effective_call_min_s: int
+    qa_flag_labels: tuple[str, ...]
+    qa_confidence_threshold: float
+    high_risk_score: int
+    min_tenure_months_for_high_risk: int
+    ticket_sla_hours: dict[str, float]
+    complaint_deadline_days: int = 15
+
+
+DIMENSIONS = ("compliance", "recovery", "satisfaction", "skill")
+GRADES = ("S", "A", "B", "C")
+LEVELS = ("L1", "L2", "L3", "L4")
+VIOLATION_TYPES = ("private_collection_of_funds", "falsified_repayment_record",
+                   "violent_collection", "privacy_breach", "unauthorized_disclosure", "other")
+INDUSTRIES = ("foreign_trade", "pharma_distribution", "manufacturing", "retail", "construction",
+              "it", "other")
+# What a scoring rule may score: the metric dictionary's columns plus the scorecard's derived ones.
+SCORABLE = {
+    "recovery_vs_target", "recovery_rate", "ptp_kept_rate", "rpc_rate",
+    "restructuring_success_rate", "over_cap_rate", "off_hours_rate", "complaints_per_1k_cases",
+    "threat_ratio", "privacy_incidents", "csat_avg", "mandatory_pass_rate", "simulation_score",
+    "cost_per_case", "field_visit_share", "relief_rate", "call_attempts", "connected_calls",
+    "talk_time_s", "effective_calls", "over_cap_calls", "off_hours_calls", "cases_handled",
+    "ptp_made", "complaints", "qa_flagged_calls", "collected", "credited_collections",
+    # version 2: what the agent held and did (fair variants)
+    "exposure_recovery_rate", "ptp_kept_rate_adjusted", "own_over_cap_rate",
+    "own_over_cap_calls", "suspected_privacy_calls", "ptp_neutralised",
+    # version 2, optional data (cases.dpd): the rule drops out of its dimension without it
+    "aging_reduction_rate", "roll_forward_rate",
+}
+
+
+@dataclass(frozen=True)
+class ScoringRule:
+    dimension: str
+    metric: str
+    floor: float
+    target: float
+    direction: str
+    weight: float
+    high_risk_weight: float = 0.0
+
+
+@dataclass(frozen=True)
+class ScorecardConfig:
+    weights: dict[str, float]
+    missing_dimension: str
+    rules: tuple[ScoringRule, ...]
+    grades: dict[str, float]
+    veto_violation_types: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TargetsConfig:
+    base_recovery_rate: float
+    prosperity_elasticity: float
+    unemployment_baseline: float
+    unemployment_sensitivity: float
+    dso_reference_days: float
+    dso_elasticity: float
+    high_risk_industries: tuple[str, ...]
+    high_risk_target_factor: float
+    bucket_recoverability: dict[str, float]
+
+
+@dataclass(frozen=True)
+class PayConfig:
+    variable_share: float
+    deferred_share: float
+    payout_factors: dict[str, float]
+
+
+@dataclass(frozen=True)
+class PromotionRule:
+    from_level: str
+    to_level: str
+    min_composite: float
+    months: int
+    requires_expertise: bool
+
+
+@dataclass(frozen=True)
+class GradingConfig:
+    """Grades by absolute bands (scorecard.grades) or by a target distribution (强制分布)."""
+    mode: str = "bands"
+    scope: str = "centre"
+    distribution: tuple[tuple[str, float], ...] = (("S", 5.0), ("A", 15.0), ("B", 30.0),
+                                                   ("C", 35.0), ("D", 15.0))
+    min_group_size: int = 10
+
+
+# What a conduct alert may watch: the agent's own behaviour in the month.
+ALERT_MEASURES = ("own_over_cap_rate", "off_hours_rate", "threat_ratio",
+                  "substantiated_complaints", "suspected_privacy_calls", "mandatory_not_passed")
+
+
+@dataclass(frozen=True)
+class AlertRule:
+    measure: str
+    above: float           # fires when the measure is strictly above this
+    severity: str          # low | medium | high (before escalation)
+    escalates: bool = True  # high after conduct_alerts.escalate_after_months in a row
+
+
+@dataclass(frozen=True)
+class ConductConfig:
+    """Conduct alerts: the compliance officer's review queue (not a veto)."""
+    rules: tuple[AlertRule, ...] = (
+        AlertRule("own_over_cap_rate", 0.05, "medium"),
+        AlertRule("off_hours_rate", 0.02, "medium"),
+        AlertRule("threat_ratio", 0.03, "medium"),
+        AlertRule("substantiated_complaints", 1, "medium"),
+        AlertRule("suspected_privacy_calls", 0, "medium"),
+        AlertRule("mandatory_not_passed", 0, "low", escalates=False),
+    )
+    escalate_after_months: int = 2
+
+
+@dataclass(frozen=True)
+class AppraisalConfig:
+    """Who is appraised in a month: worked enough of it to be judged."""
+    min_active_days: int = 15
+    min_cases_handled: int = 10
+
+
+@dataclass(frozen=True)
+class ExpertiseConfig:
+    m6plus_min_assignments: int
+    restructuring_min_completed: int
