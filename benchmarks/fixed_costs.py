@@ -28,6 +28,7 @@ from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 MONTH = "2026-08"
 TINY = {
     "assignments": ("assignments_20260801.csv", "S1,C1,A1,2026-08-01 09:00:00,,30,1000.00"),
@@ -36,7 +37,6 @@ TINY = {
 
 
 def tiny_landing(folder: Path) -> Path:
-    sys.path.insert(0, str(ROOT))
     from kaohe.contract import load_contract
 
     contract = load_contract()
@@ -48,7 +48,6 @@ def tiny_landing(folder: Path) -> Path:
 
 
 def small_landing(folder: Path) -> Path:
-    sys.path.insert(0, str(ROOT))
     from kaohe.generate import generate
 
     if not (folder / "_manifest.json").exists():
