@@ -1,6 +1,8 @@
 """Ingestion of the landing folder into DuckDB: file registry, raw, staging and quarantine.
 
-One file at a time, each in its own transaction:
+The night's ordinary files of a source (new names, plain UTF-8 CSV, one per date and sequence)
+are loaded together, in one statement and one transaction (``batch``); every other file, and
+any file a batch leaves out, alone, in its own transaction. Either way, per file:
   1. registry: the same path with the same sha256 is a no-op; new content under a known name
      replaces the earlier version's rows;
   2. read with DuckDB's native readers (read_csv with every column as text and the CSV-level
@@ -21,6 +23,7 @@ Modules, in the order a file goes through them:
   ``staging``  the latest-file-wins refresh of ``staging.<source>``;
   ``versions`` the delivery mistakes: versions of a name, the same content under another name,
                two files of the same date and sequence disagreeing on a key;
+  ``batch``    the ordinary files of a source in one statement, file by file the same result;
 and here ``Ingestor``, the single writer that runs them: one source (``ingest_source``), one file
 in its transaction (``ingest_file``), the file registry and whole-file rejections.
 """
@@ -36,6 +39,7 @@ import duckdb
 
 from kaohe import audit, evidence
 from kaohe.contract import Source
+from kaohe.ingest.batch import Batch
 from kaohe.ingest.files import (
     FileRejected,
     FileResult,
@@ -102,7 +106,7 @@ def ingest_options(cfg) -> dict:
     }
 
 
-class Ingestor(Reader, Store, Staging, Versions):
+class Ingestor(Batch, Reader, Store, Staging, Versions):
     """Loads new landing files into one warehouse connection (the single writer).
 
     ``max_rejected_share``: a file of at least ``MIN_RECORDS_FOR_SHARE`` records with a larger
@@ -153,11 +157,18 @@ class Ingestor(Reader, Store, Staging, Versions):
         todo = [f for f in files if f.rel not in unchanged]
         # Hash the next files on a thread while DuckDB loads the current one (hashlib and
         # DuckDB both release the GIL). An entry that is not a file is never opened.
+        # The ordinary files go in batches, one statement each (kaohe.ingest.batch); the
+        # others, and any a batch leaves out, one by one in the landing's order.
         with ThreadPoolExecutor(max_workers=1) as hasher:
-            hashes = [None if f.problem else hasher.submit(_try_hash, f.path) for f in todo]
-            done = {f.rel: self.ingest_file(src if f.fmt else None, f,
-                                            h.result() if h is not None else None)
-                    for f, h in zip(todo, hashes, strict=True)}
+            hashes = {f.rel: hasher.submit(_try_hash, f.path) for f in todo if not f.problem}
+            done: dict[str, FileResult] = {}
+            for members in self.batches(src, todo, hashes):
+                done.update(self.ingest_batch(src, members))
+            for f in todo:
+                if f.rel not in done:
+                    h = hashes.get(f.rel)
+                    done[f.rel] = self.ingest_file(src if f.fmt else None, f,
+                                                   h.result() if h is not None else None)
             results = [done.get(f.rel) or FileResult(f.rel, "unchanged") for f in files]
         result.files.extend(results)
         new_ids = [r.file_id for r in results if r.status == "loaded" and r.file_id]

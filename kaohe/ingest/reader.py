@@ -85,8 +85,11 @@ class Reader:
             if transcoded is not None:
                 transcoded.unlink(missing_ok=True)
 
-    def _read_csv(self, src: Source, path: Path, header: list[str], fmt: str | None
-                  ) -> dict[str, tuple[str, str]]:
+    def _read_csv(self, src: Source, path: Path | list[Path], header: list[str],
+                  fmt: str | None) -> dict[str, tuple[str, str]]:
+        """The view ``_in`` over one file, or over several files of the same header and format
+        read in one statement (``path`` a list): then ``_fidx`` is each row's file, its position
+        in the list, and ``_rej.file_id`` the same position."""
         con = self.con
         con.execute("drop table if exists _rej; drop table if exists _rej_scan")
         columns = "{" + ", ".join(
@@ -94,10 +97,15 @@ class Reader:
         ) + "}"
         aliases = {h: f"_r{i}" for i, h in enumerate(header)}
         select = ", ".join(self._read_select(src, h, quote(h), aliases[h]) for h in header)
+        if isinstance(path, list):
+            select += ", file_index::integer as _fidx"
+            paths = "[" + ", ".join(literal(str(p)) for p in path) + "]"
+        else:
+            paths = literal(str(path))
         # A view: the file is read once, by the statement that types and checks it.
         con.execute(
             f"create or replace temp view _in as select {select} from read_csv("
-            f"{literal(str(path))}, columns = {columns}, header = true, auto_detect = false, "
+            f"{paths}, columns = {columns}, header = true, auto_detect = false, "
             " delim = ',', quote = '\"', escape = '\"', "
             "store_rejects = true, rejects_table = '_rej', rejects_scan = '_rej_scan', "
             f"max_line_size = 4000000, compression = '{'gzip' if fmt == 'csv.gz' else 'none'}')"
@@ -141,13 +149,15 @@ class Reader:
                 for (_, typ), h in zip(described, header, strict=True)}
 
     def _materialize(self, src: Source, raw_types: dict[str, tuple[str, str]],
-                     keep_raw: bool = False) -> None:
+                     keep_raw: bool = False, batch: bool = False) -> None:
         """One pass over the file: read, type and check every row into _checked.
 
         The record as it arrived (the raw text of the contract's columns) is kept for the bad
         rows only, which the quarantine shows: keeping it for every row would more than double
         the table. Extra columns are always kept (raw stores them). A file with a duplicate key
         is read again keeping every record (``keep_raw``): a duplicate is only known after.
+        ``batch``: ``_in`` holds several files (``_fidx``, kept); ``_rec`` numbers the records
+        of all of them in order, and a duplicate key is the caller's to find, per file.
         """
         con = self.con
         raws = {name: alias for name, (alias, _) in raw_types.items()}
@@ -158,7 +168,7 @@ class Reader:
             for c in src.columns
         )
         raw_cols = ", ".join(alias for alias, _ in raw_types.values())
-        typed_rows = f"(select {raw_cols}, {typed} from _in)"
+        typed_rows = f"(select {raw_cols}, {typed}{', _fidx' if batch else ''} from _in)"
         rows = row_checks(src, raws, self._window)
         if src.references:
             # a reference may point at another row of the same file, if that row is good
@@ -182,6 +192,8 @@ class Reader:
             f"{raw_text}, c.* exclude ({', '.join(aliases)}) "
             f"from (select t.*, ({bad_any}) as _bad, false as _dup from {typed_rows} t) c"
         )
+        if batch:
+            return
         dupes = con.execute(
             f"select count(*) from (select 1 from _checked group by {pk} having count(*) > 1)"
         ).fetchall()[0][0]

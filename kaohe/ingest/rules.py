@@ -118,31 +118,63 @@ class DateWindow:
     def last(self) -> date:
         return self.business_date + timedelta(days=self.after)
 
+    # SQL of the window's ends and its description, as the checks use them
+    def first_sql(self) -> str:
+        return f"DATE '{self.first}'"
 
-def window_checks(src: Source, window: DateWindow | None) -> list[tuple[str, str, str]]:
+    def last_sql(self) -> str:
+        return f"DATE '{self.last}'"
+
+    def span_sql(self) -> str:
+        return (f"'the window of the file''s date {self.business_date} is {self.first} to "
+                f"{self.last}'")
+
+
+@dataclass(frozen=True)
+class FileWindows:
+    """The windows of several files read in one statement: each row's is chosen by its file's
+    position in the read (the column ``index``), from constant lists."""
+
+    windows: tuple[DateWindow, ...]
+    index: str = "t._fidx"
+
+    def _pick(self, values: list[str]) -> str:
+        return f"[{', '.join(values)}][{self.index} + 1]"
+
+    def first_sql(self) -> str:
+        return self._pick([w.first_sql() for w in self.windows])
+
+    def last_sql(self) -> str:
+        return self._pick([w.last_sql() for w in self.windows])
+
+    def span_sql(self) -> str:
+        return self._pick([w.span_sql() for w in self.windows])
+
+
+def window_checks(src: Source, window: DateWindow | FileWindows | None
+                  ) -> list[tuple[str, str, str]]:
     """``out_of_window``: a record dated after its file's date (plus the window), or, for a
     source that delivers each record once, long before it: a misnamed file, a wrong clock."""
     dates = src.record_dates
     if window is None or dates is None:
         return []
-    span = (f"the window of the file''s date {window.business_date} is {window.first} to "
-            f"{window.last}")  # inside a SQL literal
+    span = window.span_sql()
     checks = []
     for name in dates.columns:
         c = quote(name)
-        checks.append(("out_of_window", f"{c}::date > DATE '{window.last}'",
-                       f"'{name} ' || {c}::varchar || ' is after its file''s date: {span}'"))
+        checks.append(("out_of_window", f"{c}::date > {window.last_sql()}",
+                       f"'{name} ' || {c}::varchar || ' is after its file''s date: ' || {span}"))
     if dates.once:
         cols = [quote(c) for c in dates.columns]
         latest = cols[0] if len(cols) == 1 else f"greatest({', '.join(cols)})"
-        checks.append(("out_of_window", f"{latest}::date < DATE '{window.first}'",
+        checks.append(("out_of_window", f"{latest}::date < {window.first_sql()}",
                        f"'{'/'.join(dates.columns)} ' || {latest}::varchar || ' is long before "
-                       f"its file''s date: {span}'"))
+                       f"its file''s date: ' || {span}"))
     return checks
 
 
-def row_checks(src: Source, raws: dict[str, str], window: DateWindow | None = None
-               ) -> list[tuple[str, str, str]]:
+def row_checks(src: Source, raws: dict[str, str],
+               window: DateWindow | FileWindows | None = None) -> list[tuple[str, str, str]]:
     """(reason_code, SQL condition true when bad, SQL message) for each row-level rule;
     ``window``: the dates this file's records may carry (no date check without it)."""
     checks: list[tuple[str, str, str]] = []

@@ -9,7 +9,7 @@ import duckdb
 from kaohe import audit, pii
 from kaohe.contract import Source
 from kaohe.ingest.files import FileRejected, LandedFile
-from kaohe.warehouse import quote
+from kaohe.warehouse import literal, quote
 
 # A file of at least this many records whose rejected share exceeds ``max_rejected_share`` is
 # rejected whole: one reason instead of a quarantine row per record (a share of a handful of
@@ -24,7 +24,7 @@ class Store:
     max_rejected_share: float
     _checks: list[tuple[str, str, str]]
 
-    def _mask_names(self, src: Source, fid: int) -> None:
+    def _mask_names(self, src: Source, fid: int | None) -> None:
         """The debtor's name in free text: in the new file's text before it is stored (the
         clear name never reaches the database file), and, for a case master, in the text already
         loaded about the cases whose (case, name) this file brings for the first time (in the
@@ -70,16 +70,7 @@ class Store:
             line_expr = "t._rec" if f.fmt == "parquet" else "t._rec + 1"
 
         # Good rows → raw, with their extra columns (schema drift is kept, as text).
-        extras = [h for h in raw_types if h not in src.column_names]
-        existing = {
-            r[0] for r in con.execute(
-                "select column_name from duckdb_columns() where schema_name = 'raw' "
-                "and table_name = ?", [src.name],
-            ).fetchall()
-        } if extras else set()
-        for h in extras:
-            if h not in existing:
-                con.execute(f"alter table raw.{src.name} add column {quote(h)} varchar")
+        extras = self._add_extra_columns(src, raw_types)
         cols = [quote(c) for c in src.column_names]
         values = [f"t.{c}" for c in cols]
         if src.kind == "snapshot":
@@ -98,10 +89,26 @@ class Store:
         ).fetchall()[0][0]
         bad_rows = con.execute("select count(*) from _checked").fetchall()[0][0] - loaded
         if bad_rows:
-            self._quarantine_rows(src, f, fid, raw_types, checks, line_from, line_expr)
+            self._quarantine_rows(src, raw_types, checks, line_from, line_expr,
+                                  ("?", "?"), [fid, f.rel])
         if n_rej:
             self._quarantine_lines(src, f, fid)
         return loaded, bad_rows + n_rej
+
+    def _add_extra_columns(self, src: Source, raw_types: dict[str, tuple[str, str]]
+                           ) -> list[str]:
+        """The file's columns the contract does not know, each added to raw (as text) if new."""
+        extras = [h for h in raw_types if h not in src.column_names]
+        existing = {
+            r[0] for r in self.con.execute(
+                "select column_name from duckdb_columns() where schema_name = 'raw' "
+                "and table_name = ?", [src.name],
+            ).fetchall()
+        } if extras else set()
+        for h in extras:
+            if h not in existing:
+                self.con.execute(f"alter table raw.{src.name} add column {quote(h)} varchar")
+        return extras
 
     def _check_share(self, n_rej: int) -> None:
         """Reject the file whole (``too_many_rejected``) before anything of it is stored when
@@ -137,9 +144,11 @@ class Store:
             + ". A file this wrong is usually a wrong export, name or date: correct it and "
             "deliver it again.", rows_read=read)
 
-    def _quarantine_rows(self, src: Source, f: LandedFile, fid: int,
-                         raw_types: dict[str, tuple[str, str]], checks: list, line_from: str,
-                         line_expr: str) -> None:
+    def _quarantine_rows(self, src: Source, raw_types: dict[str, tuple[str, str]],
+                         checks: list, line_from: str, line_expr: str,
+                         file_sql: tuple[str, str], params: list) -> None:
+        """``file_sql``: the SQL of the row's file id and file name (parameters ``params``, or
+        columns of a table joined in ``line_from``)."""
         con = self.con
 
         # Bad rows → quarantine, with every reason and the record rebuilt with PII masked.
@@ -167,30 +176,38 @@ class Store:
         )
         con.execute(
             f"insert into audit.quarantine {audit.columns('quarantine')} "
-            "select ?, ?, ?, line, mask_pii_text(raw_text), problems[1].code, "
+            f"select _fid, {literal(src.name)}, _file, line, mask_pii_text(raw_text), "
+            "problems[1].code, "
             "array_to_string(list_transform(problems, lambda p: p.code || ': ' || p.msg), '; '), "
             "now()::timestamp from ("
-            f"select {line_expr} as line, concat_ws(',', {', '.join(header_fields)}) as raw_text, "
+            f"select {file_sql[0]} as _fid, {file_sql[1]} as _file, {line_expr} as line, "
+            f"concat_ws(',', {', '.join(header_fields)}) as raw_text, "
             f"list_filter([{', '.join(reasons)}], lambda p: p is not null) as problems "
             f"from {line_from} where t._bad or t._dup)",
-            [fid, src.name, f.rel],
+            params,
         )
 
-    def _quarantine_lines(self, src: Source, f: LandedFile, fid: int) -> None:
-        """Lines the CSV reader could not split into the header's fields (DuckDB's rejects)."""
+    def _quarantine_lines(self, src: Source, f: LandedFile | None, fid: int | None) -> None:
+        """Lines the CSV reader could not split into the header's fields (DuckDB's rejects);
+        ``f`` None: the files of a batch (``_batch``, by their position in the read)."""
         con = self.con
         mask = "mask_pii_text(csv_line)"
         if src.pii_columns:
             # A malformed line cannot be split into fields: mask every CJK run and long number.
             mask = (f"regexp_replace(regexp_replace({mask}, '[\\x{{3400}}-\\x{{9FFF}}]+', '***', "
                     "'g'), '[0-9]{7,}', '***', 'g')")
+        if f is None:
+            ids, params, group = "b.fid, ?, b.rel", [], "b.fid, b.rel, "
+            source = "_rej r join _batch b on r.file_id = b._fidx"
+        else:
+            ids, source, params, group = "?, ?, ?", "_rej", [fid], ""
         con.execute(
             f"insert into audit.quarantine {audit.columns('quarantine')} "
-            "select ?, ?, ?, line, any_value(" + mask + "), "
+            f"select {ids}, line, any_value(" + mask + "), "
             "case when bool_or(error_type in ('INVALID UNICODE', 'INVALID ENCODING')) "
             "then 'encoding_error' else 'malformed_row' end, "
             "string_agg(distinct error_type || ': ' || mask_value(coalesce(error_message, '')), "
-            "'; '), "
-            "now()::timestamp from _rej group by line order by line",
-            [fid, src.name, f.rel],
+            "'; ' order by error_type || ': ' || mask_value(coalesce(error_message, ''))), "
+            f"now()::timestamp from {source} group by {group}line order by {group}line",
+            params + [src.name] + ([f.rel] if f is not None else []),
         )

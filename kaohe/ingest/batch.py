@@ -1,0 +1,204 @@
+"""Many files of a source in one statement: the night's ordinary files (plain UTF-8 CSV, new
+names, one file per date and sequence) are read, typed, checked and stored together, so a
+source costs a handful of statements instead of a handful per file.
+
+The guarantees are the single file's (``Ingestor.ingest_file``), file by file: a file keeps its
+own registry row, counts, quarantine rows and line numbers (``_rej.file_id`` and ``_fidx`` are
+the file's position in the read; ``_rec`` numbers the records of all files in order, and a
+file's line is its record number minus the records of the files before it), its own date window
+(``FileWindows``), and the whole batch is one transaction (a kill loses all of it or none).
+A file that needs more than the ordinary goes through ``ingest_file`` after the batch, in the
+order of the landing: an earlier version of its name, content already loaded, a sibling of the
+same date and sequence, another encoding or a byte-order mark, a header the contract refuses, a
+parquet, a source with references between its rows or with debtor PII (the case master:
+names are masked across tables as it loads); and, found once the batch is read, a duplicate key
+within the file, a line that is not UTF-8 (the whole file decides its encoding), more than
+``max_rejected_share`` rejected. If the statement itself fails (a truncated gzip), every file of
+the batch is taken alone. A file taken alone is registered after the batch, so its ``file_id``
+is later than theirs (the order of file ids decides nothing between them: files of the same date
+and sequence never share a batch).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+import duckdb
+
+from kaohe import audit
+from kaohe.contract import Source
+from kaohe.ingest.files import FileRejected, FileResult, LandedFile, check_header, sniff
+from kaohe.ingest.rules import DateWindow, FileWindows
+from kaohe.ingest.store import MIN_RECORDS_FOR_SHARE
+from kaohe.pii import mask_value
+from kaohe.warehouse import quote
+
+log = logging.getLogger("kaohe")
+
+_UNICODE_ERRORS = "('INVALID UNICODE', 'INVALID ENCODING')"
+
+
+@dataclass(frozen=True)
+class Member:
+    """A file of a batch: its hash, and the header and format its batch shares."""
+
+    f: LandedFile
+    sha: str
+    header: tuple[str, ...]
+
+
+class Batch:
+    """The batch path of ``Ingestor`` (a mixin: it uses the reader, the store and the
+    registry of the single-file path)."""
+
+    con: duckdb.DuckDBPyConnection
+    window_days: tuple[int, int]
+    max_rejected_share: float
+
+    def batches(self, src: Source, todo: list[LandedFile], hashes: dict[str, Future]
+                ) -> list[list[Member]]:
+        """The ordinary files of ``todo``, grouped by header and format (see the module)."""
+        if src.pii_columns or src.references:
+            return []
+        candidates = [f for f in todo if f.problem is None and f.fmt in ("csv", "csv.gz")
+                      and f.business_date is not None]
+        if not candidates:
+            return []
+        con = self.con
+        known = {r[0] for r in con.execute(
+            "select distinct path from audit.file_registry where source = ? "
+            "and status <> 'replaced'", [src.name]).fetchall()}
+        slots = {(d, s) for d, s in con.execute(
+            "select distinct business_date, seq from audit.file_registry where source = ? "
+            "and status = 'loaded'", [src.name]).fetchall()}
+        loaded = {r[0] for r in con.execute(
+            "select distinct sha256 from audit.file_registry where source = ? "
+            "and status in ('loaded', 'purged') and rows_read > 0", [src.name]).fetchall()}
+        per_slot = Counter((f.business_date, f.seq) for f in todo)
+        groups: dict[tuple, list[Member]] = {}
+        for f in candidates:
+            slot = (f.business_date, f.seq)
+            if f.rel in known or slot in slots or per_slot[slot] > 1:
+                continue
+            sha = hashes[f.rel].result()
+            if not isinstance(sha, str) or sha in loaded:
+                continue
+            try:
+                sniffed = sniff(f.path, f.fmt)
+                check_header(src, sniffed.header)
+            except FileRejected:
+                continue
+            if sniffed.encoding != "utf-8" or sniffed.verdict is not None or sniffed.bom:
+                continue
+            loaded.add(sha)  # the same content again in this landing: a duplicate, alone
+            key = (tuple(sniffed.header), f.fmt)
+            groups.setdefault(key, []).append(Member(f, sha, key[0]))
+        return list(groups.values())
+
+    def ingest_batch(self, src: Source, members: list[Member]) -> dict[str, FileResult]:
+        """Load the members in one transaction; the results of the files loaded (a file left
+        out is for ``ingest_file``). Never raises for a problem with a file."""
+        try:
+            return self._transaction(lambda: self._load_batch(src, members))
+        except Exception as exc:  # e.g. a truncated gzip: each file alone says which
+            log.debug("%s: %d files read one by one: %s", src.name, len(members),
+                      mask_value(str(exc).splitlines()[0][:300] if str(exc) else repr(exc)))
+            return {}
+
+    def _load_batch(self, src: Source, members: list[Member]) -> dict[str, FileResult]:
+        con = self.con
+        self._warnings = []
+        self._window = FileWindows(tuple(DateWindow(m.f.business_date, *self.window_days)
+                                         for m in members))
+        raw_types = self._read_csv(src, [m.f.path for m in members], list(members[0].header),
+                                   members[0].f.fmt)
+        self._materialize(src, raw_types, batch=True)
+        pk = ", ".join(quote(k) for k in src.pk)
+        stats = {i: (n, bad, first) for i, n, bad, first in con.execute(
+            "select _fidx, count(*), count(*) filter (_bad), min(_rec) from _checked "
+            "group by _fidx").fetchall()}
+        rejected_lines = dict(con.execute(
+            "select file_id, count(distinct line) from _rej group by file_id").fetchall())
+        alone = {r[0] for r in con.execute(
+            f"select distinct file_id from _rej where error_type in {_UNICODE_ERRORS}"
+        ).fetchall()}
+        alone |= {r[0] for r in con.execute(
+            f"select distinct _fidx from _checked group by _fidx, {pk} having count(*) > 1"
+        ).fetchall()}
+        counts = {}
+        for i in range(len(members)):
+            records, bad, _ = stats.get(i, (0, 0, None))
+            n_rej = rejected_lines.get(i, 0)
+            read, rejected = records + n_rej, bad + n_rej
+            if read >= MIN_RECORDS_FOR_SHARE and rejected > self.max_rejected_share * read:
+                alone.add(i)
+            counts[i] = (read, records - bad, rejected)
+        if alone:
+            ids = ", ".join(str(int(i)) for i in alone)
+            con.execute(f"delete from _checked where _fidx in ({ids})")
+            con.execute(f"delete from _rej where file_id in ({ids})")
+        kept = [i for i in range(len(members)) if i not in alone]
+        if not kept:
+            return {}
+        fids = sorted(r[0] for r in con.execute(
+            "select nextval('audit.file_id_seq') from range(?)", [len(kept)]).fetchall())
+        con.execute("create or replace temp table _batch (_fidx integer, fid bigint, "
+                    "rel varchar, business_date date, seq integer, off bigint)")
+        con.executemany("insert into _batch values (?, ?, ?, ?, ?, ?)", [
+            [i, fid, members[i].f.rel, members[i].f.business_date, members[i].f.seq,
+             (stats[i][2] - 1) if i in stats else 0] for i, fid in zip(kept, fids, strict=True)])
+        self._mask_names(src, None)
+        self._store_batch(src, raw_types)
+        results = {}
+        for i, fid in zip(kept, fids, strict=True):
+            f, (read, loaded, rejected) = members[i].f, counts[i]
+            size, ctime = self._stat(f)
+            con.execute(
+                f"insert into audit.file_registry {audit.columns('file_registry')} values "
+                "(?, ?, ?, ?, ?, ?, ?, ?, 'utf-8', ?, ?, ?, 'loaded', null, now()::timestamp, "
+                "null, false, ?)",
+                [fid, f.rel, src.name, f.business_date, f.seq, f.fmt, size, members[i].sha,
+                 read, loaded, rejected, ctime])
+            results[f.rel] = FileResult(f.rel, "loaded", read, loaded, rejected, file_id=fid)
+        return results
+
+    def _store_batch(self, src: Source, raw_types: dict[str, tuple[str, str]]) -> None:
+        """``Store._store`` for the files of ``_batch``: good rows to raw with each file's
+        lineage, bad rows and malformed lines to quarantine with each file's lines."""
+        con = self.con
+        raws = {name: alias for name, (alias, _) in raw_types.items()}
+        line_from = "_checked t join _batch b on t._fidx = b._fidx"
+        line_expr = "t._rec - b.off + 1"
+        n_rej = con.execute("select count(*) from _rej").fetchall()[0][0]
+        if n_rej:
+            # per file, as in Store._store: consecutive rejected lines share a g, the last of
+            # them counts them all; g moved by the file's offset into the batch's numbering
+            con.execute(
+                "create or replace temp table _rejmap as select r.file_id as _fidx, "
+                "r.g + b.off as g, max(r.n) as n from (select file_id, "
+                "line - 2 - (row_number() over (partition by file_id order by line) - 1) as g, "
+                "row_number() over (partition by file_id order by line) as n "
+                "from (select distinct file_id, line from _rej)) r "
+                "join _batch b on r.file_id = b._fidx group by 1, 2")
+            line_from += " asof left join _rejmap m on t._fidx = m._fidx and t._rec > m.g"
+            line_expr += " + coalesce(m.n, 0)"
+        extras = self._add_extra_columns(src, raw_types)
+        cols = [quote(c) for c in src.column_names]
+        values = [f"t.{c}" for c in cols]
+        if src.kind == "snapshot":
+            cols.insert(0, "snapshot_date")
+            values.insert(0, "b.business_date")
+        cols += [quote(h) for h in extras]
+        values += [f"mask_pii_text(cast(t.{raws[h]} as varchar))" for h in extras]
+        cols += ["_file_id", "_file", "_line", "_business_date", "_seq"]
+        values += ["b.fid", "b.rel", line_expr, "b.business_date", "b.seq"]
+        con.execute(f"insert into raw.{src.name} ({', '.join(cols)}) select {', '.join(values)} "
+                    f"from {line_from} where not t._bad")
+        if con.execute("select count(*) from _checked where _bad").fetchall()[0][0]:
+            self._quarantine_rows(src, raw_types, self._checks, line_from, line_expr,
+                                  ("b.fid", "b.rel"), [])
+        if n_rej:
+            self._quarantine_lines(src, None, None)
