@@ -25,8 +25,9 @@ test: install
 lint: install
 	$(UV) run ruff check .
 
-# The performance benchmark (docs/performance.md): kaohe vs the bare-DuckDB floor vs pandas,
-# nightly increment, scaling 1x/2x/4x. SCALE=small|medium|large; data kept in benchmarks/data.
+# The performance benchmark (docs/performance.md): kaohe vs the bare-DuckDB floor and a bare
+# read of the files (3 interleaved runs each, medians), the nightly increment, kaohe whatif,
+# scaling 1x/2x/4x. SCALE=small|medium|large; data kept in benchmarks/data.
 bench: install
 	$(UV) run python benchmarks/run.py --scale $(SCALE) --out benchmarks/results/$(SCALE).json
 

@@ -4,8 +4,8 @@ source costs a handful of statements instead of a handful per file.
 
 The guarantees are the single file's (``Ingestor.ingest_file``), file by file: a file keeps its
 own registry row, counts, quarantine rows and line numbers (``_rej.file_id`` and ``_fidx`` are
-the file's position in the read; ``_rec`` numbers the records of all files in order, and a
-file's line is its record number minus the records of the files before it), its own date window
+the file's position in the read; ``_checked``'s rowid numbers the records of all files in
+order, and a file's line follows from its first rowid), its own date window
 (``FileWindows``), and the whole batch is one transaction (a kill loses all of it or none).
 A file that needs more than the ordinary goes through ``ingest_file`` after the batch, in the
 order of the landing: an earlier version of its name, content already loaded, a sibling of the
@@ -118,7 +118,7 @@ class Batch:
         self._materialize(src, raw_types, batch=True)
         pk = ", ".join(quote(k) for k in src.pk)
         stats = {i: (n, bad, first) for i, n, bad, first in con.execute(
-            "select _fidx, count(*), count(*) filter (_bad), min(_rec) from _checked "
+            "select _fidx, count(*), count(*) filter (_bad), min(rowid) from _checked "
             "group by _fidx").fetchall()}
         rejected_lines = dict(con.execute(
             "select file_id, count(distinct line) from _rej group by file_id").fetchall())
@@ -149,7 +149,7 @@ class Batch:
                     "rel varchar, business_date date, seq integer, off bigint)")
         con.executemany("insert into _batch values (?, ?, ?, ?, ?, ?)", [
             [i, fid, members[i].f.rel, members[i].f.business_date, members[i].f.seq,
-             (stats[i][2] - 1) if i in stats else 0] for i, fid in zip(kept, fids, strict=True)])
+             stats[i][2] if i in stats else 0] for i, fid in zip(kept, fids, strict=True)])
         self._mask_names(src, None)
         self._store_batch(src, raw_types)
         results = {}
@@ -171,7 +171,7 @@ class Batch:
         con = self.con
         raws = {name: alias for name, (alias, _) in raw_types.items()}
         line_from = "_checked t join _batch b on t._fidx = b._fidx"
-        line_expr = "t._rec - b.off + 1"
+        line_expr = "t.rowid - b.off + 2"  # off: the file's first rowid; line 1 is the header
         n_rej = con.execute("select count(*) from _rej").fetchall()[0][0]
         if n_rej:
             # per file, as in Store._store: consecutive rejected lines share a g, the last of
@@ -183,7 +183,7 @@ class Batch:
                 "row_number() over (partition by file_id order by line) as n "
                 "from (select distinct file_id, line from _rej)) r "
                 "join _batch b on r.file_id = b._fidx group by 1, 2")
-            line_from += " asof left join _rejmap m on t._fidx = m._fidx and t._rec > m.g"
+            line_from += " asof left join _rejmap m on t._fidx = m._fidx and t.rowid >= m.g"
             line_expr += " + coalesce(m.n, 0)"
         extras = self._add_extra_columns(src, raw_types)
         cols = [quote(c) for c in src.column_names]

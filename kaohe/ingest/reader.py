@@ -34,6 +34,7 @@ class Reader:
     _window: DateWindow | None
     _checks: list[tuple[str, str, str]]
     _warnings: list[str]
+    _rowid0: int  # the rowid of _checked's first record
 
     def _read(self, src: Source | None, f: LandedFile) -> tuple[dict[str, tuple[str, str]], str]:
         """Read, type and check the file into the temp table _checked; FileRejected if it can't."""
@@ -156,7 +157,7 @@ class Reader:
         rows only, which the quarantine shows: keeping it for every row would more than double
         the table. Extra columns are always kept (raw stores them). A file with a duplicate key
         is read again keeping every record (``keep_raw``): a duplicate is only known after.
-        ``batch``: ``_in`` holds several files (``_fidx``, kept); ``_rec`` numbers the records
+        ``batch``: ``_in`` holds several files (``_fidx``, kept); the rowid numbers the records
         of all of them in order, and a duplicate key is the caller's to find, per file.
         """
         con = self.con
@@ -180,20 +181,23 @@ class Reader:
         checks = self._checks = rows + reference_checks(src)
         pk = ", ".join(quote(k) for k in src.pk)
         bad_any = " or ".join(f"coalesce({cond}, false)" for _, cond, _ in checks)
-        # One pass: read, type, check (in parallel), then number the records in file order:
-        # row_number() over () streams on one thread, so it comes last.
+        # One pass: read, type, check and store, in parallel. The table keeps the file's order
+        # (insertion order is preserved), so a record's number is its rowid minus the first
+        # one's, plus 1 (rowids start at 0, or at a large constant inside a transaction): no
+        # row_number() over (), which would run the whole read on one thread.
         aliases = [alias for alias, _ in raw_types.values()]
         raw_text = ", ".join(
             f"c.{alias}" if keep_raw or name not in src.column_names
             else f"case when c._bad then c.{alias} end as {alias}"
             for name, (alias, _) in raw_types.items())
         con.execute(
-            "create or replace temp table _checked as select row_number() over () as _rec, "
-            f"{raw_text}, c.* exclude ({', '.join(aliases)}) "
+            f"create or replace temp table _checked as select {raw_text}, "
+            f"c.* exclude ({', '.join(aliases)}) "
             f"from (select t.*, ({bad_any}) as _bad, false as _dup from {typed_rows} t) c"
         )
         if batch:
             return
+        self._first_rowid()
         dupes = con.execute(
             f"select count(*) from (select 1 from _checked group by {pk} having count(*) > 1)"
         ).fetchall()[0][0]
@@ -203,5 +207,12 @@ class Reader:
         if dupes:  # rare: the later occurrences of a key within the file are rejected
             con.execute(
                 "create or replace temp table _checked as select * replace ("
-                f"row_number() over (partition by {pk} order by _rec) > 1 as _dup) from _checked"
+                f"row_number() over (partition by {pk} order by rowid) > 1 as _dup) "
+                "from _checked order by rowid"
             )
+            self._first_rowid()
+
+    def _first_rowid(self) -> None:
+        """The rowid of the first record of _checked (what record numbers count from)."""
+        self._rowid0 = self.con.execute("select coalesce(min(rowid), 0) from _checked"
+                                        ).fetchall()[0][0]

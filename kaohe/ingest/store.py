@@ -23,6 +23,7 @@ class Store:
     con: duckdb.DuckDBPyConnection
     max_rejected_share: float
     _checks: list[tuple[str, str, str]]
+    _rowid0: int
 
     def _mask_names(self, src: Source, fid: int | None) -> None:
         """The debtor's name in free text: in the new file's text before it is stored (the
@@ -31,7 +32,7 @@ class Store:
         same transaction as the file's rows)."""
         text = next((t for t in pii.text_sources() if t[0] == src.name), None)
         if text is not None:
-            pii.mask_debtor_names(self.con, "_checked", ("_rec",), text[2])
+            pii.mask_debtor_names(self.con, "_checked", ("rowid",), text[2])
         if src.name != "cases":
             return
         new_names = ("r.case_id in (select case_id from (select case_id, debtor_name from "
@@ -52,22 +53,24 @@ class Store:
         con = self.con
         raws = {name: alias for name, (alias, _) in raw_types.items()}
         checks = self._checks
-        # Record numbers: DuckDB counts records (header = 1) and skips the rejected ones.
+        # Record numbers: DuckDB counts records (header = 1) and skips the rejected ones. A
+        # record's number is its rowid in _checked, from the first one's (Reader._materialize).
+        base = self._rowid0
         n_rej = con.execute("select count(distinct line) from _rej").fetchall()[0][0]
         self._check_share(n_rej)
         if n_rej:
             con.execute(
                 # consecutive rejected lines share a g: the last of them counts them all
                 "create or replace temp table _rejmap as select g, max(n) as n from ("
-                "select line - 2 - (row_number() over (order by line) - 1) as g, "
+                f"select line - 2 - (row_number() over (order by line) - 1) + {base} as g, "
                 "row_number() over (order by line) as n from (select distinct line from _rej)) "
                 "group by g"
             )
-            line_from = "_checked t asof left join _rejmap m on t._rec > m.g"
-            line_expr = "t._rec + 1 + coalesce(m.n, 0)"
+            line_from = "_checked t asof left join _rejmap m on t.rowid >= m.g"
+            line_expr = f"t.rowid - {base} + 2 + coalesce(m.n, 0)"
         else:
             line_from = "_checked t"
-            line_expr = "t._rec" if f.fmt == "parquet" else "t._rec + 1"
+            line_expr = f"t.rowid - {base} + {1 if f.fmt == 'parquet' else 2}"
 
         # Good rows → raw, with their extra columns (schema drift is kept, as text).
         extras = self._add_extra_columns(src, raw_types)
