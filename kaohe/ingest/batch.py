@@ -32,7 +32,7 @@ from kaohe import audit
 from kaohe.contract import Source
 from kaohe.ingest.files import FileRejected, FileResult, LandedFile, check_header, sniff
 from kaohe.ingest.rules import DateWindow, FileWindows
-from kaohe.ingest.store import MIN_RECORDS_FOR_SHARE
+from kaohe.ingest.store import MIN_RECORDS_FOR_SHARE, Lineage
 from kaohe.pii import mask_value
 from kaohe.warehouse import quote
 
@@ -169,7 +169,6 @@ class Batch:
         """``Store._store`` for the files of ``_batch``: good rows to raw with each file's
         lineage, bad rows and malformed lines to quarantine with each file's lines."""
         con = self.con
-        raws = {name: alias for name, (alias, _) in raw_types.items()}
         line_from = "_checked t join _batch b on t._fidx = b._fidx"
         line_expr = "t.rowid - b.off + 2"  # off: the file's first rowid; line 1 is the header
         n_rej = con.execute("select count(*) from _rej").fetchall()[0][0]
@@ -185,18 +184,9 @@ class Batch:
                 "join _batch b on r.file_id = b._fidx group by 1, 2")
             line_from += " asof left join _rejmap m on t._fidx = m._fidx and t.rowid >= m.g"
             line_expr += " + coalesce(m.n, 0)"
-        extras = self._add_extra_columns(src, raw_types)
-        cols = [quote(c) for c in src.column_names]
-        values = [f"t.{c}" for c in cols]
-        if src.kind == "snapshot":
-            cols.insert(0, "snapshot_date")
-            values.insert(0, "b.business_date")
-        cols += [quote(h) for h in extras]
-        values += [f"mask_pii_text(cast(t.{raws[h]} as varchar))" for h in extras]
-        cols += ["_file_id", "_file", "_line", "_business_date", "_seq"]
-        values += ["b.fid", "b.rel", line_expr, "b.business_date", "b.seq"]
-        con.execute(f"insert into raw.{src.name} ({', '.join(cols)}) select {', '.join(values)} "
-                    f"from {line_from} where not t._bad")
+        self._insert_raw(src, raw_types, line_from,
+                         Lineage("b.business_date", "b.fid", "b.rel", line_expr,
+                                 "b.business_date", "b.seq"), "not t._bad", [])
         if con.execute("select count(*) from _checked where _bad").fetchall()[0][0]:
             self._quarantine_rows(src, raw_types, self._checks, line_from, line_expr,
                                   ("b.fid", "b.rel"), [])

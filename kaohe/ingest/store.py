@@ -4,6 +4,8 @@ PII-masked raw text; and the masking of debtors' names in free text."""
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import duckdb
 
 from kaohe import audit, pii
@@ -15,6 +17,17 @@ from kaohe.warehouse import literal, quote
 # rejected whole: one reason instead of a quarantine row per record (a share of a handful of
 # records says nothing about the file).
 MIN_RECORDS_FOR_SHARE = 100
+
+
+class Lineage(NamedTuple):
+    """SQL expressions of a raw row's lineage (a parameter, or a column of the batch)."""
+
+    snapshot_date: str
+    file_id: str
+    file: str
+    line: str
+    business_date: str
+    seq: str
 
 
 class Store:
@@ -51,7 +64,6 @@ class Store:
                raw_types: dict[str, tuple[str, str]]) -> tuple[int, int]:
         """Good rows of _checked → raw.<source>; bad rows and malformed lines → quarantine."""
         con = self.con
-        raws = {name: alias for name, (alias, _) in raw_types.items()}
         checks = self._checks
         # Record numbers: DuckDB counts records (header = 1) and skips the rejected ones. A
         # record's number is its rowid in _checked, from the first one's (Reader._materialize).
@@ -72,24 +84,11 @@ class Store:
             line_from = "_checked t"
             line_expr = f"t.rowid - {base} + {1 if f.fmt == 'parquet' else 2}"
 
-        # Good rows → raw, with their extra columns (schema drift is kept, as text).
-        extras = self._add_extra_columns(src, raw_types)
-        cols = [quote(c) for c in src.column_names]
-        values = [f"t.{c}" for c in cols]
-        if src.kind == "snapshot":
-            cols.insert(0, "snapshot_date")
-            values.insert(0, "?::date")
-        cols += [quote(h) for h in extras]
-        # an extra column is unknown free text: PII patterns are masked like a text column
-        values += [f"mask_pii_text(cast(t.{raws[h]} as varchar))" for h in extras]
-        cols += ["_file_id", "_file", "_line", "_business_date", "_seq"]
-        values += ["?", "?", line_expr, "?::date", "?"]
         params = ([f.business_date] if src.kind == "snapshot" else []) + [
             fid, f.rel, f.business_date, f.seq]
-        loaded = con.execute(
-            f"insert into raw.{src.name} ({', '.join(cols)}) select {', '.join(values)} "
-            f"from {line_from} where not t._bad and not t._dup", params,
-        ).fetchall()[0][0]
+        loaded = self._insert_raw(src, raw_types, line_from,
+                                  Lineage("?::date", "?", "?", line_expr, "?::date", "?"),
+                                  "not t._bad and not t._dup", params)
         bad_rows = con.execute("select count(*) from _checked").fetchall()[0][0] - loaded
         if bad_rows:
             self._quarantine_rows(src, raw_types, checks, line_from, line_expr,
@@ -97,6 +96,27 @@ class Store:
         if n_rej:
             self._quarantine_lines(src, f, fid)
         return loaded, bad_rows + n_rej
+
+    def _insert_raw(self, src: Source, raw_types: dict[str, tuple[str, str]], line_from: str,
+                    lineage: Lineage, where: str, params: list) -> int:
+        """Insert the good rows of ``line_from`` (``t`` is _checked) into raw.<source>, with
+        their extra columns (schema drift is kept, as text, PII patterns masked like a text
+        column) and the lineage expressions; the number of rows inserted."""
+        raws = {name: alias for name, (alias, _) in raw_types.items()}
+        extras = self._add_extra_columns(src, raw_types)
+        cols = [quote(c) for c in src.column_names]
+        values = [f"t.{c}" for c in cols]
+        if src.kind == "snapshot":
+            cols.insert(0, "snapshot_date")
+            values.insert(0, lineage.snapshot_date)
+        cols += [quote(h) for h in extras]
+        values += [f"mask_pii_text(cast(t.{raws[h]} as varchar))" for h in extras]
+        cols += ["_file_id", "_file", "_line", "_business_date", "_seq"]
+        values += [lineage.file_id, lineage.file, lineage.line, lineage.business_date,
+                   lineage.seq]
+        return self.con.execute(
+            f"insert into raw.{src.name} ({', '.join(cols)}) select {', '.join(values)} "
+            f"from {line_from} where {where}", params).fetchall()[0][0]
 
     def _add_extra_columns(self, src: Source, raw_types: dict[str, tuple[str, str]]
                            ) -> list[str]:
