@@ -6,6 +6,7 @@ batched and one by one, and compares every table; and checks the batch was reall
 from __future__ import annotations
 
 import gzip
+import os
 import re
 import shutil
 from pathlib import Path
@@ -166,3 +167,23 @@ def test_files_that_need_the_delivery_rules_are_not_batched(tmp_path, monkeypatc
     assert batched == single
     statuses = sorted(s for s, in landing.query("select status from audit.file_registry"))
     assert statuses == ["duplicate", "loaded", "loaded"]
+
+
+def test_a_source_too_big_for_one_batch_goes_in_several(tmp_path, monkeypatch):
+    """Batches are capped in bytes (the checked table is held until the transaction ends):
+    five files of ~250 bytes under a 600-byte cap make batches of 2, 2 and 1, and the tables
+    are those of reading them one by one."""
+    monkeypatch.setattr("kaohe.ingest.batch.BATCH_BYTES", 600)
+
+    def build(landing):
+        for day in range(15, 20):
+            landing.write("calls", f"calls_202609{day}.csv",
+                          calls(*[f"{day}-{i}" for i in range(4)], day=f"2026-09-{day}"))
+
+    landing, batched, single = both_ways(tmp_path, build, monkeypatch)
+    sizes = [os.path.getsize(p) for p in sorted(landing.root.joinpath("calls").iterdir())]
+    assert all(200 < n < 300 for n in sizes), sizes
+    assert [(s, n, k) for s, n, k in landing.used if s == "calls"] == [
+        ("calls", 2, 2), ("calls", 2, 2), ("calls", 1, 1)]
+    assert batched == single
+    assert landing.query("select count(*) from raw.calls") == [(20,)]
