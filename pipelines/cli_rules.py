@@ -1,0 +1,153 @@
+"""The kaohe commands about the rules, compliance and HR: ``purge`` (retention),
+``audit-config`` and ``config-schema`` (the configuration against the regulatory rule pack; its
+JSON schema), ``export-pay`` (pay for HR's payroll import), ``whatif`` (a month re-scored under a
+proposed configuration) and ``calibrate`` (grade bands and rule floors/targets from the history).
+
+Their arguments are declared with every other command's in pipelines/cli.py (build_parser).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from pipelines.cli_common import CliError, get_config, get_home, setup_logging
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    from zoneinfo import ZoneInfo
+
+    from kaohe.retention import PurgeRefused, purge
+    from kaohe.warehouse import Home
+    from pipelines.resources import Warehouse
+    from pipelines.runner import RunLocked, run_lock
+
+    home = get_home(args)
+    if not Home(home).work_db.exists():
+        raise CliError(f"no warehouse in {home}: nothing to purge")
+    cfg = get_config(args)
+    setup_logging(home)
+    today = datetime.now(ZoneInfo(cfg.timezone)).date()
+    try:
+        with run_lock(Home(home)), Warehouse(home=str(home), landing=str(home)).writer() as con:
+            result = purge(con, args.before, cfg.retention_days, today)
+    except (PurgeRefused, RunLocked) as exc:
+        raise CliError(str(exc)) from None
+    print(f"purged {result.files} file(s) dated before {result.before}: "
+          f"{sum(result.rows.values()):,} rows (logged in audit.purge_log)")
+    return 0
+
+
+def cmd_audit_config(args: argparse.Namespace) -> int:
+    from kaohe.audit_config import audit, errors
+
+    cfg = get_config(args)
+    findings = audit(cfg)
+    if args.home:  # with the centre's history: rules that give almost everyone full marks
+        from kaohe.audit_config import history_findings
+        from kaohe.warehouse import Home
+
+        published = Home(get_home(args)).published_db
+        if not published.exists():
+            raise CliError(f"no published warehouse in {args.home}")
+        findings += history_findings(published, cfg)
+    print(f"audit of {cfg.path} (version {cfg.config_version}): "
+          f"{len(errors(findings))} error(s), "
+          f"{len(findings) - len(errors(findings))} warning(s)")
+    for f in sorted(findings, key=lambda f: f.severity):
+        print(f"  {f.severity.upper():<8} [{f.rule}] {f.message}: {f.detail}")
+        print(f"           rule from: {f.source}")
+    return 1 if errors(findings) else 0
+
+
+def cmd_config_schema(args: argparse.Namespace) -> int:
+    from kaohe.config import SCHEMA_FILE, json_schema_text
+
+    text = json_schema_text()
+    if args.check:
+        current = SCHEMA_FILE.read_text(encoding="utf-8") if SCHEMA_FILE.exists() else ""
+        if current != text:
+            print(f"kaohe: {SCHEMA_FILE} is out of date: run kaohe config-schema --out "
+                  f"{SCHEMA_FILE}", file=sys.stderr)
+            return 1
+        print(f"{SCHEMA_FILE} is up to date")
+        return 0
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_export_pay(args: argparse.Namespace) -> int:
+    from kaohe.payroll import PayrollError, export_pay
+    from kaohe.warehouse import Home
+
+    home = Home(get_home(args))
+    try:
+        written = export_pay(home.published_db, args.month, Path(args.out))
+    except PayrollError as exc:
+        raise CliError(str(exc)) from None
+    export = written.export
+    print(f"wrote {len(export.rows)} pay rows of {args.month} "
+          f"(config {', '.join(export.config_versions)}) to {written.path}")
+    print("  totals: " + ", ".join(f"{name} {export.totals[name]:,.2f}" for name in
+                                   ("base_salary", "variable_earned", "paid_now", "deferred",
+                                    "forfeited", "ytd_deferred_pool")))
+    return 0
+
+
+def cmd_whatif(args: argparse.Namespace) -> int:
+    from kaohe import whatif
+    from kaohe.warehouse import Home
+
+    home = Home(get_home(args))
+    cfg = get_config(args)
+    try:
+        result = whatif.run(home.published_db, args.month, cfg, home.reports, args.lang)
+    except whatif.WhatIfError as exc:
+        raise CliError(str(exc)) from None
+    rows = result.rows
+    before = dict(whatif.distribution(rows, "grade_before"))
+    after = dict(whatif.distribution(rows, "grade_after"))
+    print(f"{args.month} under {cfg.config_version} ({result.seconds:.1f} s"
+          f"{', metrics rebuilt' if result.rebuilt_metrics else ''}):")
+    for grade in sorted(set(before) | set(after), key="S A B C D VETO NA".split().index):
+        print(f"  {grade:>4}  {before.get(grade, 0):5d} -> {after.get(grade, 0):5d}")
+    pay = [rows[c].fill_null(0).sum() for c in ("variable_pay_before", "variable_pay_after")]
+    print(f"  variable pay {pay[0]:,.2f} -> {pay[1]:,.2f}; {result.changed.height} agent(s) "
+          f"change; {len(result.findings)} audit finding(s)")
+    print(f"  {result.html}\n  {result.csv}")
+    return 0
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from kaohe.calibrate import CalibrationError, calibrate, parse_distribution
+    from kaohe.warehouse import Home
+
+    home = Home(get_home(args))
+    cfg = get_config(args)
+    try:
+        result = calibrate(home.published_db, args.first, args.last, cfg,
+                           parse_distribution(args.distribution))
+    except CalibrationError as exc:
+        raise CliError(str(exc)) from None
+    n = result.agent_months
+    print(f"calibrated on {n} appraised agent-months of {args.first}..{args.last}")
+    print("  grade   before   after")
+    for grade in ("S", "A", "B", "C", "D"):
+        print(f"  {grade:>5}  {100 * result.before[grade] / n:5.1f}%  "
+              f"{100 * result.after[grade] / n:5.1f}%")
+    for dim, metric, f0, f1, t0, t1 in result.rules:
+        print(f"  {dim}.{metric}: floor {f0:g} -> {f1:g}, target {t0:g} -> {t1:g}")
+    print("  bands: " + ", ".join(f"{g} {b:g}" for g, b in
+                                  result.config.scorecard.grades.items()))
+    if args.out:
+        Path(args.out).write_text(result.config_text, encoding="utf-8")
+        print(f"wrote {args.out}: try it with kaohe whatif --config {args.out}")
+    else:
+        print(result.config_text)
+    return 0
