@@ -208,8 +208,8 @@ class Batch:
             line_from += " asof left join _rejmap m on t._fidx = m._fidx and t.rowid >= m.g"
             line_expr += " + coalesce(m.n, 0)"
         self._insert_raw(src, raw_types, line_from,
-                         Lineage("b.business_date", "b.fid", "b.rel", line_expr,
-                                 "b.business_date", "b.seq"), "not t._bad", [])
+                         Lineage("b.fid", "b.rel", line_expr, "b.business_date", "b.seq"),
+                         "not t._bad")
         if con.execute("select count(*) from _checked where _bad").fetchall()[0][0]:
             self._quarantine_rows(src, raw_types, self._checks, line_from, line_expr,
                                   ("b.fid", "b.rel"), [])

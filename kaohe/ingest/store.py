@@ -20,9 +20,9 @@ MIN_RECORDS_FOR_SHARE = 100
 
 
 class Lineage(NamedTuple):
-    """SQL expressions of a raw row's lineage (a parameter, or a column of the batch)."""
+    """SQL expressions of a raw row's lineage (a named parameter, or a column of the batch); a
+    snapshot's date is its business date."""
 
-    snapshot_date: str
     file_id: str
     file: str
     line: str
@@ -84,11 +84,10 @@ class Store:
             line_from = "_checked t"
             line_expr = f"t.rowid - {base} + {1 if f.fmt == 'parquet' else 2}"
 
-        params = ([f.business_date] if src.kind == "snapshot" else []) + [
-            fid, f.rel, f.business_date, f.seq]
-        loaded = self._insert_raw(src, raw_types, line_from,
-                                  Lineage("?::date", "?", "?", line_expr, "?::date", "?"),
-                                  "not t._bad and not t._dup", params)
+        loaded = self._insert_raw(
+            src, raw_types, line_from, Lineage("$fid", "$file", line_expr, "$day::date", "$seq"),
+            "not t._bad and not t._dup",
+            {"fid": fid, "file": f.rel, "day": f.business_date, "seq": f.seq})
         bad_rows = con.execute("select count(*) from _checked").fetchall()[0][0] - loaded
         if bad_rows:
             self._quarantine_rows(src, raw_types, checks, line_from, line_expr,
@@ -98,7 +97,7 @@ class Store:
         return loaded, bad_rows + n_rej
 
     def _insert_raw(self, src: Source, raw_types: dict[str, tuple[str, str]], line_from: str,
-                    lineage: Lineage, where: str, params: list) -> int:
+                    lineage: Lineage, where: str, params: dict | None = None) -> int:
         """Insert the good rows of ``line_from`` (``t`` is _checked) into raw.<source>, with
         their extra columns (schema drift is kept, as text, PII patterns masked like a text
         column) and the lineage expressions; the number of rows inserted."""
@@ -108,7 +107,7 @@ class Store:
         values = [f"t.{c}" for c in cols]
         if src.kind == "snapshot":
             cols.insert(0, "snapshot_date")
-            values.insert(0, lineage.snapshot_date)
+            values.insert(0, lineage.business_date)
         cols += [quote(h) for h in extras]
         values += [f"mask_pii_text(cast(t.{raws[h]} as varchar))" for h in extras]
         cols += ["_file_id", "_file", "_line", "_business_date", "_seq"]
@@ -116,7 +115,7 @@ class Store:
                    lineage.seq]
         return self.con.execute(
             f"insert into raw.{src.name} ({', '.join(cols)}) select {', '.join(values)} "
-            f"from {line_from} where {where}", params).fetchall()[0][0]
+            f"from {line_from} where {where}", params or {}).fetchall()[0][0]
 
     def _add_extra_columns(self, src: Source, raw_types: dict[str, tuple[str, str]]
                            ) -> list[str]:
