@@ -175,6 +175,25 @@ def test_over_cap_ranks_every_agents_calls_per_debtor_and_day_with_call_id_break
     assert rows["B"]["over_cap_calls"] == 0
 
 
+def test_over_cap_sums_a_debtors_cases_and_a_case_without_a_master_row_is_its_own_debtor(con):
+    # D1 has one case (C1): its own busy day; D2 has two cases, each under the cap alone but
+    # over it together; C9 has no case-master row: counted as its own debtor
+    insert(con, "cases", [case("C1", "D1"), case("C2", "D2"), case("C3", "D2")])
+    insert(con, "calls", [
+        *(call(f"K1{i}", "A", "C1", f"2026-08-12 0{i}:00:00") for i in range(1, 6)),  # 5: 2 over
+        call("K21", "B", "C2", "2026-08-12 09:00:00"),   # D2 #1
+        call("K22", "B", "C2", "2026-08-12 09:10:00"),   # D2 #2
+        call("K23", "A", "C3", "2026-08-12 09:20:00"),   # D2 #3
+        call("K24", "A", "C3", "2026-08-12 09:30:00"),   # D2 #4: over, A's own #2: not own
+        call("K25", "B", "C2", "2026-08-13 09:00:00"),   # D2, next day
+        *(call(f"K9{i}", "C", "C9", f"2026-08-12 1{i}:00:00") for i in range(1, 5)),  # 4: 1 over
+    ])
+    rows = build(con)
+    assert (rows["A"]["over_cap_calls"], rows["A"]["own_over_cap_calls"]) == (3, 2)
+    assert (rows["B"]["over_cap_calls"], rows["B"]["own_over_cap_calls"]) == (0, 0)
+    assert (rows["C"]["over_cap_calls"], rows["C"]["own_over_cap_calls"]) == (1, 1)
+
+
 def test_off_hours_are_before_08_00_00_and_from_21_00_00(con):
     insert(con, "calls", [
         call("K1", "A", "C1", "2026-08-03 07:59:59"),  # off

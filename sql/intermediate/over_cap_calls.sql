@@ -27,23 +27,40 @@ case_days as (
     group by all
 ),
 
-busy_days as (
-    -- (debtor, day) with more attempts than the cap: only those need ranking
-    select coalesce(m.debtor_id, 'case:' || d.case_id) as debtor_key, d.call_date
-    from case_days d
+case_debtors as (
+    -- the debtor of each case called in the month
+    select d.case_id, coalesce(m.debtor_id, 'case:' || d.case_id) as debtor_key
+    from (select distinct case_id from case_days) d
     left join case_master m using (case_id)
-    group by all
-    having sum(d.attempts) > cap
+),
+
+shared_debtors as (
+    -- debtors with more than one case called in the month: their attempts add up over cases
+    select debtor_key from case_debtors group by all having count(*) > 1
 ),
 
 busy_cases as (
-    select distinct m.case_id, b.debtor_key, b.call_date
-    from busy_days b
-    join (
-        select case_id, debtor_id as debtor_key from case_master
-        union all
-        select case_id, 'case:' || case_id from case_days
-    ) m using (debtor_key)
+    -- the case-days of the (debtor, day)s with more attempts than the cap: only those need
+    -- ranking. A debtor with one case called is busy on its case's busy days (no grouping of
+    -- every case-day of the month by debtor); one with several sums its cases' attempts.
+    select d.case_id, b.debtor_key, d.call_date
+    from case_days d
+    join case_debtors b using (case_id)
+    anti join shared_debtors s using (debtor_key)
+    where d.attempts > cap
+    union all
+    select case_id, debtor_key, call_date
+    from (
+        select
+            d.case_id,
+            b.debtor_key,
+            d.call_date,
+            sum(d.attempts) over (partition by b.debtor_key, d.call_date) as debtor_attempts
+        from case_days d
+        join case_debtors b using (case_id)
+        semi join shared_debtors s using (debtor_key)
+    )
+    where debtor_attempts > cap
 ),
 
 ranked as (

@@ -92,11 +92,16 @@ month_calls as not materialized (
     where c.started_at >= b.month_start and c.started_at < b.month_end
 ),
 
-over_cap as (
-    -- calls beyond the daily contact cap per debtor, and whether the agent's own calls alone
-    -- crossed it (intermediate.over_cap_calls)
-    select call_id, own_excess
+over_cap as materialized (
+    -- per agent: calls beyond the daily contact cap per debtor, and those the agent's own calls
+    -- alone put over it (intermediate.over_cap_calls); counted apart from the month's calls, so
+    -- a month of calls is not joined to them call by call
+    select
+        agent_id,
+        count(*) as over_cap_calls,
+        count(*) filter (where own_excess) as own_over_cap_calls
     from intermediate.over_cap_calls($month_start::date, $month_end::date, $contact_cap)
+    group by all
 ),
 
 contact as materialized (
@@ -112,14 +117,11 @@ contact as materialized (
             where c.outcome = 'connected_debtor' and c.duration_s >= $effective_min_s
         ) as effective_calls,
         count(*) filter (where c.ptp_amount > 0) as ptp_made,
-        count(o.call_id) as over_cap_calls,
-        count(o.call_id) filter (where o.own_excess) as own_over_cap_calls,
         count(*) filter (
             where c.started_at::time < $hours_start::time
                 or c.started_at::time >= $hours_end::time
         ) as off_hours_calls
     from month_calls c
-    left join over_cap o using (call_id)
     group by all
 ),
 
@@ -218,23 +220,26 @@ complaint_counts as materialized (
     group by all
 ),
 
+flagged_calls as (
+    -- per call with a label above the threshold: whether one is a configured QA label, whether
+    -- one is a privacy disclosure
+    select
+        call_id,
+        bool_or(list_contains($qa_labels, label)) as threat,
+        bool_or(label = 'privacy_disclosure') as privacy
+    from staging.qa_flags
+    where confidence >= $qa_threshold
+    group by all
+),
+
 qa as materialized (
     select
         c.agent_id,
-        count(*) filter (where exists (
-            select 1 from staging.qa_flags f
-            where f.call_id = c.call_id
-                and list_contains($qa_labels, f.label)
-                and f.confidence >= $qa_threshold
-        )) as qa_flagged_calls,
+        count(*) filter (where f.threat) as qa_flagged_calls,
         -- for the compliance officer's review, not a confirmed incident
-        count(*) filter (where exists (
-            select 1 from staging.qa_flags f
-            where f.call_id = c.call_id
-                and f.label = 'privacy_disclosure'
-                and f.confidence >= $qa_threshold
-        )) as suspected_privacy_calls
+        count(*) filter (where f.privacy) as suspected_privacy_calls
     from month_calls c
+    join flagged_calls f using (call_id)
     where c.outcome in ('connected_debtor', 'connected_third_party')
     group by all
 ),
@@ -361,8 +366,8 @@ final as (
         coalesce(pr.ptp_neutralised, 0) as ptp_neutralised,
         (pr.ptp_kept / nullif(pr.ptp_due - pr.ptp_neutralised, 0))::double
             as ptp_kept_rate_adjusted,
-        coalesce(ct.over_cap_calls, 0) as over_cap_calls,
-        coalesce(ct.own_over_cap_calls, 0) as own_over_cap_calls,
+        coalesce(oc.over_cap_calls, 0) as over_cap_calls,
+        coalesce(oc.own_over_cap_calls, 0) as own_over_cap_calls,
         coalesce(ct.off_hours_calls, 0) as off_hours_calls,
         coalesce(cc.complaints, 0) as complaints,
         (1000.0 * coalesce(cc.complaints, 0) / nullif(h.cases_handled, 0))::double
@@ -400,6 +405,7 @@ final as (
     left join recovery_base rb using (agent_id)
     left join collections co using (agent_id)
     left join contact ct using (agent_id)
+    left join over_cap oc using (agent_id)
     left join promises pr using (agent_id)
     left join complaint_counts cc using (agent_id)
     left join qa q using (agent_id)
