@@ -28,15 +28,14 @@ case_days as (
 ),
 
 case_debtors as (
-    -- the debtor of each case called in the month
-    select d.case_id, coalesce(m.debtor_id, 'case:' || d.case_id) as debtor_key
+    -- the debtor of each case called in the month, and whether the debtor has several cases
+    -- called (their attempts then add up over its cases)
+    select
+        d.case_id,
+        coalesce(m.debtor_id, 'case:' || d.case_id) as debtor_key,
+        count(*) over (partition by coalesce(m.debtor_id, 'case:' || d.case_id)) > 1 as shared
     from (select distinct case_id from case_days) d
     left join case_master m using (case_id)
-),
-
-shared_debtors as (
-    -- debtors with more than one case called in the month: their attempts add up over cases
-    select debtor_key from case_debtors group by all having count(*) > 1
 ),
 
 busy_cases as (
@@ -46,8 +45,7 @@ busy_cases as (
     select d.case_id, b.debtor_key, d.call_date
     from case_days d
     join case_debtors b using (case_id)
-    anti join shared_debtors s using (debtor_key)
-    where d.attempts > cap
+    where not b.shared and d.attempts > cap
     union all
     select case_id, debtor_key, call_date
     from (
@@ -58,7 +56,7 @@ busy_cases as (
             sum(d.attempts) over (partition by b.debtor_key, d.call_date) as debtor_attempts
         from case_days d
         join case_debtors b using (case_id)
-        semi join shared_debtors s using (debtor_key)
+        where b.shared
     )
     where debtor_attempts > cap
 ),
