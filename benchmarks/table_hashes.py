@@ -28,7 +28,7 @@ VOLATILE = {"ingested_at", "checked_at", "seconds", "masked_at", "overridden_at"
 # Labels of a version rather than data: the configuration's hash changes with any edit of the
 # file (a comment included), the schema version with any edit of kaohe/warehouse.py.
 LABELS = {"config_version"}
-SKIP_ROWS = {"audit.warehouse_meta": "key <> 'schema_version'"}
+SKIP_ROWS = {"audit.warehouse_meta": "key <> 'schema_fingerprint'"}
 
 
 def table_hashes(db: Path) -> dict[str, dict]:

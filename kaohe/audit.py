@@ -55,9 +55,22 @@ AUDIT_TABLES: dict[str, tuple[str, list[tuple[str, str, str]]]] = {
         ("reason", "varchar not null", "every problem of the record, quoted values masked"),
         ("ingested_at", "timestamp not null", "when it was quarantined"),
     ]),
-    "warehouse_meta": ("facts about this warehouse: schema version, PII key fingerprint, "
+    "schema_migrations": ("the schema version of this warehouse and how it got there: one row "
+                          "per version reached (the highest is the current one); kaohe/migrations",
+                          [
+        ("version", "integer primary key", "the schema version reached"),
+        ("name", "varchar not null", "the migration (NNNN_slug) or how the version was found"),
+        ("how", "varchar not null", "created (a new warehouse) | detected (built by a release "
+         "from before this table) | applied (a migration ran)"),
+        ("applied_at", "timestamp not null", "when"),
+        ("seconds", "double", "how long the migration took"),
+        ("kaohe_version", "varchar", "the kaohe release that did it"),
+        ("backup", "varchar", "the copy of the database taken before migrating"),
+    ]),
+    "warehouse_meta": ("facts about this warehouse: schema fingerprint, PII key fingerprint, "
                        "what the published copy holds, restated months", [
-        ("key", "varchar primary key", "schema_version | pii_key_fingerprint | "
+        ("key", "varchar primary key", "schema_fingerprint (a hash of the code that shaped the "
+         "tables; the version number is in audit.schema_migrations) | pii_key_fingerprint | "
          "published_file_id | published_mode | restated:YYYY-MM"),
         ("value", "varchar", "its value"),
     ]),
@@ -155,13 +168,21 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def sql_literal(text: str) -> str:
+    return _literal(text)
+
+
+def table_ddl(table: str) -> str:
+    """The CREATE statement of one audit table (idempotent)."""
+    cols = ",\n    ".join(f'"{name}" {typ}' for name, typ, _ in AUDIT_TABLES[table][1])
+    return f"create table if not exists audit.{table} (\n    {cols}\n);"
+
+
 def audit_ddl() -> str:
     """CREATE statements for every audit table (idempotent)."""
     out = ["create schema if not exists audit;",
            "create sequence if not exists audit.file_id_seq start 1;"]
-    for table, (_, columns) in AUDIT_TABLES.items():
-        cols = ",\n    ".join(f'"{name}" {typ}' for name, typ, _ in columns)
-        out.append(f"create table if not exists audit.{table} (\n    {cols}\n);")
+    out += [table_ddl(table) for table in AUDIT_TABLES]
     return "\n".join(out)
 
 

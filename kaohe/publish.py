@@ -26,7 +26,7 @@ from kaohe.warehouse import (
     _comment,
     literal,
     quote,
-    schema_version,
+    schema_fingerprint,
 )
 
 log = logging.getLogger("kaohe")
@@ -138,7 +138,8 @@ def _incremental_base(con: duckdb.DuckDBPyConnection, target: Path) -> int | Non
     finally:
         con.execute("detach prev")
     since = meta.get("published_file_id")
-    if since is None or meta.get("schema_version") != schema_version() or purges[0] != purges[1]:
+    if (since is None or meta.get("schema_fingerprint") != schema_fingerprint()
+            or purges[0] != purges[1]):
         return None
     replaced = con.execute("select count(*) from audit.file_registry where replaced_by > ?",
                            [int(since)]).fetchall()[0][0]

@@ -3,6 +3,7 @@
 Layout under the kaohe home (``--home`` or KAOHE_HOME):
   work/kaohe.duckdb       the writer's database (raw, staging, marts, audit); only kaohe opens it
   warehouse/kaohe.duckdb  the published analyst copy, replaced atomically after each run
+  backups/                copies of the writer's database taken before a migration (newest 3)
   dagster/                the Dagster instance (runs, event logs), shared with ``dagster dev``
   reports/YYYY-MM/        rendered reports
   logs/                   run logs
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import duckdb
 
-from kaohe import audit, pii
+from kaohe import audit, migrations, pii
 from kaohe.audit import ensure_audit
 from kaohe.contract import CONTRACT_FILE, Source, load_contract
 
@@ -52,6 +53,10 @@ class Home:
     @property
     def published_db(self) -> Path:
         return self.root / "warehouse" / "kaohe.duckdb"
+
+    @property
+    def backups(self) -> Path:
+        return self.root / "backups"
 
     @property
     def dagster_home(self) -> Path:
@@ -140,23 +145,37 @@ def source_columns_ddl(src: Source) -> list[str]:
     return cols
 
 
-def schema_version() -> str:
-    """Changes whenever the contract, this module or the audit schema changes."""
+def schema_fingerprint() -> str:
+    """Changes whenever the contract, this module, the audit schema or the migrations change (the
+    schema version number is kaohe.migrations.schema_version())."""
     digest = hashlib.sha256(CONTRACT_FILE.read_bytes())
     digest.update(Path(__file__).read_bytes())
     digest.update(Path(audit.__file__).read_bytes())
+    digest.update(str(migrations.schema_version()).encode())
     return digest.hexdigest()[:16]
 
 
+class MigrationNeeded(migrations.MigrationError):
+    """The open database is at an older schema version: kaohe run or kaohe migrate upgrades it."""
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create every schema and table the ingestion needs (idempotent, quick when up to date)."""
-    version = schema_version()
+    """Create every schema and table the ingestion needs (idempotent, quick when up to date).
+
+    The database must be new or at this code's schema version: an older one is upgraded by
+    ``upgrade(home)`` first (``kaohe run`` and every writer do it), a newer one is refused."""
+    fingerprint = schema_fingerprint()
     exists = con.execute(
         "select count(*) from duckdb_tables() where schema_name = 'audit' "
         "and table_name = 'warehouse_meta' and database_name = current_database()"
     ).fetchall()[0][0]
-    if exists and meta_get(con, "schema_version") == version:
+    if exists and meta_get(con, "schema_fingerprint") == fingerprint:
         return
+    found = migrations.detect_version(con)
+    if found is not None and migrations.pending(con):  # refuses one from the future
+        raise MigrationNeeded(
+            f"the warehouse is at schema version {found}, this kaohe writes version "
+            f"{migrations.schema_version()}: run `kaohe migrate --home DIR` (kaohe run does it)")
     con.execute(SCHEMAS_DDL)
     ensure_audit(con)  # every audit table, in one place (kaohe/audit.py)
     con.execute(BUCKET_MACRO.format(db=""))
@@ -188,7 +207,19 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
             _comment(con, f"staging.{src.name}.snapshot_date", "business date of the snapshot file")
         for name, (_, text) in LINEAGE_COLUMNS.items():
             _comment(con, f"staging.{src.name}.{name}", text)
-    meta_set(con, "schema_version", version)
+    if found is None:
+        migrations.stamp_created(con)
+    meta_set(con, "schema_fingerprint", fingerprint)
+
+
+def upgrade(home: Home, dry_run: bool = False) -> migrations.Upgrade:
+    """Bring the home's writer database to this code's schema version, after a copy of it in
+    ``<home>/backups`` (kaohe/migrations). The caller holds the home's run lock, or is the
+    writer of a step (which holds the database)."""
+    return migrations.upgrade(home.work_db, home.backups,
+                              lambda path, read_only: connect(path, read_only=read_only,
+                                                              temp_directory=None),
+                              dry_run=dry_run)
 
 
 def superseded_table(src: Source) -> str:
@@ -291,7 +322,9 @@ def writer(home: Home) -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 def _open_writer(home: Home) -> duckdb.DuckDBPyConnection:
-    """Open the work database, install the PII macros, ensure the schema, check the PII key."""
+    """Open the work database (migrated first if a release before this one built it), install
+    the PII macros, ensure the schema, check the PII key."""
+    upgrade(home)
     con = connect(home.work_db, temp_directory=home.tmp)
     try:
         key, _ = pii.pii_key()

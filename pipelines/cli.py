@@ -68,6 +68,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from kaohe.migrations import MigrationError
     from kaohe.pii import PiiKeyError
     from pipelines.runner import ConfigAuditFailed, RunLocked, run_month
 
@@ -80,7 +81,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         outcome = run_month(args.month, home, landing, Path(args.config) if args.config else None,
                             allow_audit_errors=args.allow_audit_errors, progress=True)
-    except (RunLocked, ConfigAuditFailed, PiiKeyError, ValueError, FileNotFoundError) as exc:
+    except (RunLocked, ConfigAuditFailed, PiiKeyError, MigrationError, ValueError,
+            FileNotFoundError) as exc:
         raise CliError(str(exc)) from None
     blocking = _print_run_checks(outcome, args.month)
     print(f"data-quality page: {outcome.work_db.parents[1] / 'reports' / args.month}"
@@ -101,6 +103,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"run {outcome.run_id} succeeded in {outcome.seconds:.1f} s")
     print(f"published warehouse: {outcome.published}")
     print(f"reports: {outcome.work_db.parents[1] / 'reports' / args.month / 'index.html'}")
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from kaohe.migrations import MigrationError
+    from kaohe.warehouse import Home
+    from pipelines.runner import RunLocked, migrate_home, run_lock
+
+    home = get_home(args)
+    if not (home / "work" / "kaohe.duckdb").is_file():
+        raise CliError(f"{home} holds no kaohe warehouse (no work/kaohe.duckdb): nothing to "
+                       "migrate; kaohe run creates one at the current schema version")
+    try:
+        with run_lock(Home(home.resolve())):
+            lines = migrate_home(Home(home.resolve()), dry_run=args.dry_run)
+    except (RunLocked, MigrationError) as exc:
+        raise CliError(str(exc)) from None
+    print("\n".join(lines))
     return 0
 
 
@@ -301,12 +321,10 @@ CONFIG_HELP = "configuration file (default: config/kaohe.yaml, the shipped one)"
 
 
 def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
+    """``3.0.0 (warehouse schema version 3)``: the release and the schema version it writes."""
+    from kaohe.migrations import kaohe_version, schema_version
 
-    try:
-        return version("kaohe")
-    except PackageNotFoundError:
-        return "unknown"
+    return f"{kaohe_version()} (warehouse schema version {schema_version()})"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -414,6 +432,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="YYYY-MM-DD: the records of files dated before it are removed")
     u.add_argument("--home", help=HOME_HELP)
     u.add_argument("--config", help=CONFIG_HELP)
+
+    g = command("migrate", "upgrade a home's warehouse to this release's schema (kaohe run "
+                "does it first; a copy is kept in <home>/backups)", cmd_migrate)
+    g.add_argument("--home", help=HOME_HELP)
+    g.add_argument("--dry-run", action="store_true",
+                   help="list the migrations it would apply, change nothing")
 
     m = command("demo", "generate small sample data and build its three months", cmd_demo)
     m.add_argument("--home", default="kaohe-demo", help="the demo's kaohe home")

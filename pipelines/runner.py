@@ -129,6 +129,21 @@ def check_pii_key(home: Home) -> None:
             "the landing folder in a new home")
 
 
+def migrate_home(home: Home, dry_run: bool = False, show: bool = False) -> list[str]:
+    """Upgrade the home's warehouse to this code's schema version before anything else runs
+    (a copy first, in <home>/backups; kaohe/migrations). Returns what was done, as lines;
+    ``show`` also prints them when migrations ran. Refuses a warehouse from a newer kaohe
+    (kaohe.migrations.WarehouseTooNew)."""
+    from kaohe.warehouse import upgrade
+
+    result = upgrade(home, dry_run=dry_run)
+    lines = result.lines(dry_run=dry_run)
+    if show and result.applied:
+        for line in lines:
+            print(line, flush=True)
+    return lines
+
+
 def run_month(month: str, home_dir: Path, landing: Path, config: Path | None = None,
               allow_audit_errors: bool = False, progress: bool = False) -> RunOutcome:
     """Execute the monthly job in process (ingest, build, publish) and report per-step times.
@@ -157,6 +172,7 @@ def run_month(month: str, home_dir: Path, landing: Path, config: Path | None = N
     prepare_instance(home)
     with run_lock(home):
         check_pii_key(home)
+        migrate_home(home, show=progress)
         _first_partition(month)
         from dagster import DagsterInstance
 

@@ -81,7 +81,9 @@ def test_bad_row_is_quarantined_with_reason_and_good_rows_kept(landing, bad_row,
 
 
 def test_duplicate_key_within_a_file_keeps_the_first_and_quarantines_the_later(landing):
-    landing.write("calls", "calls_20260803.csv", good_calls("K1", "K2", "K1", "K3"))
+    again = CALL.format(id="K1").replace(",35,", ",36,")  # the key again, with other values
+    landing.write("calls", "calls_20260803.csv", [*good_calls("K1", "K2"), again,
+                                                  *good_calls("K3")])
     landing.ingest()
     row = assert_one_bad_row(landing, "duplicate_key", 4, {"K1", "K2", "K3"})
     assert "K1" in row[4]
@@ -381,7 +383,7 @@ def test_a_warehouse_whose_staging_was_a_table_is_upgraded_on_the_next_run(landi
         con.execute("drop view staging.calls")
         con.execute("create table staging.calls as select * from raw.calls")
         con.execute("delete from raw.calls__superseded")
-        con.execute("update audit.warehouse_meta set value = 'old' where key = 'schema_version'")
+        con.execute("update audit.warehouse_meta set value = 'old' where key = 'schema_fingerprint'")
     results = landing.ingest()
     assert results["calls"].staging_rows == 2
     assert landing.query("select call_id, _file from staging.calls order by all") == [
