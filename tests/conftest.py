@@ -117,12 +117,13 @@ def copy_home(build: dict, dest: Path) -> Path:
 # The longest test files first (measured; the users of the shared sample after its builder,
 # test_report_pages): with `pytest -n 2 --dist loadfile` a long file scheduled last
 # leaves the other worker idle (longest-processing-time-first keeps the suite short).
-LONG_FIRST = ("test_crash.py", "test_end_to_end.py", "test_report_pages.py", "test_quality.py",
+LONG_FIRST = ("test_crash.py", "test_upgrade_v2.py", "test_upgrade_v1.py", "test_end_to_end.py",
+              "test_report_pages.py", "test_quality.py",
               "test_fairness.py", "test_scorecard.py", "test_fuzz.py", "test_cli.py",
               "test_evidence.py", "test_hostile_run.py", "test_appraisal.py",
               "test_version1_landing.py", "test_whatif.py", "test_ingest.py",
               "test_fair_metrics.py", "test_complaint_resolution.py", "test_reports.py",
-              "test_delivery.py")
+              "test_migrations.py", "test_delivery.py")
 
 
 def pytest_collection_modifyitems(config, items):
