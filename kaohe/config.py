@@ -4,10 +4,11 @@ Every value is validated when the file is loaded, by the pydantic models of
 ``kaohe/config_file.py`` (the *file models*, one per section, shaped like the YAML): an unknown
 or misspelt key, a wrong type, a value out of range or rules that contradict each other stop the
 load with a one-line ``ConfigError`` naming the file, the dotted key and what is wrong
-(``config/x.yaml: scorecard.weigths: unknown key``). The validated values are then handed to
-the code as the frozen dataclasses it has always used (``Config`` here, ``MetricsConfig``... in
-``kaohe/config_types.py`` with the vocabulary a rule may use), and,
-for the sections added later (``reports``, ``delivery``, ``ingest``, ``compliance``,
+(``config/x.yaml: scorecard.weigths: unknown key``); so does a key written twice in one
+mapping (``UniqueKeyLoader``: plain YAML would keep the last value silently). The validated
+values are then handed to the code as the frozen dataclasses it has always used (``Config``
+here, ``MetricsConfig``... in ``kaohe/config_types.py`` with the vocabulary a rule may use),
+and, for the sections added later (``reports``, ``delivery``, ``ingest``, ``compliance``,
 ``team_scorecard``), as the frozen models themselves.
 
 The same models give the JSON schema editors use to complete and check the file
@@ -125,7 +126,9 @@ def _load(path: Path) -> Config:
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not a UTF-8 text file") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=UniqueKeyLoader)  # a SafeLoader: no object tags
+    except DuplicateKey as exc:
+        raise ConfigError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {_yaml_problem(exc)}") from None
     if not isinstance(data, dict):
@@ -135,6 +138,55 @@ def _load(path: Path) -> Config:
     except ValidationError as exc:
         raise ConfigError(f"{path}: {validation_message(exc)}") from None
     return _runtime(model, path, text, data)
+
+
+class DuplicateKey(yaml.YAMLError):
+    """A key written twice in one mapping of the YAML file."""
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a key written twice in one mapping, at any depth (plain
+    PyYAML keeps the last value without a word: an operator who adds ``contact_cap_per_day: 5``
+    at the end of a section that already says 3 would not know which one counts). The error
+    names the dotted key and both lines. The keys a merge (``<<: *defaults``) brings may be
+    overridden, as YAML intends: only keys written in the mapping itself are compared."""
+
+    def construct_document(self, node):
+        self._paths: dict[int, tuple] = {}
+        self._walk(node, ())
+        return super().construct_document(node)
+
+    def _walk(self, node, path: tuple) -> None:
+        """The dotted path of every mapping node, for the message (an alias: its first)."""
+        if id(node) in self._paths:
+            return
+        self._paths[id(node)] = path
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                self._walk(value, (*path, key.value if isinstance(key, yaml.ScalarNode)
+                                   else "?"))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                self._walk(item, (*path, i))
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen: dict = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    first = seen.setdefault(key, key_node)
+                except TypeError:  # an unhashable key: the constructor refuses it
+                    continue
+                if first is not key_node:
+                    name = dotted((*self._paths.get(id(node), ()), key_node.value))
+                    raise DuplicateKey(
+                        f"{name}: written twice, line {first.start_mark.line + 1} and line "
+                        f"{key_node.start_mark.line + 1} (the second would silently replace "
+                        "the first): keep one")
+        return super().construct_mapping(node, deep=deep)
 
 
 def _runtime(f: ConfigFile, path: Path, text: str, data: dict[str, Any]) -> Config:

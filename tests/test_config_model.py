@@ -220,6 +220,80 @@ def test_a_file_that_is_not_yaml_or_not_a_mapping_is_one_line(tmp_path):
     assert error(tmp_path / "none.yaml").startswith(f"{tmp_path / 'none.yaml'}: cannot read")
 
 
+def shipped_with(tmp_path: Path, after: str, line: str) -> tuple[Path, int]:
+    """The shipped file's text with ``line`` inserted after the first line that is ``after``;
+    (its path, the 1-based number of that first line)."""
+    lines = DEFAULT_CONFIG.read_text(encoding="utf-8").splitlines()
+    at = lines.index(after)
+    path = tmp_path / "x.yaml"
+    path.write_text("\n".join([*lines[:at + 1], line, *lines[at + 1:]]) + "\n", encoding="utf-8")
+    return path, at + 1
+
+
+def test_a_key_written_twice_at_the_top_level_is_an_error_naming_both_lines(tmp_path, capsys):
+    """A duplicate key is refused (plain YAML keeps the last value without a word)."""
+    text = DEFAULT_CONFIG.read_text(encoding="utf-8")
+    first = text.splitlines().index("metrics:") + 1
+    path = tmp_path / "x.yaml"
+    path.write_text(text + "metrics:\n  contact_cap_per_day: 9\n", encoding="utf-8")
+    last = len(text.splitlines()) + 1
+    assert error(path) == (f"{path}: metrics: written twice, line {first} and line {last} (the "
+                           "second would silently replace the first): keep one")
+    assert main(["audit-config", "--config", str(path)]) == 2  # one line, exit status 2
+    got = capsys.readouterr()
+    assert got.err.startswith(f"kaohe: {path}: metrics: written twice") and got.err.count("\n") == 1
+
+
+@pytest.mark.parametrize(("after", "line", "key", "offset"), [
+    ("  contact_cap_per_day: 3", "  contact_cap_per_day: 5", "metrics.contact_cap_per_day", 1),
+    # in a flow mapping, on one line
+    ('  contact_hours: {start: "08:00:00", end: "21:00:00"}', None, "metrics.contact_hours.start",
+     0),
+])
+def test_a_key_written_twice_deeper_is_an_error_naming_the_dotted_key(tmp_path, after, line,
+                                                                      key, offset):
+    if line is None:  # the line itself gets the duplicate
+        lines = DEFAULT_CONFIG.read_text(encoding="utf-8").splitlines()
+        at = lines.index(after)
+        lines[at] = after.replace("}", ', start: "09:00:00"}')
+        path = tmp_path / "x.yaml"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        number = at + 1
+    else:
+        path, number = shipped_with(tmp_path, after, line)
+    assert error(path) == (f"{path}: {key}: written twice, line {number} and line "
+                           f"{number + offset} (the second would silently replace the first): "
+                           "keep one")
+
+
+def test_a_key_written_twice_in_a_list_item_names_its_position(tmp_path):
+    lines = DEFAULT_CONFIG.read_text(encoding="utf-8").splitlines()
+    at = lines.index("  - {from: L1, to: L2, min_composite: 90, months: 3}")
+    lines[at] = lines[at].replace("}", ", from: L9}")
+    path = tmp_path / "x.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert error(path).startswith(f"{path}: promotion[0].from: written twice, line {at + 1} and "
+                                  f"line {at + 1} ")
+
+
+def test_keys_a_yaml_merge_brings_may_be_overridden():
+    """``<<: *defaults`` then a key of the defaults again is YAML's way to override, not a
+    duplicate; the same key written twice next to a merge still is."""
+    from kaohe.config import DuplicateKey, UniqueKeyLoader
+
+    text = "a: &d {b: 1, c: 2}\ne: {<<: *d, b: 3}\n"
+    assert yaml.load(text, Loader=UniqueKeyLoader) == {"a": {"b": 1, "c": 2},
+                                                       "e": {"b": 3, "c": 2}}
+    with pytest.raises(DuplicateKey, match=r"^e\.b: written twice, line 3 and line 5 "):
+        yaml.load("a: &d {b: 1}\ne:\n  b: 3\n  <<: *d\n  b: 4\n", Loader=UniqueKeyLoader)
+
+
+def test_the_shipped_file_has_no_key_twice():
+    from kaohe.config import UniqueKeyLoader
+
+    assert yaml.load(DEFAULT_CONFIG.read_text(encoding="utf-8"), Loader=UniqueKeyLoader) == SHIPPED
+
+
 def test_an_unquoted_version_number_is_kept_as_text(tmp_path):
     cfg = load_config(write(tmp_path, lambda d: d.update(version=2026.2)))
     assert cfg.version == "2026.2"
