@@ -6,7 +6,7 @@ from dagster import AssetKey, MaterializeResult, asset
 from kaohe.contract import load_contract
 from kaohe.marts import MONTHLY_MARTS
 from kaohe.publish import publish
-from pipelines.resources import Warehouse
+from pipelines.resources import KaoheConfig, Warehouse
 
 
 @asset(
@@ -20,12 +20,14 @@ from pipelines.resources import Warehouse
     description="The analyst copy <home>/warehouse/kaohe.duckdb (staging, marts, audit; no raw "
     "layer, no quarantine raw text), written beside it and swapped in atomically.",
 )
-def published_warehouse(warehouse: Warehouse) -> MaterializeResult:
+def published_warehouse(warehouse: Warehouse, kaohe_config: KaoheConfig) -> MaterializeResult:
+    storage_version = kaohe_config.load().publish.storage_version
     with warehouse.writer() as con:
-        counts = publish(con, warehouse.paths)
+        counts = publish(con, warehouse.paths, storage_version=storage_version)
     return MaterializeResult(
         metadata={
             "path": str(warehouse.paths.published_db),
+            "storage_version": storage_version,
             "tables": len(counts),
             **{f"rows {name}": n for name, n in sorted(counts.items())},
         }

@@ -32,6 +32,7 @@ from kaohe.config_file import (
     ConfigFile,
     DeliveryConfig,
     IngestConfig,
+    PublishConfig,
     ReportsConfig,
     TeamScorecardConfig,
     _as_dict,
@@ -85,6 +86,7 @@ class Config:
     grading: GradingConfig = GradingConfig()
     conduct: ConductConfig = ConductConfig()
     reports: ReportsConfig = field(default_factory=ReportsConfig)
+    publish: PublishConfig = field(default_factory=PublishConfig)
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     ingest: IngestConfig = field(default_factory=IngestConfig)
     compliance: ComplianceConfig = field(default_factory=ComplianceConfig)
@@ -255,6 +257,7 @@ def _runtime(f: ConfigFile, path: Path, text: str, data: dict[str, Any]) -> Conf
         grading=grading,
         conduct=conduct,
         reports=f.reports,
+        publish=f.publish,
         delivery=f.delivery,
         ingest=f.ingest,
         compliance=f.compliance,

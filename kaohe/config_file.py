@@ -274,6 +274,24 @@ class ReportsConfig(_Model):
     lang: Literal["zh", "en"] = "zh"
 
 
+# The DuckDB storage formats the published copy can be written in, and who can open each
+# (DuckDB reads its own format and every older one). kaohe itself runs on DuckDB 2.0.
+STORAGE_VERSIONS = {
+    "v1.4.0": "DuckDB 1.4 (the long-term-support line) and newer: the CLI 1.5 from PyPI, "
+              "DBeaver, R and ODBC drivers built on 1.4 or 1.5",
+    "v1.5.0": "DuckDB 1.5 and newer",
+    "latest": "only DuckDB 2.0 and newer (the writer's own format)",
+}
+
+
+class PublishConfig(_Model):
+    """``publish``: the analyst copy (<home>/warehouse/kaohe.duckdb)."""
+    storage_version: Literal["v1.4.0", "v1.5.0", "latest"] = Field(
+        default="v1.4.0", description="The DuckDB storage format of the analyst copy: "
+        + "; ".join(f"{k}: {v}" for k, v in STORAGE_VERSIONS.items())
+        + ". The writer's own database stays on the newest format.")
+
+
 def _address(value: Any) -> Any:
     if isinstance(value, str) and not EMAIL.match(value.strip()):
         raise ValueError(f"{value!r} is not an e-mail address")
@@ -423,6 +441,7 @@ class ConfigFile(_Model):
     expertise: ExpertiseSection
     retention: RetentionSection
     reports: ReportsConfig = Field(default_factory=ReportsConfig)
+    publish: PublishConfig = Field(default_factory=PublishConfig)
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
     ingest: IngestConfig = Field(default_factory=IngestConfig)
     compliance: ComplianceConfig = Field(default_factory=ComplianceConfig)

@@ -32,7 +32,8 @@ from kaohe.warehouse import (
 log = logging.getLogger("kaohe")
 
 
-def publish(con: duckdb.DuckDBPyConnection, home: Home, full: bool = False) -> dict[str, int]:
+def publish(con: duckdb.DuckDBPyConnection, home: Home, full: bool = False,
+            storage_version: str = "v1.4.0") -> dict[str, int]:
     """Write the analyst copy next to its final place, then atomically replace it.
 
     Analysts holding a read-only connection to the old file keep reading it until they reconnect;
@@ -44,6 +45,11 @@ def publish(con: duckdb.DuckDBPyConnection, home: Home, full: bool = False) -> d
     are rewritten. A full copy is made when there is no previous copy, the schema changed, a
     purge ran (purged rows must not survive in the file), a file was replaced since, or
     ``full``; a staging table whose row count then disagrees is copied whole.
+
+    The copy is written in the DuckDB storage format ``storage_version`` (configuration
+    ``publish.storage_version``; default v1.4.0, which DuckDB 1.4 LTS, the CLI from PyPI and the
+    drivers analysts' tools bundle can open), whatever format the writer's database has; a
+    previous copy in another format is not reused.
     """
     assert_pseudonymised(con)  # nothing is published while a PII column holds a clear value
     target = home.published_db
@@ -52,11 +58,14 @@ def publish(con: duckdb.DuckDBPyConnection, home: Home, full: bool = False) -> d
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     last_file = con.execute("select coalesce(max(file_id), 0) from audit.file_registry"
                             ).fetchall()[0][0]
-    since = _incremental_base(con, target) if not full else None
+    since = _incremental_base(con, target, storage_version) if not full else None
     if since is not None:
-        shutil.copyfile(target, tmp)
+        shutil.copyfile(target, tmp)  # keeps its format: reopened by DuckDB, never upgraded
+        con.execute(f"attach {literal(str(tmp))} as pub")
+    else:
+        con.execute(f"attach {literal(str(tmp))} as pub "
+                    f"(storage_version {literal(storage_version)})")
     counts: dict[str, int] = {}
-    con.execute(f"attach {literal(str(tmp))} as pub")
     try:
         schemas = ", ".join(literal(s) for s in PUBLISHED_SCHEMAS)
         tables = con.execute(  # staging's views are published as tables; the analysts' views
@@ -99,8 +108,10 @@ def publish(con: duckdb.DuckDBPyConnection, home: Home, full: bool = False) -> d
         # (the copy's table has no primary key: create table as select copies none)
         con.execute("delete from pub.audit.warehouse_meta where key like 'published_%'")
         con.execute("insert into pub.audit.warehouse_meta values "
-                    "('published_file_id', ?), ('published_mode', ?)",
-                    [str(last_file), "full" if since is None else "incremental"])
+                    "('published_file_id', ?), ('published_mode', ?), "
+                    "('published_storage_version', ?)",
+                    [str(last_file), "full" if since is None else "incremental",
+                     storage_version])
     finally:
         con.execute("detach pub")
     # the shared rules, as views and table macros over the copy's own tables, and the analysts'
@@ -115,7 +126,8 @@ def publish(con: duckdb.DuckDBPyConnection, home: Home, full: bool = False) -> d
     return counts
 
 
-def _incremental_base(con: duckdb.DuckDBPyConnection, target: Path) -> int | None:
+def _incremental_base(con: duckdb.DuckDBPyConnection, target: Path, storage_version: str
+                      ) -> int | None:
     """The last file id the published copy holds, if it can be brought up to date in place."""
     if not target.exists():
         return None
@@ -139,6 +151,7 @@ def _incremental_base(con: duckdb.DuckDBPyConnection, target: Path) -> int | Non
         con.execute("detach prev")
     since = meta.get("published_file_id")
     if (since is None or meta.get("schema_fingerprint") != schema_fingerprint()
+            or meta.get("published_storage_version") != storage_version
             or purges[0] != purges[1]):
         return None
     replaced = con.execute("select count(*) from audit.file_registry where replaced_by > ?",
