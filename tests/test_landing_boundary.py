@@ -5,6 +5,8 @@ the same folder load, and rows read = loaded + rejected for every file."""
 
 from __future__ import annotations
 
+import builtins
+import io
 import os
 import threading
 
@@ -174,3 +176,102 @@ def test_nothing_about_the_entry_reaches_the_staging(landing, kind):
     assert landing.query("select count(*) from raw.calls") == [(0,)]
     assert [r[2] for r in reported(landing)] == [
         "outside_landing" if kind == "dangling" else "not_a_file"]
+
+
+class Touched:
+    """Every path under ``watched`` that ``os.open``, ``os.stat``, ``os.lstat`` or ``open`` is
+    asked about while the spy is on (``os.path.realpath`` and ``Path.stat`` go through them;
+    hashing and sniffing open through ``os.open``)."""
+
+    def __init__(self, monkeypatch, *watched: str):
+        self.watched, self.paths = watched, []
+        for module, name in ((os, "open"), (os, "stat"), (os, "lstat"), (builtins, "open"),
+                             (io, "open")):
+            monkeypatch.setattr(module, name, self._spy(getattr(module, name)))
+
+    def _spy(self, real):
+        def spy(path, *args, **kwargs):
+            if isinstance(path, (str, os.PathLike)) and str(path).startswith(self.watched):
+                self.paths.append(str(path))
+            return real(path, *args, **kwargs)
+
+        return spy
+
+
+def outside_csv(tmp_path, landing, name: str = "secret.csv"):
+    """A calls file outside the landing folder, good enough to load (its one call: SECRET)."""
+    folder = tmp_path / "outside"
+    folder.mkdir(exist_ok=True)
+    path = folder / name
+    path.write_text(landing.write("calls", "x.tmp", calls("SECRET")).read_text())
+    (landing.root / "calls" / "x.tmp").unlink()
+    return path
+
+
+def test_a_link_out_of_the_landing_is_refused_before_its_target_is_touched(landing, tmp_path,
+                                                                          monkeypatch):
+    """outside_landing is decided from the link's text, a component at a time, inside the
+    landing folder: its target is never opened or hashed, nor even stat'ed (a link to
+    /proc/self/environ, which holds KAOHE_PII_KEY; to a pipe outside, which would block a
+    read; to a readable CSV outside, by a relative path climbing out)."""
+    landing.write("calls", "calls_20260803.csv", calls("K1"))
+    secret = outside_csv(tmp_path, landing)
+    fifo = tmp_path / "outside" / "fifo"
+    os.mkfifo(fifo)
+    calls_dir = landing.root / "calls"
+    os.symlink("/proc/self/environ", calls_dir / "calls_20260804.csv")
+    os.symlink(fifo, calls_dir / "calls_20260805.csv")
+    os.symlink("../../outside/secret.csv", calls_dir / "calls_20260806.csv")
+    # out and back in again: left the folder, refused all the same
+    os.symlink("../../landing/calls/calls_20260803.csv", calls_dir / "calls_20260807.csv")
+    touched = Touched(monkeypatch, str(tmp_path / "outside"), "/proc")
+    ingest_within(landing)
+    monkeypatch.undo()
+    assert touched.paths == []
+    assert secret.exists() and call_ids(landing) == {"K1"}
+    rows = reported(landing)
+    assert [r[:3] for r in rows] == [
+        (f"calls/calls_2026080{day}.csv", "rejected", "outside_landing") for day in (4, 5, 6, 7)]
+    assert rows[0][3] == ("a symbolic link to /proc/self/environ, outside the landing folder: "
+                          "not followed")
+    assert landing.query("select count(*) from audit.file_registry where sha256 is null") == [
+        (4,)]
+    assert_reconciles(landing)
+
+
+def test_a_file_swapped_for_a_link_after_the_listing_is_not_followed(landing, tmp_path):
+    """What was listed as a regular file is opened without following a link: a link put in its
+    place since (to a CSV outside, here) is refused, not hashed and not read."""
+    landing.write("calls", "calls_20260803.csv", calls("K1"))
+    path = landing.write("calls", "calls_20260804.csv", calls("K2"))
+    files = discover(landing.root)["calls"]
+    path.unlink()
+    os.symlink(outside_csv(tmp_path, landing), path)
+    with landing.warehouse.writer() as con:
+        Ingestor(con, landing.root, landing.warehouse.paths.tmp).ingest_source(
+            load_contract()["calls"], files)
+    assert call_ids(landing) == {"K1"}
+    assert landing.query("select path, status, sha256, message from audit.file_registry "
+                         "where status = 'rejected'") == [
+        ("calls/calls_20260804.csv", "rejected", None,
+         "unreadable_file: cannot be read: a symbolic link since it was listed: not followed")]
+    assert landing.query("select count(*) from raw.calls where call_id = 'SECRET'") == [(0,)]
+
+
+def test_a_link_inside_is_read_where_it_pointed_when_listed(landing, tmp_path):
+    """A link inside the landing folder is resolved once, when listed: pointed elsewhere
+    afterwards, it is the file it pointed to that is read, never the new target."""
+    (landing.root / "archive").mkdir(parents=True)
+    moved = landing.root / "archive" / "calls_20260804.csv"
+    moved.write_text(landing.write("calls", "calls_20260803.csv", calls("K2")).read_text())
+    (landing.root / "calls" / "calls_20260803.csv").unlink()
+    link = landing.root / "calls" / "calls_20260804.csv"
+    os.symlink("../archive/calls_20260804.csv", link)
+    files = discover(landing.root)["calls"]
+    assert [f.path for f in files] == [moved]
+    link.unlink()
+    os.symlink(outside_csv(tmp_path, landing), link)
+    with landing.warehouse.writer() as con:
+        Ingestor(con, landing.root, landing.warehouse.paths.tmp).ingest_source(
+            load_contract()["calls"], files)
+    assert call_ids(landing) == {"K2"}
