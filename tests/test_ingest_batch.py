@@ -19,7 +19,8 @@ from tests.conftest import Landing
 CALL = "{id},C1,A1,{day} 09:00:00,35,busy,,,R1"
 
 # compared without what only says when or in which order a row was written
-TIMES = {"ingested_at", "quarantined_at", "registered_at", "chained_at", "at", "modified_ns"}
+TIMES = {"ingested_at", "quarantined_at", "registered_at", "chained_at", "at", "modified_ns",
+         "applied_at"}
 IDS = {"file_id", "_file_id", "replaced_by"}
 
 
