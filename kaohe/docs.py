@@ -19,7 +19,13 @@ REASONS = {
     "unknown_enum": "a value not in the column's list (`outcome = hung_up`)",
     "missing_value": "a required value is empty (a key, `reversal_of` of a reversal, "
     "`agency_id` of an outsourced agent)",
-    "duplicate_key": "the key appears again later in the same file (the first one is kept)",
+    "duplicate_key": "the key appears again later in the same file with other values (the "
+    "first one is kept)",
+    "duplicate_row": "a line with the same value in every field as an earlier line of the same "
+    "file: dropped, the earlier one stands for it; like `repeated_header`, not counted toward "
+    "`ingest.max_rejected_share` (two exports concatenated into one file)",
+    "repeated_header": "a line that repeats the header (every field is its column's name): "
+    "skipped, not a record",
     "unknown_reversal": "a reversal of a payment that was never delivered",
     "malformed_row": "a line with the wrong number of fields, or broken quoting",
     "out_of_window": "a record dated outside its file's window: after the file's business date "
@@ -80,7 +86,10 @@ def contract_markdown() -> str:
         "`replaced`) once it loads: a new version rejected whole leaves the earlier one loaded. "
         "The same content already loaded under another name is not loaded again (status "
         "`duplicate`); keys delivered with other values by two files of the same date and "
-        "sequence are a warning (`conflicting_delivery`).",
+        "sequence are a warning (`conflicting_delivery`). A file holding lines twice (its "
+        "header again, exact copies of its lines: two exports concatenated) loads them once, "
+        "with a warning (`repeated_header`, `duplicate_row`); rows read counts every line read "
+        "as a record, the copies among the rejected, so rows read = loaded + rejected.",
         "2. **Raw** (`raw.<source>`, writer database only): every accepted row of every file "
         "version, typed, with lineage `_file`, `_line` (record number, header = 1), "
         "`_business_date`, `_seq`, and any extra columns as text. This is the one physical "

@@ -278,3 +278,143 @@ def test_the_window_is_configurable(landing):
     landing.write("calls", "calls_20260915.csv", calls("K1", day="2026-05-01"))
     ingest(landing, window_days=(200, 7))
     assert call_ids(landing) == {"K1"}
+
+
+# --- (f) two exports concatenated into one file -----------------------------------------------
+
+def concatenated(landing, name: str, *exports: list[str], bom: bool = False) -> bytes:
+    """The bytes of ``exports`` written each as a file of its own, then concatenated, as `cat`
+    does (a gzip of several members for ``.gz``): the header comes again in the middle."""
+    parts = [landing.write("calls", name, rows, bom=bom).read_bytes() for rows in exports]
+    data = b"".join(parts)
+    (landing.root / "calls" / name).write_bytes(data)
+    return data
+
+
+def ingest_spying_batches(landing, monkeypatch, *, batches: bool) -> list[tuple]:
+    """Ingest, with the batch path (``batches``) or every file alone; (source, files in a
+    batch, files it loaded) of each batch."""
+    from kaohe.ingest.batch import Batch
+
+    used: list[tuple] = []
+    original = Batch.ingest_batch
+
+    def spy(self, src, members):
+        out = original(self, src, members)
+        used.append((src.name, len(members), len(out)))
+        return out
+
+    with monkeypatch.context() as m:
+        m.setattr(Batch, "ingest_batch", spy)
+        if not batches:
+            m.setattr(Batch, "batches", lambda self, src, todo, hashes: [])
+        landing.ingest()
+    return used
+
+
+@pytest.mark.parametrize("variant", ["batch", "alone", "bom", "gzip"])
+def test_a_file_holding_an_export_twice_loads_it_once_and_says_so(landing, monkeypatch,
+                                                                 variant):
+    """repeated_header and duplicate_row: the header line repeated is skipped, a line that
+    repeats an earlier one exactly is dropped, each quarantined with its reason and neither
+    counted toward ingest.max_rejected_share; the file loads, with a warning. The same in a
+    batch of ordinary files (the file leaves the batch for the single file's path) and alone."""
+    rows = calls(*[f"K{i:02d}" for i in range(50)])
+    name = "calls_20260917.csv" + (".gz" if variant == "gzip" else "")
+    concatenated(landing, name, rows, rows, bom=variant == "bom")
+    landing.write("calls", "calls_20260916.csv", calls("D16", day="2026-09-16"))
+    landing.write("calls", "calls_20260918.csv", calls("D18", day="2026-09-18"))
+    used = ingest_spying_batches(landing, monkeypatch, batches=variant != "alone")
+    if variant == "batch":
+        assert used == [("calls", 3, 2)]  # the other two days load in the batch
+    elif variant == "gzip":
+        assert used == [("calls", 2, 2), ("calls", 1, 0)]  # a batch per format
+    elif variant == "bom":
+        assert used == [("calls", 2, 2)]  # a byte-order mark: never in a batch
+    else:
+        assert used == []
+    got = {r[0]: r[1:] for r in registry(landing)}
+    read, loaded, rejected, message = got[f"calls/{name}"][1:]
+    assert got[f"calls/{name}"][0] == "loaded"
+    assert (read, loaded, rejected) == (101, 50, 51)  # read = loaded + rejected
+    assert call_ids(landing) == {f"K{i:02d}" for i in range(50)} | {"D16", "D18"}
+    assert landing.query("select min(_line), max(_line) from staging.calls "
+                         "where call_id like 'K%'") == [(2, 51)]  # the first copy
+    quarantined = landing.query("select line, reason_code, reason from audit.quarantine "
+                                "where file = ? order by line", [f"calls/{name}"])
+    assert [r[:2] for r in quarantined] == [(52, "repeated_header")] + [
+        (line, "duplicate_row") for line in range(53, 103)]
+    assert quarantined[0][2] == ("repeated_header: the header line again (files "
+                                 "concatenated?): skipped, not a record")
+    assert quarantined[1][2] == ("duplicate_row: an exact copy of an earlier line of the file "
+                                 "(key K00): dropped, the earlier line stands for it")
+    assert message == (
+        "repeated_header: 1 line (52) is the header line again: not loaded, not counted toward "
+        "ingest.max_rejected_share (in the quarantine); duplicate_row: 50 lines (53, 54, 55, "
+        "...) are each the exact copy of an earlier line (that one loads): not loaded, not "
+        "counted toward ingest.max_rejected_share (in the quarantine)")
+    assert warnings(landing) == [f"calls/{name}: {message}"]  # on the data-quality page
+    assert_reconciles(landing)
+
+
+@pytest.mark.parametrize("batches", [True, False])
+def test_two_different_exports_concatenated_lose_only_the_second_header(landing, monkeypatch,
+                                                                        batches):
+    """repeated_header without any copy: two days' exports in one file (no duplicate key, so
+    only the header sends the file out of its batch)."""
+    concatenated(landing, "calls_20260917.csv", calls(*[f"A{i}" for i in range(60)]),
+                 calls(*[f"B{i}" for i in range(60)]))
+    landing.write("calls", "calls_20260918.csv", calls("D18", day="2026-09-18"))
+    used = ingest_spying_batches(landing, monkeypatch, batches=batches)
+    assert used == ([("calls", 2, 1)] if batches else [])
+    [row] = [r for r in registry(landing) if r[0] == "calls/calls_20260917.csv"]
+    assert row[1:5] == ("loaded", 121, 120, 1)
+    assert landing.query("select line, reason_code from audit.quarantine") == [
+        (62, "repeated_header")]
+    assert landing.query("select _line from staging.calls where call_id = 'B0'") == [(63,)]
+    assert len(call_ids(landing)) == 121
+    assert_reconciles(landing)
+
+
+def test_a_file_held_twice_is_still_judged_on_its_real_rejects(landing):
+    """The copies do not count toward the share, in either direction: 30 bad records of 130
+    (23%) reject the file whole, however many times it holds them."""
+    rows = calls(*[f"K{i}" for i in range(100)])
+    rows += [f"B{i},C1,A1,2026-09-17 25:00:00,35,busy,,,R1" for i in range(30)]
+    concatenated(landing, "calls_20260917.csv", rows, rows)
+    landing.ingest()
+    [(_, status, read, loaded, rejected, message)] = registry(landing)
+    assert (status, read, loaded, rejected) == ("rejected", 261, 0, 261)
+    assert message.startswith(
+        "too_many_rejected: 30 of its 130 records (23.1%) break the contract (not counting "
+        "131 line(s) it holds twice), more than ingest.max_rejected_share (20%)")
+    assert "bad_type (started_at) 30" in message
+    assert call_ids(landing) == set()
+
+
+def test_the_same_key_with_other_values_is_still_a_duplicate_key(landing):
+    """Only an exact copy is dropped as a duplicate_row: the key again with another value is
+    the duplicate_key it always was (the first one loads), and counts toward the share."""
+    again = calls("K1")[0].replace(",35,", ",36,")
+    landing.write("calls", "calls_20260917.csv", calls("K1", "K2") + [again] + calls("K2"))
+    landing.ingest()
+    assert landing.query("select line, reason_code from audit.quarantine order by line") == [
+        (4, "duplicate_key"), (5, "duplicate_row")]
+    assert landing.query("select duration_s from staging.calls where call_id = 'K1'") == [(35,)]
+    assert_reconciles(landing)
+
+
+@pytest.mark.parametrize("source", sorted(load_contract()))
+def test_a_repeated_header_is_recognised_in_every_source(landing, source):
+    """A header line is a bad row in every source (each has a typed column), so looking at the
+    bad rows finds it: repeated_header, whatever the source (the case master's PII columns are
+    hashed in the read and not compared)."""
+    from tests.conftest import HEADERS
+
+    landing.write(source, f"{source}_20260917.csv", [HEADERS[source].upper()])
+    landing.ingest()
+    assert landing.query("select line, reason_code from audit.quarantine") == [
+        (2, "repeated_header")]
+    assert landing.query("select rows_read, rows_loaded, rows_rejected from "
+                         "audit.file_registry") == [(1, 0, 1)]
+

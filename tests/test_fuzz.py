@@ -51,7 +51,8 @@ from tests.conftest import Landing
 EXAMPLES = int(os.environ.get("KAOHE_FUZZ_EXAMPLES", "25"))
 
 ROW_CODES = {"bad_type", "out_of_range", "out_of_window", "unknown_enum", "missing_value",
-             "duplicate_key", "unknown_reversal", "malformed_row", "encoding_error", "bad_id"}
+             "duplicate_key", "duplicate_row", "unknown_reversal", "malformed_row",
+             "encoding_error", "bad_id"}
 FILE_CODES = {"encoding_error", "missing_column", "truncated_file", "empty_file", "bad_file_name",
               "too_many_rejected", "outside_landing", "not_a_file",
               "unreadable_file"}
@@ -408,8 +409,15 @@ def record_list(draw, source: str, fi: int, header: list[str], always_quote: boo
         kind = draw(st.sampled_from(ROW_KINDS))
         row = good(key)
         if kind == "duplicate" and good_rows:
-            dup = draw(st.sampled_from(good_rows))
-            recs.append(Rec(line(dup), "bad", "duplicate_key", key=dup[KEY[source]],
+            dup = dict(draw(st.sampled_from(good_rows)))
+            # an exact copy of an earlier line is a duplicate_row; the key again with another
+            # value in a field (its text, as sent) a duplicate_key
+            code = "duplicate_row"
+            col = "duration_s" if source == "calls" else "amount"
+            other = draw(durations if source == "calls" else amounts("0.01"))
+            if draw(st.booleans()) and other != dup[col]:
+                dup[col], code = other, "duplicate_key"
+            recs.append(Rec(line(dup), "bad", code, key=dup[KEY[source]],
                             ref=dup.get("reversal_of") or None))
             continue
         if kind == "bad_value":
@@ -823,8 +831,8 @@ def test_mixed_line_endings_keep_the_good_rows(landing):
 
 
 def test_line_numbers_after_consecutive_malformed_lines(landing):
-    rows = [CALL.format(id="K1"), "x", "y", "z", CALL.format(id="K5"), CALL.format(id="K1"),
-            CALL.format(id="K7")]
+    rows = [CALL.format(id="K1"), "x", "y", "z", CALL.format(id="K5"),
+            CALL.format(id="K1").replace(",35,", ",36,"), CALL.format(id="K7")]
     write_bytes(landing, "calls", "calls_20260803.csv", "\n".join([HEADER, *rows, ""]).encode())
     landing.ingest()
     assert [r[:2] for r in quarantine(landing)] == [

@@ -122,7 +122,8 @@ def test_lines_and_reasons_per_file_as_if_read_alone(tmp_path, monkeypatch):
 
 def test_a_file_with_a_duplicate_key_or_too_many_bad_rows_is_read_alone(tmp_path, monkeypatch):
     def build(landing):
-        landing.write("calls", "calls_20260915.csv", calls("A1", "A2", "A1", day="2026-09-15"))
+        again = calls("A1", day="2026-09-15")[0].replace(",35,", ",36,")  # other values
+        landing.write("calls", "calls_20260915.csv", calls("A1", "A2", day="2026-09-15") + [again])
         landing.write("calls", "calls_20260916.csv",
                       calls(*[f"K{i}" for i in range(90)], day="2026-09-16")
                       + [f"X{i},C1,A1,2026-09-16 25:00:00,35,busy,,,R1" for i in range(30)])
@@ -188,3 +189,29 @@ def test_a_source_too_big_for_one_batch_goes_in_several(tmp_path, monkeypatch):
         ("calls", 2, 2), ("calls", 2, 2), ("calls", 1, 1)]
     assert batched == single
     assert landing.query("select count(*) from raw.calls") == [(20,)]
+
+
+def test_a_file_holding_lines_twice_leaves_the_batch_with_the_same_result(tmp_path, monkeypatch):
+    """repeated_header and duplicate_row: an export concatenated with itself (its header again,
+    every line twice) and two exports concatenated (only the header again, no duplicate key)
+    each leave their batch and get, alone, exactly what reading every file alone gives."""
+    header = ("call_id,case_id,agent_id,started_at,duration_s,outcome,ptp_amount,ptp_due_date,"
+              "recording_id")
+
+    def build(landing):
+        twice = calls(*[f"A{i}" for i in range(50)], day="2026-09-15")
+        landing.write("calls", "calls_20260915.csv", twice + [header] + twice)
+        landing.write("calls", "calls_20260916.csv",
+                      calls("B1", "B2", day="2026-09-16") + [header]
+                      + calls("B3", day="2026-09-16"))
+        landing.write("calls", "calls_20260917.csv", calls("C1", day="2026-09-17"))
+
+    landing, batched, single = both_ways(tmp_path, build, monkeypatch)
+    assert ("calls", 3, 1) in landing.used  # only the 17th stayed in the batch
+    assert batched == single
+    assert landing.query("select file, count(*), min(line), any_value(reason_code) from "
+                         "audit.quarantine group by file, reason_code order by all") == [
+        ("calls/calls_20260915.csv", 1, 52, "repeated_header"),
+        ("calls/calls_20260915.csv", 50, 53, "duplicate_row"),
+        ("calls/calls_20260916.csv", 1, 4, "repeated_header")]
+    assert landing.query("select count(*) from raw.calls") == [(54,)]

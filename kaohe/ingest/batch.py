@@ -12,8 +12,10 @@ order of the landing: an earlier version of its name, content already loaded, a 
 same date and sequence, another encoding or a byte-order mark, a header the contract refuses, a
 parquet, a source with references between its rows or with debtor PII (the case master:
 names are masked across tables as it loads); and, found once the batch is read, a duplicate key
-within the file, a line that is not UTF-8 (the whole file decides its encoding), more than
-``max_rejected_share`` rejected. If the statement itself fails (a truncated gzip), every file of
+within the file (an exact copy of a line is one too) or a line repeating the header (the single
+file's path drops both without counting them toward the share: ``Reader._mark_copies``), a line
+that is not UTF-8 (the whole file decides its encoding), more than ``max_rejected_share``
+rejected. If the statement itself fails (a truncated gzip), every file of
 the batch is taken alone. A file taken alone is registered after the batch, so its ``file_id``
 is later than theirs (the order of file ids decides nothing between them: files of the same date
 and sequence never share a batch).
@@ -66,6 +68,7 @@ class Batch:
     window_days: tuple[int, int]
     max_rejected_share: float
     _stat: Callable[[LandedFile], tuple[int, int]]
+    _header_line: str
 
     def batches(self, src: Source, todo: list[LandedFile], hashes: dict[str, Future]
                 ) -> list[list[Member]]:
@@ -143,9 +146,15 @@ class Batch:
         stats = {i: (n, bad, first) for i, n, bad, first in con.execute(
             "select _fidx, count(*), count(*) filter (_bad), min(rowid) from _checked "
             "group by _fidx").fetchall()}
+        # a line repeating the header: the single file's path skips it (a filter of its own,
+        # so that only the bad rows are looked at: 40 ms for 10 M rows, 3 times less than as
+        # an aggregate of the query above)
+        alone = {r[0] for r in con.execute(
+            f"select distinct _fidx from _checked where _bad and {self._header_line}"
+        ).fetchall()}
         rejected_lines = dict(con.execute(
             "select file_id, count(distinct line) from _rej group by file_id").fetchall())
-        alone = {r[0] for r in con.execute(
+        alone |= {r[0] for r in con.execute(
             f"select distinct file_id from _rej where error_type in {_UNICODE_ERRORS}"
         ).fetchall()}
         alone |= {r[0] for r in con.execute(
@@ -209,7 +218,7 @@ class Batch:
             line_expr += " + coalesce(m.n, 0)"
         self._insert_raw(src, raw_types, line_from,
                          Lineage("b.fid", "b.rel", line_expr, "b.business_date", "b.seq"),
-                         "not t._bad")
+                         "not t._bad and t._skip is null")
         if con.execute("select count(*) from _checked where _bad").fetchall()[0][0]:
             self._quarantine_rows(src, raw_types, self._checks, line_from, line_expr,
                                   ("b.fid", "b.rel"), [])

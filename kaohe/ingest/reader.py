@@ -18,7 +18,15 @@ from kaohe.ingest.files import (
     sniff,
     transcode_to_utf8,
 )
-from kaohe.ingest.rules import DateWindow, reference_checks, row_checks, typed_expr
+from kaohe.ingest.rules import (
+    DUPLICATE_ROW,
+    REPEATED_HEADER,
+    DateWindow,
+    header_line,
+    reference_checks,
+    row_checks,
+    typed_expr,
+)
 from kaohe.pii import mask_value
 from kaohe.warehouse import literal, quote
 
@@ -35,6 +43,7 @@ class Reader:
     _checks: list[tuple[str, str, str]]
     _warnings: list[str]
     _rowid0: int  # the rowid of _checked's first record
+    _header_line: str  # SQL: a bad row of _checked that repeats the header line
 
     def _read(self, src: Source | None, f: LandedFile) -> tuple[dict[str, tuple[str, str]], str]:
         """Read, type and check the file into the temp table _checked; FileRejected if it can't."""
@@ -159,6 +168,10 @@ class Reader:
         is read again keeping every record (``keep_raw``): a duplicate is only known after.
         ``batch``: ``_in`` holds several files (``_fidx``, kept); the rowid numbers the records
         of all of them in order, and a duplicate key is the caller's to find, per file.
+
+        ``_skip`` marks what the file holds more than once (``_mark_copies``): a line repeating
+        the header, a line repeating an earlier one exactly; NULL for every other row (a
+        constant NULL costs next to nothing in the table, unlike a constant value).
         """
         con = self.con
         raws = {name: alias for name, (alias, _) in raw_types.items()}
@@ -193,24 +206,44 @@ class Reader:
         con.execute(
             f"create or replace temp table _checked as select {raw_text}, "
             f"c.* exclude ({', '.join(aliases)}) "
-            f"from (select t.*, ({bad_any}) as _bad, false as _dup from {typed_rows} t) c"
+            f"from (select t.*, ({bad_any}) as _bad, false as _dup, null::utinyint as _skip "
+            f"from {typed_rows} t) c"
         )
+        self._header_line = header_line(src, raw_types)
         if batch:
             return
         self._first_rowid()
-        dupes = con.execute(
-            f"select count(*) from (select 1 from _checked group by {pk} having count(*) > 1)"
-        ).fetchall()[0][0]
+        # an exact copy of a line has the key of the line it copies: no duplicate key, no copy
+        dupes, headers = con.execute(
+            f"select (select count(*) from (select 1 from _checked group by {pk} "
+            f"having count(*) > 1)), (select count(*) from _checked where _bad and "
+            f"{self._header_line})").fetchall()[0]
         if dupes and not keep_raw:
             self._materialize(src, raw_types, keep_raw=True)
             return
-        if dupes:  # rare: the later occurrences of a key within the file are rejected
-            con.execute(
-                "create or replace temp table _checked as select * replace ("
-                f"row_number() over (partition by {pk} order by rowid) > 1 as _dup) "
-                "from _checked order by rowid"
-            )
-            self._first_rowid()
+        if dupes or headers:  # rare
+            self._mark_copies(src, raw_types, copies=bool(dupes))
+
+    def _mark_copies(self, src: Source, raw_types: dict[str, tuple[str, str]],
+                     copies: bool) -> None:
+        """``_skip``: a line repeating the header (``REPEATED_HEADER``), and, with ``copies``
+        (every row's text kept), a line whose every field is the same as an earlier line's
+        (``DUPLICATE_ROW``, the earlier one stays); ``_dup``: among the other rows, the later
+        occurrences of a key (``duplicate_key``). Two exports concatenated into one file load
+        once, their second header and copies quarantined for what they are."""
+        pk = ", ".join(quote(k) for k in src.pk)
+        line = ", ".join(alias for alias, _ in raw_types.values())
+        copy = (f"when row_number() over (partition by {line} order by rowid) > 1 "
+                f"then {DUPLICATE_ROW} " if copies else "")
+        self.con.execute(
+            "create or replace temp table _checked as select * exclude (_rid) replace ("
+            "_skip is null and row_number() over (partition by "
+            f"{pk}, _skip is null order by _rid) > 1 as _dup) from ("
+            f"select * replace ((case when _bad and {self._header_line} then "
+            f"{REPEATED_HEADER} {copy}end)::utinyint as _skip), rowid as _rid from _checked) "
+            "order by _rid"
+        )
+        self._first_rowid()
 
     def _first_rowid(self) -> None:
         """The rowid of the first record of _checked (what record numbers count from)."""

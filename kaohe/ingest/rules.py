@@ -239,3 +239,27 @@ def reference_checks(src: Source) -> list[tuple[str, str, str]]:
         )
         checks.append((ref.code, cond, f"'{ref.message}: ' || mask_value({c})"))
     return checks
+
+
+# Rows a file holds more than once, dropped without counting toward ``max_rejected_share``
+# (``_checked._skip``): two exports concatenated into one file repeat the header line and
+# every record. Codes and reasons, by the value of ``_skip``.
+REPEATED_HEADER, DUPLICATE_ROW = 1, 2
+SKIP_REASONS = {
+    REPEATED_HEADER: ("repeated_header", "'the header line again (files concatenated?): skipped, "
+                                         "not a record'"),
+    DUPLICATE_ROW: ("duplicate_row", "'an exact copy of an earlier line of the file (key ' || "
+                                     "{key} || '): dropped, the earlier line stands for it'"),
+}
+
+
+def header_line(src: Source, raw_types: dict[str, tuple[str, str]]) -> str:
+    """SQL true for a record whose every field is its own column's name, as a header cell is
+    read (``files.normalize_header`` less NFKC: lower case, trimmed, no byte-order mark): the
+    header line repeated. PII columns are hashed in the read and cannot say; every contract
+    source has a typed column, so a header line is always a bad row, and only bad rows keep
+    their text (``Reader._materialize``): callers test ``_bad and <this>``."""
+    cells = [f"lower(trim(replace(cast({alias} as varchar), chr(65279), ''))) = "
+             f"'{name.replace(chr(39), chr(39) * 2)}'"
+             for name, (alias, _) in raw_types.items() if name not in src.pii_columns]
+    return "coalesce(" + " and ".join(cells) + ", false)" if cells else "false"

@@ -11,6 +11,7 @@ import duckdb
 from kaohe import audit, pii
 from kaohe.contract import Source
 from kaohe.ingest.files import FileRejected, LandedFile
+from kaohe.ingest.rules import DUPLICATE_ROW, REPEATED_HEADER, SKIP_REASONS
 from kaohe.warehouse import literal, quote
 
 # A file of at least this many records whose rejected share exceeds ``max_rejected_share`` is
@@ -49,12 +50,13 @@ class Store:
         if src.name != "cases":
             return
         new_names = ("r.case_id in (select case_id from (select case_id, debtor_name from "
-                     "_checked where not _bad and not _dup except select case_id, debtor_name "
-                     "from raw.cases))")
+                     "_checked where not _bad and not _dup and _skip is null "
+                     "except select case_id, debtor_name from raw.cases))")
         for text_source, pk, columns in pii.text_sources():
             n = pii.mask_debtor_names(
                 self.con, f"raw.{text_source}", (*pk, "_file_id"), columns, new_names,
-                names="(select case_id, debtor_name from _checked where not _bad and not _dup)")
+                names="(select case_id, debtor_name from _checked where not _bad and not _dup "
+                      "and _skip is null)")
             if n:  # rows already published change: the next publish copies them whole
                 self.con.execute(f"insert into audit.pii_masking_log "
                                  f"{audit.columns('pii_masking_log')} values "
@@ -69,7 +71,7 @@ class Store:
         # record's number is its rowid in _checked, from the first one's (Reader._materialize).
         base = self._rowid0
         n_rej = con.execute("select count(distinct line) from _rej").fetchall()[0][0]
-        self._check_share(n_rej)
+        skipped = self._check_share(n_rej)
         if n_rej:
             con.execute(
                 # consecutive rejected lines share a g: the last of them counts them all
@@ -86,7 +88,7 @@ class Store:
 
         loaded = self._insert_raw(
             src, raw_types, line_from, Lineage("$fid", "$file", line_expr, "$day::date", "$seq"),
-            "not t._bad and not t._dup",
+            "not t._bad and not t._dup and t._skip is null",
             {"fid": fid, "file": f.rel, "day": f.business_date, "seq": f.seq})
         bad_rows = con.execute("select count(*) from _checked").fetchall()[0][0] - loaded
         if bad_rows:
@@ -94,7 +96,25 @@ class Store:
                                   ("?", "?"), [fid, f.rel])
         if n_rej:
             self._quarantine_lines(src, f, fid)
+        if skipped:
+            self._warn_copies(line_from, line_expr)
         return loaded, bad_rows + n_rej
+
+    def _warn_copies(self, line_from: str, line_expr: str) -> None:
+        """One warning per kind of line the file holds more than once (``Reader._mark_copies``):
+        the file is listed by the ``file_warnings`` check, its lines are in the quarantine."""
+        found = self.con.execute(
+            f"select _skip, count(*), list(line order by line)[1:3] from (select t._skip, "
+            f"{line_expr} as line from {line_from} where t._skip is not null) group by _skip "
+            "order by _skip").fetchall()
+        what = {REPEATED_HEADER: "the header line again", DUPLICATE_ROW: "the exact copy of an "
+                "earlier line (that one loads)"}
+        for kind, n, lines in found:
+            where = ", ".join(map(str, lines)) + (", ..." if n > len(lines) else "")
+            self._warnings.append(
+                f"{SKIP_REASONS[kind][0]}: {n:,} line{'s' if n > 1 else ''} ({where}) "
+                f"{'are each' if n > 1 else 'is'} {what[kind]}: not loaded, not counted toward "
+                "ingest.max_rejected_share (in the quarantine)")
 
     def _insert_raw(self, src: Source, raw_types: dict[str, tuple[str, str]], line_from: str,
                     lineage: Lineage, where: str, params: dict | None = None) -> int:
@@ -132,15 +152,18 @@ class Store:
                 self.con.execute(f"alter table raw.{src.name} add column {quote(h)} varchar")
         return extras
 
-    def _check_share(self, n_rej: int) -> None:
+    def _check_share(self, n_rej: int) -> int:
         """Reject the file whole (``too_many_rejected``) before anything of it is stored when
-        more than ``max_rejected_share`` of its records would be rejected."""
+        more than ``max_rejected_share`` of its records would be rejected. A line the file
+        holds more than once (``_skip``: a repeated header, an exact copy) is neither a record
+        nor a rejected one here; returns how many there are."""
         con = self.con
-        records, bad = con.execute("select count(*), count(*) filter (_bad or _dup) from _checked"
-                                   ).fetchall()[0]
-        read, rejected = records + n_rej, bad + n_rej
+        records, bad, skipped = con.execute(
+            "select count(*), count(*) filter ((_bad or _dup) and _skip is null), "
+            "count(*) filter (_skip is not null) from _checked").fetchall()[0]
+        read, rejected = records - skipped + n_rej, bad + n_rej
         if read < MIN_RECORDS_FOR_SHARE or rejected <= self.max_rejected_share * read:
-            return
+            return skipped
         counts: dict[str, int] = {}
         if bad:
             labels = [f"{code} ({msg.split(chr(39))[1].split(' ')[0]})"
@@ -148,7 +171,8 @@ class Store:
             found = con.execute(
                 "select " + ", ".join([f"count_if(coalesce({cond}, false))"
                                        for _, cond, _ in self._checks] + ["count_if(t._dup)"])
-                + " from _checked t where t._bad or t._dup").fetchall()[0]
+                + " from _checked t where (t._bad or t._dup) and t._skip is null"
+            ).fetchall()[0]
             for label, n in zip(labels, found, strict=True):
                 counts[label] = counts.get(label, 0) + n
         for kind, n in con.execute(
@@ -159,12 +183,13 @@ class Store:
         top = sorted(((n, label) for label, n in counts.items() if n), reverse=True)[:5]
         raise FileRejected(
             "too_many_rejected",
-            f"{rejected:,} of its {read:,} records ({rejected / read:.1%}) break the contract, "
+            f"{rejected:,} of its {read:,} records ({rejected / read:.1%}) break the contract"
+            + (f" (not counting {skipped:,} line(s) it holds twice)" if skipped else "") + ", "
             f"more than ingest.max_rejected_share ({self.max_rejected_share:.0%}): the file "
             "is rejected whole, as one, and nothing of it is loaded (an earlier version of it "
             "stays). Most often: " + ", ".join(f"{label} {n:,}" for n, label in top)
             + ". A file this wrong is usually a wrong export, name or date: correct it and "
-            "deliver it again.", rows_read=read)
+            "deliver it again.", rows_read=read + skipped)
 
     def _quarantine_rows(self, src: Source, raw_types: dict[str, tuple[str, str]],
                          checks: list, line_from: str, line_expr: str,
@@ -174,14 +199,17 @@ class Store:
         con = self.con
 
         # Bad rows → quarantine, with every reason and the record rebuilt with PII masked.
+        key = "mask_value(concat_ws(', ', " + ", ".join("t." + quote(k) for k in src.pk) + "))"
         reasons = [
             f"case when coalesce({cond}, false) then {{'code': '{code}', 'msg': {msg}}} end"
             for code, cond, msg in checks
         ] + [
             "case when t._dup then {'code': 'duplicate_key', 'msg': "
-            "'duplicate key within the file: ' || mask_value(concat_ws(', ', "
-            + ", ".join("t." + quote(k) for k in src.pk) + "))} end"
+            f"'duplicate key within the file: ' || {key}}} end"
         ]
+        # a line held twice is quarantined for that alone (a repeated header breaks every type)
+        skips = " ".join(f"when {kind} then [{{'code': '{code}', 'msg': {msg.format(key=key)}}}]"
+                         for kind, (code, msg) in SKIP_REASONS.items())
         header_fields = []
         # a source with PII (the case master): any field may hold it when columns are swapped,
         # so every field is masked like a quoted value (long numbers, Chinese characters)
@@ -204,8 +232,9 @@ class Store:
             "now()::timestamp from ("
             f"select {file_sql[0]} as _fid, {file_sql[1]} as _file, {line_expr} as line, "
             f"concat_ws(',', {', '.join(header_fields)}) as raw_text, "
-            f"list_filter([{', '.join(reasons)}], lambda p: p is not null) as problems "
-            f"from {line_from} where t._bad or t._dup)",
+            f"case t._skip {skips} else list_filter([{', '.join(reasons)}], "
+            "lambda p: p is not null) end as problems "
+            f"from {line_from} where t._bad or t._dup or t._skip is not null)",
             params,
         )
 
