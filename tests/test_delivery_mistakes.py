@@ -418,3 +418,51 @@ def test_a_repeated_header_is_recognised_in_every_source(landing, source):
     assert landing.query("select rows_read, rows_loaded, rows_rejected from "
                          "audit.file_registry") == [(1, 0, 1)]
 
+
+# --- (b, again) the same date and sequence whatever the extension, in one run or two ----------
+
+def write_as(landing, name: str, rows: list[str]) -> None:
+    """``rows`` of calls in a file ``name``: CSV, gzip or parquet by its extension."""
+    if not name.endswith(".parquet"):
+        landing.write("calls", name, rows)
+        return
+    import duckdb
+
+    text = landing.write("calls", "x.tmp", rows)
+    duckdb.sql(f"copy (select * from read_csv('{text}', all_varchar = true)) "
+               f"to '{landing.root / 'calls' / name}' (format parquet)")
+    text.unlink()
+
+
+@pytest.mark.parametrize(("first", "second", "runs"), [
+    ("calls_20260917.csv", "calls_20260917.csv.gz", 2),
+    ("calls_20260917.csv.gz", "calls_20260917.csv", 2),  # the compressed one first
+    ("calls_20260917.csv", "calls_20260917.parquet", 1),
+    ("calls_20260917.parquet", "calls_20260917.csv.gz", 2),
+    ("calls_20260917.csv", "calls_20260917_00.csv", 1),  # sequence 00 is no sequence
+])
+def test_the_same_keys_with_other_values_under_another_extension_are_flagged(
+        landing, first, second, runs):
+    """conflicting_delivery: two files of the same source, date and sequence, whatever their
+    extensions and whichever arrives first, in one run or two (the first one loaded in a batch
+    with another day's file): staging takes the later arrival, and says so."""
+    write_as(landing, first, calls("K1", "K2"))
+    landing.write("calls", "calls_20260916.csv", calls("D16", day="2026-09-16"))
+    if runs == 2:
+        landing.ingest()
+    other = calls("K1", "K2")
+    other[1] = other[1].replace(",35,", ",99,")
+    write_as(landing, second, other)
+    landing.ingest()
+    got = {r[0]: r[1:] for r in registry(landing)}
+    assert got[f"calls/{first}"][0] == got[f"calls/{second}"][0] == "loaded"
+    first_id = landing.query("select file_id from audit.file_registry where path = ?",
+                             [f"calls/{first}"])[0][0]
+    message = got[f"calls/{second}"][4]
+    lines = [2 if name.endswith(".parquet") else 3 for name in (second, first)]  # no header
+    assert message == (f"conflicting_delivery: 1 key(s) also in calls/{first} (file_id "
+                       f"{first_id}: the same date and sequence) with other values; staging "
+                       f"takes this file, the later arrival: K2 (line {lines[0]} / {lines[1]})")
+    assert landing.query("select duration_s from staging.calls where call_id = 'K2'") == [(99,)]
+    assert warnings(landing) == [f"calls/{second}: {message}"]
+    assert_reconciles(landing)
