@@ -51,7 +51,9 @@ AUDIT_TABLES: dict[str, tuple[str, list[tuple[str, str, str]]]] = {
         ("reason_code", "varchar not null", "bad_type | out_of_range | out_of_window | "
          "unknown_enum | missing_value | duplicate_key | unknown_reversal | malformed_row | "
          "encoding_error | bad_id | missing_column | truncated_file | empty_file | "
-         "bad_file_name | unreadable_file | too_many_rejected | outside_landing | not_a_file"),
+         "bad_file_name | unreadable_file | too_many_rejected | outside_landing | not_a_file | "
+         "repeated_header | duplicate_row (a line skipped: the header again, or an exact copy "
+         "of an earlier line of the file; neither counts toward ingest.max_rejected_share)"),
         ("reason", "varchar not null", "every problem of the record, quoted values masked"),
         ("ingested_at", "timestamp not null", "when it was quarantined"),
     ]),
