@@ -44,9 +44,9 @@ def run_side(side: str, landing: Path, month: str, home: Path) -> dict:
                               "import duckdb; print(duckdb.__version__)"], cwd=ROOT,
                              capture_output=True, text=True).stdout.strip()
     return {"side": side, "duckdb": version, "returncode": res.returncode, "seconds": seconds,
-            "ingest": sum(v for k, v in steps.items() if k.startswith("staging__")),
-            "marts": sum(v for k, v in steps.items() if k.startswith("marts__")),
-            "publish": steps.get("warehouse__published"), "steps": steps,
+            "ingest": round(sum(v for k, v in steps.items() if k.startswith("staging.")), 1),
+            "marts": round(sum(v for k, v in steps.items() if k.startswith("marts.")), 1),
+            "publish": steps.get("warehouse.published"), "steps": steps,
             "tail": res.stderr[-500:] if res.returncode else ""}
 
 
@@ -59,6 +59,7 @@ if sys.argv[2] == "native":
     ext = glob.glob(os.path.join(os.path.dirname(duckdb_ext.__path__[0]), "duckdb_ext",
                                  "extensions", "*", "*", "encodings.duckdb_extension"))[0]
     con = duckdb.connect()
+    con.execute("set enable_progress_bar = false")
     con.execute(f"load '{ext}'")
     t = time.perf_counter()
     n = con.sql(f"select count(*) from read_csv('{path}', encoding = 'gb18030', header = true, "
