@@ -94,8 +94,11 @@ def test_every_option_has_help_and_shows_its_default(capsys):
 def test_version_comes_from_the_package_metadata(capsys):
     from importlib.metadata import version
 
+    from kaohe.migrations import schema_version
+
     assert main(["--version"]) == 0
-    assert capsys.readouterr().out == f"kaohe {version('kaohe')}\n"
+    assert capsys.readouterr().out == (f"kaohe {version('kaohe')} (warehouse schema version "
+                                       f"{schema_version()})\n")
 
 
 def test_a_usage_error_is_one_line_naming_the_flag(capsys):

@@ -307,6 +307,20 @@ def test_parquet_with_native_types_is_read_and_checked(landing):
     assert [(r[2], r[3]) for r in quarantine(landing)] == [(2, "out_of_range")]
 
 
+@pytest.mark.parametrize("rows", [0, 1])
+def test_a_parquet_column_written_twice_in_two_cases_is_a_duplicate_header(landing, rows):
+    """DuckDB renames the second of ``case_id`` / ``CASE_ID`` to ``CASE_ID_1``: the header is
+    checked on the file's own names (found by the fuzz test, an empty file loaded as fine)."""
+    path = landing.root / "repayments" / "repayments_20260806.parquet"
+    path.parent.mkdir(parents=True)
+    cols = ["payment_id", "case_id", "paid_at", "payment_type", "amount", "reversal_of",
+            "channel", "CASE_ID"]
+    pl.DataFrame({c: pl.Series(["x"] * rows, dtype=pl.String) for c in cols}).write_parquet(path)
+    landing.ingest()
+    assert landing.query("select status, message from audit.file_registry") == [
+        ("rejected", "missing_column: duplicate column(s) in header: case_id")]
+
+
 # --- personal information -----------------------------------------------------------------------
 
 NAME, PHONE, ID_NUMBER = "欧阳娜娜", "13912345678", "44030619900101123X"

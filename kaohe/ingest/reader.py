@@ -145,6 +145,12 @@ class Reader:
             [str(f.path)],
         ).fetchall()
         header = [normalize_header(name) for name, _ in described]
+        # DuckDB renames a repeated column (``CASE_ID`` beside ``case_id`` becomes
+        # ``CASE_ID_1``): the duplicate check reads the file's own names
+        schema = con.execute("select name, num_children from parquet_schema(?)",
+                             [str(f.path)]).fetchall()[1:]
+        if all(children is None for _, children in schema):  # a flat file: every column
+            check_header(src, [normalize_header(name) for name, _ in schema])
         check_header(src, header)
         aliases = {h: f"_r{i}" for i, h in enumerate(header)}
         select = ", ".join(
