@@ -155,7 +155,7 @@ def history_findings(published: Path, cfg: Config, months: int = 12,
     import duckdb
     import polars as pl
 
-    from kaohe.calibrate import _history
+    from kaohe.history import scoring_history
     from kaohe.scorecard import score
 
     con = duckdb.connect(str(published), read_only=True)
@@ -167,7 +167,7 @@ def history_findings(published: Path, cfg: Config, months: int = 12,
         con.close()
     if not done:
         return []
-    scored = score(_history(published, sorted(done), cfg), cfg)
+    scored = score(scoring_history(published, sorted(done), cfg), cfg)
     points = scored.select("rule_points").explode("rule_points").unnest("rule_points").filter(
         pl.col("weight") > 0)
     out = []

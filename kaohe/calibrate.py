@@ -26,9 +26,9 @@ import yaml
 
 from kaohe.audit_config import audit, errors
 from kaohe.config import Config, load_config
+from kaohe.history import NoHistoryError, scoring_history
 from kaohe.months import month_bounds
-from kaohe.scorecard import score, scoring_inputs
-from kaohe.whatif import WhatIfError, scratch
+from kaohe.scorecard import score
 
 DEFAULT_DISTRIBUTION = {"S": 5.0, "A": 15.0, "B": 30.0, "C": 35.0, "D": 15.0}
 
@@ -55,28 +55,6 @@ def months_between(first: str, last: str) -> list[str]:
     return out
 
 
-def _history(published: Path, months: list[str], cfg: Config) -> pl.DataFrame:
-    """The scoring frames of the appraised agent-months (the scorecard's own inputs)."""
-    frames = []
-    con, _ = scratch(published, None)
-    try:
-        for month in months:
-            start = month_bounds(month)[0]
-            kept = con.execute(
-                "select agent_id from marts.agent_month_scorecard where month = ? and "
-                "grade not in ('NA', 'VETO')", [start]).fetchall()
-            if not kept:
-                continue
-            frame = scoring_inputs(con, cfg, month)
-            frames.append(frame.filter(pl.col("agent_id").is_in([k for (k,) in kept])))
-    finally:
-        con.close()
-    if not frames:
-        raise CalibrationError("no appraised agent-month in the published warehouse for "
-                               f"{months[0]}..{months[-1]}: run those months first")
-    return pl.concat(frames, how="diagonal_relaxed")
-
-
 def _grades_of(scored: pl.DataFrame) -> dict[str, int]:
     counts = dict(scored.group_by("grade").len().iter_rows())
     return {g: int(counts.get(g, 0)) for g in ("S", "A", "B", "C", "D")}
@@ -91,8 +69,8 @@ def calibrate(published: Path, first: str, last: str, base: Config,
     if not published.exists():
         raise CalibrationError(f"no published warehouse at {published}: run the months first")
     try:
-        history = _history(published, months_between(first, last), base)
-    except WhatIfError as exc:
+        history = scoring_history(published, months_between(first, last), base)
+    except NoHistoryError as exc:
         raise CalibrationError(str(exc)) from None
     scored_before = score(history, base)
     before = _grades_of(scored_before)

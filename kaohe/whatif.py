@@ -25,11 +25,10 @@ import polars as pl
 
 from kaohe.audit_config import Finding, audit
 from kaohe.config import Config
+from kaohe.history import scratch
 from kaohe.i18n import environment, metric_labels, texts
 from kaohe.marts import build
-from kaohe.models import ensure_intermediate
 from kaohe.months import month_bounds
-from kaohe.warehouse import BUCKET_MACRO, literal
 
 # what the proposal rebuilds for the month, in build order
 RESCORED = ("agent_month_scorecard", "agent_month_pay", "promotion_candidates")
@@ -58,35 +57,6 @@ class WhatIf:
             | (pl.col("variable_pay_before") != pl.col("variable_pay_after")))
 
 
-def scratch(published: Path, month: str | None) -> tuple[duckdb.DuckDBPyConnection, dict]:
-    """An in-memory database reading the published copy (and the warehouse meta); with a
-    ``month``, the marts it re-scores are local copies without that month, to be rebuilt."""
-    con = duckdb.connect()
-    con.execute(f"attach {literal(str(published))} as pub (read_only)")
-    tables = con.execute("select schema_name, table_name from duckdb_tables() "
-                         "where database_name = 'pub' and schema_name in ('staging', 'marts', "
-                         "'audit')").fetchall()
-    for schema in ("staging", "marts", "audit"):
-        con.execute(f"create schema {schema}")
-    start = month_bounds(month)[0] if month else None
-    for schema, table in tables:
-        if schema == "audit" and table == "warehouse_meta":  # the builders write to it
-            con.execute('create table audit.warehouse_meta ("key" varchar primary key, '
-                        '"value" varchar)')
-            con.execute('insert into audit.warehouse_meta ("key", "value") '
-                        'select "key", "value" from pub.audit.warehouse_meta')
-        elif month and schema == "marts" and table in RESCORED + ("agent_month_metrics",):
-            # a local copy of the other months; the month itself is rebuilt
-            con.execute(f"create table marts.{table} as select * from pub.marts.{table} "
-                        f"where month <> ?", [start])
-        else:
-            con.execute(f"create view {schema}.{table} as select * from pub.{schema}.{table}")
-    con.execute(BUCKET_MACRO.format(db=""))
-    ensure_intermediate(con)
-    meta = dict(con.execute("select key, value from pub.audit.warehouse_meta").fetchall())
-    return con, meta
-
-
 def run(published: Path, month: str, cfg: Config, reports_dir: Path | None = None,
         lang: str = "zh") -> WhatIf:
     """Re-score ``month`` under ``cfg`` from the published copy; write the CSV and HTML."""
@@ -94,7 +64,7 @@ def run(published: Path, month: str, cfg: Config, reports_dir: Path | None = Non
         raise WhatIfError(f"no published warehouse at {published}: run the month first")
     started = time.perf_counter()
     start = month_bounds(month)[0]
-    con, meta = scratch(published, month)
+    con, meta = scratch(published, month, RESCORED + ("agent_month_metrics",))
     try:
         before = _graded(con, "pub.marts", start, "before")  # as published
         if before.is_empty():

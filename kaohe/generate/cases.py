@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from kaohe.generate import names as vocab
+import kaohe.generate.names as vocab
 from kaohe.generate.people import _people, resident_id_check
 from kaohe.generate.schema import COLUMNS, INDUSTRIES, PRODUCTS
 from kaohe.generate.util import (

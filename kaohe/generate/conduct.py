@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from kaohe.generate import names as vocab
+import kaohe.generate.names as vocab
 from kaohe.generate.calls import _Calls
 from kaohe.generate.schema import (
     COLUMNS,

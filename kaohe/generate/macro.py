@@ -8,7 +8,7 @@ from datetime import date
 import numpy as np
 import polars as pl
 
-from kaohe.generate import names as vocab
+import kaohe.generate.names as vocab
 from kaohe.generate.schema import INDUSTRIES
 from kaohe.generate.util import _eday, _labels, _money
 from kaohe.generate.writer import _Writer

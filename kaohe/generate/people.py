@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from kaohe.generate import names as vocab
+import kaohe.generate.names as vocab
 
 
 def _people(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -13,7 +13,7 @@ from datetime import date
 import numpy as np
 import polars as pl
 
-from kaohe.generate import names as vocab
+import kaohe.generate.names as vocab
 from kaohe.generate.people import _chinese_number, _people
 from kaohe.generate.schema import COLUMNS, LEVELS, VIOLATION_TYPES
 from kaohe.generate.util import (
