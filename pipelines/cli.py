@@ -9,9 +9,10 @@ Where things are:
 
 - this file: the entry point (``main``, ``build_parser``: every command's arguments, in the
   order of ``kaohe --help``) and the monthly-run commands: ``generate``, ``run``, ``check``,
-  ``demo``, ``report``, ``send-reports``;
-- pipelines/cli_rules.py: the rules, compliance and HR commands: ``purge``, ``audit-config``,
-  ``config-schema``, ``export-pay``, ``whatif``, ``calibrate``;
+  ``report``, ``send-reports``;
+- pipelines/cli_rules.py: the rules, compliance, HR and upkeep commands: ``purge``,
+  ``migrate``, ``audit-config``, ``config-schema``, ``export-pay``, ``whatif``, ``calibrate``;
+- pipelines/cli_demo.py: ``demo``;
 - pipelines/cli_common.py: what they share: CliError (exit 2), the log set-up, and checking
   --home, --landing, --config, months, dates and warehouse files.
 
@@ -39,13 +40,16 @@ from pipelines.cli_common import (
     months_with_data,
     open_warehouse,
     positive,
+    print_checks,
     setup_logging,
 )
+from pipelines.cli_demo import cmd_demo
 from pipelines.cli_rules import (
     cmd_audit_config,
     cmd_calibrate,
     cmd_config_schema,
     cmd_export_pay,
+    cmd_migrate,
     cmd_purge,
     cmd_whatif,
 )
@@ -106,24 +110,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_migrate(args: argparse.Namespace) -> int:
-    from kaohe.migrations import MigrationError
-    from kaohe.warehouse import Home
-    from pipelines.runner import RunLocked, migrate_home, run_lock
-
-    home = get_home(args)
-    if not (home / "work" / "kaohe.duckdb").is_file():
-        raise CliError(f"{home} holds no kaohe warehouse (no work/kaohe.duckdb): nothing to "
-                       "migrate; kaohe run creates one at the current schema version")
-    try:
-        with run_lock(Home(home.resolve())):
-            lines = migrate_home(Home(home.resolve()), dry_run=args.dry_run)
-    except (RunLocked, MigrationError) as exc:
-        raise CliError(str(exc)) from None
-    print("\n".join(lines))
-    return 0
-
-
 def _print_run_checks(outcome, month: str) -> list:
     """The checks this run ran (a table whose step did not run keeps older results: not
     counted), printed as kaohe check prints them; return the blocking failures."""
@@ -139,27 +125,13 @@ def _print_run_checks(outcome, month: str) -> list:
         con.close()
     ran = {step.replace("__", ".") for step in [*outcome.step_seconds, *outcome.failed_steps]}
     results = [r for r in stored if r.suite in ran]
-    blocking = _print_checks(month, results)
+    blocking = print_checks(month, results)
     missing = sorted({s.name for s in load_suites()} - {r.suite for r in results})
     if missing:
         shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5
                                           else "")
         print(f"  not checked: {len(missing)} table(s) whose step did not run: {shown}")
     return blocking
-
-
-def _print_checks(month: str, results: list) -> list:
-    """Print a table of the month's check results; return the blocking failures."""
-    from kaohe.quality import blocking_failures
-
-    failed = [r for r in results if not r.passed]
-    print(f"data quality {month}: {len(results)} checks, "
-          f"{sum(r.severity == 'blocking' for r in failed)} blocking failed, "
-          f"{sum(r.severity == 'warning' for r in failed)} warnings")
-    for r in sorted(failed, key=lambda r: (r.severity != "blocking", r.suite, r.check)):
-        print(f"  {r.severity.upper():<8} {r.suite:<32} {r.check:<48} {r.unexpected:>8}  "
-              f"{', '.join(r.sample)[:60]}")
-    return blocking_failures(results)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -175,61 +147,13 @@ def cmd_check(args: argparse.Namespace) -> int:
         results = run_checks(con, args.month)  # with the evidence chains, as the run does
     finally:
         con.close()
-    blocking = _print_checks(args.month, results)
+    blocking = print_checks(args.month, results)
     if args.html:
         from kaohe.quality_page import render
 
         Path(args.html).write_text(render(args.month, results, []), encoding="utf-8")
         print(f"wrote {args.html}")
     return 1 if blocking else 0
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    from kaohe.generate import generate
-    from kaohe.quality import stored_results
-    from kaohe.warehouse import connect
-    from pipelines.runner import run_month
-
-    home = create_home(Path(args.home)).resolve()
-    landing = home / "landing"
-    setup_logging(home, console=False)
-    start = date(2026, 8, 1)
-    if not (landing / "_manifest.json").exists():
-        print(f"generating sample data (small, 3 months from {start}) into {landing}")
-        generate(landing, start, 3, 7, "small")
-    # every month of the sample in order, so pay pools and promotion streaks have history
-    for month in ("2026-08", "2026-09", "2026-10"):
-        print(f"kaohe demo: building {month}")
-        outcome = run_month(month, home, landing, progress=True)
-        if not outcome.success:
-            print(f"kaohe demo: the run of {month} failed ({outcome.run_id}); see {home}/logs",
-                  file=sys.stderr)
-            return 1
-        print(f"kaohe demo: month {month} built in {outcome.seconds:.1f} s")
-    print()
-    con = connect(outcome.work_db, read_only=True)
-    try:
-        _print_checks(month, stored_results(con, month))
-    finally:
-        con.close()
-    print(f"  landing folder      {landing}")
-    print(f"  analyst warehouse   {outcome.published}")
-    print(f"    {analyst_one_liner(outcome.published, month)}")
-    print(f"  writer warehouse    {home / 'work' / 'kaohe.duckdb'}")
-    print(f"  data quality        {home / 'reports' / month / 'data-quality.html'}")
-    print(f"  reports (index)     {home / 'reports' / month / 'index.html'}")
-    print(f"  Dagster UI          DAGSTER_HOME={home / 'dagster'} KAOHE_HOME={home} "
-          f"KAOHE_LANDING={landing} uv run dagster dev -w workspace.yaml")
-    return 0
-
-
-def analyst_one_liner(published: Path, month: str) -> str:
-    """A command that queries the analysts' copy with what kaohe installs (the duckdb Python
-    package; the duckdb command-line tool is not part of it)."""
-    query = ("select team_id, grade, count(*) agents from marts.agent_month_scorecard "
-             f"where month = date '{month}-01' group by all order by all")
-    return (f"uv run python -c \"import duckdb; duckdb.connect('{published}', read_only=True)"
-            f".sql(\\\"{query}\\\").show()\"")
 
 
 def cmd_report(args: argparse.Namespace) -> int:

@@ -164,3 +164,16 @@ def month_span(months: list[str]) -> str:
         return "none"
     return ", ".join(months) if len(months) <= 4 else f"{months[0]} .. {months[-1]}"
 
+
+def print_checks(month: str, results: list) -> list:
+    """Print a table of the month's check results; return the blocking failures."""
+    from kaohe.quality import blocking_failures
+
+    failed = [r for r in results if not r.passed]
+    print(f"data quality {month}: {len(results)} checks, "
+          f"{sum(r.severity == 'blocking' for r in failed)} blocking failed, "
+          f"{sum(r.severity == 'warning' for r in failed)} warnings")
+    for r in sorted(failed, key=lambda r: (r.severity != "blocking", r.suite, r.check)):
+        print(f"  {r.severity.upper():<8} {r.suite:<32} {r.check:<48} {r.unexpected:>8}  "
+              f"{', '.join(r.sample)[:60]}")
+    return blocking_failures(results)

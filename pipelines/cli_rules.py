@@ -1,4 +1,5 @@
-"""The kaohe commands about the rules, compliance and HR: ``purge`` (retention),
+"""The kaohe commands about the rules, compliance, HR and upkeep: ``purge`` (retention),
+``migrate`` (the warehouse to this release's schema),
 ``audit-config`` and ``config-schema`` (the configuration against the regulatory rule pack; its
 JSON schema), ``export-pay`` (pay for HR's payroll import), ``whatif`` (a month re-scored under a
 proposed configuration) and ``calibrate`` (grade bands and rule floors/targets from the history).
@@ -150,4 +151,22 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         print(f"wrote {args.out}: try it with kaohe whatif --config {args.out}")
     else:
         print(result.config_text)
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from kaohe.migrations import MigrationError
+    from kaohe.warehouse import Home
+    from pipelines.runner import RunLocked, migrate_home, run_lock
+
+    home = get_home(args)
+    if not (home / "work" / "kaohe.duckdb").is_file():
+        raise CliError(f"{home} holds no kaohe warehouse (no work/kaohe.duckdb): nothing to "
+                       "migrate; kaohe run creates one at the current schema version")
+    try:
+        with run_lock(Home(home.resolve())):
+            lines = migrate_home(Home(home.resolve()), dry_run=args.dry_run)
+    except (RunLocked, MigrationError) as exc:
+        raise CliError(str(exc)) from None
+    print("\n".join(lines))
     return 0

@@ -18,7 +18,8 @@ import duckdb
 import pytest
 
 from kaohe import pii
-from pipelines.cli import analyst_one_liner, build_parser, main
+from pipelines.cli import build_parser, main
+from pipelines.cli_demo import analyst_one_liner
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMANDS = ("generate", "run", "check", "audit-config", "config-schema", "report",
@@ -271,7 +272,7 @@ def event(kind: str | None, step: str | None, at: float, message: str = "", leve
 def test_progress_is_a_short_line_per_step_and_the_detail_goes_to_the_log(tmp_path, capsys):
     import io
 
-    from pipelines.runner import RunProgress
+    from pipelines.progress import RunProgress
 
     out, err = io.StringIO(), io.StringIO()
     log = tmp_path / "logs" / "kaohe.log"
@@ -303,7 +304,7 @@ def test_progress_is_a_short_line_per_step_and_the_detail_goes_to_the_log(tmp_pa
 def test_a_warning_outside_any_step_never_breaks_a_step_line(tmp_path):
     import io
 
-    from pipelines.runner import RunProgress
+    from pipelines.progress import RunProgress
 
     out = io.StringIO()
     with RunProgress(tmp_path / "kaohe.log", steps=2, show=True, out=out, err=out,
@@ -325,7 +326,7 @@ def test_a_warning_outside_any_step_never_breaks_a_step_line(tmp_path):
 def test_without_progress_the_run_prints_nothing_but_still_logs(tmp_path):
     import io
 
-    from pipelines.runner import RunProgress
+    from pipelines.progress import RunProgress
 
     out, err = io.StringIO(), io.StringIO()
     with RunProgress(tmp_path / "kaohe.log", steps=1, show=False, out=out, err=err) as progress:
