@@ -117,7 +117,7 @@ def copy_home(build: dict, dest: Path) -> Path:
 # The longest test files first (measured; the users of the shared sample after its builder,
 # test_report_pages): with `pytest -n 2 --dist loadfile` a long file scheduled last
 # leaves the other worker idle (longest-processing-time-first keeps the suite short).
-LONG_FIRST = ("test_crash.py", "test_upgrade_v2.py", "test_upgrade_v1.py", "test_end_to_end.py",
+LONG_FIRST = ("test_upgrade_v1.py", "test_crash.py", "test_upgrade_v2.py", "test_end_to_end.py",
               "test_report_pages.py", "test_quality.py",
               "test_fairness.py", "test_scorecard.py", "test_fuzz.py", "test_cli.py",
               "test_evidence.py", "test_hostile_run.py", "test_appraisal.py",
