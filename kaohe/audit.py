@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import duckdb
 
+from kaohe.sqltext import literal
+
 # table -> (comment, [(column, type and constraints, comment)])
 AUDIT_TABLES: dict[str, tuple[str, list[tuple[str, str, str]]]] = {
     "file_registry": ("every file seen in the landing folder, one row per content version", [
@@ -166,14 +168,6 @@ AUDIT_TABLES: dict[str, tuple[str, list[tuple[str, str, str]]]] = {
 }
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def sql_literal(text: str) -> str:
-    return _literal(text)
-
-
 def table_ddl(table: str) -> str:
     """The CREATE statement of one audit table (idempotent)."""
     cols = ",\n    ".join(f'"{name}" {typ}' for name, typ, _ in AUDIT_TABLES[table][1])
@@ -199,9 +193,9 @@ def ensure_audit(con: duckdb.DuckDBPyConnection) -> None:
             if (table, name) not in existing:  # a warehouse from an older kaohe
                 con.execute(f'alter table audit.{table} add column if not exists "{name}" '
                             f"{typ.replace(' primary key', '').replace(' not null', '')}")
-        con.execute(f"comment on table audit.{table} is {_literal(comment)}")
+        con.execute(f"comment on table audit.{table} is {literal(comment)}")
         for name, _, text in columns:
-            con.execute(f'comment on column audit.{table}."{name}" is {_literal(text)}')
+            con.execute(f'comment on column audit.{table}."{name}" is {literal(text)}')
 
 
 def columns(table: str) -> str:

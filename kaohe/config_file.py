@@ -276,6 +276,7 @@ class ReportsConfig(_Model):
 
 # The DuckDB storage formats the published copy can be written in, and who can open each
 # (DuckDB reads its own format and every older one). kaohe itself runs on DuckDB 2.0.
+DEFAULT_STORAGE_VERSION = "v1.4.0"
 STORAGE_VERSIONS = {
     "v1.4.0": "DuckDB 1.4 (the long-term-support line) and newer: the CLI 1.5 from PyPI, "
               "DBeaver, R and ODBC drivers built on 1.4 or 1.5",
@@ -287,7 +288,8 @@ STORAGE_VERSIONS = {
 class PublishConfig(_Model):
     """``publish``: the analyst copy (<home>/warehouse/kaohe.duckdb)."""
     storage_version: Literal["v1.4.0", "v1.5.0", "latest"] = Field(
-        default="v1.4.0", description="The DuckDB storage format of the analyst copy: "
+        default=DEFAULT_STORAGE_VERSION,
+        description="The DuckDB storage format of the analyst copy: "
         + "; ".join(f"{k}: {v}" for k, v in STORAGE_VERSIONS.items())
         + ". The writer's own database stays on the newest format.")
 

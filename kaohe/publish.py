@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 
+from kaohe.config_file import DEFAULT_STORAGE_VERSION
 from kaohe.contract import Source, load_contract
 from kaohe.models import ensure_analyst_views, ensure_intermediate
 from kaohe.pii import assert_pseudonymised
@@ -33,7 +34,7 @@ log = logging.getLogger("kaohe")
 
 
 def publish(con: duckdb.DuckDBPyConnection, home: Home, full: bool = False,
-            storage_version: str = "v1.4.0") -> dict[str, int]:
+            storage_version: str = DEFAULT_STORAGE_VERSION) -> dict[str, int]:
     """Write the analyst copy next to its final place, then atomically replace it.
 
     Analysts holding a read-only connection to the old file keep reading it until they reconnect;

@@ -24,6 +24,7 @@ import duckdb
 from kaohe import audit, migrations, pii
 from kaohe.audit import ensure_audit
 from kaohe.contract import CONTRACT_FILE, Source, load_contract
+from kaohe.sqltext import literal, quote  # noqa: F401 - imported from here by the marts' code
 
 log = logging.getLogger("kaohe")
 
@@ -99,16 +100,6 @@ def connect(path: Path | str, read_only: bool = False, threads: int | None = Non
     con = duckdb.connect(str(path), read_only=read_only, config=config)
     con.execute("set enable_progress_bar = false")
     return con
-
-
-def quote(identifier: str) -> str:
-    """Quote an identifier (column names can come from a user's header)."""
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def literal(value: str) -> str:
-    """A SQL string literal, for the few places DuckDB does not take a bound parameter (DDL)."""
-    return "'" + value.replace("'", "''") + "'"
 
 
 SCHEMAS_DDL = """
@@ -324,9 +315,12 @@ def writer(home: Home) -> Iterator[duckdb.DuckDBPyConnection]:
 def _open_writer(home: Home) -> duckdb.DuckDBPyConnection:
     """Open the work database (migrated first if a release before this one built it), install
     the PII macros, ensure the schema, check the PII key."""
-    upgrade(home)
     con = connect(home.work_db, temp_directory=home.tmp)
     try:
+        if migrations.pending(con):  # built by an earlier release: copy, then migrate
+            con.close()
+            upgrade(home)
+            con = connect(home.work_db, temp_directory=home.tmp)
         key, _ = pii.pii_key()
         pii.install_macros(con, key)
         ensure_schema(con)

@@ -259,3 +259,14 @@ def test_version_names_the_release_and_the_schema_it_writes():
                                   f"version {migrations.schema_version()})")
     pyproject = (Path(__file__).parents[1] / "pyproject.toml").read_text()
     assert f'version = "{migrations.kaohe_version()}"' in pyproject
+
+
+def test_a_writer_opening_an_old_warehouse_copies_and_migrates_it_first(v1, monkeypatch):
+    """A step launched from the Dagster UI opens the writer without kaohe run before it."""
+    from kaohe.warehouse import writer
+
+    monkeypatch.setenv("KAOHE_PII_KEY", PII_KEY)
+    with writer(Home(v1)) as con:
+        assert con.execute("select version, how from audit.schema_migrations order by 1"
+                           ).fetchall() == [(1, "detected"), (2, "applied"), (3, "applied")]
+    assert len(list((v1 / "backups").glob("kaohe-1-*.duckdb"))) == 1

@@ -40,6 +40,7 @@ import duckdb
 import yaml
 
 from kaohe import audit
+from kaohe.sqltext import literal, quote
 
 HERE = Path(__file__).parent
 FILE_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.yaml$")
@@ -180,12 +181,8 @@ def pending(con: duckdb.DuckDBPyConnection) -> list[Migration]:
 # applying
 
 
-def _q(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
 def _qt(table: str) -> str:
-    return ".".join(_q(p) for p in table.split("."))
+    return ".".join(quote(p) for p in table.split("."))
 
 
 def _record(con: duckdb.DuckDBPyConnection, version_: int, name: str, how: str, seconds: float,
@@ -217,9 +214,9 @@ def _add_column(con: duckdb.DuckDBPyConnection, table: str, col: Column,
         if have[col.name] == col.type:
             return  # an earlier, interrupted attempt or a hand repair added it
         # the lender's files carried it before the contract did: kept as text, never checked
-        con.execute(f"alter table {_qt(table)} rename column {_q(col.name)} to "
-                    f"{_q(col.name + '__unchecked')}")
-    con.execute(f"alter table {_qt(table)} add column {_q(col.name)} {col.type}")
+        con.execute(f"alter table {_qt(table)} rename column {quote(col.name)} to "
+                    f"{quote(col.name + '__unchecked')}")
+    con.execute(f"alter table {_qt(table)} add column {quote(col.name)} {col.type}")
 
 
 def _rebuild_in_order(con: duckdb.DuckDBPyConnection, table: str,
@@ -235,26 +232,26 @@ def _rebuild_in_order(con: duckdb.DuckDBPyConnection, table: str,
         "select comment from duckdb_tables() where database_name = current_database() and "
         "schema_name = ? and table_name = ?", [schema, name]).fetchall()[0][0]
     tmp = f"{name}__migrating"
-    cols = ", ".join(f"{_q(c)} {t}" for c, t in want)
-    select = ", ".join(_q(c) if c in have else f"null::{t} as {_q(c)}" for c, t in want)
-    con.execute(f"create table {_q(schema)}.{_q(tmp)} ({cols})")
-    con.execute(f"insert into {_q(schema)}.{_q(tmp)} select {select} from {_qt(table)}")
+    cols = ", ".join(f"{quote(c)} {t}" for c, t in want)
+    select = ", ".join(quote(c) if c in have else f"null::{t} as {quote(c)}" for c, t in want)
+    con.execute(f"create table {quote(schema)}.{quote(tmp)} ({cols})")
+    con.execute(f"insert into {quote(schema)}.{quote(tmp)} select {select} from {_qt(table)}")
     con.execute(f"drop table {_qt(table)}")
-    con.execute(f"alter table {_q(schema)}.{_q(tmp)} rename to {_q(name)}")
+    con.execute(f"alter table {quote(schema)}.{quote(tmp)} rename to {quote(name)}")
     if table_comment:
-        con.execute(f"comment on table {_qt(table)} is {audit.sql_literal(table_comment)}")
+        con.execute(f"comment on table {_qt(table)} is {literal(table_comment)}")
     for column, text in comments:
         if column in dict(want):
-            con.execute(f"comment on column {_qt(table)}.{_q(column)} is "
-                        f"{audit.sql_literal(text)}")
+            con.execute(f"comment on column {_qt(table)}.{quote(column)} is "
+                        f"{literal(text)}")
 
 
 def _apply_table(con: duckdb.DuckDBPyConnection, change: TableChange) -> None:
     schema, name = change.table.split(".")
-    con.execute(f"create schema if not exists {_q(schema)}")
+    con.execute(f"create schema if not exists {quote(schema)}")
     exists = _has_table(con, schema, name)
     if change.create and not exists:
-        cols = ", ".join(f"{_q(c.name)} {c.type}" for c in change.create)
+        cols = ", ".join(f"{quote(c.name)} {c.type}" for c in change.create)
         con.execute(f"create table {_qt(change.table)} ({cols})")
         return
     if not exists or not change.add:
@@ -264,7 +261,7 @@ def _apply_table(con: duckdb.DuckDBPyConnection, change: TableChange) -> None:
         for col in change.add:
             _add_column(con, change.table, col, have)
         return
-    want = [(c, t) for c, t in table_columns(con, change.table)]
+    want = table_columns(con, change.table)
     for col in change.add:
         if any(c == col.name for c, _ in want):
             continue
