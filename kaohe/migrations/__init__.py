@@ -33,6 +33,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -114,11 +115,17 @@ def load(path: Path) -> Migration:
 
 def migrations() -> list[Migration]:
     """Every migration, in order; their numbers run 2, 3, ... without a gap."""
+    return list(_migrations())
+
+
+@cache
+def _migrations() -> tuple[Migration, ...]:
+    """The files, read once per process (every writer open asks for the schema version)."""
     found = sorted((load(p) for p in HERE.glob("*.yaml")), key=lambda m: m.version)
     for expected, m in enumerate(found, start=2):
         if m.version != expected:
             raise MigrationError(f"migration {m.name}: expected number {expected:04d}")
-    return found
+    return tuple(found)
 
 
 def schema_version() -> int:
