@@ -7,7 +7,7 @@ its metadata (result, unexpected count, sample, why). One Dagster check per expe
 tried and dropped: ~300 checks each store a planned and an evaluation event per run, about
 10 s of a small month's run, for a table the gate's metadata already shows. The
 gates of staging/calls and staging/plans also verify the tamper-evidence chains of promises to
-pay and of plans (kaohe.evidence): a tampered chain stops the month like any blocking
+pay and of plans (kaohe.ingest.evidence): a tampered chain stops the month like any blocking
 expectation. Results are also stored in audit.check_results and rendered to
 <home>/reports/YYYY-MM/data-quality.html.
 """
@@ -25,9 +25,9 @@ from dagster import (
     MetadataValue,
 )
 
-from kaohe.evidence import kinds_of
+from kaohe.ingest.evidence import kinds_of
 from kaohe.quality import CheckResult, run_table, store_results
-from kaohe.quality_page import write_page
+from kaohe.quality.page import write_page
 from pipelines.resources import Warehouse
 
 GATE, WARNINGS = "quality_gate", "quality_warnings"

@@ -1,12 +1,12 @@
 """The shared rules as assets: one per SQL file under sql/intermediate/ (views and table macros).
 
-Their inputs are read from their SQL (kaohe.lineage), like the marts'.
+Their inputs are read from their SQL (kaohe.models.lineage), like the marts'.
 """
 
 from dagster import AssetKey, AssetsDefinition, MaterializeResult, asset
 
-from kaohe.lineage import reads
 from kaohe.models import create_intermediate, intermediate_models, model_dictionary, model_sql
+from kaohe.models.lineage import reads
 from pipelines.resources import Warehouse
 
 

@@ -18,8 +18,8 @@ from dagster import (
 from assets.checks import quality_results, quality_specs
 from assets.ingest import markdown_table
 from assets.intermediate import asset_key
-from kaohe.marts import MARTS, MONTHLY_MARTS, Mart, build, dictionary
 from kaohe.models import SQL_ROOT
+from kaohe.models.marts import MARTS, MONTHLY_MARTS, Mart, build, dictionary
 from kaohe.months import MONTH
 from kaohe.quality import referenced_tables
 from kaohe.warehouse import Home

@@ -3,9 +3,9 @@
 
 from dagster import AssetKey, MaterializeResult, asset
 
-from kaohe.contract import load_contract
-from kaohe.marts import MONTHLY_MARTS
-from kaohe.publish import publish
+from kaohe.ingest.contract import load_contract
+from kaohe.models.marts import MONTHLY_MARTS
+from kaohe.warehouse.publish import publish
 from pipelines.resources import KaoheConfig, Warehouse
 
 

@@ -3,7 +3,7 @@
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
 from assets.metrics import monthly
-from kaohe.marts import MONTHLY_MARTS
+from kaohe.models.marts import MONTHLY_MARTS
 from pipelines.resources import KaoheConfig, Warehouse
 
 
@@ -21,7 +21,7 @@ from pipelines.resources import KaoheConfig, Warehouse
 )
 def monthly_reports(context: AssetExecutionContext, warehouse: Warehouse,
                     kaohe_config: KaoheConfig) -> MaterializeResult:
-    from kaohe.reports import render_month
+    from kaohe.reporting.reports import render_month
 
     month = context.partition_key[:7]
     cfg = kaohe_config.load()

@@ -37,7 +37,7 @@ TINY = {
 
 
 def tiny_landing(folder: Path) -> Path:
-    from kaohe.contract import load_contract
+    from kaohe.ingest.contract import load_contract
 
     contract = load_contract()
     for source, (name, row) in TINY.items():

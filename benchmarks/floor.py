@@ -27,8 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from kaohe.config import load_config  # noqa: E402
-from kaohe.contract import Source, load_contract  # noqa: E402
-from kaohe.ingest import (  # noqa: E402
+from kaohe.ingest.contract import Source, load_contract  # noqa: E402
+from kaohe.ingest.ingestor import (  # noqa: E402
     _TEXT_PARSE,
     LandedFile,
     check_header,
@@ -37,8 +37,8 @@ from kaohe.ingest import (  # noqa: E402
     sniff_csv,
     transcode_to_utf8,
 )
-from kaohe.marts import _used_params, metric_params, sql  # noqa: E402
 from kaohe.models import ensure_intermediate  # noqa: E402
+from kaohe.models.marts import _used_params, metric_params, sql  # noqa: E402
 from kaohe.warehouse import BUCKET_MACRO, connect, literal, quote  # noqa: E402
 
 

@@ -36,7 +36,7 @@ def landing_size(landing: Path) -> tuple[int, int]:
 def run_bare(landing: Path, db: Path) -> dict:
     import duckdb
 
-    from kaohe.contract import load_contract
+    from kaohe.ingest.contract import load_contract
 
     con = duckdb.connect(str(db))
     con.execute("set enable_progress_bar = false")
@@ -78,8 +78,8 @@ def _utf8(path: Path) -> bool:
 
 
 def run_kaohe(landing: Path, home: Path) -> dict:
-    from kaohe.contract import load_contract
-    from kaohe.ingest import Ingestor, discover
+    from kaohe.ingest.contract import load_contract
+    from kaohe.ingest.ingestor import Ingestor, discover
     from pipelines.resources import Warehouse
 
     warehouse = Warehouse(home=str(home), landing=str(landing))

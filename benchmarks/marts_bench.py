@@ -5,7 +5,7 @@
 DIR is a kaohe home whose warehouse holds the ingested month (``ingest_bench.py --keep DIR``).
 Each side runs in its own process on its own copy of the warehouse:
   bare   each sql/marts/*.sql, parameters bound, ``create table as`` in a plain connection;
-  kaohe  ``kaohe.marts.build_all``: the same SQL plus delete-month / insert in a transaction,
+  kaohe  ``kaohe.models.marts.build_all``: the same SQL plus delete-month / insert in a transaction,
          comments and config_version;
 then the data-quality checks of the month (``kaohe.quality.run_checks``) are timed on the result.
 Prints seconds and peak RSS of each, and the ratio kaohe / bare (target <= 1.2).
@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 def child(mode: str, db: Path, month: str) -> dict:
     from kaohe.config import load_config
-    from kaohe.marts import MONTHLY_MARTS, _used_params, build_all, metric_params, sql
+    from kaohe.models.marts import MONTHLY_MARTS, _used_params, build_all, metric_params, sql
     from kaohe.warehouse import connect
 
     cfg = load_config()

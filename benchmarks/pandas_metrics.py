@@ -8,7 +8,7 @@ rejects, keep the latest delivery of each key, then the same metric definitions
 (``sql/marts/agent_month_metrics.sql``) as merges and groupbys. Vectorised pandas throughout: the
 only Python loops are over sources and files.
 
-Cleaning, as the pipeline does it (``kaohe/ingest/``, ``kaohe/contract.yaml``):
+Cleaning, as the pipeline does it (``kaohe/ingest/``, ``kaohe/ingest/contract.yaml``):
   - a file is dropped whole when its name breaks the naming rule, it is empty or truncated, it is
     neither UTF-8 nor GB18030, its header lacks a required column (or has an empty, duplicate or
     reserved name), or it cannot be parsed at all;
@@ -40,8 +40,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from kaohe.contract import Source, load_contract  # noqa: E402
-from kaohe.ingest import SANE_FROM, SANE_UNTIL, LandedFile, _decodes, discover  # noqa: E402
+from kaohe.ingest.contract import Source, load_contract  # noqa: E402
+from kaohe.ingest.ingestor import SANE_FROM, SANE_UNTIL, LandedFile, _decodes, discover  # noqa: E402
 
 # The sources the metric table reads (macro feeds other marts).
 SOURCES = ("agents", "cases", "assignments", "calls", "qa_flags", "repayments", "complaints",
@@ -624,7 +624,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from kaohe.config import load_config
-    from kaohe.marts import metric_params
+    from kaohe.models.marts import metric_params
 
     params = metric_params(load_config(), args.month)
     started = time.perf_counter()

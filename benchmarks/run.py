@@ -112,7 +112,7 @@ def child_pandas(landing: Path, out: Path) -> dict:
     from pandas_metrics import compute
 
     from kaohe.config import load_config
-    from kaohe.marts import metric_params
+    from kaohe.models.marts import metric_params
 
     started = time.perf_counter()
     df = compute(landing, MONTH, metric_params(load_config(), MONTH))
@@ -233,7 +233,7 @@ def _place(path: Path, dest: Path) -> None:
 def split_last_day(landing: Path, work: Path) -> tuple[Path, list[Path], date]:
     """A landing folder of hard links to every file but the last business day's, and those
     files."""
-    from kaohe.ingest import discover
+    from kaohe.ingest.ingestor import discover
 
     files = [f for fs in discover(landing).values() for f in fs if f.business_date]
     last = max(f.business_date for f in files)

@@ -26,7 +26,7 @@ import duckdb
 VOLATILE = {"ingested_at", "checked_at", "seconds", "masked_at", "overridden_at", "modified_ns",
             "restated_at", "rendered_at", "generated_at", "purged_at", "chained_at", "taken_at"}
 # Labels of a version rather than data: the configuration's hash changes with any edit of the
-# file (a comment included), the schema version with any edit of kaohe/warehouse.py.
+# file (a comment included), the schema version with any edit of kaohe/warehouse/__init__.py.
 LABELS = {"config_version"}
 SKIP_ROWS = {"audit.warehouse_meta": "key <> 'schema_fingerprint'"}
 

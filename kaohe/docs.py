@@ -6,9 +6,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from kaohe.contract import load_contract
-from kaohe.marts import MONTHLY_MARTS, dictionary
+from kaohe.ingest.contract import load_contract
 from kaohe.models import analyst_views, intermediate_models, model_dictionary, view_dictionary
+from kaohe.models.marts import MONTHLY_MARTS, dictionary
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
@@ -60,7 +60,7 @@ REASONS = {
 
 def contract_markdown() -> str:
     out = [
-        "# Data contract (generated from `kaohe/contract.yaml`: edit that file, then run "
+        "# Data contract (generated from `kaohe/ingest/contract.yaml`: edit that file, then run "
         "`uv run python -m kaohe.docs`)",
         "",
         "What a lender's IT team delivers, and what kaohe does with it: the interface between "

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 # Days of the next month during which late files still change a month (the nightly schedule
-# rebuilds it; kaohe.restatement closes it after).
+# rebuilds it; kaohe.models.restatement closes it after).
 GRACE_DAYS = 5
 
 

@@ -2,7 +2,7 @@
 
 Reports are files named after an agent or a team id, e-mails attach them and the outbox names
 its messages after a team: every such path goes through ``safe_name`` and ``data_path``. The
-ingestion already quarantines ids that are not plain (``bad_id``, kaohe/contract.py), so
+ingestion already quarantines ids that are not plain (``bad_id``, kaohe/ingest/contract.py), so
 ``safe_name`` returns the id itself for every row the warehouse holds; a value that still is not
 plain (a warehouse built before that rule) gets a stable hashed name instead of reaching the file
 system, and ``data_path`` refuses any path that would leave its folder.
@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from kaohe.contract import SAFE_ID
+from kaohe.ingest.contract import SAFE_ID
 
 
 class UnsafePathError(ValueError):

@@ -72,8 +72,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from kaohe.migrations import MigrationError
-    from kaohe.pii import PiiKeyError
+    from kaohe.ingest.pii import PiiKeyError
+    from kaohe.warehouse.migrations import MigrationError
     from pipelines.runner import ConfigAuditFailed, RunLocked, run_month
 
     # everything the run needs is checked before anything is written (the log file included)
@@ -149,7 +149,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         con.close()
     blocking = print_checks(args.month, results)
     if args.html:
-        from kaohe.quality_page import render
+        from kaohe.quality.page import render
 
         Path(args.html).write_text(render(args.month, results, []), encoding="utf-8")
         print(f"wrote {args.html}")
@@ -157,7 +157,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from kaohe.reports import render_month
+    from kaohe.reporting.reports import render_month
     from kaohe.warehouse import Home
 
     home = Home(get_home(args))
@@ -185,8 +185,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_send_reports(args: argparse.Namespace) -> int:
-    from kaohe.delivery import DeliveryError, send_reports
     from kaohe.quality import blocking_failures, stored_results
+    from kaohe.reporting.mail import DeliveryError, send_reports
     from kaohe.warehouse import Home, connect
 
     home = Home(get_home(args))
@@ -246,7 +246,7 @@ CONFIG_HELP = "configuration file (default: config/kaohe.yaml, the shipped one)"
 
 def _version() -> str:
     """``3.0.0 (warehouse schema version 3)``: the release and the schema version it writes."""
-    from kaohe.migrations import kaohe_version, schema_version
+    from kaohe.warehouse.migrations import kaohe_version, schema_version
 
     return f"{kaohe_version()} (warehouse schema version {schema_version()})"
 

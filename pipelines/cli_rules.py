@@ -20,8 +20,8 @@ from pipelines.cli_common import CliError, get_config, get_home, setup_logging
 def cmd_purge(args: argparse.Namespace) -> int:
     from zoneinfo import ZoneInfo
 
-    from kaohe.retention import PurgeRefused, purge
     from kaohe.warehouse import Home
+    from kaohe.warehouse.retention import PurgeRefused, purge
     from pipelines.resources import Warehouse
     from pipelines.runner import RunLocked, run_lock
 
@@ -42,12 +42,12 @@ def cmd_purge(args: argparse.Namespace) -> int:
 
 
 def cmd_audit_config(args: argparse.Namespace) -> int:
-    from kaohe.audit_config import audit, errors
+    from kaohe.scoring.rule_audit import audit, errors
 
     cfg = get_config(args)
     findings = audit(cfg)
     if args.home:  # with the centre's history: rules that give almost everyone full marks
-        from kaohe.audit_config import history_findings
+        from kaohe.scoring.rule_audit import history_findings
         from kaohe.warehouse import Home
 
         published = Home(get_home(args)).published_db
@@ -84,7 +84,7 @@ def cmd_config_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_export_pay(args: argparse.Namespace) -> int:
-    from kaohe.payroll import PayrollError, export_pay
+    from kaohe.scoring.payroll import PayrollError, export_pay
     from kaohe.warehouse import Home
 
     home = Home(get_home(args))
@@ -102,7 +102,7 @@ def cmd_export_pay(args: argparse.Namespace) -> int:
 
 
 def cmd_whatif(args: argparse.Namespace) -> int:
-    from kaohe import whatif
+    from kaohe.scoring import whatif
     from kaohe.warehouse import Home
 
     home = Home(get_home(args))
@@ -126,7 +126,7 @@ def cmd_whatif(args: argparse.Namespace) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from kaohe.calibrate import CalibrationError, calibrate, parse_distribution
+    from kaohe.scoring.calibrate import CalibrationError, calibrate, parse_distribution
     from kaohe.warehouse import Home
 
     home = Home(get_home(args))
@@ -155,8 +155,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    from kaohe.migrations import MigrationError
     from kaohe.warehouse import Home
+    from kaohe.warehouse.migrations import MigrationError
     from pipelines.runner import RunLocked, migrate_home, run_lock
 
     home = get_home(args)

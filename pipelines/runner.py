@@ -18,9 +18,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kaohe import audit
 from kaohe.months import MONTH
 from kaohe.warehouse import Home
+from kaohe.warehouse import audit_tables as audit
 from pipelines.progress import RunProgress
 
 log = logging.getLogger("kaohe")
@@ -100,7 +100,7 @@ def check_pii_key(home: Home) -> None:
     line, instead of failing the first step)."""
     import duckdb
 
-    from kaohe import pii
+    from kaohe.ingest import pii
     from kaohe.warehouse import connect, meta_get
 
     # without a key the development key is used; pii_key() warns about it inside the run
@@ -126,9 +126,9 @@ def check_pii_key(home: Home) -> None:
 
 def migrate_home(home: Home, dry_run: bool = False, show: bool = False) -> list[str]:
     """Upgrade the home's warehouse to this code's schema version before anything else runs
-    (a copy first, in <home>/backups; kaohe/migrations). Returns what was done, as lines;
+    (a copy first, in <home>/backups; kaohe/warehouse/migrations). Returns what was done, as lines;
     ``show`` also prints them when migrations ran. Refuses a warehouse from a newer kaohe
-    (kaohe.migrations.WarehouseTooNew)."""
+    (kaohe.warehouse.migrations.WarehouseTooNew)."""
     from kaohe.warehouse import upgrade
 
     result = upgrade(home, dry_run=dry_run)
@@ -151,8 +151,8 @@ def run_month(month: str, home_dir: Path, landing: Path, config: Path | None = N
         raise ValueError(f"--month must look like 2026-09, not {month!r}")
     if not landing.is_dir():
         raise FileNotFoundError(f"landing folder {landing} does not exist")
-    from kaohe.audit_config import audit, errors
     from kaohe.config import load_config
+    from kaohe.scoring.rule_audit import audit, errors
 
     cfg = load_config(config)  # a bad configuration stops here, with its precise message
     failed = errors(audit(cfg))

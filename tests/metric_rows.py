@@ -18,8 +18,8 @@ import duckdb
 import polars as pl
 
 from kaohe.config import load_config
-from kaohe.marts import build_month
 from kaohe.models import ensure_intermediate
+from kaohe.models.marts import build_month
 from kaohe.warehouse import ensure_schema, quote
 
 TABLE = "agent_month_metrics"

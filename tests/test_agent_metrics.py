@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from kaohe.marts import dictionary, metric_params, sql
+from kaohe.models.marts import dictionary, metric_params, sql
 from tests.metric_rows import (
     CFG,
     TABLE,

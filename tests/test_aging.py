@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from kaohe.marts import build_month
+from kaohe.models.marts import build_month
 from tests.metric_rows import CFG, agent, assignment, build, insert, warehouse
 
 MONTH = "2026-08"

@@ -11,8 +11,8 @@ import duckdb
 import pytest
 
 from kaohe.models import ensure_mart
-from kaohe.publish import publish
 from kaohe.warehouse import Home, ensure_schema
+from kaohe.warehouse.publish import publish
 
 JUN, JUL, AUG, SEP = (date(2026, m, 1) for m in (6, 7, 8, 9))
 

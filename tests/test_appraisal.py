@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from kaohe.marts import build_all
+from kaohe.models.marts import build_all
 from tests.metric_rows import (
     CFG,
     agent,
@@ -138,7 +138,7 @@ def test_a_month_not_appraised_neither_breaks_nor_counts_toward_a_streak(con):
 
 
 def test_reports_show_the_agents_not_appraised_apart_with_the_reason(con, tmp_path):
-    from kaohe.reports import render_month
+    from kaohe.reporting.reports import render_month
 
     insert(con, "agents", [staff("LATE", hire="2026-08-26"), staff("WORK")])
     insert(con, "calls", busy("LATE", 23, first_day=26) + busy("WORK", 12))
@@ -163,7 +163,7 @@ def graded(composites: list[float | None], mode: str = "distribution", scope: st
     import polars as pl
 
     from kaohe.config import GradingConfig
-    from kaohe.scorecard import _distribution_grade
+    from kaohe.scoring.scorecard import _distribution_grade
 
     cfg = replace(CFG, grading=GradingConfig(mode=mode, scope=scope,
                                              min_group_size=min_group_size))

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from kaohe.audit_config import audit
 from kaohe.config import load_config
+from kaohe.scoring.rule_audit import audit
 from tests.test_scorecard import config_copy
 
 

@@ -17,7 +17,7 @@ from types import SimpleNamespace
 import duckdb
 import pytest
 
-from kaohe import pii
+from kaohe.ingest import pii
 from pipelines.cli import build_parser, main
 from pipelines.cli_demo import analyst_one_liner
 
@@ -95,7 +95,7 @@ def test_every_option_has_help_and_shows_its_default(capsys):
 def test_version_comes_from_the_package_metadata(capsys):
     from importlib.metadata import version
 
-    from kaohe.migrations import schema_version
+    from kaohe.warehouse.migrations import schema_version
 
     assert main(["--version"]) == 0
     assert capsys.readouterr().out == (f"kaohe {version('kaohe')} (warehouse schema version "

@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import pytest
 
-from kaohe.marts import build_all
+from kaohe.models.marts import build_all
 from tests.metric_rows import CFG, agent, complaint, insert, warehouse
 
 COLUMNS = ("complaint_resolution_median_h", "complaint_resolution_p90_h",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from kaohe.marts import build_month
+from kaohe.models.marts import build_month
 from tests.metric_rows import CFG, build, call, insert, warehouse
 
 MONTH = "2026-08"
@@ -178,9 +178,9 @@ def test_the_compliance_page_goes_to_the_compliance_recipients_only(tmp_path):
     import yaml
 
     from kaohe.config import DEFAULT_CONFIG, load_config
-    from kaohe.delivery import send_reports
-    from kaohe.marts import build_all
-    from kaohe.reports import render_month
+    from kaohe.models.marts import build_all
+    from kaohe.reporting.mail import send_reports
+    from kaohe.reporting.reports import render_month
     from tests.metric_rows import assignment, case
 
     data = yaml.safe_load(DEFAULT_CONFIG.read_text(encoding="utf-8"))

@@ -1,4 +1,4 @@
-"""The configuration's pydantic models (kaohe/config_file.py): every value validated at load, unknown
+"""The configuration's pydantic models (kaohe/config/model.py): every value validated at load, unknown
 keys refused by name, one-line errors, the sections read elsewhere (reports, delivery,
 retention, ingest) validated too, and the JSON schema for editors kept in step with the models."""
 

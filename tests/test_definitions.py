@@ -2,8 +2,8 @@
 
 import yaml
 
-from kaohe.contract import load_contract
-from kaohe.marts import MONTHLY_MARTS
+from kaohe.ingest.contract import load_contract
+from kaohe.models.marts import MONTHLY_MARTS
 
 
 def test_workspace_loads_the_one_definitions_module():

@@ -25,7 +25,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
 from kaohe.config import DEFAULT_CONFIG, load_config
-from kaohe.delivery import DeliveryError, send_reports, smtp_settings
+from kaohe.reporting.mail import DeliveryError, send_reports, smtp_settings
 from kaohe.warehouse import connect
 
 MONTH = "2026-08"

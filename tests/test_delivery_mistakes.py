@@ -10,8 +10,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from kaohe.contract import load_contract
-from kaohe.ingest import Ingestor, discover, ingest_options
+from kaohe.ingest.contract import load_contract
+from kaohe.ingest.ingestor import Ingestor, discover, ingest_options
 from kaohe.quality import run_checks
 
 CALL = "{id},C1,A1,{day} 09:00:00,35,busy,,,R1"

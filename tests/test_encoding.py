@@ -10,8 +10,8 @@ import io
 
 import pytest
 
-from kaohe.contract import load_contract
 from kaohe.ingest import encoding
+from kaohe.ingest.contract import load_contract
 from kaohe.ingest.encoding import analyse
 
 HEADER = ",".join(load_contract()["calls"].column_names) + ",note"

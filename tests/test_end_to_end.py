@@ -217,7 +217,7 @@ def test_no_debtor_pii_and_no_key_in_any_log(built):
     numbers = [v for row in duckdb.sql(
         f"select debtor_phone, debtor_id_number from read_csv('{cases}', all_varchar = true)"
     ).fetchall() for v in row if v]
-    from kaohe.pii import DEV_KEY
+    from kaohe.ingest.pii import DEV_KEY
 
     logs = [p for folder in ("logs", "dagster") for p in (built["home"] / folder).rglob("*")
             if p.is_file()]
@@ -236,7 +236,7 @@ def test_the_benchmarks_floor_and_pandas_compute_the_pipelines_metrics(built, tm
     import importlib.util
 
     from kaohe.config import load_config
-    from kaohe.marts import dictionary, metric_params
+    from kaohe.models.marts import dictionary, metric_params
 
     bench_dir = Path(__file__).resolve().parents[1] / "benchmarks"
     sys.path.insert(0, str(bench_dir))

@@ -6,8 +6,8 @@ import subprocess
 import sys
 from datetime import date
 
-from kaohe import evidence
-from kaohe.retention import purge
+from kaohe.ingest import evidence
+from kaohe.warehouse.retention import purge
 
 PTP = "{id},C1,A1,2026-08-0{d} 09:00:00,60,connected_debtor,{amount},2026-08-20,R"
 PLAN = "{id},C1,A1,restructuring,2026-08-0{d} 10:00:00,active,false"

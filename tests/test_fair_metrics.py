@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from kaohe.marts import build_all
+from kaohe.models.marts import build_all
 from tests.metric_rows import (
     CFG,
     agent,
@@ -276,7 +276,7 @@ def test_the_centre_shows_the_breaches_no_single_agent_could_see(con):
 
 
 def test_the_centre_shows_the_fairness_diagnostics_and_warns(con):
-    from kaohe.marts import MONTHLY_MARTS, build
+    from kaohe.models.marts import MONTHLY_MARTS, build
 
     insert(con, "agents", [agent(a, "2026-08-01", t) for a, t in
                            (("A", "T1"), ("B", "T1"), ("C", "T2"), ("D", "T2"))])
@@ -306,7 +306,7 @@ def test_the_centre_shows_the_fairness_diagnostics_and_warns(con):
 # conduct alerts ---------------------------------------------------------------------------------
 
 def test_conduct_alerts_fire_above_the_threshold_and_escalate_in_consecutive_months(con):
-    from kaohe.marts import build
+    from kaohe.models.marts import build
 
     insert(con, "cases", [case("C1", "D1"), case("C2", "D2")])
     for month, day in (("2026-07", "2026-07-14"), ("2026-08", "2026-08-12")):

@@ -43,8 +43,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 
-from kaohe import pii
-from kaohe.contract import load_contract
+from kaohe.ingest import pii
+from kaohe.ingest.contract import load_contract
 from kaohe.warehouse import quote
 from tests.conftest import Landing
 
@@ -65,7 +65,7 @@ CONTRACT = load_contract()
 SOURCES = ("calls", "repayments")
 KEY = {"calls": "call_id", "repayments": "payment_id"}
 TEXT_COLS = {"calls": ["case_id", "agent_id", "recording_id"], "repayments": ["case_id"]}
-# identifiers must be plain names (kaohe/contract.py SAFE_ID): a mutation that makes one
+# identifiers must be plain names (kaohe/ingest/contract.py SAFE_ID): a mutation that makes one
 # anything else quarantines the row as bad_id
 ID_COLS = {src: {c.name for c in CONTRACT[src].columns if c.id} for src in ("calls", "repayments")}
 

@@ -14,8 +14,8 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
-from kaohe.contract import load_contract
 from kaohe.generate import COLUMNS, SOURCES, generate, resident_id_check
+from kaohe.ingest.contract import load_contract
 
 START = date(2026, 8, 1)
 OUTCOMES = {"no_answer", "busy", "invalid_number", "voicemail", "connected_debtor",
@@ -69,7 +69,7 @@ def without_bad_rows(root: Path, manifest: dict, source: str) -> pl.DataFrame:
 
 
 def test_generator_columns_are_the_contracts():
-    # the contract as the pipeline implements it (kaohe/contract.yaml)
+    # the contract as the pipeline implements it (kaohe/ingest/contract.yaml)
     assert {name: list(src.column_names) for name, src in load_contract().items()} == {
         s: list(c) for s, c in COLUMNS.items()}
 

@@ -1,4 +1,4 @@
-"""One source of every label (kaohe.i18n: the mart dictionaries' labels and reports/i18n.yaml),
+"""One source of every label (kaohe.reporting.i18n: the mart dictionaries' labels and reports/i18n.yaml),
 one Jinja environment, and no configured number copied into a dictionary, a template or a label.
 """
 
@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kaohe import i18n
 from kaohe.config import DIMENSIONS, TICKET_TYPES, load_config
+from kaohe.reporting import i18n
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATES = sorted((ROOT / "reports" / "templates").glob("*.j2"))

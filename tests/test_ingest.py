@@ -14,7 +14,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from kaohe import pii
+from kaohe.ingest import pii
 
 CALL = "{id},C1,A1,2026-08-03 09:00:00,35,connected_debtor,,,R1"
 # the version-1 columns of these sources (the contract's later optional columns left out)
@@ -423,8 +423,8 @@ def test_files_committed_by_an_interrupted_run_reach_staging_on_the_next(landing
     # recording which versions it superseded
     landing.write("calls", "calls_20260804.csv", good_calls("K2", "K3"))
     with landing.warehouse.writer() as con:
-        from kaohe.contract import load_contract
-        from kaohe.ingest import Ingestor, discover
+        from kaohe.ingest.contract import load_contract
+        from kaohe.ingest.ingestor import Ingestor, discover
 
         ingestor = Ingestor(con, landing.root, landing.warehouse.paths.tmp)
         con.execute("create or replace temp table _touched_calls (call_id varchar)")

@@ -12,8 +12,8 @@ import threading
 
 import pytest
 
-from kaohe.contract import load_contract
-from kaohe.ingest import Ingestor, discover
+from kaohe.ingest.contract import load_contract
+from kaohe.ingest.ingestor import Ingestor, discover
 
 CALL = "{id},C1,A1,2026-08-03 09:00:00,35,busy,,,R1"
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from dagster import AssetKey
 
-from kaohe.lineage import build_order, reads
-from kaohe.marts import MARTS, MONTHLY_MARTS
 from kaohe.models import SQL_ROOT, intermediate_models, model_sql
+from kaohe.models.lineage import build_order, reads
+from kaohe.models.marts import MARTS, MONTHLY_MARTS
 from kaohe.quality import referenced_tables
 from pipelines.definitions import defs
 
@@ -97,15 +97,15 @@ def test_each_shared_rule_is_written_in_exactly_one_sql_file():
         found = sorted(str(p.relative_to(SQL_ROOT)) for p, s in sql.items() if text in s)
         assert found == [home], (text, found)
     code = "".join(Path(f).read_text(encoding="utf-8") for f in
-                   ("kaohe/reports.py", "kaohe/delivery.py"))
+                   ("kaohe/reporting/reports.py", "kaohe/reporting/mail.py"))
     assert "snapshot_date" not in code and "staging.agents" not in code
 
 
 def test_every_audit_table_is_created_in_one_place_with_every_column_commented(tmp_path):
     import duckdb
 
-    from kaohe.audit import AUDIT_TABLES
     from kaohe.warehouse import ensure_schema
+    from kaohe.warehouse.audit_tables import AUDIT_TABLES
 
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
     ensure_schema(con)
@@ -117,7 +117,7 @@ def test_every_audit_table_is_created_in_one_place_with_every_column_commented(t
     assert uncommented == []
     con.close()
     code = "".join(p.read_text(encoding="utf-8") for p in Path("kaohe").rglob("*.py")
-                   if p.name != "audit.py")
+                   if p.name != "audit_tables.py")
     assert "create table if not exists audit." not in code
     # every insert into an audit table names its columns
     assert not re.search(r"insert into audit\.\w+ (values|select)", code)

@@ -1,4 +1,4 @@
-"""Versioned migrations (kaohe/migrations): every schema change has its migration, a killed
+"""Versioned migrations (kaohe/warehouse/migrations): every schema change has its migration, a killed
 migration leaves the previous version and the rerun ends where an uninterrupted one does, a
 warehouse from the future is refused in one line, the copy before migrating is kept (newest 3)
 and never taken without the space for it, and a column the files brought before the contract
@@ -16,10 +16,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from kaohe import migrations
-from kaohe.marts import MARTS
 from kaohe.models import ensure_mart
-from kaohe.warehouse import Home, connect, ensure_schema, upgrade
+from kaohe.models.marts import MARTS
+from kaohe.warehouse import Home, connect, ensure_schema, migrations, upgrade
 from tests.upgrade_homes import PII_KEY, catalog, cli, columns, tables, unpack
 
 
@@ -121,7 +120,7 @@ def test_migrate_without_a_warehouse_is_one_line_and_exit_2(tmp_path):
 SLOW_MIGRATE = """
 import sys, time
 from pathlib import Path
-import kaohe.migrations as m
+import kaohe.warehouse.migrations as m
 apply_table = m._apply_table
 def slow(con, change):
     apply_table(con, change)

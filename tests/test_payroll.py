@@ -17,10 +17,10 @@ import duckdb
 import openpyxl
 import pytest
 
-from kaohe.marts import build_all
-from kaohe.payroll import AMOUNTS, NAMES, header
-from kaohe.publish import publish
+from kaohe.models.marts import build_all
+from kaohe.scoring.payroll import AMOUNTS, NAMES, header
 from kaohe.warehouse import Home
+from kaohe.warehouse.publish import publish
 from pipelines.cli import main
 from tests.metric_rows import CFG, agent, call, insert, violation, warehouse
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import duckdb
 
-from kaohe.publish import publish
 from kaohe.warehouse import Home
+from kaohe.warehouse.publish import publish
 from tests.test_ingest import good_calls
 
 PAYMENT = "{id},C1,2026-08-0{d} 10:00:00,{amount},payment,,app"
@@ -90,7 +90,7 @@ def test_a_purge_since_the_last_copy_makes_a_full_copy(landing, tmp_path):
     landing.write("calls", "calls_20260803.csv", good_calls("K1"))
     landing.ingest()
     publish_both(landing, tmp_path)
-    with landing.warehouse.writer() as con:  # as kaohe purge leaves it (see kaohe.retention)
+    with landing.warehouse.writer() as con:  # as kaohe purge leaves it (see kaohe.warehouse.retention)
         con.execute("create table if not exists audit.purge_log (purged_at timestamp, "
                     "before date, retention_days integer, files bigint, rows varchar)")
         con.execute("insert into audit.purge_log values (now()::timestamp, date '2024-01-01', "

@@ -10,8 +10,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from kaohe.contract import load_contract
-from kaohe.marts import MONTHLY_MARTS, build_all
+from kaohe.ingest.contract import load_contract
+from kaohe.models.marts import MONTHLY_MARTS, build_all
 from kaohe.quality import (
     GENERATED_DIR,
     SUITES_DIR,
@@ -24,7 +24,7 @@ from kaohe.quality import (
     stored_results,
     suites_for,
 )
-from kaohe.quality_page import render, write_page
+from kaohe.quality.page import render, write_page
 from tests.metric_rows import (
     CFG,
     agent,
@@ -162,7 +162,7 @@ def test_every_staging_table_and_mart_has_a_suite():
 
 @pytest.mark.parametrize("source", sorted(load_contract()))
 def test_staging_suite_is_generated_from_the_contract(source):
-    """Keys, not-nulls, value sets and ranges come from kaohe/contract.yaml, all blocking; the
+    """Keys, not-nulls, value sets and ranges come from kaohe/ingest/contract.yaml, all blocking; the
     suite file keeps only what the contract cannot say."""
     src = load_contract()[source]
     (suite,) = suites_for(f"staging.{source}")

@@ -26,14 +26,14 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from kaohe import i18n
-from kaohe.charts import bar_chart, histogram, line_chart, text_width
 from kaohe.config import load_config
-from kaohe.delivery import send_reports
-from kaohe.i18n import LANGS, check_text, cny, metric, num, pct
-from kaohe.pii import FREE_TEXT_PATTERNS
+from kaohe.ingest.pii import FREE_TEXT_PATTERNS
 from kaohe.quality import stored_results
-from kaohe.reports import PROMOTION_TEXT, TARGET_TEXT, VETO_TEXT, render_month
+from kaohe.reporting import i18n
+from kaohe.reporting.charts import bar_chart, histogram, line_chart, text_width
+from kaohe.reporting.i18n import LANGS, check_text, cny, metric, num, pct
+from kaohe.reporting.mail import send_reports
+from kaohe.reporting.reports import PROMOTION_TEXT, TARGET_TEXT, VETO_TEXT, render_month
 from tests.conftest import SAMPLE_MONTHS, copy_home
 from tests.report_pages import (
     A4_PRINT_HEIGHT_PX,

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from kaohe.config import DEFAULT_CONFIG, load_config
-from kaohe.reports import bar_chart, line_chart, render_month
+from kaohe.reporting.reports import bar_chart, line_chart, render_month
 from kaohe.warehouse import connect
 
 MONTH = "2026-08"

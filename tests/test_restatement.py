@@ -6,9 +6,9 @@ from dataclasses import replace
 from datetime import date
 
 from kaohe.config import AppraisalConfig
-from kaohe.marts import build_all
-from kaohe.reports import render_month
-from kaohe.restatement import is_closed, record
+from kaohe.models.marts import build_all
+from kaohe.models.restatement import is_closed, record
+from kaohe.reporting.reports import render_month
 from tests.metric_rows import CFG as SHIPPED
 from tests.metric_rows import agent, assignment, insert, payment, warehouse
 

@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from kaohe.retention import PurgeRefused, check_purge, purge
+from kaohe.warehouse.retention import PurgeRefused, check_purge, purge
 
 CALL = "{id},C1,A1,{day} 09:00:00,0,no_answer,,,"
 
@@ -64,8 +64,8 @@ def test_retention_trusts_the_records_not_the_file_name(landing):
     landing.write("calls", "calls_20200105_07.csv", misnamed)
     landing.write("calls", "calls_20231230.csv", [CALL.format(id="W1", day="2024-01-02")])
     with landing.warehouse.writer() as con:
-        from kaohe.contract import load_contract
-        from kaohe.ingest import Ingestor, discover
+        from kaohe.ingest.contract import load_contract
+        from kaohe.ingest.ingestor import Ingestor, discover
 
         # a window wide enough to let the misnamed file in (the default quarantines it)
         ingestor = Ingestor(con, landing.root, landing.warehouse.paths.tmp,

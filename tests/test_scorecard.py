@@ -24,10 +24,10 @@ import polars as pl
 import pytest
 import yaml
 
-from kaohe.audit_config import audit, errors
 from kaohe.config import DEFAULT_CONFIG, ConfigError, load_config
-from kaohe.marts import build_all, build_month, ensure_mart
-from kaohe.scorecard import build_scorecard, score
+from kaohe.models.marts import build_all, build_month, ensure_mart
+from kaohe.scoring.rule_audit import audit, errors
+from kaohe.scoring.scorecard import build_scorecard, score
 from tests.metric_rows import (
     agent,
     assignment,
@@ -855,7 +855,7 @@ def test_run_refuses_an_audit_error_unless_allowed_and_records_the_override(
 
 
 def test_a_departed_agent_with_only_a_minor_veto_list_violation_is_still_vetoed(tmp_path):
-    from kaohe.marts import build_all
+    from kaohe.models.marts import build_all
     from tests.metric_rows import insert, warehouse
 
     con = warehouse(tmp_path / "w.duckdb")
@@ -869,7 +869,7 @@ def test_a_departed_agent_with_only_a_minor_veto_list_violation_is_still_vetoed(
 
 
 def test_an_agent_without_calls_or_cases_is_not_appraised(tmp_path):
-    from kaohe.marts import build_all
+    from kaohe.models.marts import build_all
     from tests.metric_rows import agent, insert, warehouse
 
     con = warehouse(tmp_path / "w.duckdb")

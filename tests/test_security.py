@@ -14,11 +14,11 @@ import polars as pl
 import pytest
 
 from assets.ingest import preview_columns
-from kaohe import pii
-from kaohe.contract import source
-from kaohe.ingest import Ingestor, discover
+from kaohe.ingest import pii
+from kaohe.ingest.contract import source
+from kaohe.ingest.ingestor import Ingestor, discover
 from kaohe.paths import UnsafePathError, data_path, safe_name
-from kaohe.publish import publish
+from kaohe.warehouse.publish import publish
 
 NAME, PHONE, ID_NUMBER = "欧阳娜娜", "13912345678", "44030619900101123X"
 # the contract's case columns, the optional version-2 dpd and overdue_amount left empty

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from kaohe.marts import build_all
+from kaohe.models.marts import build_all
 from kaohe.months import months_to_build
 from tests.metric_rows import CFG, agent, assignment, call, case, insert, payment, warehouse
 

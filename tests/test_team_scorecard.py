@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from kaohe.config import DEFAULT_CONFIG, ConfigError, TeamScorecardConfig, load_config
-from kaohe.marts import build_all
+from kaohe.models.marts import build_all
 from tests.metric_rows import (
     CFG,
     agent,

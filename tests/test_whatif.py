@@ -12,8 +12,8 @@ import duckdb
 import pytest
 import yaml
 
-from kaohe import whatif
 from kaohe.config import DEFAULT_CONFIG, load_config
+from kaohe.scoring import whatif
 from tests.conftest import copy_home
 
 MONTH = "2026-08"
@@ -102,7 +102,7 @@ def test_calibrate_proposes_a_configuration_whatif_lands_on_the_target_distribut
     assert res.returncode == 0, res.stderr[-3000:]
     assert "before   after" in res.stdout and out.exists()
     proposal = load_config(out)  # loads, and passes the audit (calibrate checks it)
-    from kaohe.audit_config import audit, errors
+    from kaohe.scoring.rule_audit import audit, errors
 
     assert errors(audit(proposal)) == []
     # compliance is never more lenient than the starting rules

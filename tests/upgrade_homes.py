@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from kaohe import migrations
+from kaohe.warehouse import migrations
 
 FIXTURES = Path(__file__).parent / "fixtures" / "warehouses"
 PII_KEY = "kaohe-upgrade-fixture-key"  # the key the fixtures were built with

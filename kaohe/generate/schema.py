@@ -1,6 +1,6 @@
 """What the files look like: the contract's columns in the contract's order, its enums, the file
 formats (the generator's own statement of ``docs/data-contract.md``; ``tests/test_generate.py``
-checks the columns against ``kaohe/contract.yaml``)."""
+checks the columns against ``kaohe/ingest/contract.yaml``)."""
 
 from __future__ import annotations
 

@@ -31,12 +31,12 @@ from dataclasses import dataclass
 
 import duckdb
 
-from kaohe import audit
-from kaohe.contract import Source
+from kaohe.ingest.contract import Source
 from kaohe.ingest.files import FileRejected, FileResult, LandedFile, check_header, sniff
+from kaohe.ingest.pii import mask_value
 from kaohe.ingest.rules import DateWindow, FileWindows
 from kaohe.ingest.store import MIN_RECORDS_FOR_SHARE, Lineage
-from kaohe.pii import mask_value
+from kaohe.warehouse import audit_tables as audit
 from kaohe.warehouse import quote
 
 log = logging.getLogger("kaohe")

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-from kaohe.contract import FILE_NAME, Source, load_contract
 from kaohe.ingest import encoding as enc
+from kaohe.ingest.contract import FILE_NAME, Source, load_contract
 from kaohe.warehouse import LINEAGE_COLUMNS
 
 log = logging.getLogger("kaohe")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 
-from kaohe.contract import Source
+from kaohe.ingest.contract import Source
 from kaohe.ingest.files import (
     FileRejected,
     LandedFile,
@@ -18,6 +18,7 @@ from kaohe.ingest.files import (
     sniff,
     transcode_to_utf8,
 )
+from kaohe.ingest.pii import mask_value
 from kaohe.ingest.rules import (
     DUPLICATE_ROW,
     REPEATED_HEADER,
@@ -27,7 +28,6 @@ from kaohe.ingest.rules import (
     row_checks,
     typed_expr,
 )
-from kaohe.pii import mask_value
 from kaohe.warehouse import literal, quote
 
 

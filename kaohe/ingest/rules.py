@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from kaohe.contract import SAFE_ID_PATTERN, Column, Source
+from kaohe.ingest.contract import SAFE_ID_PATTERN, Column, Source
 from kaohe.warehouse import quote
 
 # Timestamps and dates outside this window are absurd for a collection record.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import duckdb
 
-from kaohe.contract import Source
+from kaohe.ingest.contract import Source
 from kaohe.warehouse import quote, superseded_table
 
 

@@ -8,10 +8,11 @@ from typing import NamedTuple
 
 import duckdb
 
-from kaohe import audit, pii
-from kaohe.contract import Source
+from kaohe.ingest import pii
+from kaohe.ingest.contract import Source
 from kaohe.ingest.files import FileRejected, LandedFile
 from kaohe.ingest.rules import DUPLICATE_ROW, REPEATED_HEADER, SKIP_REASONS
+from kaohe.warehouse import audit_tables as audit
 from kaohe.warehouse import literal, quote
 
 # A file of at least this many records whose rejected share exceeds ``max_rejected_share`` is

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 
 import duckdb
 
-from kaohe.contract import Source
+from kaohe.ingest.contract import Source
 from kaohe.ingest.files import FileResult, LandedFile
-from kaohe.pii import mask_value
+from kaohe.ingest.pii import mask_value
 from kaohe.warehouse import quote
 
 log = logging.getLogger("kaohe")

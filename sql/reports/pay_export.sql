@@ -1,4 +1,4 @@
--- The month's pay as HR's payroll import expects it (`kaohe export-pay`, kaohe/payroll.py): one
+-- The month's pay as HR's payroll import expects it (`kaohe export-pay`, kaohe/scoring/payroll.py): one
 -- row per agent of marts.agent_month_pay, with the scorecard's team, level and the reason an
 -- agent earns no variable pay (not appraised, or vetoed), and the agent's and team's names from
 -- the roster as of the month's last day. Every amount is the mart's, never recomputed.

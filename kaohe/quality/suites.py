@@ -1,6 +1,7 @@
 """The data-quality suites: the files in ``expectations/`` and the expectations generated from
 the data contract (column-level rules and references of every staging table), loaded as
-``Suite`` objects; kaohe/quality.py runs them. See kaohe/quality.py for the suite format.
+``Suite`` objects; kaohe/quality/__init__.py runs them. See kaohe/quality/__init__.py for the suite
+format.
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from kaohe.contract import Source, load_contract
+from kaohe.ingest.contract import Source, load_contract
 from kaohe.warehouse import quote
 
-SUITES_DIR = Path(__file__).resolve().parents[1] / "expectations"
+SUITES_DIR = Path(__file__).resolve().parents[2] / "expectations"
 GENERATED_DIR = SUITES_DIR / "generated"
 SAMPLE = 5
 
@@ -120,7 +121,8 @@ def _read_suite(path: Path) -> dict:
     names = {check_name(e) for e in generated}
     for exp in data["expectations"]:
         if check_name(exp) in names:
-            raise ValueError(f"{path}: {check_name(exp)} is generated from kaohe/contract.yaml "
+            raise ValueError(f"{path}: {check_name(exp)} is generated from "
+                             f"kaohe/ingest/contract.yaml "
                              f"(sources.{source}): change the contract, not the suite")
     return {**data, "expectations": generated + data["expectations"]}
 
@@ -148,7 +150,8 @@ def generated_suites(directory: Path = SUITES_DIR) -> dict[str, str]:
             continue
         meta["generated"] = (
             "GENERATED for reading, do not edit: the suite as it runs, i.e. the column-level "
-            f"expectations generated from kaohe/contract.yaml (sources.{source}), then those of "
+            f"expectations generated from kaohe/ingest/contract.yaml (sources.{source}), "
+            f"then those of "
             f"expectations/{path.name}. Edit those, then run "
             "`uv run python -m kaohe.quality --write-generated`.")
         suite = {"name": data["name"], "meta": {**data["meta"], "kaohe": meta},

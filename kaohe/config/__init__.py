@@ -1,13 +1,13 @@
 """The operator's configuration (``config/kaohe.yaml`` or ``--config``), validated at load.
 
 Every value is validated when the file is loaded, by the pydantic models of
-``kaohe/config_file.py`` (the *file models*, one per section, shaped like the YAML): an unknown
+``kaohe/config/model.py`` (the *file models*, one per section, shaped like the YAML): an unknown
 or misspelt key, a wrong type, a value out of range or rules that contradict each other stop the
 load with a one-line ``ConfigError`` naming the file, the dotted key and what is wrong
 (``config/x.yaml: scorecard.weigths: unknown key``); so does a key written twice in one
 mapping (``UniqueKeyLoader``: plain YAML would keep the last value silently). The validated
 values are then handed to the code as the frozen dataclasses it has always used (``Config``
-here, ``MetricsConfig``... in ``kaohe/config_types.py`` with the vocabulary a rule may use),
+here, ``MetricsConfig``... in ``kaohe/config/types.py`` with the vocabulary a rule may use),
 and, for the sections added later (``reports``, ``delivery``, ``ingest``, ``compliance``,
 ``team_scorecard``), as the frozen models themselves.
 
@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from kaohe.config_file import (
+from kaohe.config.model import (
     ComplianceConfig,
     ConfigFile,
     DeliveryConfig,
@@ -37,7 +37,7 @@ from kaohe.config_file import (
     TeamScorecardConfig,
     _as_dict,
 )
-from kaohe.config_types import (
+from kaohe.config.types import (
     DIMENSIONS,
     TICKET_TYPES,
     AlertRule,
@@ -54,11 +54,11 @@ from kaohe.config_types import (
     TargetsConfig,
 )
 
-DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "config" / "kaohe.yaml"
+DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config" / "kaohe.yaml"
 SCHEMA_FILE = DEFAULT_CONFIG.parent / "kaohe.schema.json"
 
 # what other modules import from here (the file's models and the values live in
-# kaohe.config_file and kaohe.config_types)
+# kaohe.config.model and kaohe.config.types)
 __all__ = ["DEFAULT_CONFIG", "DIMENSIONS", "SCHEMA_FILE", "TICKET_TYPES", "AppraisalConfig",
            "Config", "ConfigError", "GradingConfig", "IngestConfig", "PromotionRule",
            "TeamScorecardConfig", "json_schema", "json_schema_text", "load_config",

@@ -1,7 +1,7 @@
 """The configuration file's models: one pydantic model per section, shaped like the YAML
 (``config/kaohe.yaml``); unknown keys, wrong types, values out of range and rules that contradict
 each other are errors. kaohe.config loads the file through ``ConfigFile`` and hands the code
-the values of kaohe.config_types; the sections added later are read as these models."""
+the values of kaohe.config.types; the sections added later are read as these models."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from pydantic import (
     model_validator,
 )
 
-from kaohe.config_types import (
+from kaohe.config.types import (
     ALERT_MEASURES,
     BUCKETS,
     DIMENSIONS,
@@ -425,7 +425,7 @@ def _zone(value: Any) -> Any:
 
 class ConfigFile(_Model):
     """kaohe's configuration file (config/kaohe.yaml): every rule and number of the
-    appraisal. Validated at load by kaohe/config.py; unknown keys are errors."""
+    appraisal. Validated at load by kaohe/config/__init__.py; unknown keys are errors."""
     model_config = ConfigDict(title="kaohe configuration")
 
     version: Annotated[Text, BeforeValidator(_version)] = Field(

@@ -147,7 +147,7 @@ def unpseudonymised(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int]
     Raw is checked (staging is a view over it, and the published copy is made from staging):
     one scan of each PII column of the case master per run.
     """
-    from kaohe.contract import load_contract
+    from kaohe.ingest.contract import load_contract
 
     found = []
     for src in load_contract().values():
@@ -182,7 +182,7 @@ _NAME_CHARS = "[\u3400-\u9fff\uf900-\ufaff·•]"
 
 def text_sources() -> list[tuple[str, tuple[str, ...], tuple[str, ...]]]:  # noqa: D103
     """(source, pk, text columns) of every source with free text about a case."""
-    from kaohe.contract import load_contract
+    from kaohe.ingest.contract import load_contract
 
     return [(s.name, s.pk, tuple(c.name for c in s.columns if c.text))
             for s in load_contract().values()

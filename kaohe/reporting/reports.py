@@ -1,16 +1,16 @@
 """Monthly HTML reports: a scorecard per agent, a report per team, the centre summary, an index.
 
 Data comes from the marts in a handful of queries per month (never per agent); the shared Jinja
-environment of kaohe.i18n renders ``reports/templates/*.html.j2`` with autoescaping, CSS inline
-and charts as inline SVG, so each file is self-contained, works offline and prints on A4. Every
-label comes from kaohe.i18n (the mart dictionaries and ``reports/i18n.yaml``); the dimension
-weights, the grade bands and the missing-dimension rule shown come from the configuration the
-reports are rendered under. Written to ``<home>/reports/YYYY-MM/`` (``agents/<agent_id>.html``,
+environment of kaohe.reporting.i18n renders ``reports/templates/*.html.j2`` with autoescaping, CSS
+inline and charts as inline SVG, so each file is self-contained, works offline and prints on A4.
+Every label comes from kaohe.reporting.i18n (the mart dictionaries and ``reports/i18n.yaml``); the
+dimension weights, the grade bands and the missing-dimension rule shown come from the configuration
+the reports are rendered under. Written to ``<home>/reports/YYYY-MM/`` (``agents/<agent_id>.html``,
 ``teams/<team_id>.html``, ``center.html``, ``index.html``, next to ``data-quality.html``), each
 file atomically. The team report opens with the team manager's appraisal
 (``marts.team_month_scorecard`` under ``team_scorecard.rules``); the centre summary lists every
 team's. Every page of a rendering is in one language, ``data-quality.html`` included; the charts
-are ``kaohe/charts.py``.
+are ``kaohe/reporting/charts.py``.
 """
 
 from __future__ import annotations
@@ -26,19 +26,19 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from kaohe import quality_page
-from kaohe.charts import bar_chart, histogram, line_chart
 from kaohe.config import DIMENSIONS, TICKET_TYPES, Config, ConfigError, load_config
-from kaohe.i18n import LANGS, cny, environment, metric_labels, num, pct, texts
 from kaohe.models import model_sql
 from kaohe.months import month_bounds
 from kaohe.paths import data_path
+from kaohe.quality import page as quality_page
 from kaohe.quality import stored_results
+from kaohe.reporting.charts import bar_chart, histogram, line_chart
+from kaohe.reporting.i18n import LANGS, cny, environment, metric_labels, num, pct, texts
 
 __all__ = ["LANGS", "bar_chart", "cny", "histogram", "line_chart", "load_month", "num", "pct",
            "render_month", "score_bands"]
 
-log = logging.getLogger("kaohe.reports")
+log = logging.getLogger("kaohe.reporting.reports")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -289,10 +289,10 @@ def band_grade(lo: float, grades: dict[str, float]) -> str:
 # Some mart columns are sentences built in SQL or Polars, in English: the target explanation,
 # the promotion progress, the veto reason, the mismatch reason. A page shows one language, so
 # these are parsed back into their parts (their grammar is fixed by the code that writes them:
-# kaohe/scorecard.py, sql/marts/promotion_candidates.sql, sql/marts/skill_risk_mismatches.sql)
-# and worded from reports/i18n.yaml; what does not parse falls back to the figures of the row
-# (never to the English sentence). tests/test_report_pages.py fails when a row of the generated
-# months does not parse, so a change of wording in the marts is caught.
+# kaohe/scoring/scorecard.py, sql/marts/promotion_candidates.sql,
+# sql/marts/skill_risk_mismatches.sql) and worded from reports/i18n.yaml; what does not parse falls
+# back to the figures of the row (never to the English sentence). tests/test_report_pages.py fails
+# when a row of the generated months does not parse, so a change of wording in the marts is caught.
 
 TARGET_TEXT = re.compile(r"target (?P<target>[-\d.]+)% \(base (?P<base>[-\d.]+)%, macro x"
                      r"(?P<macro>[-\d.]+), high-risk industries x(?P<high_risk>[-\d.]+), "

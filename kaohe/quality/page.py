@@ -1,6 +1,6 @@
 """The HTML page of the latest data-quality results of a month, written beside the reports.
 
-Rendered by the shared environment of kaohe.i18n, its labels from ``reports/i18n.yaml``.
+Rendered by the shared environment of kaohe.reporting.i18n, its labels from ``reports/i18n.yaml``.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import duckdb
 
-from kaohe.i18n import render as render_template
 from kaohe.quality import CheckResult, stored_results
+from kaohe.reporting.i18n import render as render_template
 
 
 def render(month: str, results: list[CheckResult], quarantine: list[dict], lang: str = "zh"

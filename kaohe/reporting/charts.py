@@ -2,8 +2,8 @@
 px, so a font size here is the size on the screen), every text at least 11 px.
 
 Texts that come from data (a band, a bucket, a month) are escaped. A chart with nothing to show is
-the empty string: the page then says "no data" in its own language (kaohe.reports never draws
-an empty box).
+the empty string: the page then says "no data" in its own language (kaohe.reporting.reports never
+draws an empty box).
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """The monthly marts: what they are, how each is built, in which order.
 
 Every mart is one entry of ``MARTS``: its name, the function that builds a month of it, the SQL
-files it runs (its inputs are read from them: kaohe.lineage) and an optional step after the
+files it runs (its inputs are read from them: kaohe.models.lineage) and an optional step after the
 build. Most marts are one SQL query (``sql/marts/<table>.sql``, built by
-``kaohe.models.build_month``); the scorecard is Polars (``kaohe/scorecard.py``). The build
+``kaohe.models.build_month``); the scorecard is Polars (``kaohe/scoring/scorecard.py``). The build
 order and the Dagster asset graph both come from the SQL, so they follow it by construction.
 
 To add a mart: write ``sql/marts/<table>.sql`` and its dictionary ``<table>.yaml``, add one line
@@ -23,9 +23,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
-from kaohe import restatement, scorecard
 from kaohe.config import Config
-from kaohe.lineage import build_order, reads
 from kaohe.models import (  # noqa: F401  (re-exported: the marts' one import for callers)
     _used_params,
     build_month,
@@ -33,10 +31,13 @@ from kaohe.models import (  # noqa: F401  (re-exported: the marts' one import fo
     ensure_intermediate,
     ensure_mart,
     metric_params,
+    restatement,
     sql,
     sql_path,
 )
+from kaohe.models.lineage import build_order, reads
 from kaohe.months import month_bounds
+from kaohe.scoring import scorecard
 from kaohe.warehouse import meta_set
 
 log = logging.getLogger("kaohe")

@@ -9,8 +9,8 @@ not VETO):
    target of a "lower" compliance rule stays at its current value: zero tolerance stays zero
    tolerance); a rule the regulatory rule pack pins (the mandatory pass-rate target) keeps it.
 2. **Bands**: the history is re-scored under the new rules with the scorecard's own function
-   (kaohe.scorecard.score) and the grade bands are set at the composite quantiles that give the
-   target distribution (default S 5, A 15, B 30, C 35, D 15).
+   (kaohe.scoring.scorecard.score) and the grade bands are set at the composite quantiles that give
+   the target distribution (default S 5, A 15, B 30, C 35, D 15).
 The result is a complete configuration (the base one with rules and bands replaced), checked to
 load and to pass ``kaohe audit-config``; ``kaohe whatif`` with it shows what it would do.
 """
@@ -24,11 +24,11 @@ from pathlib import Path
 import polars as pl
 import yaml
 
-from kaohe.audit_config import audit, errors
 from kaohe.config import Config, load_config
-from kaohe.history import NoHistoryError, scoring_history
 from kaohe.months import month_bounds
-from kaohe.scorecard import score
+from kaohe.scoring.history import NoHistoryError, scoring_history
+from kaohe.scoring.rule_audit import audit, errors
+from kaohe.scoring.scorecard import score
 
 DEFAULT_DISTRIBUTION = {"S": 5.0, "A": 15.0, "B": 30.0, "C": 35.0, "D": 15.0}
 

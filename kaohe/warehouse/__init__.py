@@ -21,10 +21,12 @@ from pathlib import Path
 
 import duckdb
 
-from kaohe import audit, migrations, pii
-from kaohe.audit import ensure_audit
-from kaohe.contract import CONTRACT_FILE, Source, load_contract
+from kaohe.ingest import pii
+from kaohe.ingest.contract import CONTRACT_FILE, Source, load_contract
 from kaohe.sqltext import literal, quote  # noqa: F401 - imported from here by the marts' code
+from kaohe.warehouse import audit_tables as audit
+from kaohe.warehouse import migrations
+from kaohe.warehouse.audit_tables import ensure_audit
 
 log = logging.getLogger("kaohe")
 
@@ -138,7 +140,7 @@ def source_columns_ddl(src: Source) -> list[str]:
 
 def schema_fingerprint() -> str:
     """Changes whenever the contract, this module, the audit schema or the migrations change (the
-    schema version number is kaohe.migrations.schema_version())."""
+    schema version number is kaohe.warehouse.migrations.schema_version())."""
     digest = hashlib.sha256(CONTRACT_FILE.read_bytes())
     digest.update(Path(__file__).read_bytes())
     digest.update(Path(audit.__file__).read_bytes())
@@ -168,7 +170,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
             f"the warehouse is at schema version {found}, this kaohe writes version "
             f"{migrations.schema_version()}: run `kaohe migrate --home DIR` (kaohe run does it)")
     con.execute(SCHEMAS_DDL)
-    ensure_audit(con)  # every audit table, in one place (kaohe/audit.py)
+    ensure_audit(con)  # every audit table, in one place (kaohe/warehouse/audit_tables.py)
     con.execute(BUCKET_MACRO.format(db=""))
     lineage = [f"{name} {typ}" for name, (typ, _) in LINEAGE_COLUMNS.items()]
     for src in load_contract().values():
@@ -205,7 +207,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 def upgrade(home: Home, dry_run: bool = False) -> migrations.Upgrade:
     """Bring the home's writer database to this code's schema version, after a copy of it in
-    ``<home>/backups`` (kaohe/migrations). The caller holds the home's run lock, or is the
+    ``<home>/backups`` (kaohe/warehouse/migrations). The caller holds the home's run lock, or is the
     writer of a step (which holds the database)."""
     return migrations.upgrade(home.work_db, home.backups,
                               lambda path, read_only: connect(path, read_only=read_only,

@@ -16,7 +16,7 @@ import yaml
 
 from kaohe.config import Config
 
-RULE_PACK = Path(__file__).resolve().parents[1] / "config" / "regulatory_rules.yaml"
+RULE_PACK = Path(__file__).resolve().parents[2] / "config" / "regulatory_rules.yaml"
 
 
 @dataclass(frozen=True)
@@ -155,8 +155,8 @@ def history_findings(published: Path, cfg: Config, months: int = 12,
     import duckdb
     import polars as pl
 
-    from kaohe.history import scoring_history
-    from kaohe.scorecard import score
+    from kaohe.scoring.history import scoring_history
+    from kaohe.scoring.scorecard import score
 
     con = duckdb.connect(str(published), read_only=True)
     try:

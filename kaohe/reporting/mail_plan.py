@@ -1,9 +1,9 @@
-"""Who gets which of a month's reports, and each message built (kaohe/delivery.py sends them).
+"""Who gets which of a month's reports, and each message built (kaohe/reporting/mail.py sends them).
 
 Read from the work warehouse (read-only): the roster's team managers
 (``sql/reports/delivery_roster.sql``), each team's appraised agents, what the send log already
 records; planned: one message per team manager and team, one per centre recipient, one per
-compliance recipient (the rules are in kaohe/delivery.py's docstring); built: subject and body
+compliance recipient (the rules are in kaohe/reporting/mail.py's docstring); built: subject and body
 from ``reports/i18n.yaml`` and ``reports/templates/email_body.*.j2``, the files attached.
 """
 
@@ -20,13 +20,13 @@ from pathlib import Path
 import duckdb
 
 from kaohe.config import Config
-from kaohe.i18n import LANGS, cny, metric_labels, pct, render, texts
 from kaohe.models import model_sql
 from kaohe.months import month_bounds
 from kaohe.paths import data_path, safe_name
+from kaohe.reporting.i18n import LANGS, cny, metric_labels, pct, render, texts
 from kaohe.warehouse import connect
 
-log = logging.getLogger("kaohe.delivery")
+log = logging.getLogger("kaohe.reporting.mail")
 
 EMAIL = re.compile(r"^[^@\s<>,;\"']+@[^@\s<>,;\"']+\.[^@\s<>,;\"']+$")
 

@@ -11,8 +11,8 @@ body is rendered by :func:`environment` with two label tables for the language:
 Chinese (``zh``) is the default language, English (``en``) the other. Configured numbers are never
 written into these texts: the pages read them from the configuration. A page is rendered in ONE
 language: what the marts hold as English text (the target explanation, the promotion progress,
-veto and mismatch reasons, check descriptions) is re-worded from its parts (kaohe/reports.py,
-:func:`check_text`), never shown as it is.
+veto and mismatch reasons, check descriptions) is re-worded from its parts
+(kaohe/reporting/reports.py, :func:`check_text`), never shown as it is.
 
 Number formats (the filters): money ``cny`` "¥1,640.00", a negative amount with the minus sign
 (U+2212) before the currency sign, "−¥1,640.00", as zh-CN and en locales write a negative
@@ -36,7 +36,7 @@ from markupsafe import Markup, escape
 from kaohe.models import SQL_ROOT
 from kaohe.paths import safe_name
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 I18N = ROOT / "reports" / "i18n.yaml"
 TEMPLATES = ROOT / "reports" / "templates"
 LANGS = ("zh", "en")

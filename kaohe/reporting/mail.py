@@ -26,8 +26,8 @@ Attachments are named ``team-<team_id>.html``, ``agent-<agent_id>.html``, ``cent
 ``index.html``. Bodies hold team figures only (names, counts, sums, rates): no debtor data, no
 links. Subjects and bodies are worded in ``reports/i18n.yaml`` (``email_*``) and the mart
 dictionaries' labels, and rendered by ``reports/templates/email_body.{txt,html}.j2`` through the
-shared environment of kaohe.i18n, in the language the month's reports were rendered in (their
-``<html lang>``): subject, body and attachments are in one language.
+shared environment of kaohe.reporting.i18n, in the language the month's reports were rendered in
+(their ``<html lang>``): subject, body and attachments are in one language.
 
 SMTP: ``delivery.smtp`` (host, port, starttls, user) of the configuration, each overridable by
 KAOHE_SMTP_HOST / KAOHE_SMTP_PORT / KAOHE_SMTP_STARTTLS (``true`` or ``false``) /
@@ -35,7 +35,7 @@ KAOHE_SMTP_USER. The password comes only from KAOHE_SMTP_PASSWORD: a ``password`
 file is ignored (with a warning), and the password is never logged or shown. Login happens only
 when a user is set.
 
-Who gets what is decided in kaohe/delivery_plan.py (reading the warehouse, building each
+Who gets what is decided in kaohe/reporting/mail_plan.py (reading the warehouse, building each
 message); this module checks the settings, sends (or writes the outbox) and keeps the send log.
 
 Re-runs: a message logged as sent (not a dry run) for the same month, recipient, kind and team
@@ -61,9 +61,11 @@ from pathlib import Path
 
 import duckdb
 
-from kaohe import audit
 from kaohe.config import Config
-from kaohe.delivery_plan import (
+from kaohe.months import MONTH, month_bounds
+from kaohe.paths import data_path
+from kaohe.reporting.i18n import LANGS
+from kaohe.reporting.mail_plan import (
     Delivery,
     DeliveryError,
     Planned,
@@ -73,15 +75,13 @@ from kaohe.delivery_plan import (
     rendered_lang,
     sender_of,
 )
-from kaohe.i18n import LANGS
-from kaohe.months import MONTH, month_bounds
-from kaohe.paths import data_path
 from kaohe.warehouse import Home, connect, ensure_schema
+from kaohe.warehouse import audit_tables as audit
 
-log = logging.getLogger("kaohe.delivery")
+log = logging.getLogger("kaohe.reporting.mail")
 
 SMTP_TIMEOUT_S = 60
-# who gets what (kaohe/delivery_plan.py): read here, sent from here
+# who gets what (kaohe/reporting/mail_plan.py): read here, sent from here
 __all__ = ["Delivery", "DeliveryError", "DeliveryResult", "SmtpSettings", "send_reports",
            "smtp_settings"]
 

@@ -3,7 +3,7 @@
 The copy holds staging (as tables), the marts, the audit tables (without the quarantine's raw
 text), the intermediate models (views and table macros over the copy's own tables) and the
 analysts' views of the marts schema (``marts.agents_current``..., views over the copy's marts);
-never the raw layer. Nothing is published while a PII column holds a clear value (kaohe.pii).
+never the raw layer. Nothing is published while a PII column holds a clear value (kaohe.ingest.pii).
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from pathlib import Path
 
 import duckdb
 
-from kaohe.config_file import DEFAULT_STORAGE_VERSION
-from kaohe.contract import Source, load_contract
+from kaohe.config.model import DEFAULT_STORAGE_VERSION
+from kaohe.ingest.contract import Source, load_contract
+from kaohe.ingest.pii import assert_pseudonymised
 from kaohe.models import ensure_analyst_views, ensure_intermediate
-from kaohe.pii import assert_pseudonymised
 from kaohe.warehouse import (
     BUCKET_MACRO,
     PUBLISHED_SCHEMAS,

@@ -1,12 +1,12 @@
 """Versioned migrations of the writer's database: a warehouse built by any earlier release keeps
 working after an upgrade.
 
-A migration is a file ``kaohe/migrations/NNNN_<slug>.yaml``: the number is the schema version it
-brings a warehouse to (from NNNN - 1), its ``tables`` say what it creates and adds, frozen as they
-were at that release (never read from today's contract or dictionaries, which move on), ``sql``
-holds statements the tables cannot say (renames, conversions), and ``lender_action`` what a lender
-must do (the CHANGELOG repeats it). Views and macros are code, not data: every run recreates
-them from ``sql/`` after the migrations, so a migration only changes tables.
+A migration is a file ``kaohe/warehouse/migrations/NNNN_<slug>.yaml``: the number is the schema
+version it brings a warehouse to (from NNNN - 1), its ``tables`` say what it creates and adds,
+frozen as they were at that release (never read from today's contract or dictionaries, which move
+on), ``sql`` holds statements the tables cannot say (renames, conversions), and ``lender_action``
+what a lender must do (the CHANGELOG repeats it). Views and macros are code, not data: every run
+recreates them from ``sql/`` after the migrations, so a migration only changes tables.
 
 The rules (docs/operations.md, "Upgrading"):
 - ``audit.schema_migrations`` records every version reached, how (``created`` for a new warehouse,
@@ -40,8 +40,8 @@ from pathlib import Path
 import duckdb
 import yaml
 
-from kaohe import audit
 from kaohe.sqltext import literal, quote
+from kaohe.warehouse import audit_tables as audit
 
 HERE = Path(__file__).parent
 FILE_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.yaml$")

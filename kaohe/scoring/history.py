@@ -17,7 +17,7 @@ import polars as pl
 from kaohe.config import Config
 from kaohe.models import ensure_intermediate
 from kaohe.months import month_bounds
-from kaohe.scorecard import scoring_inputs
+from kaohe.scoring.scorecard import scoring_inputs
 from kaohe.warehouse import BUCKET_MACRO, literal
 
 

@@ -5,8 +5,8 @@ Each suite file is a Great Expectations suite (``name``, ``expectations`` with `
 A staging suite names its source (``meta.kaohe.contract``): its column-level expectations (not
 null, unique key, value sets, ranges; blocking) and its references (every agent, case or call an
 id names exists in its master; warnings listing the unknown keys) are generated from
-``kaohe/contract.yaml`` when the suites are loaded, so they cannot drift from the contract; the
-file keeps only what the contract cannot say (cross-table and business rules).
+``kaohe/ingest/contract.yaml`` when the suites are loaded, so they cannot drift from the contract;
+the file keeps only what the contract cannot say (cross-table and business rules).
 ``python -m kaohe.quality --write-generated`` writes each complete suite, as it runs, to
 ``expectations/generated/`` for reading.
 - engine ``gx``: small tables (the marts) are validated by Great Expectations on a pandas slice of
@@ -19,7 +19,7 @@ Severity is ``meta.severity``: ``blocking`` stops the month's reports, ``warning
 their data-quality panel. Great Expectations is imported only when a gx suite runs.
 
 The suites themselves (reading the files, the expectations generated from the contract) are
-kaohe/quality_suites.py; this module compiles and runs them and stores the results.
+kaohe/quality/suites.py; this module compiles and runs them and stores the results.
 """
 
 from __future__ import annotations
@@ -33,9 +33,9 @@ from datetime import date
 
 import duckdb
 
-from kaohe import audit, evidence
+from kaohe.ingest import evidence
 from kaohe.months import month_bounds
-from kaohe.quality_suites import (  # noqa: F401 - the suites' names, read through this module
+from kaohe.quality.suites import (  # noqa: F401 - the suites' names, read through this module
     GENERATED_DIR,
     SAMPLE,
     SUITES_DIR,
@@ -49,6 +49,7 @@ from kaohe.quality_suites import (  # noqa: F401 - the suites' names, read throu
     suites_for,
     write_generated,
 )
+from kaohe.warehouse import audit_tables as audit
 from kaohe.warehouse import quote
 
 

@@ -4,8 +4,9 @@ The published copy is attached read-only to an in-memory scratch database whose 
 ``intermediate`` and ``marts`` schemas are views over it, except the marts the proposal
 rebuilds for the month (the scorecard, pay and promotion; ``agent_month_metrics`` too when the
 proposal changes the ``metrics`` section, which is slower). They are rebuilt with the very
-builders ``kaohe run`` uses (kaohe.marts), so the "after" is exactly what a run with the proposal
-would publish for the month. Earlier months stay as published, as they would after such a run.
+builders ``kaohe run`` uses (kaohe.models.marts), so the "after" is exactly what a run with the
+proposal would publish for the month. Earlier months stay as published, as they would after such a
+run.
 
 Output: ``<home>/reports/YYYY-MM/whatif-<config hash>.csv`` (agent_id, team_id,
 composite_before, composite_after, grade_before, grade_after, variable_pay_before,
@@ -23,12 +24,12 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from kaohe.audit_config import Finding, audit
 from kaohe.config import Config
-from kaohe.history import scratch
-from kaohe.i18n import environment, metric_labels, texts
-from kaohe.marts import build
+from kaohe.models.marts import build
 from kaohe.months import month_bounds
+from kaohe.reporting.i18n import environment, metric_labels, texts
+from kaohe.scoring.history import scratch
+from kaohe.scoring.rule_audit import Finding, audit
 
 # what the proposal rebuilds for the month, in build order
 RESCORED = ("agent_month_scorecard", "agent_month_pay", "promotion_candidates")

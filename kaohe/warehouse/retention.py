@@ -22,8 +22,9 @@ from datetime import date, timedelta
 
 import duckdb
 
-from kaohe import audit, evidence
-from kaohe.contract import Source, load_contract
+from kaohe.ingest import evidence
+from kaohe.ingest.contract import Source, load_contract
+from kaohe.warehouse import audit_tables as audit
 from kaohe.warehouse import quote, superseded_table
 
 log = logging.getLogger("kaohe")

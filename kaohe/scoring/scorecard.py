@@ -27,7 +27,7 @@ from kaohe.models import dictionary, ensure_mart
 from kaohe.months import month_bounds
 from kaohe.warehouse import quote
 
-SQL = Path(__file__).resolve().parents[1] / "sql" / "scorecard" / "scoring_inputs.sql"
+SQL = Path(__file__).resolve().parents[2] / "sql" / "scorecard" / "scoring_inputs.sql"
 TABLE = "agent_month_scorecard"
 
 

@@ -15,8 +15,8 @@ from datetime import date
 
 import duckdb
 
-from kaohe import audit
 from kaohe.months import is_closed, month_bounds
+from kaohe.warehouse import audit_tables as audit
 from kaohe.warehouse import meta_set
 
 CURRENT = """

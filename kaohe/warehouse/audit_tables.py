@@ -60,7 +60,8 @@ AUDIT_TABLES: dict[str, tuple[str, list[tuple[str, str, str]]]] = {
         ("ingested_at", "timestamp not null", "when it was quarantined"),
     ]),
     "schema_migrations": ("the schema version of this warehouse and how it got there: one row "
-                          "per version reached (the highest is the current one); kaohe/migrations",
+                          "per version reached (the highest is the current one); "
+                          "kaohe/warehouse/migrations",
                           [
         ("version", "integer primary key", "the schema version reached"),
         ("name", "varchar not null", "the migration (NNNN_slug) or how the version was found"),
@@ -117,7 +118,7 @@ AUDIT_TABLES: dict[str, tuple[str, list[tuple[str, str, str]]]] = {
         ("rows", "varchar not null", "JSON: rows removed per table"),
     ]),
     "evidence_chain": ("tamper evidence: hash chain over promises to pay and plans, one batch "
-                       "per ingestion (kaohe/evidence.py)", [
+                       "per ingestion (kaohe/ingest/evidence.py)", [
         ("kind", "varchar not null", "ptp | plan"),
         ("batch", "bigint not null", "the ingestion batch"),
         ("record_key", "varchar not null", "call_id or plan_id"),

@@ -15,7 +15,7 @@ Two layers of SQL models live here, one file pair each:
 
 The dictionary (``.yaml``) is the one place a model's columns are defined: the warehouse
 comments and docs/metrics.md are written from it. Which tables a model reads is parsed from its
-SQL (kaohe.lineage); kaohe.marts lists the marts and their builders.
+SQL (kaohe.models.lineage); kaohe.models.marts lists the marts and their builders.
 """
 
 from __future__ import annotations
@@ -29,11 +29,11 @@ import duckdb
 import yaml
 
 from kaohe.config import Config
-from kaohe.lineage import build_order, reads
+from kaohe.models.lineage import build_order, reads
 from kaohe.months import month_bounds
 from kaohe.warehouse import literal, quote
 
-SQL_ROOT = Path(__file__).resolve().parents[1] / "sql"
+SQL_ROOT = Path(__file__).resolve().parents[2] / "sql"
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from kaohe import audit
+from kaohe.warehouse import audit_tables as audit
 
 GENESIS = "0" * 64
 # the content hash of a removal link: not a sha256 value, so no record can ever match it
