@@ -4,8 +4,8 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, Metadata
 
 from assets.checks import quality_results, quality_specs, run_month
 from assets.ingest import markdown_table
+from assets.resources import Warehouse
 from kaohe.ingest.contract import load_contract
-from pipelines.resources import Warehouse
 
 KEY = AssetKey(["audit", "file_registry"])
 

@@ -25,10 +25,10 @@ from dagster import (
     MetadataValue,
 )
 
+from assets.resources import Warehouse
 from kaohe.ingest.evidence import kinds_of
 from kaohe.quality import CheckResult, run_table, store_results
 from kaohe.quality.page import write_page
-from pipelines.resources import Warehouse
 
 GATE, WARNINGS = "quality_gate", "quality_warnings"
 

@@ -12,11 +12,11 @@ from dagster import (
 )
 
 from assets.checks import quality_results, quality_specs, run_month
+from assets.resources import KaoheConfig, Warehouse
 from kaohe.ingest.contract import Source, load_contract
 from kaohe.ingest.ingestor import Ingestor, discover, ingest_options
 from kaohe.quality import referenced_tables
 from kaohe.warehouse import quote
-from pipelines.resources import KaoheConfig, Warehouse
 
 
 def _ingest_asset(src: Source) -> AssetsDefinition:

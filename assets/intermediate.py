@@ -5,9 +5,9 @@ Their inputs are read from their SQL (kaohe.models.lineage), like the marts'.
 
 from dagster import AssetKey, AssetsDefinition, MaterializeResult, asset
 
+from assets.resources import Warehouse
 from kaohe.models import create_intermediate, intermediate_models, model_dictionary, model_sql
 from kaohe.models.lineage import reads
-from pipelines.resources import Warehouse
 
 
 def asset_key(table: str) -> AssetKey:

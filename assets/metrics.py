@@ -1,4 +1,10 @@
-"""Monthly metric marts, one asset per SQL file under sql/marts/, partitioned by month."""
+"""Monthly metric marts, one asset per SQL file under sql/marts/, partitioned by month.
+
+The monthly partitions start at a month decided when the definitions load (``first_month``:
+the environment, else the published warehouse), so the mart assets are built by a function of
+the partitions (``mart_assets``), never at import: importing this module reads neither the
+environment nor a database.
+"""
 
 import os
 from collections.abc import Mapping
@@ -18,12 +24,12 @@ from dagster import (
 from assets.checks import quality_results, quality_specs
 from assets.ingest import markdown_table
 from assets.intermediate import asset_key
+from assets.resources import KaoheConfig, Warehouse
 from kaohe.models import SQL_ROOT
 from kaohe.models.marts import MARTS, MONTHLY_MARTS, Mart, build, dictionary
 from kaohe.months import MONTH
 from kaohe.quality import referenced_tables
 from kaohe.warehouse import Home
-from pipelines.resources import KaoheConfig, Warehouse
 
 FIRST_MONTH_ENV = "KAOHE_FIRST_MONTH"
 DEFAULT_FIRST_MONTH = "2025-01"
@@ -71,9 +77,21 @@ def first_month_with_data(db: Path) -> str | None:
     return min(found).strftime("%Y-%m") if found else None
 
 
-# Months in the lender's time zone; the current month is a partition too (month to date).
-monthly = MonthlyPartitionsDefinition(start_date=f"{first_month()}-01", timezone="Asia/Shanghai",
-                                      end_offset=1)
+def monthly_partitions(first: str) -> MonthlyPartitionsDefinition:
+    """The months from ``first`` (YYYY-MM) in the lender's time zone; the current month is a
+    partition too (month to date). The marts and the reports share them."""
+    if not MONTH.match(first):
+        raise ValueError(f"the first month must look like 2025-01, not {first!r}")
+    return MonthlyPartitionsDefinition(start_date=f"{first}-01", timezone="Asia/Shanghai",
+                                       end_offset=1)
+
+
+def __getattr__(name: str) -> MonthlyPartitionsDefinition:
+    """``monthly``: the partitions the definitions get from this environment (``first_month``),
+    computed when asked for (PEP 562), not at import."""
+    if name == "monthly":
+        return monthly_partitions(first_month())
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def mart_deps(mart: Mart) -> list[AssetKey]:
@@ -82,7 +100,7 @@ def mart_deps(mart: Mart) -> list[AssetKey]:
     return [asset_key(t) for t in sorted(mart.inputs | checked)]
 
 
-def _mart_asset(spec: Mart) -> AssetsDefinition:
+def _mart_asset(spec: Mart, partitions: MonthlyPartitionsDefinition) -> AssetsDefinition:
     table = spec.name
     d = dictionary(table)
     key = AssetKey(["marts", table])
@@ -94,7 +112,7 @@ def _mart_asset(spec: Mart) -> AssetsDefinition:
         group_name="marts",
         kinds={"duckdb", "sql"},
         owners=["team:analytics"],
-        partitions_def=monthly,
+        partitions_def=partitions,
         deps=mart_deps(spec),
         description=f"{d.description['en']} ({d.grain}; "
         f"{', '.join(str(q.relative_to(SQL_ROOT.parent)) for q in spec.queries)})",
@@ -122,4 +140,6 @@ def _mart_asset(spec: Mart) -> AssetsDefinition:
     return mart
 
 
-mart_assets = [_mart_asset(MARTS[table]) for table in MONTHLY_MARTS]
+def mart_assets(partitions: MonthlyPartitionsDefinition) -> list[AssetsDefinition]:
+    """One asset per monthly mart, in build order, on these partitions."""
+    return [_mart_asset(MARTS[table], partitions) for table in MONTHLY_MARTS]

@@ -3,10 +3,10 @@
 
 from dagster import AssetKey, MaterializeResult, asset
 
+from assets.resources import KaoheConfig, Warehouse
 from kaohe.ingest.contract import load_contract
 from kaohe.models.marts import MONTHLY_MARTS
 from kaohe.warehouse.publish import publish
-from pipelines.resources import KaoheConfig, Warehouse
 
 
 @asset(

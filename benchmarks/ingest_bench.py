@@ -78,9 +78,9 @@ def _utf8(path: Path) -> bool:
 
 
 def run_kaohe(landing: Path, home: Path) -> dict:
+    from assets.resources import Warehouse
     from kaohe.ingest.contract import load_contract
     from kaohe.ingest.ingestor import Ingestor, discover
-    from pipelines.resources import Warehouse
 
     warehouse = Warehouse(home=str(home), landing=str(landing))
     started = time.perf_counter()

@@ -20,9 +20,9 @@ from pipelines.cli_common import CliError, get_config, get_home, setup_logging
 def cmd_purge(args: argparse.Namespace) -> int:
     from zoneinfo import ZoneInfo
 
+    from assets.resources import Warehouse
     from kaohe.warehouse import Home
     from kaohe.warehouse.retention import PurgeRefused, purge
-    from pipelines.resources import Warehouse
     from pipelines.runner import RunLocked, run_lock
 
     home = get_home(args)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
-import sys
 import time
 import uuid
 import warnings
@@ -168,12 +167,14 @@ def run_month(month: str, home_dir: Path, landing: Path, config: Path | None = N
     with run_lock(home):
         check_pii_key(home)
         migrate_home(home, show=progress)
-        _first_partition(month)
         from dagster import DagsterInstance
 
-        from pipelines.definitions import defs
-        from pipelines.resources import KaoheConfig, Warehouse
+        from assets.resources import resources_for
+        from pipelines.definitions import build_definitions
 
+        # the definitions dagster dev loads, with this run's first month and paths
+        defs = build_definitions(first_partition(month),
+                                 resources_for(home.root, landing.resolve(), config))
         if failed:
             _record_override(home, landing, month, cfg, failed)
         _prefetch("great_expectations")
@@ -192,10 +193,6 @@ def run_month(month: str, home_dir: Path, landing: Path, config: Path | None = N
             result = job.execute_in_process(
                 instance=instance,
                 run_id=run_id,
-                resources={
-                    "warehouse": Warehouse(home=str(home.root), landing=str(landing.resolve())),
-                    "kaohe_config": KaoheConfig(path=str(config or "")),
-                },
                 partition_key=f"{month}-01",
                 tags={"kaohe/month": month},
                 # nothing on the terminal from Dagster itself: RunProgress shows the steps and
@@ -212,21 +209,14 @@ def run_month(month: str, home_dir: Path, landing: Path, config: Path | None = N
                           list(watcher.skipped), watcher.log_path)
 
 
-def _first_partition(month: str) -> None:
-    """Make the month a partition of the definitions this process loads: their monthly
-    partitions start at KAOHE_FIRST_MONTH when set (assets.metrics.first_month), so it is set
-    to this month unless it already starts earlier."""
-    first = os.environ.get("KAOHE_FIRST_MONTH", "").strip()
-    if "assets.metrics" not in sys.modules:
-        if not first or (MONTH.match(first) and month < first):
-            os.environ["KAOHE_FIRST_MONTH"] = month
-        return
-    from assets.metrics import monthly  # already loaded by an earlier run of this process
+def first_partition(month: str) -> str:
+    """The first monthly partition of a run's definitions: ``KAOHE_FIRST_MONTH`` when it is set
+    and not later than the month, else the month itself, so the month is always a partition
+    (assets.metrics.first_month; a malformed value is refused with its message)."""
+    from assets.metrics import FIRST_MONTH_ENV, first_month
 
-    start = monthly.start.strftime("%Y-%m")
-    if month < start:
-        raise ValueError(f"--month {month} is before {start}, the first monthly partition this "
-                         "process loaded: run it in a new process (kaohe run)")
+    configured = os.environ.get(FIRST_MONTH_ENV, "").strip()
+    return min(first_month({FIRST_MONTH_ENV: configured}), month) if configured else month
 
 
 def _prefetch(module: str) -> None:
@@ -246,7 +236,7 @@ def _prefetch(module: str) -> None:
 
 def _record_override(home: Home, landing: Path, month: str, cfg, failed) -> None:
     """An explicitly allowed audit failure leaves a trace in the warehouse and the log."""
-    from pipelines.resources import Warehouse
+    from assets.resources import Warehouse
 
     text = "; ".join(f"[{f.rule}] {f.detail}" for f in failed)
     log.warning("running %s with a configuration that fails the audit: %s", month, text)

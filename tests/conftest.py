@@ -16,9 +16,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from assets.resources import Warehouse
 from kaohe.ingest.contract import load_contract
 from kaohe.ingest.ingestor import Ingestor, SourceResult, discover
-from pipelines.resources import Warehouse
 
 HEADERS = {name: ",".join(src.column_names) for name, src in load_contract().items()}
 
