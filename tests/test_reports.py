@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -12,6 +13,14 @@ import pytest
 import yaml
 
 from kaohe.config import DEFAULT_CONFIG, load_config
+from kaohe.reporting.explanations import (
+    mismatch_text,
+    not_appraised_text,
+    promotion_text,
+    target_text,
+    veto_text,
+)
+from kaohe.reporting.i18n import texts
 from kaohe.reporting.reports import bar_chart, line_chart, render_month
 from kaohe.warehouse import connect
 
@@ -124,6 +133,64 @@ def test_rendering_again_gives_the_same_pages(home, tmp_path):
                         (again / "agents" / page.name).read_text(encoding="utf-8"))
         assert mine == theirs, page.name
     assert result.agents == len(list((out(home) / "agents").glob("*.html")))
+
+
+# the parts of the explanations, as the marts give them (codes, numbers, thresholds)
+PARTS = {
+    "recovery_target": 0.2975, "base_recovery_rate": 0.35, "macro_factor": 0.97,
+    "high_risk_factor": 0.96, "difficulty_coefficient": 0.9125,
+    "veto": True, "veto_code": "violent_collection",
+    "not_appraised_code": "too_few_cases", "not_appraised_reason": "too few cases",
+    "to_level": "L4", "streak_months": 11, "required_months": 12, "min_composite": 85.0,
+    "streak_veto_month": date(2026, 7, 1), "expertise_code": "restructuring_expertise",
+    "expertise_count": 4,
+}
+
+
+def test_explanations_are_worded_from_their_parts_in_both_languages():
+    en, zh = texts("en"), texts("zh")
+    assert target_text(PARTS, en) == ("Recovery target 29.8% = base 35.0% × macro ×0.97 × "
+                                      "high-risk industries ×0.96 × difficulty ×0.91")
+    assert target_text(PARTS, zh) == ("回收目标 29.8% = 基准 35.0% × 宏观系数 ×0.97 × "
+                                      "高风险行业系数 ×0.96 × 难度系数 ×0.91")
+    assert promotion_text(PARTS, en) == (
+        "11 of 12 months in a row with a composite ≥ 85 and no veto; the veto of 2026-07 broke "
+        "the streak; restructuring expertise: 4 completed plans")
+    assert promotion_text(PARTS, zh) == ("连续 11/12 个月综合得分 ≥ 85 且无否决；2026-07 的一票否决"
+                                         "中断了连续月数；债务重组专长：已完成 4 个重组方案")
+    assert promotion_text({**PARTS, "streak_veto_month": None, "expertise_code": "needs_expertise",
+                           "expertise_count": None}, en) == (
+        "11 of 12 months in a row with a composite ≥ 85 and no veto; needs M6+ capability or "
+        "restructuring expertise")
+    assert promotion_text({**PARTS, "to_level": None}, en) is None
+    assert (veto_text(PARTS, en), veto_text(PARTS, zh)) == ("violent collection", "暴力催收")
+    assert veto_text({**PARTS, "veto_code": "major"}, en) == "major violation"
+    assert veto_text({**PARTS, "veto": False}, en) is None
+    assert (not_appraised_text(PARTS, en), not_appraised_text(PARTS, zh)) == ("too few cases",
+                                                                              "作业案件过少")
+    assert mismatch_text({"reason_code": "new_hire", "tenure_months": 2}, zh) == "新员工（入职 2 个月）"
+    assert mismatch_text({"reason_code": "l1_agent", "tenure_months": 30}, en) == "L1 agent"
+    # the wording reads the parts only: another English sentence changes nothing
+    changed = {**PARTS, "target_explanation": "x", "veto_reason": "x", "reason": "x",
+               "not_appraised_reason": "x"}
+    for lang in ("en", "zh"):
+        t = texts(lang)
+        for word in (target_text, promotion_text, veto_text, not_appraised_text):
+            assert word(changed, t) == word(PARTS, t), (lang, word.__name__)
+
+
+def test_a_month_built_before_the_parts_says_what_its_figures_say():
+    # a warehouse migrated to schema version 4 keeps NULL parts in the months built before
+    old = {**PARTS, "base_recovery_rate": None, "macro_factor": None, "high_risk_factor": None,
+           "min_composite": None, "streak_veto_month": None, "expertise_code": None,
+           "veto_code": None, "not_appraised_code": None}
+    en = texts("en")
+    assert target_text(old, en) == "Recovery target 29.8%, difficulty ×0.91"
+    assert promotion_text(old, en) == "11 of 12 months on the bar"
+    assert veto_text(old, en) == "other major violation"
+    assert not_appraised_text(old, en) == en["na_unknown"]
+    assert not_appraised_text({**old, "not_appraised_reason": None}, en) is None
+    assert mismatch_text({"reason_code": None, "level": "L1"}, en) == "L1 agent"
 
 
 def _dimension_rows(html: str) -> dict[str, str]:

@@ -1,6 +1,9 @@
 """Monthly HTML reports: a scorecard per agent, a report per team, the centre summary, an index.
 
-Data comes from the marts in a handful of queries per month (never per agent); the shared Jinja
+Data comes from the marts in a handful of queries per month, never per agent
+(kaohe.reporting.month_data); every explanation (the target, a veto, not appraised, the promotion
+progress, a mismatch) is worded from the parts the marts give, never from their English sentences
+(kaohe.reporting.explanations); this module renders and writes the pages. The shared Jinja
 environment of kaohe.reporting.i18n renders ``reports/templates/*.html.j2`` with autoescaping, CSS
 inline and charts as inline SVG, so each file is self-contained, works offline and prints on A4.
 Every label comes from kaohe.reporting.i18n (the mart dictionaries and ``reports/i18n.yaml``); the
@@ -17,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,86 +29,25 @@ import duckdb
 import polars as pl
 
 from kaohe.config import DIMENSIONS, TICKET_TYPES, Config, ConfigError, load_config
-from kaohe.models import model_sql
-from kaohe.months import month_bounds
 from kaohe.paths import data_path
 from kaohe.quality import page as quality_page
-from kaohe.quality import stored_results
 from kaohe.reporting.charts import bar_chart, histogram, line_chart
+from kaohe.reporting.explanations import (
+    mismatch_text,
+    mismatches_by_agent,
+    not_appraised_counts,
+    not_appraised_text,
+    promotion_text,
+    target_text,
+    veto_text,
+)
 from kaohe.reporting.i18n import LANGS, cny, environment, metric_labels, num, pct, texts
+from kaohe.reporting.month_data import MonthData, load_month
 
-__all__ = ["LANGS", "bar_chart", "cny", "histogram", "line_chart", "load_month", "num", "pct",
-           "render_month", "score_bands"]
+__all__ = ["LANGS", "MonthData", "bar_chart", "cny", "histogram", "line_chart", "load_month",
+           "num", "pct", "render_month", "score_bands"]
 
 log = logging.getLogger("kaohe.reporting.reports")
-
-
-# ---------------------------------------------------------------------------------------------
-# data: a few queries per month, then plain dicts for the templates
-
-
-@dataclass
-class MonthData:
-    month: str
-    cards: pl.DataFrame
-    teams: pl.DataFrame
-    center: dict
-    agencies: pl.DataFrame
-    mismatches: pl.DataFrame
-    trend: pl.DataFrame
-    buckets: pl.DataFrame
-    team_medians: pl.DataFrame
-    checks: list
-    quarantine: list[dict]
-    late_sources: list[str]
-    restated_on: str | None
-    alerts: pl.DataFrame | None = None
-    agreement: pl.DataFrame | None = None
-    roll_rates: pl.DataFrame | None = None
-    rehabilitation: pl.DataFrame | None = None
-
-
-def report_sql(name: str) -> str:
-    """A query of the reports: ``sql/reports/<name>.sql``."""
-    return model_sql("reports", name)
-
-
-def _df(con: duckdb.DuckDBPyConnection, query: str, **params) -> pl.DataFrame:
-    return con.sql(query, params=params or None).pl()
-
-
-def load_month(con: duckdb.DuckDBPyConnection, month: str) -> MonthData:
-    start, end, _ = month_bounds(month)
-    six = start.replace(year=start.year - (start.month <= 5),
-                        month=(start.month - 6) % 12 + 1)
-    cards = _df(con, report_sql("agent_cards"), start=start, end=end)
-    teams = _df(con, report_sql("teams"), start=start, end=end)
-    center = _df(con, "select * from marts.center_month_summary where month = $start",
-                 start=start).to_dicts()
-    trend = _df(con, report_sql("composite_trend"), six=six, start=start)
-    buckets = _df(con, report_sql("portfolio_buckets"), start=start, end=end)
-    team_medians = _df(con, report_sql("team_medians"), start=start)
-    quarantine = _df(con, report_sql("quarantine_summary"), start=start, end=end).to_dicts()
-    checks = stored_results(con, month)
-    late = [r.sample for r in checks if r.check == "daily_sources_fresh" and not r.passed]
-    restated = con.execute(
-        "select value from audit.warehouse_meta where key = ?", [f"restated:{month}"]
-    ).fetchall()
-    return MonthData(
-        month=month, cards=cards, teams=teams, center=center[0] if center else {},
-        agencies=_df(con, "select * from marts.agency_month_metrics where month = $start "
-                          "order by agency_id", start=start),
-        mismatches=_df(con, report_sql("skill_risk_mismatches"), start=start, end=end),
-        trend=trend, buckets=buckets, team_medians=team_medians, checks=checks,
-        quarantine=quarantine, late_sources=[s for group in late for s in group],
-        restated_on=restated[0][0] if restated else None,
-        alerts=_df(con, report_sql("conduct_alerts"), start=start),
-        agreement=_df(con, "select * from marts.qa_model_agreement where month = $start "
-                           "order by model_version, label", start=start),
-        roll_rates=_df(con, "select * from marts.roll_rates where month = $start "
-                            "order by scope, team_id, opening_rank, closing_rank", start=start),
-        rehabilitation=_df(con, report_sql("rehabilitation_summary"), start=start),
-    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -205,13 +146,13 @@ def render_month(con: duckdb.DuckDBPyConnection, reports_dir: Path, month: str,
     own_alerts: dict[str, list[dict]] = {}
     for a in (data.alerts.to_dicts() if data.alerts is not None else []):
         own_alerts.setdefault(a["agent_id"], []).append(a)
-    min_composite = {(r.from_level, r.to_level): r.min_composite for r in cfg.promotion}
     for card in cards:
         card["alerts"] = own_alerts.get(card["agent_id"], [])
-        card["veto_text"] = veto_text(card.get("veto_reason"), t) if card["veto"] else None
+        # the explanations worded from their parts (kaohe.reporting.explanations)
+        card["veto_text"] = veto_text(card, t)
+        card["not_appraised_text"] = not_appraised_text(card, t)
         card["target_text"] = target_text(card, t)
-        card["promotion_text"] = promotion_text(
-            card, t, min_composite.get((card["level"], card.get("to_level"))))
+        card["promotion_text"] = promotion_text(card, t)
         # only the months with a score, on a real axis (0-100)
         history = trend[card["agent_id"]].to_dicts() if card["agent_id"] in trend else []
         card["trend_svg"] = line_chart(
@@ -258,7 +199,7 @@ def render_month(con: duckdb.DuckDBPyConnection, reports_dir: Path, month: str,
         team_rules=cfg.team_scorecard.rules, team_scores=sorted(teams, key=lambda x: (
             x.get("rank_among_teams") is None, x.get("rank_among_teams") or 0, x["team_id"])),
         distribution=histogram(_scores(cards), bands, tags=tags), dq=dq,
-        not_appraised=_not_appraised(cards),
+        not_appraised=not_appraised_counts(cards),
         roll=roll_matrix(data.roll_rates, None),
         rehabilitation=rehabilitation_table(data.rehabilitation, t),
         **common))
@@ -281,97 +222,6 @@ def _scores(cards: list[dict]) -> list[float]:
 def band_grade(lo: float, grades: dict[str, float]) -> str:
     """The grade of the scores of a histogram band starting at ``lo`` (D below every band)."""
     return next((g for g, v in sorted(grades.items(), key=lambda kv: -kv[1]) if lo >= v), "D")
-
-
-# ---------------------------------------------------------------------------------------------
-# the marts' English texts, re-worded from their parts in the page's language
-#
-# Some mart columns are sentences built in SQL or Polars, in English: the target explanation,
-# the promotion progress, the veto reason, the mismatch reason. A page shows one language, so
-# these are parsed back into their parts (their grammar is fixed by the code that writes them:
-# kaohe/scoring/scorecard.py, sql/marts/promotion_candidates.sql,
-# sql/marts/skill_risk_mismatches.sql) and worded from reports/i18n.yaml; what does not parse falls
-# back to the figures of the row (never to the English sentence). tests/test_report_pages.py fails
-# when a row of the generated months does not parse, so a change of wording in the marts is caught.
-
-TARGET_TEXT = re.compile(r"target (?P<target>[-\d.]+)% \(base (?P<base>[-\d.]+)%, macro x"
-                     r"(?P<macro>[-\d.]+), high-risk industries x(?P<high_risk>[-\d.]+), "
-                     r"difficulty x(?P<difficulty>[-\d.]+)\)")
-PROMOTION_TEXT = re.compile(
-    r"(?P<streak>\d+) of (?P<required>\d+) months >= (?P<min>\d+)"
-    r"(?:; veto in (?P<veto>\d{4}-\d{2}) broke the streak)?"
-    r"(?:; (?:M6\+ capability: (?P<m6plus>\d+) assignments"
-    r"|restructuring expertise: (?P<restructuring>\d+) completed plans"
-    r"|(?P<needs>needs M6\+ capability or restructuring expertise)))?")
-VETO_TEXT = re.compile(r"one-vote veto: (?P<kind>[a-z_]+)")
-
-
-def _times(value) -> str:
-    return "–" if value is None else f"×{num(float(value), 2)}"
-
-
-def target_text(card: dict, t: dict[str, str]) -> str:
-    """How the agent's recovery target was made, in the page's language."""
-    parts = TARGET_TEXT.fullmatch(card.get("target_explanation") or "")
-    if parts is None:
-        return t["target_plain"].format(target=pct(card.get("recovery_target")),
-                                        difficulty=_times(card.get("difficulty_coefficient")))
-    return t["target_explained"].format(
-        target=pct(card.get("recovery_target")), base=pct(float(parts["base"]) / 100),
-        macro=_times(parts["macro"]), high_risk=_times(parts["high_risk"]),
-        difficulty=_times(parts["difficulty"]))
-
-
-def promotion_text(card: dict, t: dict[str, str], min_composite: float | None) -> str | None:
-    """The agent's progress to the next level, in the page's language; None without one."""
-    if not card.get("to_level"):
-        return None
-    parts = PROMOTION_TEXT.fullmatch(card.get("promotion") or "")
-    if parts is None:
-        return t["promotion_streak_plain"].format(streak=card["streak_months"],
-                                                  required=card["required_months"])
-    out = [t["promotion_streak"].format(streak=parts["streak"], required=parts["required"],
-                                        min=parts["min"] if min_composite is None
-                                        else f"{min_composite:g}")]
-    if parts["veto"]:
-        out.append(t["promotion_veto"].format(month=parts["veto"]))
-    if parts["m6plus"]:
-        out.append(t["promotion_m6plus"].format(n=parts["m6plus"]))
-    elif parts["restructuring"]:
-        out.append(t["promotion_restructuring"].format(n=parts["restructuring"]))
-    elif parts["needs"]:
-        out.append(t["promotion_needs_expertise"])
-    return t["sep"].join(out)
-
-
-def veto_text(reason: str | None, t: dict[str, str]) -> str:
-    """The violation behind a veto (``one-vote veto: <violation_type>``), in the page's
-    language; an unknown type is "other major violation"."""
-    parts = VETO_TEXT.fullmatch(reason or "")
-    kind = parts["kind"] if parts else "major"
-    return t.get(f"violation_{kind}", t["violation_other"])
-
-
-def mismatch_text(row: dict, t: dict[str, str]) -> str:
-    """Why a high-risk case was a mismatch: an L1 agent, else a new hire (with the tenure)."""
-    if (row.get("reason") or "").startswith("L1") or row.get("level") == "L1":
-        return t["mismatch_l1"]
-    return t["mismatch_new_hire"].format(n=num(row.get("tenure_months")))
-
-
-def mismatches_by_agent(rows: list[dict]) -> list[dict]:
-    """The team's mismatches one row per agent and reason: the agent's name, level, how many
-    high-risk cases, and the cases (id and risk score, riskiest first); most cases first."""
-    out: dict[tuple, dict] = {}
-    for x in rows:
-        key = (x["agent_id"], x["reason_text"])
-        row = out.setdefault(key, {"agent_id": x["agent_id"], "agent_name": x.get("agent_name"),
-                                   "level": x["level"], "reason_text": x["reason_text"],
-                                   "cases": []})
-        row["cases"].append((x["case_id"], x["risk_score"]))
-    for row in out.values():
-        row["cases"].sort(key=lambda c: (-(c[1] or 0), c[0]))
-    return sorted(out.values(), key=lambda r: (-len(r["cases"]), r["agent_id"]))
 
 
 AGING_BUCKETS = ("current", "M1", "M2", "M3", "M4", "M5", "M6", "M6+")
@@ -438,12 +288,3 @@ def render_compliance(env, data: MonthData, cards: list[dict], alerts: list[dict
         min_share=cfg.compliance.spot_check_daily_min_share,
         agreement=data.agreement.to_dicts() if data.agreement is not None else [],
         **common)
-
-
-def _not_appraised(cards: list[dict]) -> list[tuple[str, int]]:
-    """(reason, agents) of the agents not appraised this month, most frequent first."""
-    reasons: dict[str, int] = {}
-    for c in cards:
-        if c.get("not_appraised_reason"):
-            reasons[c["not_appraised_reason"]] = reasons.get(c["not_appraised_reason"], 0) + 1
-    return sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))

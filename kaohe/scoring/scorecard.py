@@ -62,27 +62,42 @@ def _ratio(num: str, den: str) -> pl.Expr:
         pl.col(num).cast(pl.Float64) / pl.col(den).cast(pl.Float64)).otherwise(None)
 
 
-def _not_appraised(cfg: Config, active: pl.Expr) -> pl.Expr:
-    """Why an agent is not appraised this month (NULL: appraised), config ``appraisal``.
+def _not_appraised(cfg: Config, active: pl.Expr) -> dict[str, pl.Expr]:
+    """Why an agent is not appraised this month (NULL: appraised), config ``appraisal``, in
+    parts: the reason code, the measure it is judged on, its threshold and the agent's value.
 
-    Fewer active days than ``min_active_days``: ``left`` (the first roster snapshot showing the
-    agent as left is dated before the month's end), else ``joined`` (hired after the month's
-    first day), else ``no work``; then no work at all (no case, call, survey or course: a count
-    of 0 incidents without any work is no evidence of compliance): ``no work``; then fewer than
-    ``min_cases_handled`` cases handled: ``no work`` when none, else ``too few cases``.
+    Fewer active days than ``min_active_days`` (measure ``active_days``): ``left`` (the first
+    roster snapshot showing the agent as left is dated before the month's end), else ``joined``
+    (hired after the month's first day), else ``no_work``; then no work at all (no case, call,
+    survey or course: a count of 0 incidents without any work is no evidence of compliance; no
+    measure): ``no_work``; then fewer than ``min_cases_handled`` cases handled (measure
+    ``cases_handled``): ``no_work`` when none, else ``too_few_cases``. The column
+    ``not_appraised_reason`` is the code in words ("no work", "too few cases").
     """
     ap = cfg.appraisal
     handled = pl.col("cases_handled").fill_null(0)
-    return (
-        pl.when(pl.col("active_days").fill_null(31) < ap.min_active_days).then(
+    few_days = pl.col("active_days").fill_null(31) < ap.min_active_days
+    few_cases = handled < ap.min_cases_handled
+
+    def by_rule(days: pl.Expr, no_work: pl.Expr, cases: pl.Expr) -> pl.Expr:
+        return (pl.when(few_days).then(days).when(~active).then(no_work)
+                .when(few_cases).then(cases).otherwise(None))
+
+    return {
+        "not_appraised_code": by_rule(
             pl.when(pl.col("left_by_month_end").fill_null(False)).then(pl.lit("left"))
             .when(pl.col("joined_in_month").fill_null(False)).then(pl.lit("joined"))
-            .otherwise(pl.lit("no work")))
-        .when(~active).then(pl.lit("no work"))
-        .when(handled < ap.min_cases_handled).then(
-            pl.when(handled == 0).then(pl.lit("no work")).otherwise(pl.lit("too few cases")))
-        .otherwise(None)
-    )
+            .otherwise(pl.lit("no_work")),
+            pl.lit("no_work"),
+            pl.when(handled == 0).then(pl.lit("no_work")).otherwise(pl.lit("too_few_cases"))),
+        "not_appraised_measure": by_rule(pl.lit("active_days"), pl.lit(None, pl.String),
+                                         pl.lit("cases_handled")),
+        "not_appraised_threshold": by_rule(pl.lit(ap.min_active_days, pl.Int64),
+                                           pl.lit(None, pl.Int64),
+                                           pl.lit(ap.min_cases_handled, pl.Int64)),
+        "not_appraised_value": by_rule(pl.col("active_days").cast(pl.Int64),
+                                       pl.lit(None, pl.Int64), handled.cast(pl.Int64)),
+    }
 
 
 def _distribution_grade(cfg: Config, band_grade: pl.Expr) -> pl.Expr:
@@ -164,7 +179,8 @@ def score(frame: pl.DataFrame, cfg: Config) -> pl.DataFrame:
     else:
         raw_composite = pl.when(pl.any_horizontal(present)).then(weighted).otherwise(None)
     veto = pl.col("veto").fill_null(False) | (pl.col("veto_list_violations").fill_null(0) > 0)
-    frame = frame.with_columns(veto=veto, not_appraised_reason=_not_appraised(cfg, active))
+    frame = frame.with_columns(veto=veto, **_not_appraised(cfg, active)).with_columns(
+        not_appraised_reason=pl.col("not_appraised_code").str.replace_all("_", " "))
     frame = frame.with_columns(
         # a veto is never hidden; a month not worked enough is not graded (grade NA)
         composite=pl.when(pl.col("veto")).then(0.0)
@@ -184,10 +200,10 @@ def score(frame: pl.DataFrame, cfg: Config) -> pl.DataFrame:
         grade = _distribution_grade(cfg, grade)
     frame = frame.with_columns(
         grade=grade,
-        veto_reason=pl.when(pl.col("veto")).then(
-            pl.format("one-vote veto: {}", pl.col("veto_violation_type").fill_null("major"))
-        ).otherwise(None),
-    )
+        # the violation type behind a veto, "major" when the veto has none (a major violation)
+        veto_code=pl.when(pl.col("veto")).then(
+            pl.col("veto_violation_type").fill_null("major")).otherwise(None),
+    ).with_columns(veto_reason=pl.format("one-vote veto: {}", pl.col("veto_code")))
     # ranks: 1 = best, ties share a rank; percentile = share of the group at or below
     ranked = pl.col("composite").is_not_null()
     team = pl.col("team_id").fill_null("(no team)")
@@ -201,6 +217,9 @@ def score(frame: pl.DataFrame, cfg: Config) -> pl.DataFrame:
             / pl.len().over(team, ranked)),
         center_percentile=pl.when(ranked).then(
             100.0 * pl.col("composite").rank("max").over(ranked) / pl.len().over(ranked)),
+        # the target's parts (recovery_target = base x macro x high-risk x difficulty) and,
+        # for analysts, a sentence made of them (the reports word the parts)
+        base_recovery_rate=pl.lit(cfg.targets.base_recovery_rate, pl.Float64),
         target_explanation=pl.format(
             "target {}% (base {}%, macro x{}, high-risk industries x{}, difficulty x{})",
             (pl.col("recovery_target") * 100).round(1),

@@ -6,6 +6,8 @@
 --   L3 -> L4 also needs expertise: M6+ capability (>= $m6plus_min M6+ assignments held in the
 --   trailing 12 months, recovering at least the centre's median on M6+) or restructuring
 --   expertise (>= $restructuring_min completed restructuring plans in the trailing 12 months).
+--   The progress is in parts (min_composite, streak_veto_month, expertise_code, expertise_count:
+--   the reports word them) and, for analysts, in an English sentence made of them (reason).
 -- Bound: $month_start, $promotion_rules, $m6plus_min, $restructuring_min
 
 with
@@ -92,14 +94,15 @@ restructurings as (
     group by all
 ),
 
-final as (
+parts as (
+    -- the progress in parts: the rule's numbers, the veto that broke the streak, the expertise
     select
         c.agent_id,
-        $month_start::date as month,
         c.level as from_level,
         c.to_level,
         least(s.streak_months, c.required_months) as streak_months,
         c.required_months,
+        c.min_composite::double as min_composite,
         s.streak_months >= c.required_months
             and (not c.requires_expertise
                  or (coalesce(m.m6plus_assignments, 0) >= $m6plus_min
@@ -107,29 +110,64 @@ final as (
                      and coalesce(m.m6plus_recovery >= k.m6plus_median, false))
                  or coalesce(r.completed_restructurings, 0) >= $restructuring_min)
             as eligible,
-        least(s.streak_months, c.required_months) || ' of ' || c.required_months
-            || ' months >= ' || c.min_composite::int
-            || case
-                when s.last_veto is not null
-                    and s.last_veto > $month_start::date - to_months(c.required_months)
-                    then '; veto in ' || strftime(s.last_veto, '%Y-%m') || ' broke the streak'
-                else ''
-            end
-            || case
-                when not c.requires_expertise then ''
-                when coalesce(m.m6plus_assignments, 0) >= $m6plus_min
-                    and m.m6plus_recovery >= k.m6plus_median
-                    then '; M6+ capability: ' || m.m6plus_assignments || ' assignments'
-                when coalesce(r.completed_restructurings, 0) >= $restructuring_min
-                    then '; restructuring expertise: ' || r.completed_restructurings
-                        || ' completed plans'
-                else '; needs M6+ capability or restructuring expertise'
-            end as reason
+        case
+            -- a veto within the rule's months (a month of the window: its first day)
+            when s.last_veto > $month_start::date - to_months(c.required_months)
+                then s.last_veto
+        end as streak_veto_month,
+        case
+            when not c.requires_expertise then null
+            when coalesce(m.m6plus_assignments, 0) >= $m6plus_min
+                and m.m6plus_recovery >= k.m6plus_median
+                then 'm6plus_capability'
+            when coalesce(r.completed_restructurings, 0) >= $restructuring_min
+                then 'restructuring_expertise'
+            else 'needs_expertise'
+        end as expertise_code,
+        r.completed_restructurings,
+        m.m6plus_assignments
     from card c
     join streaks s using (agent_id)
     cross join centre k
     left join m6plus_rates m using (agent_id)
     left join restructurings r using (agent_id)
+),
+
+final as (
+    select
+        agent_id,
+        $month_start::date as month,
+        from_level,
+        to_level,
+        streak_months,
+        required_months,
+        min_composite,
+        eligible,
+        -- the sentence for analysts, made of the parts beside it
+        streak_months || ' of ' || required_months || ' months >= ' || min_composite::int
+            || case
+                when streak_veto_month is not null
+                    then '; veto in ' || strftime(streak_veto_month, '%Y-%m')
+                        || ' broke the streak'
+                else ''
+            end
+            || case expertise_code
+                when 'm6plus_capability'
+                    then '; M6+ capability: ' || m6plus_assignments || ' assignments'
+                when 'restructuring_expertise'
+                    then '; restructuring expertise: ' || completed_restructurings
+                        || ' completed plans'
+                when 'needs_expertise'
+                    then '; needs M6+ capability or restructuring expertise'
+                else ''
+            end as reason,
+        streak_veto_month,
+        expertise_code,
+        case expertise_code
+            when 'm6plus_capability' then m6plus_assignments
+            when 'restructuring_expertise' then completed_restructurings
+        end as expertise_count
+    from parts
 )
 
 select * from final

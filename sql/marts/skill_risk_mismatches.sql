@@ -1,6 +1,8 @@
 -- marts.skill_risk_mismatches: assignments started in the month where a high-risk case
 -- (risk_score >= $high_risk_score) went to an L1 agent or to one with under
 -- $min_tenure_months months of tenure (the article: new hires must not handle high-risk cases).
+-- Why, in parts (reason_code, and min_tenure_months beside tenure_months: the reports word them)
+-- and in an English phrase for analysts (reason).
 
 with
 
@@ -45,7 +47,10 @@ final as (
         case
             when t.level = 'L1' then 'L1 agent'
             else 'tenure under ' || $min_tenure_months || ' months'
-        end as reason
+        end as reason,
+        case when t.level = 'L1' then 'l1_agent' else 'new_hire' end as reason_code,
+        case when t.level = 'L1' then null else $min_tenure_months::bigint end
+            as min_tenure_months
     from started s
     cross join bounds b
     join risk r using (assignment_id)

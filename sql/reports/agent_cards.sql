@@ -1,9 +1,13 @@
 -- One row per agent appraised in the month: scorecard, metrics, pay, promotion and the roster
 -- as of the month's end (names, team, e-mails). Bound: $start, $end (the month).
-select s.*, m.* exclude (agent_id, month, team_id, level, veto, config_version),
+-- The explanations are read as their parts (codes, numbers, thresholds), which
+-- kaohe/reporting/explanations.py words; the marts' English sentences are never shown.
+select s.* exclude (target_explanation, veto_reason), m.* exclude (agent_id, month, team_id, level, veto, config_version),
     p.base_salary, p.target_pay, p.variable_target, p.payout_factor, p.variable_earned,
     p.paid_now, p.deferred, p.forfeited, p.ytd_deferred_pool,
-    c.to_level, c.streak_months, c.required_months, c.eligible, c.reason as promotion,
+    -- the promotion progress in parts (the page words them, never the mart's reason)
+    c.to_level, c.streak_months, c.required_months, c.min_composite, c.eligible,
+    c.streak_veto_month, c.expertise_code, c.expertise_count,
     g.agent_name, g.team_name, g.manager_email, g.email
 from marts.agent_month_scorecard s
 join marts.agent_month_metrics m using (agent_id, month)

@@ -10,7 +10,7 @@ select
     x.assigned_at,
     x.risk_score,
     x.tenure_months,
-    x.reason
+    x.reason_code
 from marts.skill_risk_mismatches x
 left join intermediate.roster_at(($end::date - interval 1 day)::date) g using (agent_id)
 where x.month = $start
