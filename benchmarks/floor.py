@@ -38,7 +38,7 @@ from kaohe.ingest.ingestor import (  # noqa: E402
     transcode_to_utf8,
 )
 from kaohe.models import ensure_intermediate  # noqa: E402
-from kaohe.models.marts import _used_params, metric_params, sql  # noqa: E402
+from kaohe.models.marts import bound_params, dictionary, sql  # noqa: E402
 from kaohe.warehouse import BUCKET_MACRO, connect, literal, quote  # noqa: E402
 
 
@@ -149,7 +149,7 @@ def compute(landing: Path, month: str, db: Path, out: Path | None = None) -> dic
         loaded = time.perf_counter()
         query = sql("agent_month_metrics")
         con.execute(f"create or replace table agent_month_metrics as {query}",
-                    _used_params(query, metric_params(load_config(), month)))
+                    bound_params(dictionary("agent_month_metrics"), load_config(), month))
         rows = con.execute("select count(*) from agent_month_metrics").fetchall()[0][0]
         if out:
             con.execute(f"copy agent_month_metrics to {literal(str(out))} (format parquet)")

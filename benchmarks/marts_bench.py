@@ -29,7 +29,13 @@ sys.path.insert(0, str(ROOT))
 
 def child(mode: str, db: Path, month: str) -> dict:
     from kaohe.config import load_config
-    from kaohe.models.marts import MONTHLY_MARTS, _used_params, build_all, metric_params, sql
+    from kaohe.models.marts import (
+        MONTHLY_MARTS,
+        bound_params,
+        build_all,
+        dictionary,
+        sql,
+    )
     from kaohe.warehouse import connect
 
     cfg = load_config()
@@ -41,7 +47,7 @@ def child(mode: str, db: Path, month: str) -> dict:
         for table in MONTHLY_MARTS:
             query = sql(table)
             con.execute(f"create or replace table marts.{table} as {query}",
-                        _used_params(query, metric_params(cfg, month)))
+                        bound_params(dictionary(table), cfg, month))
     else:
         out["rows"] = build_all(con, cfg, month)
     out["seconds"] = time.perf_counter() - started

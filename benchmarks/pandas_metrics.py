@@ -62,7 +62,7 @@ KEEP = {
     "trainings": ["agent_id", "course_type", "due_date", "completed_on", "score", "passed"],
     "surveys": ["agent_id", "responded_at", "score"],
     "costs": ["agent_id", "incurred_on", "cost_type", "amount"],
-    "plans": ["case_id", "agent_id", "created_at", "social_referral"],
+    "plans": ["case_id", "agent_id", "created_at", "social_referral", "plan_type", "status"],
     "tickets": ["case_id", "ticket_type", "opened_at", "closed_at"],
 }
 
@@ -409,10 +409,17 @@ def compute(landing: Path, month: str, params: dict) -> pd.DataFrame:
     }).groupby("agent_id").sum()
 
     handled = mc[["agent_id", "case_id"]].drop_duplicates()
+    plans = d["plans"]
+    relieved = set(plans.loc[plans["plan_type"].isin(["hardship_relief", "restructuring"])
+                             & (plans["created_at"] < me)
+                             & plans["status"].ne("cancelled"), "case_id"])
     handled = handled.assign(
         hardship=handled["case_id"].map(hardship).fillna(False).astype(bool)
-    ).groupby("agent_id").agg(cases_handled=("case_id", "size"),
-                              hardship_cases_handled=("hardship", "sum"))
+    )
+    handled = handled.assign(relieved=handled["hardship"] & handled["case_id"].isin(relieved)
+                             ).groupby("agent_id").agg(
+        cases_handled=("case_id", "size"), hardship_cases_handled=("hardship", "sum"),
+        relieved_hardship_cases=("relieved", "sum"))
 
     # -- promises to pay due in the month (made in any month)
     due = calls[calls["ptp_amount"].gt(0) & _in(calls["ptp_due_date"], ms, me)]
@@ -542,7 +549,7 @@ def compute(landing: Path, month: str, params: dict) -> pd.DataFrame:
               "complaints", "qa_flagged_calls", "suspected_privacy_calls",
               "privacy_complaints", "privacy_violations", "major_violations", "surveys",
               "mandatory_due", "mandatory_passed", "hardship_cases_handled", "relief_plans",
-              "social_referrals"]
+              "relieved_hardship_cases", "social_referrals"]
     m[counts] = m[counts].fillna(0).astype("int64")
 
     def ratio(num: pd.Series, den: pd.Series) -> pd.Series:
@@ -577,6 +584,9 @@ def compute(landing: Path, month: str, params: dict) -> pd.DataFrame:
         "over_cap_calls": m["over_cap_calls"],
         "own_over_cap_calls": m["own_over_cap_calls"],
         "off_hours_calls": m["off_hours_calls"],
+        "over_cap_rate": ratio(m["over_cap_calls"], m["call_attempts"]),
+        "own_over_cap_rate": ratio(m["own_over_cap_calls"], m["call_attempts"]),
+        "off_hours_rate": ratio(m["off_hours_calls"], m["call_attempts"]),
         "complaints": m["complaints"],
         "complaints_per_1k_cases": ratio(1000.0 * m["complaints"], m["cases_handled"]),
         "qa_flagged_calls": m["qa_flagged_calls"],
@@ -596,6 +606,7 @@ def compute(landing: Path, month: str, params: dict) -> pd.DataFrame:
         "field_visit_share": ratio(m["field_visit_cost"], m["total_cost"]),
         "hardship_cases_handled": m["hardship_cases_handled"],
         "relief_plans": m["relief_plans"],
+        "relief_rate": ratio(m["relieved_hardship_cases"], m["hardship_cases_handled"]),
         "social_referrals": m["social_referrals"],
         **_aging_columns(m, dpd_sent, ratio),
     }).reset_index(drop=True)

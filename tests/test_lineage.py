@@ -54,7 +54,8 @@ def test_the_metrics_mart_does_not_depend_on_sources_it_never_reads():
     assert not {"staging.macro", "staging.agents", "staging.cases",
                 "staging.assignments"} & inputs
     assert "marts.team_month_metrics" in parents("marts.center_month_summary")
-    assert "intermediate.payment_attribution" in parents("marts.center_month_summary")
+    assert "intermediate.centre_unowned" in parents("marts.center_month_summary")
+    assert "intermediate.payment_attribution" in parents("intermediate.centre_unowned")
 
 
 def test_every_mart_is_built_after_the_marts_it_reads():

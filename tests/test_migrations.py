@@ -102,7 +102,7 @@ def test_migrate_dry_run_lists_the_pending_migrations_and_changes_nothing(v1):
 
     res = cli("migrate", "--home", str(v1))
     assert res.returncode == 0, res.stderr
-    assert "2 migration(s) applied" in res.stdout
+    assert f"{len(names)} migration(s) applied" in res.stdout
     res = cli("migrate", "--home", str(v1), "--dry-run")
     assert res.returncode == 0
     assert res.stdout.strip() == (f"warehouse schema version {migrations.schema_version()} is "
@@ -267,5 +267,6 @@ def test_a_writer_opening_an_old_warehouse_copies_and_migrates_it_first(v1, monk
     monkeypatch.setenv("KAOHE_PII_KEY", PII_KEY)
     with writer(Home(v1)) as con:
         assert con.execute("select version, how from audit.schema_migrations order by 1"
-                           ).fetchall() == [(1, "detected"), (2, "applied"), (3, "applied")]
+                           ).fetchall() == [(1, "detected")] + [
+            (v, "applied") for v in range(2, migrations.schema_version() + 1)]
     assert len(list((v1 / "backups").glob("kaohe-1-*.duckdb"))) == 1

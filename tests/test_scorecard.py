@@ -147,7 +147,8 @@ FRAME_SCHEMA: dict[str, pl.DataType] = {
     "amount_due": pl.Float64, "amount_due_exposure": pl.Float64,
     "credited_collections": pl.Float64,
     "call_attempts": pl.Int64, "over_cap_calls": pl.Int64, "own_over_cap_calls": pl.Int64,
-    "off_hours_calls": pl.Int64, "ptp_kept_rate_adjusted": pl.Float64,
+    "off_hours_calls": pl.Int64, "over_cap_rate": pl.Float64, "own_over_cap_rate": pl.Float64,
+    "off_hours_rate": pl.Float64, "relief_rate": pl.Float64, "ptp_kept_rate_adjusted": pl.Float64,
     "cases_assigned": pl.Int64, "surveys": pl.Int64, "mandatory_due": pl.Int64,
     "ptp_kept_rate": pl.Float64, "rpc_rate": pl.Float64, "complaints_per_1k_cases": pl.Float64,
     "threat_ratio": pl.Float64, "privacy_incidents": pl.Int64, "csat_avg": pl.Float64,
@@ -178,6 +179,12 @@ def metrics_row(agent_id: str, **values: Any) -> dict[str, Any]:
                    ("own_over_cap_calls", "over_cap_calls")):
         if v2 not in values:
             row[v2] = row[v1]
+    # the mart's rates, made from its counts as sql/marts/agent_month_metrics.sql makes them
+    for rate, count in (("over_cap_rate", "over_cap_calls"),
+                        ("own_over_cap_rate", "own_over_cap_calls"),
+                        ("off_hours_rate", "off_hours_calls")):
+        if rate not in values:
+            row[rate] = (row[count] or 0) / row["call_attempts"] if row["call_attempts"] else None
     return row
 
 

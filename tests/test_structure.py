@@ -106,3 +106,28 @@ def test_the_generator_imports_nothing_from_its_package_root():
                     node.module == "kaohe.generate" or (node.level == 1 and not node.module)):
                 bad.add(name)
     assert bad == set()
+
+
+def test_no_module_over_400_lines_and_no_sql_model_over_200():
+    long_modules = {name: n for name, path in modules().items()
+                    if (n := len(path.read_text(encoding="utf-8").splitlines())) > 400}
+    long_sql = {str(p.relative_to(ROOT)): n for p in (ROOT / "sql").rglob("*.sql")
+                if (n := len(p.read_text(encoding="utf-8").splitlines())) > 200}
+    assert long_modules == {} and long_sql == {}
+
+
+def test_every_package_says_what_it_owns():
+    bare = [name for name, path in modules().items()
+            if path.name == "__init__.py" and name.startswith("kaohe")
+            and not ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))]
+    assert bare == []
+
+
+def test_what_is_scorable_comes_from_the_dictionaries_only():
+    # no hand-kept list of scorable metrics in the code: the dictionaries' `scorable` entries
+    from kaohe.config.types import SCORABLE
+    from kaohe.dictionaries import scorable_metrics
+
+    assert SCORABLE == scorable_metrics() and len(SCORABLE) > 30
+    code = (ROOT / "kaohe" / "config" / "types.py").read_text(encoding="utf-8")
+    assert '"recovery_rate"' not in code and "'recovery_rate'" not in code

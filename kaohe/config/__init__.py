@@ -9,7 +9,7 @@ mapping (``UniqueKeyLoader``: plain YAML would keep the last value silently). Th
 values are then handed to the code as the frozen dataclasses it has always used (``Config``
 here, ``MetricsConfig``... in ``kaohe/config/types.py`` with the vocabulary a rule may use),
 and, for the sections added later (``reports``, ``delivery``, ``ingest``, ``compliance``,
-``team_scorecard``), as the frozen models themselves.
+``team_scorecard``, ``fairness``), as the frozen models themselves.
 
 The same models give the JSON schema editors use to complete and check the file
 (``config/kaohe.schema.json``, ``kaohe config-schema``). The configuration's hash is stored
@@ -31,6 +31,7 @@ from kaohe.config.model import (
     ComplianceConfig,
     ConfigFile,
     DeliveryConfig,
+    FairnessConfig,
     IngestConfig,
     PublishConfig,
     ReportsConfig,
@@ -91,6 +92,7 @@ class Config:
     ingest: IngestConfig = field(default_factory=IngestConfig)
     compliance: ComplianceConfig = field(default_factory=ComplianceConfig)
     team_scorecard: TeamScorecardConfig = field(default_factory=TeamScorecardConfig)
+    fairness: FairnessConfig = field(default_factory=FairnessConfig)
 
     @property
     def config_version(self) -> str:
@@ -262,6 +264,7 @@ def _runtime(f: ConfigFile, path: Path, text: str, data: dict[str, Any]) -> Conf
         ingest=f.ingest,
         compliance=f.compliance,
         team_scorecard=f.team_scorecard,
+        fairness=f.fairness,
     )
 
 

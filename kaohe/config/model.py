@@ -5,26 +5,44 @@ the values of kaohe.config.types; the sections added later are read as these mod
 
 from __future__ import annotations
 
-from email.utils import parseaddr
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
-    BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
-    Strict,
-    create_model,
     field_validator,
     model_validator,
 )
 
+from kaohe.config.base import (  # noqa: F401  (re-exported)
+    Bool,
+    Int,
+    Num,
+    Text,
+    _as_dict,
+    _bands_fall,
+    _ident,
+    _keyed,
+    _Model,
+    _percentages_sum_to_100,
+    _weights_sum_to_1,
+)
+from kaohe.config.operations import (  # noqa: F401  (re-exported)
+    DEFAULT_STORAGE_VERSION,
+    STORAGE_VERSIONS,
+    ComplianceConfig,
+    DeliveryConfig,
+    IngestConfig,
+    PublishConfig,
+    ReportsConfig,
+    RetentionSection,
+)
 from kaohe.config.types import (
     ALERT_MEASURES,
     BUCKETS,
     DIMENSIONS,
-    EMAIL,
     GRADES,
     INDUSTRIES,
     LEVELS,
@@ -35,58 +53,6 @@ from kaohe.config.types import (
     VIOLATION_TYPES,
     GradingConfig,
 )
-
-# ---------------------------------------------------------------------------------------------
-# the file models: one per section, shaped like the YAML; unknown keys are errors
-
-Num = Annotated[float, Strict()]        # a number (int or float; not a bool, not a string)
-Int = Annotated[int, Strict()]          # a whole number
-Bool = Annotated[bool, Strict()]
-Text = Annotated[str, Strict()]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _ident(key: str) -> str:
-    return key.replace("+", "_plus").replace("-", "_")
-
-
-def _keyed(name: str, keys: tuple[str, ...], doc: str, ge: float | None = None,
-           le: float | None = None, check: Any = None) -> type[_Model]:
-    """A mapping that must give exactly ``keys``, each a number in [ge, le]."""
-    fields: dict[str, Any] = {_ident(k): (Num, Field(alias=k, ge=ge, le=le)) for k in keys}
-    validators = {"check": model_validator(mode="after")(check)} if check else {}
-    model = create_model(name, __base__=_Model, __doc__=doc, __validators__=validators,
-                         **fields)
-    model.KEYS = keys
-    return model
-
-
-def _as_dict(section: BaseModel) -> dict[str, float]:
-    return {k: float(getattr(section, _ident(k))) for k in section.KEYS}
-
-
-def _weights_sum_to_1(self: BaseModel) -> BaseModel:
-    total = sum(_as_dict(self).values())
-    if abs(total - 1.0) > 1e-9:
-        raise ValueError(f"must sum to 1, not {total:g}")
-    return self
-
-
-def _bands_fall(self: BaseModel) -> BaseModel:
-    bands = list(_as_dict(self).values())
-    if bands != sorted(bands, reverse=True) or len(set(bands)) != len(bands):
-        raise ValueError("bands must fall strictly from S to C")
-    return self
-
-
-def _percentages_sum_to_100(self: BaseModel) -> BaseModel:
-    if abs(sum(_as_dict(self).values()) - 100) > 1e-6:
-        raise ValueError("percentages must sum to 100")
-    return self
-
 
 BucketWeights = _keyed("BucketWeights", BUCKETS, "Weight of each bucket in credited "
                        "collections.", ge=0, le=10)
@@ -190,6 +156,18 @@ class ScoringRuleSection(_Model):
             raise ValueError(f"{metric!r} is not a metric kaohe can score")
         return metric
 
+    @field_validator("direction")
+    @classmethod
+    def _the_dictionarys_way(cls, direction: str, info: Any) -> str:
+        # which way is better comes from the metric's dictionary entry (``scorable``); a rule
+        # that rewards more complaints or fewer collections is a mistake, not a policy
+        metric = info.data.get("metric")
+        natural = SCORABLE.get(metric or "")
+        if natural in ("higher", "lower") and direction != natural:
+            raise ValueError(f"must be {natural}: the metric dictionary says {natural} "
+                             f"{metric} is better")
+        return direction
+
     @field_validator("target")
     @classmethod
     def _beyond_floor(cls, target: float, info: Any) -> float:
@@ -264,99 +242,6 @@ class ExpertiseSection(_Model):
     restructuring_min_completed: Int = Field(ge=0)
 
 
-class RetentionSection(_Model):
-    raw_days: Int = Field(ge=1, description="Days collection records are kept (kaohe purge "
-                          "refuses less than the legal minimum).")
-
-
-class ReportsConfig(_Model):
-    """``reports``: the language of the rendered reports (``kaohe report --lang`` overrides)."""
-    lang: Literal["zh", "en"] = "zh"
-
-
-# The DuckDB storage formats the published copy can be written in, and who can open each
-# (DuckDB reads its own format and every older one). kaohe itself runs on DuckDB 2.0.
-DEFAULT_STORAGE_VERSION = "v1.4.0"
-STORAGE_VERSIONS = {
-    "v1.4.0": "DuckDB 1.4 (the long-term-support line) and newer: the CLI 1.5 from PyPI, "
-              "DBeaver, R and ODBC drivers built on 1.4 or 1.5",
-    "v1.5.0": "DuckDB 1.5 and newer",
-    "latest": "only DuckDB 2.0 and newer (the writer's own format)",
-}
-
-
-class PublishConfig(_Model):
-    """``publish``: the analyst copy (<home>/warehouse/kaohe.duckdb)."""
-    storage_version: Literal["v1.4.0", "v1.5.0", "latest"] = Field(
-        default=DEFAULT_STORAGE_VERSION,
-        description="The DuckDB storage format of the analyst copy: "
-        + "; ".join(f"{k}: {v}" for k, v in STORAGE_VERSIONS.items())
-        + ". The writer's own database stays on the newest format.")
-
-
-def _address(value: Any) -> Any:
-    if isinstance(value, str) and not EMAIL.match(value.strip()):
-        raise ValueError(f"{value!r} is not an e-mail address")
-    return value.strip() if isinstance(value, str) else value
-
-
-Email = Annotated[Text, BeforeValidator(_address)]
-
-
-class SmtpConfig(_Model):
-    """``delivery.smtp``: each value overridable by KAOHE_SMTP_HOST / _PORT / _STARTTLS / _USER."""
-    host: Text = Field(default="localhost", min_length=1)
-    port: Int = Field(default=25, ge=1, le=65535)
-    starttls: Bool = False
-    user: Text = ""
-    password: Text | None = Field(
-        default=None, deprecated=True,
-        description="Ignored (with a warning): the SMTP password is only ever read from "
-                    "KAOHE_SMTP_PASSWORD.")
-
-
-class DeliveryConfig(_Model):
-    """``delivery``: who receives the reports by e-mail, and through which server."""
-    sender: Text | None = Field(default=None, description="From: 'name <address>' or an "
-                                "address.")
-    center_recipients: list[Email] = Field(default_factory=list, description="Receive the "
-                                           "centre summary.")
-    compliance_recipients: list[Email] = Field(default_factory=list, description="Receive "
-                                               "the compliance officer's messages.")
-    smtp: SmtpConfig = Field(default_factory=SmtpConfig)
-
-    @field_validator("sender")
-    @classmethod
-    def _sender(cls, sender: str | None) -> str | None:
-        if sender is not None and not EMAIL.match(parseaddr(sender)[1]):
-            raise ValueError("must be an e-mail address like 'kaohe <kaohe-reports@example.cn>'"
-                             f", not {sender!r}")
-        return sender
-
-
-class RecordDateWindow(_Model):
-    """Records dated more than ``before`` days before or ``after`` days after their file's
-    business date are quarantined."""
-    before: Int = Field(default=45, ge=0)
-    after: Int = Field(default=7, ge=0)
-
-
-class IngestConfig(_Model):
-    """``ingest``: how much a landing file may get wrong before it is rejected."""
-    max_rejected_share: Num = Field(default=0.20, ge=0, le=1, description="A file whose "
-                                    "rejected rows exceed this share of its rows is rejected "
-                                    "whole.")
-    record_date_window_days: RecordDateWindow = Field(default_factory=RecordDateWindow)
-
-
-class ComplianceConfig(_Model):
-    """``compliance`` (version 2): the compliance officer's page and the agencies' spot checks."""
-    spot_check_daily_min_share: Num = Field(
-        default=0.03, gt=0, le=1, description="A day meets the spot-check minimum when an "
-        "outsourced agency's recordings reviewed that day are at least this share of its "
-        "connected calls of the day (human reviews; the AI-label proxy without them).")
-
-
 # What a rule of the team manager's appraisal (team_scorecard) may score: the columns of
 # marts.team_month_scorecard that measure the team's month.
 TEAM_MEASURES = ("recovery_vs_target", "conduct_alerts_per_agent",
@@ -423,6 +308,15 @@ def _zone(value: Any) -> Any:
     return value
 
 
+class FairnessConfig(_Model):
+    """``fairness``: when the centre summary warns that grades follow the portfolio or the team
+    (marts.center_month_summary.fairness_warning)."""
+    warn_above: Num = Field(default=0.3, gt=0, le=1, description="Warn when the rank "
+                            "correlation of the composite with the M6+ share or with the "
+                            "difficulty coefficient, or the share of its rank variance the team "
+                            "explains (eta), is above this in absolute value.")
+
+
 class ConfigFile(_Model):
     """kaohe's configuration file (config/kaohe.yaml): every rule and number of the
     appraisal. Validated at load by kaohe/config/__init__.py; unknown keys are errors."""
@@ -448,3 +342,4 @@ class ConfigFile(_Model):
     ingest: IngestConfig = Field(default_factory=IngestConfig)
     compliance: ComplianceConfig = Field(default_factory=ComplianceConfig)
     team_scorecard: TeamScorecardConfig = Field(default_factory=TeamScorecardConfig)
+    fairness: FairnessConfig = Field(default_factory=FairnessConfig)

@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from kaohe.dictionaries import scorable_metrics
+
 BUCKETS = ("M1", "M2", "M3", "M4", "M5", "M6", "M6+")
 QA_LABELS = ("threat", "abuse", "insult", "privacy_disclosure", "false_promise", "empathy")
 TICKET_TYPES = ("legal_signoff", "fee_waiver", "restructuring_approval")
@@ -40,20 +42,9 @@ VIOLATION_TYPES = ("private_collection_of_funds", "falsified_repayment_record",
                    "violent_collection", "privacy_breach", "unauthorized_disclosure", "other")
 INDUSTRIES = ("foreign_trade", "pharma_distribution", "manufacturing", "retail", "construction",
               "it", "other")
-# What a scoring rule may score: the metric dictionary's columns plus the scorecard's derived ones.
-SCORABLE = {
-    "recovery_vs_target", "recovery_rate", "ptp_kept_rate", "rpc_rate",
-    "restructuring_success_rate", "over_cap_rate", "off_hours_rate", "complaints_per_1k_cases",
-    "threat_ratio", "privacy_incidents", "csat_avg", "mandatory_pass_rate", "simulation_score",
-    "cost_per_case", "field_visit_share", "relief_rate", "call_attempts", "connected_calls",
-    "talk_time_s", "effective_calls", "over_cap_calls", "off_hours_calls", "cases_handled",
-    "ptp_made", "complaints", "qa_flagged_calls", "collected", "credited_collections",
-    # version 2: what the agent held and did (fair variants)
-    "exposure_recovery_rate", "ptp_kept_rate_adjusted", "own_over_cap_rate",
-    "own_over_cap_calls", "suspected_privacy_calls", "ptp_neutralised",
-    # version 2, optional data (cases.dpd): the rule drops out of its dimension without it
-    "aging_reduction_rate", "roll_forward_rate",
-}
+# What a scoring rule may score, and which way is better: the columns marked ``scorable`` in the
+# metric dictionaries (kaohe/dictionaries.py), never a list kept here.
+SCORABLE: dict[str, str] = scorable_metrics()
 
 
 @dataclass(frozen=True)

@@ -20,50 +20,23 @@ SQL (kaohe.models.lineage); kaohe.models.marts lists the marts and their builder
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
-from pathlib import Path
 
 import duckdb
 import yaml
 
 from kaohe.config import Config
+from kaohe.dictionaries import (  # noqa: F401  (re-exported)
+    SQL_ROOT,
+    Dictionary,
+    model_dictionary,
+    model_sql,
+    sql_path,
+)
 from kaohe.models.lineage import build_order, reads
 from kaohe.months import month_bounds
 from kaohe.warehouse import literal, quote
-
-SQL_ROOT = Path(__file__).resolve().parents[2] / "sql"
-
-
-@dataclass(frozen=True)
-class Dictionary:
-    table: str
-    grain: str
-    description: dict[str, str]
-    columns: list[dict[str, str]]
-    params: tuple[str, ...] = field(default=())
-
-    @property
-    def names(self) -> list[str]:
-        return [c["name"] for c in self.columns]
-
-
-def sql_path(layer: str, name: str) -> Path:
-    return SQL_ROOT / layer / f"{name}.sql"
-
-
-@cache
-def model_dictionary(layer: str, name: str) -> Dictionary:
-    data = yaml.safe_load((SQL_ROOT / layer / f"{name}.yaml").read_text(encoding="utf-8"))
-    return Dictionary(data["table"], data["grain"], data["description"], data["columns"],
-                      tuple(data.get("params", ())))
-
-
-@cache
-def model_sql(layer: str, name: str) -> str:
-    return sql_path(layer, name).read_text(encoding="utf-8")
-
 
 # --- intermediate: the shared rules --------------------------------------------------------------
 
@@ -110,7 +83,8 @@ def sql(table: str) -> str:
 
 
 def metric_params(cfg: Config, month: str | date) -> dict:
-    """Every bound parameter a mart query may name, from the configuration and the month."""
+    """Every bound parameter a SQL model may declare, from the configuration and the month: the
+    one set; each model gets the ones its dictionary lists (:func:`bound_params`)."""
     start, end, quarter = month_bounds(month)
     m = cfg.metrics
     return {
@@ -145,15 +119,34 @@ def metric_params(cfg: Config, month: str | date) -> dict:
         "team_rules": [{"measure": r.measure, "floor": float(r.floor), "target": float(r.target),
                         "weight": float(r.weight)} for r in cfg.team_scorecard.rules],
         "grade_bands": [{"grade": g, "band": b} for g, b in cfg.scorecard.grades.items()],
+        "fairness_warn_above": cfg.fairness.warn_above,
+        # the scorecard's own inputs (sql/scorecard/scoring_inputs.sql)
+        "base_rate": cfg.targets.base_recovery_rate,
+        "prosperity_elasticity": cfg.targets.prosperity_elasticity,
+        "unemployment_baseline": cfg.targets.unemployment_baseline,
+        "unemployment_sensitivity": cfg.targets.unemployment_sensitivity,
+        "dso_reference_days": cfg.targets.dso_reference_days,
+        "dso_elasticity": cfg.targets.dso_elasticity,
+        "high_risk_industries": list(cfg.targets.high_risk_industries),
+        "high_risk_target_factor": cfg.targets.high_risk_target_factor,
+        "bucket_recoverability": [{"bucket": b, "value": v}
+                                  for b, v in cfg.targets.bucket_recoverability.items()],
+        "veto_types": list(cfg.scorecard.veto_violation_types),
     }
 
 
-def used_params(text: str, params: dict) -> dict:
-    """DuckDB refuses unused named parameters: bind only those the query names."""
-    return {k: v for k, v in params.items() if f"${k}" in text}
-
-
-_used_params = used_params  # the benchmarks' name
+def bound_params(d: Dictionary, cfg: Config, month: str | date) -> dict:
+    """Exactly the parameters the model declares (``bound`` in its dictionary), from the one
+    set :func:`metric_params` makes; a declared name it does not make is an error here, not a
+    NULL in the table (tests/models/test_params.py checks each declaration against the SQL)."""
+    if d.bound is None:
+        raise KeyError(f"{d.table}: its dictionary declares no `bound` parameters")
+    every = metric_params(cfg, month)
+    unknown = [k for k in d.bound if k not in every]
+    if unknown:
+        raise KeyError(f"{d.table}: no parameter named {', '.join(unknown)} "
+                       "(kaohe/models/__init__.py metric_params)")
+    return {k: every[k] for k in d.bound}
 
 
 def ensure_mart(con: duckdb.DuckDBPyConnection, table: str) -> None:
@@ -253,7 +246,7 @@ def build_month(con: duckdb.DuckDBPyConnection, table: str, cfg: Config, month: 
     ensure_intermediate(con)  # the shared rules the query reads (cheap: views and macros)
     ensure_mart(con, table)
     query = sql(table)
-    params = used_params(query, metric_params(cfg, month))
+    params = bound_params(d, cfg, month)
     start = params.get("month_start") or month_bounds(month)[0]
     cols = ", ".join(quote(n) for n in d.names)
     con.execute("begin transaction")

@@ -25,7 +25,7 @@ import duckdb
 
 from kaohe.config import Config
 from kaohe.models import (  # noqa: F401  (re-exported: the marts' one import for callers)
-    _used_params,
+    bound_params,
     build_month,
     dictionary,
     ensure_intermediate,
@@ -94,7 +94,8 @@ MARTS: dict[str, Mart] = {m.name: m for m in (
     _sql_mart("team_month_metrics"),
     _sql_mart("agency_month_metrics"),
     _sql_mart("center_month_summary"),
-    Mart("agent_month_scorecard", scorecard.build_scorecard, (scorecard.SQL,)),
+    Mart("agent_month_scorecard", scorecard.build_scorecard,
+         (sql_path("scorecard", "scoring_inputs"),)),
     _sql_mart("agent_month_pay", after_build=_restated),
     _sql_mart("promotion_candidates"),
     _sql_mart("conduct_alerts"),

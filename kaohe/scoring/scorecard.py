@@ -17,42 +17,24 @@ An agent with no data in any dimension is not appraised: composite and grade are
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import duckdb
 import polars as pl
 
 from kaohe.config import DIMENSIONS, Config
-from kaohe.models import dictionary, ensure_mart
-from kaohe.months import month_bounds
+from kaohe.models import bound_params, dictionary, ensure_mart, model_dictionary, model_sql
 from kaohe.warehouse import quote
 
-SQL = Path(__file__).resolve().parents[2] / "sql" / "scorecard" / "scoring_inputs.sql"
 TABLE = "agent_month_scorecard"
 
 
 def scoring_inputs(con: duckdb.DuckDBPyConnection, cfg: Config, month: str) -> pl.DataFrame:
-    start, end, _ = month_bounds(month)
-    t = cfg.targets
-    params = {
-        "month_start": start, "month_end": end, "base_rate": t.base_recovery_rate,
-        "prosperity_elasticity": t.prosperity_elasticity,
-        "unemployment_baseline": t.unemployment_baseline,
-        "unemployment_sensitivity": t.unemployment_sensitivity,
-        "dso_reference_days": t.dso_reference_days, "dso_elasticity": t.dso_elasticity,
-        "high_risk_industries": list(t.high_risk_industries),
-        "high_risk_target_factor": t.high_risk_target_factor,
-        "bucket_recoverability": [{"bucket": b, "value": v}
-                                  for b, v in t.bucket_recoverability.items()],
-        "bucket_weights": [{"bucket": b, "weight": w}
-                           for b, w in cfg.metrics.bucket_weights.items()],
-        "veto_types": list(cfg.scorecard.veto_violation_types),
-    }
+    params = bound_params(model_dictionary("scorecard", "scoring_inputs"), cfg, month)
     # duckdb 2.0: .pl() on con.sql(...), not after execute()
     metrics = con.sql(
         "select * exclude (config_version) from marts.agent_month_metrics where month = $m",
-        params={"m": start}).pl()
-    inputs = con.sql(SQL.read_text(encoding="utf-8"), params=params).pl()
+        params={"m": params["month_start"]}).pl()
+    inputs = con.sql(model_sql("scorecard", "scoring_inputs"), params=params).pl()
     return metrics.join(inputs, on="agent_id", how="left")
 
 
@@ -136,10 +118,6 @@ def score(frame: pl.DataFrame, cfg: Config) -> pl.DataFrame:
         # on what the agent held: credited collections per yuan of exposure
         credited_recovery_rate=_ratio("credited_collections", "amount_due_exposure"
                                       ).cast(pl.Float64),
-        over_cap_rate=_ratio("over_cap_calls", "call_attempts"),
-        own_over_cap_rate=_ratio("own_over_cap_calls", "call_attempts"),
-        off_hours_rate=_ratio("off_hours_calls", "call_attempts"),
-        relief_rate=_ratio("relief_plans", "hardship_cases_handled"),
     ).with_columns(
         recovery_vs_target=_ratio("credited_recovery_rate", "recovery_target"),
     )

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from kaohe.config.model import DEFAULT_STORAGE_VERSION
+from kaohe.config.operations import DEFAULT_STORAGE_VERSION
 from kaohe.ingest.contract import Source, load_contract
 from kaohe.ingest.pii import assert_pseudonymised
 from kaohe.models import ensure_analyst_views, ensure_intermediate

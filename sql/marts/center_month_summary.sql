@@ -16,34 +16,16 @@ teams as (
 
 sums as (
     select
-        sum(agents) as agents,
-        sum(vetoed_agents) as vetoed_agents,
         count(*) as teams,
-        sum(collected)::decimal(18, 2) as collected,
-        sum(collected_m6plus)::decimal(18, 2) as collected_m6plus,
-        sum(credited_collections)::decimal(18, 2) as credited_collections,
-        sum(call_attempts) as call_attempts,
-        sum(connected_calls) as connected_calls,
-        sum(rpc_calls) as rpc_calls,
-        sum(ptp_due) as ptp_due,
-        sum(ptp_kept) as ptp_kept,
-        sum(over_cap_calls) as over_cap_calls,
-        sum(own_over_cap_calls) as own_over_cap_calls,
-        sum(off_hours_calls) as off_hours_calls,
-        sum(complaints) as complaints,
-        sum(qa_flagged_calls) as qa_flagged_calls,
-        sum(privacy_incidents) as privacy_incidents,
-        sum(major_violations) as major_violations,
-        sum(surveys) as surveys,
-        sum(csat_avg * surveys) as csat_points,
-        sum(mandatory_due) as mandatory_due,
-        sum(mandatory_passed) as mandatory_passed,
-        sum(total_cost)::decimal(18, 2) as total_cost,
-        sum(relief_plans) as relief_plans,
-        sum(social_referrals) as social_referrals,
-        sum(tickets_opened) as tickets_opened,
-        sum(open_tickets_past_sla) as open_tickets_past_sla,
-        sum(skill_risk_mismatches) as skill_risk_mismatches
+        -- the teams' counts and amounts, summed under their own names
+        sum(columns(['agents', 'vetoed_agents', 'collected', 'collected_m6plus',
+                     'credited_collections', 'call_attempts', 'connected_calls', 'rpc_calls',
+                     'ptp_due', 'ptp_kept', 'over_cap_calls', 'own_over_cap_calls',
+                     'off_hours_calls', 'complaints', 'qa_flagged_calls', 'privacy_incidents',
+                     'major_violations', 'surveys', 'mandatory_due', 'mandatory_passed',
+                     'total_cost', 'relief_plans', 'social_referrals', 'tickets_opened',
+                     'open_tickets_past_sla', 'skill_risk_mismatches'])),
+        sum(csat_avg * surveys) as csat_points
     from teams
 ),
 
@@ -71,35 +53,9 @@ handled_totals as (
     )
 ),
 
--- what no agent owns ------------------------------------------------------------------------
-
-month_events as (
-    -- the month's repayment events; attributed when an assignment held the (reversed)
-    -- payment's case (intermediate.payment_attribution)
-    select e.signed_amount, e.assignment_id is not null as attributed
-    from intermediate.payment_attribution e
-    cross join bounds b
-    where e.paid_at >= b.month_start and e.paid_at < b.month_end
-),
-
-repayment_totals as (
-    select
-        coalesce(sum(signed_amount), 0)::decimal(18, 2) as net_repayments,
-        coalesce(sum(signed_amount) filter (where not attributed), 0)::decimal(18, 2)
-            as unattributed_collected,
-        count(*) filter (where not attributed) as unattributed_payment_events
-    from month_events
-),
-
-complaint_totals as (
-    -- counted unless found unsubstantiated; unattributed: no agent named and no case holder
-    -- when received (intermediate.complaint_attribution)
-    select
-        count(*) as complaints_received,
-        count(*) filter (where c.agent_id is null) as unattributed_complaints
-    from intermediate.complaint_attribution c, bounds b
-    where c.received_at >= b.month_start and c.received_at < b.month_end
-        and c.substantiated is distinct from false
+unowned as (
+    -- what no agent owns and the centre's own totals (intermediate.centre_unowned)
+    select * from intermediate.centre_unowned($month_start::date, $month_end::date)
 ),
 
 complaint_resolution as (
@@ -125,7 +81,7 @@ complaint_resolution as (
 -- The scorecard must measure skill, not the luck of the portfolio: the rank correlation
 -- (Spearman; ties get their average rank) of the appraised agents' composite with the M6+ share
 -- of their amount due and with their difficulty coefficient, and how much of the composite's
--- rank variance the team explains (eta, 0-1). |value| > 0.3 is a warning.
+-- rank variance the team explains (eta, 0-1). |value| > fairness.warn_above is a warning.
 
 appraised as (
     select s.agent_id, s.team_id, s.composite, s.difficulty_coefficient,
@@ -166,12 +122,6 @@ fairness as (
     from ranked
 ),
 
-call_totals as (
-    select count(*) as calls_in_month
-    from staging.calls c, bounds b
-    where c.started_at >= b.month_start and c.started_at < b.month_end
-),
-
 final as (
     select
         b.month_start as month,
@@ -210,25 +160,25 @@ final as (
         coalesce(s.tickets_opened, 0) as tickets_opened,
         coalesce(s.open_tickets_past_sla, 0) as open_tickets_past_sla,
         coalesce(s.skill_risk_mismatches, 0) as skill_risk_mismatches,
-        r.unattributed_collected,
-        r.unattributed_payment_events,
-        k.complaints_received,
-        k.unattributed_complaints,
+        u.unattributed_collected,
+        u.unattributed_payment_events,
+        u.complaints_received,
+        u.unattributed_complaints,
         cr.complaint_resolution_median_h,
         cr.complaint_resolution_p90_h,
         cr.complaints_resolved_on_time_share,
         cr.open_complaints_past_deadline,
-        r.net_repayments,
-        (r.net_repayments - coalesce(s.collected, 0) - r.unattributed_collected)::decimal(18, 2)
+        u.net_repayments,
+        (u.net_repayments - coalesce(s.collected, 0) - u.unattributed_collected)::decimal(18, 2)
             as reconciliation_gap,
-        t.calls_in_month,
-        t.calls_in_month - coalesce(s.call_attempts, 0) as calls_gap,
+        u.calls_in_month,
+        u.calls_in_month - coalesce(s.call_attempts, 0) as calls_gap,
         f.rho_composite_m6plus_share,
         f.rho_composite_difficulty,
         f.eta_composite_team,
         case
             when greatest(abs(f.rho_composite_m6plus_share), abs(f.rho_composite_difficulty),
-                          f.eta_composite_team) > 0.3
+                          f.eta_composite_team) > $fairness_warn_above
             then 'the composite follows the portfolio or the team more than skill should: '
                 || 'rho M6+ share ' || f.rho_composite_m6plus_share
                 || ', rho difficulty ' || f.rho_composite_difficulty
@@ -238,10 +188,8 @@ final as (
     cross join sums s
     cross join case_totals ca
     cross join handled_totals h
-    cross join repayment_totals r
-    cross join complaint_totals k
+    cross join unowned u
     cross join complaint_resolution cr
-    cross join call_totals t
     cross join fairness f
 )
 

@@ -4,7 +4,8 @@
 -- up consecutive_months (from the previous month's row); at conduct_alerts.escalate_after_months
 -- the severity becomes high, unless the rule says escalates: false (a state that persists until
 -- fixed, like a training backlog, stays at its severity). Outsourced agents carry their agency.
--- Bound: $month_start, $month_end, $alert_rules, $escalate_after
+-- Bound parameters: the `bound` list of the dictionary beside this file (exactly those are
+-- passed; kaohe/models/__init__.py metric_params says what each one is).
 
 with
 
@@ -31,8 +32,8 @@ measures as (
     left join substantiated s using (agent_id)
     cross join lateral (
         select * from (values
-            ('own_over_cap_rate', a.own_over_cap_calls / nullif(a.call_attempts, 0)),
-            ('off_hours_rate', a.off_hours_calls / nullif(a.call_attempts, 0)),
+            ('own_over_cap_rate', a.own_over_cap_rate),
+            ('off_hours_rate', a.off_hours_rate),
             ('threat_ratio', a.threat_ratio),
             ('substantiated_complaints', coalesce(s.n, 0)::double),
             ('suspected_privacy_calls', a.suspected_privacy_calls::double),

@@ -4,7 +4,8 @@
 --   * a version-2 source is sent when staging holds any of its rows dated in the month (cases
 --     snapshots, reviews, follow-ups by their own date);
 --   * a version-2 column is sent when any row of its source dated in the month carries a value.
--- Bound: $month_start, $month_end
+-- Bound parameters: the `bound` list of the dictionary beside this file (exactly those are
+-- passed; kaohe/models/__init__.py metric_params says what each one is).
 
 with
 

@@ -8,7 +8,8 @@
 --   expertise (>= $restructuring_min completed restructuring plans in the trailing 12 months).
 --   The progress is in parts (min_composite, streak_veto_month, expertise_code, expertise_count:
 --   the reports word them) and, for analysts, in an English sentence made of them (reason).
--- Bound: $month_start, $promotion_rules, $m6plus_min, $restructuring_min
+-- Bound parameters: the `bound` list of the dictionary beside this file (exactly those are
+-- passed; kaohe/models/__init__.py metric_params says what each one is).
 
 with
 

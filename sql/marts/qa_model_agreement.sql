@@ -9,7 +9,8 @@
 --     reviewed twice counts once).
 -- precision = flagged and found / flagged; recall = flagged and found / found. NULL when the
 -- denominator is 0. No rows in a month without human reviews.
--- Bound: $month_start, $month_end, $qa_threshold
+-- Bound parameters: the `bound` list of the dictionary beside this file (exactly those are
+-- passed; kaohe/models/__init__.py metric_params says what each one is).
 
 with
 

@@ -13,7 +13,8 @@
 --   * Per centre (scope centre, team_id NULL) and per team of the plan's agent (their team in
 --     the roster as of the month's last day).
 -- No rows when the lender sends no follow-ups.
--- Bound: $month_start, $month_end
+-- Bound parameters: the `bound` list of the dictionary beside this file (exactly those are
+-- passed; kaohe/models/__init__.py metric_params says what each one is).
 
 with
 

@@ -4,7 +4,8 @@
 -- the month counts once per holding (each holder is measured on their stretch). The team is the
 -- holding agent's team_id in agent_month_metrics; scope 'centre' rows (team_id NULL) cover every
 -- holding. No rows when the lender sends no dpd (version 2).
--- Bound: $month_start, $month_end
+-- Bound parameters: the `bound` list of the dictionary beside this file (exactly those are
+-- passed; kaohe/models/__init__.py metric_params says what each one is).
 
 with
 

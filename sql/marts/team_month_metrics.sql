@@ -1,17 +1,10 @@
--- marts.team_month_metrics: one row per (team_id, month). Sums of the agent metrics, and every
--- ratio recomputed from the sums (never an average of ratios); middle-office ticket response;
--- skill-risk mismatches; debt-relief (ESG) figures. A team's agents are those whose
--- agent_month_metrics row carries its team_id. Cases are counted once: a case that moved between
--- two agents of the team is one case (cases_assigned, amount_due from the case's first
--- assignment in the month, cases_handled, hardship_cases_handled, relief_rate). Complaint
--- resolution against the handling deadline (intermediate.complaint_resolution): NULL when the
--- lender never sends complaints.resolved_at.
+-- marts.team_month_metrics: one row per (team_id, month): the sums of its agents' metrics (the
+-- agents whose agent_month_metrics row carries the team_id), every ratio recomputed from the sums
+-- (never an average of ratios), and what only the team has: cases counted once (a case that moved
+-- between two of its agents is one case), middle-office ticket response, skill-risk mismatches,
+-- complaint resolution (NULL when the lender never sends complaints.resolved_at).
 
 with
-
-bounds as (
-    select $month_start::date as month_start, $month_end::date as month_end
-),
 
 agents as (
     select * from marts.agent_month_metrics where month = $month_start::date
@@ -22,31 +15,15 @@ sums as (
         coalesce(team_id, '(no team)') as team_id,
         count(*) as agents,
         count(*) filter (where veto) as vetoed_agents,
-        sum(collected)::decimal(18, 2) as collected,
-        sum(collected_m6plus)::decimal(18, 2) as collected_m6plus,
-        sum(credited_collections)::decimal(18, 2) as credited_collections,
-        sum(call_attempts) as call_attempts,
-        sum(connected_calls) as connected_calls,
-        sum(rpc_calls) as rpc_calls,
-        sum(effective_calls) as effective_calls,
-        sum(ptp_made) as ptp_made,
-        sum(ptp_due) as ptp_due,
-        sum(ptp_kept) as ptp_kept,
-        sum(over_cap_calls) as over_cap_calls,
-        sum(own_over_cap_calls) as own_over_cap_calls,
-        sum(off_hours_calls) as off_hours_calls,
-        sum(complaints) as complaints,
-        sum(qa_flagged_calls) as qa_flagged_calls,
-        sum(privacy_incidents) as privacy_incidents,
-        sum(major_violations) as major_violations,
-        sum(surveys) as surveys,
+        -- the agents' counts and amounts, summed under their own names
+        sum(columns(['collected', 'collected_m6plus', 'credited_collections', 'call_attempts',
+                     'connected_calls', 'rpc_calls', 'effective_calls', 'ptp_made', 'ptp_due',
+                     'ptp_kept', 'over_cap_calls', 'own_over_cap_calls', 'off_hours_calls',
+                     'complaints', 'qa_flagged_calls', 'privacy_incidents', 'major_violations',
+                     'surveys', 'mandatory_due', 'mandatory_passed', 'total_cost',
+                     'relief_plans', 'social_referrals'])),
         sum(csat_avg * surveys) as csat_points,
-        sum(mandatory_due) as mandatory_due,
-        sum(mandatory_passed) as mandatory_passed,
-        sum(total_cost)::decimal(18, 2) as total_cost,
-        sum(field_visit_share * total_cost) as field_visit_cost,
-        sum(relief_plans) as relief_plans,
-        sum(social_referrals) as social_referrals
+        sum(field_visit_share * total_cost) as field_visit_cost
     from agents
     group by all
 ),
@@ -57,94 +34,61 @@ team_of_agent as (
 
 -- each case once ------------------------------------------------------------------------------
 
-team_cases as (
+case_totals as (
     -- the team's distinct cases held in the month; the amount due is the term of the case's
     -- first assignment in the month among the team's agents (by assigned_at, then id)
-    select o.team_id, t.case_id, arg_min(t.term, (t.assigned_at, t.assignment_id)) as term
-    from intermediate.assignment_terms($month_start::date, $month_end::date) t
-    join team_of_agent o using (agent_id)
-    group by all
-),
-
-case_totals as (
     select team_id, count(*) as cases_assigned, sum(term)::decimal(18, 2) as amount_due
-    from team_cases
+    from (
+        select o.team_id, t.case_id, arg_min(t.term, (t.assigned_at, t.assignment_id)) as term
+        from intermediate.assignment_terms($month_start::date, $month_end::date) t
+        join team_of_agent o using (agent_id)
+        group by all
+    )
     group by all
-),
-
-handled_cases as (
-    -- the team's distinct cases among its agents' calls in the month (intermediate.handled_cases)
-    select distinct o.team_id, h.case_id, h.hardship_flag as hardship, h.relieved
-    from intermediate.handled_cases($month_start::date, $month_end::date) h
-    join team_of_agent o using (agent_id)
 ),
 
 handled_totals as (
+    -- the team's distinct cases among its agents' calls in the month (intermediate.handled_cases)
     select
-        h.team_id,
+        team_id,
         count(*) as cases_handled,
-        count(*) filter (where h.hardship) as hardship_cases_handled,
-        count(*) filter (where h.hardship and h.relieved) as relieved_hardship_cases
-    from handled_cases h
+        count(*) filter (where hardship_flag) as hardship_cases_handled,
+        count(*) filter (where hardship_flag and relieved) as relieved_hardship_cases
+    from (
+        select distinct o.team_id, h.case_id, h.hardship_flag, h.relieved
+        from intermediate.handled_cases($month_start::date, $month_end::date) h
+        join team_of_agent o using (agent_id)
+    )
     group by all
 ),
 
-as_of as (
-    -- open tickets are judged at the month's end, or at the newest ticket data for the month
-    -- to date, so that re-running a month gives the same answer
-    select least(
-        b.month_end::timestamp,
-        coalesce((select max(_business_date) from staging.tickets) + interval 1 day,
-                 b.month_end::timestamp)
-    ) as at
-    from bounds b
-),
-
-sla as (
-    select s.ticket_type, s.hours from (select unnest($sla_hours) as s)
-),
-
 tickets as (
-    select
-        o.team_id,
-        t.ticket_type,
-        t.opened_at,
-        t.closed_at,
-        date_diff('second', t.opened_at, t.closed_at) / 3600.0 as response_h
-    from staging.tickets t
+    -- the team's agents' tickets that count in the month (intermediate.ticket_response)
+    select o.team_id, t.*
+    from intermediate.ticket_response($month_start::date, $month_end::date, $sla_hours) t
     join team_of_agent o using (agent_id)
-    cross join bounds b
-    where t.opened_at >= b.month_start and t.opened_at < b.month_end
 ),
 
 response as (
     select
         team_id,
-        median(response_h) filter (where ticket_type = 'legal_signoff') as legal_signoff_median_h,
-        quantile_cont(response_h, 0.9) filter (where ticket_type = 'legal_signoff')
-            as legal_signoff_p90_h,
-        median(response_h) filter (where ticket_type = 'fee_waiver') as fee_waiver_median_h,
-        quantile_cont(response_h, 0.9) filter (where ticket_type = 'fee_waiver')
-            as fee_waiver_p90_h,
-        median(response_h) filter (where ticket_type = 'restructuring_approval')
+        median(response_h) filter (where opened_in_month and ticket_type = 'legal_signoff')
+            as legal_signoff_median_h,
+        quantile_cont(response_h, 0.9) filter (
+            where opened_in_month and ticket_type = 'legal_signoff') as legal_signoff_p90_h,
+        median(response_h) filter (where opened_in_month and ticket_type = 'fee_waiver')
+            as fee_waiver_median_h,
+        quantile_cont(response_h, 0.9) filter (
+            where opened_in_month and ticket_type = 'fee_waiver') as fee_waiver_p90_h,
+        median(response_h) filter (
+            where opened_in_month and ticket_type = 'restructuring_approval')
             as restructuring_approval_median_h,
-        quantile_cont(response_h, 0.9) filter (where ticket_type = 'restructuring_approval')
+        quantile_cont(response_h, 0.9) filter (
+            where opened_in_month and ticket_type = 'restructuring_approval')
             as restructuring_approval_p90_h,
-        count(*) as tickets_opened
+        count(*) filter (where opened_in_month) as tickets_opened,
+        count(*) filter (where open_past_sla) as open_tickets_past_sla
     from tickets
-    group by all
-),
-
-past_sla as (
-    -- any ticket of the team's agents (opened in any month) still open at as_of beyond its SLA
-    select o.team_id, count(*) as open_tickets_past_sla
-    from staging.tickets t
-    join team_of_agent o using (agent_id)
-    join sla s using (ticket_type)
-    cross join as_of a
-    where t.opened_at < a.at
-        and (t.closed_at is null or t.closed_at >= a.at)
-        and date_diff('second', t.opened_at, a.at) > s.hours * 3600
     group by all
 ),
 
@@ -155,10 +99,16 @@ mismatches as (
     group by all
 ),
 
+resolution as materialized (
+    -- every complaint's resolution (intermediate.complaint_resolution), read once
+    select * from intermediate.complaint_resolution($month_start::date, $month_end::date,
+                                                    $complaint_deadline_days)
+),
+
 complaint_resolution as (
-    -- the team's agents' complaints (intermediate.complaint_resolution): hours to resolution of
-    -- those received in the month, the share of those due resolved on time, and those (received
-    -- in any month) open past the deadline at the month's end
+    -- the team's agents' complaints: hours to resolution of those received in the month, the
+    -- share of those due resolved on time, and those (received in any month) open past the
+    -- deadline at the month's end
     select
         o.team_id,
         median(r.resolution_h) filter (where r.received_in_month)
@@ -169,17 +119,14 @@ complaint_resolution as (
             / nullif(count(*) filter (where r.due), 0))::double
             as complaints_resolved_on_time_share,
         count(*) filter (where r.open_past_deadline) as open_complaints_past_deadline
-    from intermediate.complaint_resolution($month_start::date, $month_end::date,
-                                           $complaint_deadline_days) r
+    from resolution r
     join team_of_agent o using (agent_id)
     group by all
 ),
 
 resolution_delivered as (
     -- whether the lender sends complaints.resolved_at at all: without it, NULL, never 0
-    select coalesce(bool_or(resolution_delivered), false) as delivered
-    from intermediate.complaint_resolution($month_start::date, $month_end::date,
-                                           $complaint_deadline_days)
+    select coalesce(bool_or(resolution_delivered), false) as delivered from resolution
 ),
 
 final as (
@@ -233,7 +180,7 @@ final as (
         r.fee_waiver_p90_h,
         r.restructuring_approval_median_h,
         r.restructuring_approval_p90_h,
-        coalesce(p.open_tickets_past_sla, 0) as open_tickets_past_sla,
+        coalesce(r.open_tickets_past_sla, 0) as open_tickets_past_sla,
         coalesce(m.skill_risk_mismatches, 0) as skill_risk_mismatches,
         cr.complaint_resolution_median_h,
         cr.complaint_resolution_p90_h,
@@ -245,7 +192,6 @@ final as (
     left join case_totals k using (team_id)
     left join handled_totals h using (team_id)
     left join response r using (team_id)
-    left join past_sla p using (team_id)
     left join mismatches m using (team_id)
     left join complaint_resolution cr using (team_id)
 )

@@ -7,9 +7,8 @@
 -- the centre's: per bucket, recoverability x credited weight (metrics.bucket_weights), so the
 -- target is the credited collections the portfolio can be expected to give and the bucket mix
 -- cancels out of recovery_vs_target (one difficulty adjustment, not two).
--- Bound: $month_start, $month_end, $base_rate, $prosperity_elasticity, $unemployment_baseline,
--- $unemployment_sensitivity, $dso_reference_days, $dso_elasticity, $high_risk_industries,
--- $high_risk_target_factor, $bucket_recoverability, $bucket_weights, $veto_types
+-- Bound parameters: the `bound` list of the dictionary beside this file (exactly those are
+-- passed; kaohe/scoring/scorecard.py says what each one is).
 
 with
 
@@ -40,7 +39,8 @@ recoverability as (
 ),
 
 credit as (
-    select w.bucket, w.weight from (select unnest($bucket_weights) as w)
+    -- the one lookup of the bucket credit weight, as in the credited collections
+    select bucket, weight from intermediate.credit_weights($bucket_weights)
 ),
 
 case_targets as (
