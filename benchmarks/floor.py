@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from kaohe.config import load_config  # noqa: E402
-from kaohe.ingest.contract import Source, load_contract  # noqa: E402
+from kaohe.ingest.contract import Source, bucket_macro, load_contract  # noqa: E402
 from kaohe.ingest.ingestor import (  # noqa: E402
     _TEXT_PARSE,
     LandedFile,
@@ -39,7 +39,7 @@ from kaohe.ingest.ingestor import (  # noqa: E402
 )
 from kaohe.models import ensure_intermediate  # noqa: E402
 from kaohe.models.marts import bound_params, dictionary, sql  # noqa: E402
-from kaohe.warehouse import BUCKET_MACRO, connect, literal, quote  # noqa: E402
+from kaohe.warehouse import connect, literal, quote  # noqa: E402
 
 
 def _csv(paths: list[str], header: list[str]) -> str:
@@ -141,7 +141,7 @@ def compute(landing: Path, month: str, db: Path, out: Path | None = None) -> dic
     con = connect(db, temp_directory=tmp)
     try:
         con.execute("create schema if not exists staging")
-        con.execute(BUCKET_MACRO.format(db=""))
+        con.execute(bucket_macro())
         sources = load_contract()
         for name, files in discover(landing).items():
             load_source(con, sources[name], files, tmp)

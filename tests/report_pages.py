@@ -1,4 +1,4 @@
-"""Helpers of tests/test_report_pages.py: what a page shows in words, the words of the other
+"""Helpers of tests/reporting/test_report_pages.py: what a page shows in words, the words of the other
 language, and small screenshots.
 
 A page's words are its text nodes outside ``<style>``, ``<script>`` and ``<code>`` (the names of

@@ -8,10 +8,11 @@ import re
 from dataclasses import dataclass
 
 from kaohe.dictionaries import scorable_metrics
+from kaohe.ingest.contract import BUCKETS, enum  # noqa: F401  (BUCKETS re-exported)
 
-BUCKETS = ("M1", "M2", "M3", "M4", "M5", "M6", "M6+")
-QA_LABELS = ("threat", "abuse", "insult", "privacy_disclosure", "false_promise", "empathy")
-TICKET_TYPES = ("legal_signoff", "fee_waiver", "restructuring_approval")
+# the contract's vocabulary, never restated here (kaohe/ingest/contract.yaml)
+QA_LABELS = enum("qa_flags", "label")
+TICKET_TYPES = enum("tickets", "ticket_type")
 TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d:[0-5]\d$")
 EMAIL = re.compile(r"^[^@\s<>,;\"']+@[^@\s<>,;\"']+\.[^@\s<>,;\"']+$")
 
@@ -37,11 +38,9 @@ class MetricsConfig:
 
 DIMENSIONS = ("compliance", "recovery", "satisfaction", "skill")
 GRADES = ("S", "A", "B", "C")
-LEVELS = ("L1", "L2", "L3", "L4")
-VIOLATION_TYPES = ("private_collection_of_funds", "falsified_repayment_record",
-                   "violent_collection", "privacy_breach", "unauthorized_disclosure", "other")
-INDUSTRIES = ("foreign_trade", "pharma_distribution", "manufacturing", "retail", "construction",
-              "it", "other")
+LEVELS = enum("agents", "level")
+VIOLATION_TYPES = enum("violations", "violation_type")
+INDUSTRIES = enum("cases", "industry")
 # What a scoring rule may score, and which way is better: the columns marked ``scorable`` in the
 # metric dictionaries (kaohe/dictionaries.py), never a list kept here.
 SCORABLE: dict[str, str] = scorable_metrics()

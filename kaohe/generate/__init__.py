@@ -23,8 +23,8 @@ mandatory courses and simulations, and inversely complaints, threat/abuse/insult
 QA flags, the agent's own redials past the daily cap and off-hours calls. The collections per
 yuan held follow ``targets.bucket_recoverability`` of ``config/kaohe.yaml`` bucket by bucket, so
 a portfolio's bucket mix alone neither helps nor hurts against its target.
-``tests/test_fairness.py`` checks that the scorecard ranks agents by the skill and not by the
-portfolio.
+``tests/scoring/test_fairness.py`` checks that the scorecard ranks agents by the skill and not by
+the portfolio.
 
 File formats, chosen so that ingestion meets every format the contract allows:
 

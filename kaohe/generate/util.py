@@ -13,6 +13,8 @@ from datetime import date, timedelta
 import numpy as np
 import polars as pl
 
+from kaohe.ingest.contract import bucket_bounds
+
 DAY = 86_400
 HOUR = 3_600
 NEVER = np.iinfo(np.int64).max // 4  # a day or second that never comes
@@ -73,9 +75,13 @@ def _seq(prefix: str, n: int, width: int, first: int = 1) -> pl.Series:
     return _numbered(prefix, np.arange(first, first + n), width)
 
 
+# the upper bounds of the contract's buckets but the last (kaohe/ingest/contract.yaml)
+_BUCKET_UPTO = np.array([upto for _, upto in bucket_bounds()[:-1]])
+
+
 def _bucket(dpd: np.ndarray) -> np.ndarray:
-    """0..6 for M1..M6, M6+ (docs/metrics.md: M1 1-30 ... M6 151-180, M6+ >= 181)."""
-    return np.minimum((np.maximum(dpd, 1) - 1) // 30, 6)
+    """The index of the contract's bucket of each dpd (0..6 for M1..M6, M6+); dpd 0 counts M1."""
+    return np.searchsorted(_BUCKET_UPTO, np.maximum(dpd, 1), side="left")
 
 
 def _cap_per_key(keys: np.ndarray, counts: np.ndarray, cap: int) -> np.ndarray:

@@ -232,3 +232,36 @@ def load_contract(path: Path = CONTRACT_FILE) -> dict[str, Source]:
 
 def source(name: str) -> Source:
     return load_contract()[name]
+
+
+# --- what the rest of kaohe reads from the contract: the enums and the buckets, defined once ----
+
+def enum(source_name: str, column: str) -> tuple[str, ...]:
+    """The allowed values of a column, in the contract's order (the generator indexes them)."""
+    (col,) = [c for c in source(source_name).columns if c.name == column]
+    if not col.enum:
+        raise ContractError(f"sources.{source_name}.{column} has no enum")
+    return tuple(col.enum)
+
+
+@cache
+def bucket_bounds(path: Path = CONTRACT_FILE) -> tuple[tuple[str, int | None], ...]:
+    """The overdue buckets and their upper bound in days past due (None: no bound), in order."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    out = tuple((b["name"], b.get("upto")) for b in data["buckets"])
+    uptos = [u for _, u in out[:-1]]
+    if out[-1][1] is not None or None in uptos or uptos != sorted(set(uptos)):
+        raise ContractError(f"{path.name}: buckets must rise, the last without `upto`")
+    return out
+
+
+BUCKETS: tuple[str, ...] = tuple(name for name, _ in bucket_bounds())
+
+
+def bucket_macro(db: str = "") -> str:
+    """The SQL macro ``bucket_of(dpd_at_assignment)``, made from the contract's buckets (``db``:
+    the catalog and schema to create it in, e.g. ``pub.main.``)."""
+    whens = "\n".join(f"    when dpd_at_assignment <= {upto} then '{name}'"
+                      for name, upto in bucket_bounds()[:-1])
+    return (f"create or replace macro {db}bucket_of(dpd_at_assignment) as case\n{whens}\n"
+            f"    else '{bucket_bounds()[-1][0]}'\nend")

@@ -1,7 +1,7 @@
 """Lineage read from the SQL itself: which staging, intermediate and mart tables a query reads.
 
 The Dagster asset graph and the order in which the marts are built both come from here, so
-they cannot disagree with the SQL (tests/test_lineage.py checks the graph against it). A
+they cannot disagree with the SQL (tests/models/test_lineage.py checks the graph against it). A
 reference is a ``schema.name`` in a FROM or JOIN clause, a table macro call
 (``intermediate.roster_at(...)``) included; CTE names are not references.
 """

@@ -29,6 +29,7 @@ import duckdb
 import polars as pl
 
 from kaohe.config import DIMENSIONS, TICKET_TYPES, Config, ConfigError, load_config
+from kaohe.ingest.contract import BUCKETS
 from kaohe.paths import data_path
 from kaohe.quality import page as quality_page
 from kaohe.reporting.charts import bar_chart, histogram, line_chart
@@ -224,7 +225,7 @@ def band_grade(lo: float, grades: dict[str, float]) -> str:
     return next((g for g, v in sorted(grades.items(), key=lambda kv: -kv[1]) if lo >= v), "D")
 
 
-AGING_BUCKETS = ("current", "M1", "M2", "M3", "M4", "M5", "M6", "M6+")
+AGING_BUCKETS = ("current", *BUCKETS)  # dpd 0, then the contract's buckets
 
 
 def _bucket_rank(bucket: str) -> int:

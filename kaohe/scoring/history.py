@@ -15,10 +15,11 @@ import duckdb
 import polars as pl
 
 from kaohe.config import Config
+from kaohe.ingest.contract import bucket_macro
 from kaohe.models import ensure_intermediate
 from kaohe.months import month_bounds
 from kaohe.scoring.scorecard import scoring_inputs
-from kaohe.warehouse import BUCKET_MACRO, literal
+from kaohe.warehouse import literal
 
 
 class NoHistoryError(RuntimeError):
@@ -50,7 +51,7 @@ def scratch(published: Path, month: str | None, rebuilt: tuple[str, ...] = ()
                         f"where month <> ?", [start])
         else:
             con.execute(f"create view {schema}.{table} as select * from pub.{schema}.{table}")
-    con.execute(BUCKET_MACRO.format(db=""))
+    con.execute(bucket_macro())
     ensure_intermediate(con)
     meta = dict(con.execute("select key, value from pub.audit.warehouse_meta").fetchall())
     return con, meta

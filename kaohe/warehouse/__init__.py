@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 
 from kaohe.ingest import pii
-from kaohe.ingest.contract import CONTRACT_FILE, Source, load_contract
+from kaohe.ingest.contract import CONTRACT_FILE, Source, bucket_macro, load_contract
 from kaohe.sqltext import literal, quote  # noqa: F401 - imported from here by the marts' code
 from kaohe.warehouse import audit_tables as audit
 from kaohe.warehouse import migrations
@@ -111,21 +111,6 @@ create schema if not exists marts;
 """
 
 
-# The bucket of an assignment (metric dictionary, shared rules): one definition, a macro in the
-# writer's database and in the analyst copy, used by every query that needs it.
-BUCKET_MACRO = """
-create or replace macro {db}bucket_of(dpd_at_assignment) as case
-    when dpd_at_assignment <= 30 then 'M1'
-    when dpd_at_assignment <= 60 then 'M2'
-    when dpd_at_assignment <= 90 then 'M3'
-    when dpd_at_assignment <= 120 then 'M4'
-    when dpd_at_assignment <= 150 then 'M5'
-    when dpd_at_assignment <= 180 then 'M6'
-    else 'M6+'
-end
-"""
-
-
 def _comment(con: duckdb.DuckDBPyConnection, target: str, text: str, kind: str = "") -> None:
     kind = kind or ("table" if target.count(".") == 1 else "column")
     con.execute(f"comment on {kind} {target} is {literal(text)}")
@@ -171,7 +156,9 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
             f"{migrations.schema_version()}: run `kaohe migrate --home DIR` (kaohe run does it)")
     con.execute(SCHEMAS_DDL)
     ensure_audit(con)  # every audit table, in one place (kaohe/warehouse/audit_tables.py)
-    con.execute(BUCKET_MACRO.format(db=""))
+    # the bucket of an assignment: a macro made from the contract's buckets, used by every
+    # query that needs it, here and in the analyst copy
+    con.execute(bucket_macro())
     lineage = [f"{name} {typ}" for name, (typ, _) in LINEAGE_COLUMNS.items()]
     for src in load_contract().values():
         cols = source_columns_ddl(src)

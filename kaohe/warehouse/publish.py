@@ -16,11 +16,10 @@ from pathlib import Path
 import duckdb
 
 from kaohe.config.operations import DEFAULT_STORAGE_VERSION
-from kaohe.ingest.contract import Source, load_contract
+from kaohe.ingest.contract import Source, bucket_macro, load_contract
 from kaohe.ingest.pii import assert_pseudonymised
 from kaohe.models import ensure_analyst_views, ensure_intermediate
 from kaohe.warehouse import (
-    BUCKET_MACRO,
     PUBLISHED_SCHEMAS,
     UNPUBLISHED_COLUMNS,
     Home,
@@ -79,7 +78,7 @@ def publish(con: duckdb.DuckDBPyConnection, home: Home, full: bool = False,
         ).fetchall()
         for schema in PUBLISHED_SCHEMAS:
             con.execute(f"create schema if not exists pub.{schema}")
-        con.execute(BUCKET_MACRO.format(db="pub.main."))
+        con.execute(bucket_macro("pub.main."))
         sources = load_contract()
         for schema, table, comment in tables:
             hidden = UNPUBLISHED_COLUMNS.get((schema, table), set())

@@ -198,7 +198,7 @@ def test_a_small_group_keeps_its_band_grades_and_team_scope_ranks_per_team():
 
 def test_the_grading_section_is_validated(tmp_path):
     from kaohe.config import ConfigError, load_config
-    from tests.test_scorecard import config_copy
+    from tests.scoring.test_scorecard import config_copy
 
     bad = config_copy(tmp_path, lambda d: d.update(grading={
         "mode": "distribution", "distribution": {"S": 5, "A": 15, "B": 30, "C": 35, "D": 5}}))

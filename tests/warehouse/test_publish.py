@@ -8,7 +8,7 @@ import duckdb
 
 from kaohe.warehouse import Home
 from kaohe.warehouse.publish import publish
-from tests.test_ingest import good_calls
+from tests.ingest.test_ingest import good_calls
 
 PAYMENT = "{id},C1,2026-08-0{d} 10:00:00,{amount},payment,,app"
 

@@ -7,7 +7,7 @@ import pytest
 
 from kaohe.config import load_config
 from kaohe.scoring.rule_audit import audit
-from tests.test_scorecard import config_copy
+from tests.scoring.test_scorecard import config_copy
 
 
 def findings(tmp_path, change) -> dict[str, str]:

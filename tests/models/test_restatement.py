@@ -12,7 +12,7 @@ from kaohe.reporting.reports import render_month
 from tests.metric_rows import CFG as SHIPPED
 from tests.metric_rows import agent, assignment, insert, payment, warehouse
 
-# a hand-made agent with one case and no call is appraised here (tests/test_appraisal.py pins
+# a hand-made agent with one case and no call is appraised here (tests/scoring/test_appraisal.py pins
 # who is appraised under the shipped thresholds)
 CFG = replace(SHIPPED, appraisal=AppraisalConfig(min_active_days=0, min_cases_handled=0))
 

@@ -238,7 +238,7 @@ def test_the_benchmarks_floor_and_pandas_compute_the_pipelines_metrics(built, tm
     from kaohe.config import load_config
     from kaohe.models.marts import dictionary, metric_params
 
-    bench_dir = Path(__file__).resolve().parents[1] / "benchmarks"
+    bench_dir = Path(__file__).resolve().parents[2] / "benchmarks"
     sys.path.insert(0, str(bench_dir))
     try:
         spec = importlib.util.spec_from_file_location("kaohe_bench_run", bench_dir / "run.py")

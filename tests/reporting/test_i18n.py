@@ -13,7 +13,7 @@ import yaml
 from kaohe.config import DIMENSIONS, TICKET_TYPES, load_config
 from kaohe.reporting import i18n
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = sorted((ROOT / "reports" / "templates").glob("*.j2"))
 DICTIONARIES = sorted((ROOT / "sql" / "marts").glob("*.yaml")) + sorted(
     (ROOT / "sql" / "intermediate").glob("*.yaml"))

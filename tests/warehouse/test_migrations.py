@@ -245,7 +245,7 @@ def test_migration_files_are_numbered_without_gaps_and_say_what_a_lender_must_do
     found = migrations.migrations()
     assert [m.version for m in found] == list(range(2, migrations.schema_version() + 1))
     assert all(m.title and m.lender_action and m.release for m in found)
-    changelog = (Path(__file__).parents[1] / "CHANGELOG.md").read_text(encoding="utf-8")
+    changelog = (Path(__file__).parents[2] / "CHANGELOG.md").read_text(encoding="utf-8")
     for m in found:
         assert f"[{m.release}]" in changelog, f"CHANGELOG.md has no release {m.release}"
         assert m.name in changelog, f"CHANGELOG.md does not name migration {m.name}"
@@ -256,7 +256,7 @@ def test_version_names_the_release_and_the_schema_it_writes():
     assert res.returncode == 0
     assert res.stdout.strip() == (f"kaohe {migrations.kaohe_version()} (warehouse schema "
                                   f"version {migrations.schema_version()})")
-    pyproject = (Path(__file__).parents[1] / "pyproject.toml").read_text()
+    pyproject = (Path(__file__).parents[2] / "pyproject.toml").read_text()
     assert f'version = "{migrations.kaohe_version()}"' in pyproject
 
 

@@ -21,7 +21,7 @@ from kaohe.ingest import pii
 from pipelines.cli import build_parser, main
 from pipelines.cli_demo import analyst_one_liner
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 COMMANDS = ("generate", "run", "check", "audit-config", "config-schema", "report",
             "send-reports", "export-pay", "whatif", "calibrate", "purge", "demo")
 

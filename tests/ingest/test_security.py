@@ -262,7 +262,7 @@ def test_a_file_with_an_io_error_is_quarantined_and_the_others_load(landing, mon
     landing.write("calls", "calls_20260803.csv", [CALL.format(id="K1")])
     landing.write("calls", "calls_20260805.csv", [CALL.format(id="K3")])
     # a disk that answers the read with EIO (a link to /proc/self/mem, the real thing, now
-    # leaves the landing folder and is not followed: tests/test_landing_boundary.py)
+    # leaves the landing folder and is not followed: tests/ingest/test_landing_boundary.py)
     broken = landing.write("calls", "calls_20260804.csv", [CALL.format(id="K2")])
     real = ingest.sha256_file
 

@@ -20,7 +20,7 @@ folder goes into a fresh warehouse, and:
 6. no phone number planted in free text is found anywhere in the warehouse (every string column
    of every table, the quarantine's reasons and raw text included), and the PII guard passes.
 
-Quick by default (25 examples); ``KAOHE_FUZZ_EXAMPLES=500 uv run pytest tests/test_fuzz.py``
+Quick by default (25 examples); ``KAOHE_FUZZ_EXAMPLES=500 uv run pytest tests/ingest/test_fuzz.py``
 for a longer run. The regression tests at the bottom are minimal inputs the fuzzer found.
 """
 

@@ -46,7 +46,7 @@ from tests.report_pages import (
     small_png,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MONTHS = ("2026-08", "2026-09")
 MONTH = MONTHS[-1]
 START = f"{MONTH}-01"

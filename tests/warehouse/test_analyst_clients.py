@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-README = Path(__file__).parents[1] / "README.md"
+README = Path(__file__).parents[2] / "README.md"
 # what analysts have: the LTS line of the Python package, the CLI as published on PyPI
 LTS_PYTHON = "duckdb==1.4.*"
 CLI = "duckdb-cli==1.5.*"

@@ -16,7 +16,7 @@ from kaohe.ingest.contract import load_contract
 from kaohe.models.marts import MONTHLY_MARTS
 from tests.test_structure import graph
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 ROSTER_AT = AssetKey(["intermediate", "roster_at"])  # a table macro: created on an empty warehouse
 
 
