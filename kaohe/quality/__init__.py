@@ -19,7 +19,8 @@ Severity is ``meta.severity``: ``blocking`` stops the month's reports, ``warning
 their data-quality panel. Great Expectations is imported only when a gx suite runs.
 
 The suites themselves (reading the files, the expectations generated from the contract) are
-kaohe/quality/suites.py; this module compiles and runs them and stores the results.
+kaohe/quality/suites.py; their SQL form kaohe/quality/sql.py; the results and their storage
+kaohe/quality/results.py; this module runs the suites of a table or a month.
 """
 
 from __future__ import annotations
@@ -28,13 +29,18 @@ import argparse
 import logging
 import sys
 import time
-from dataclasses import asdict, dataclass, field
-from datetime import date
 
 import duckdb
 
 from kaohe.ingest import evidence
-from kaohe.months import month_bounds
+from kaohe.quality.results import (  # noqa: F401 - read through this module
+    CheckResult,
+    as_rows,
+    blocking_failures,
+    store_results,
+    stored_results,
+)
+from kaohe.quality.sql import ROW_LEVEL, _params, _run_sql, _run_sql_fused
 from kaohe.quality.suites import (  # noqa: F401 - the suites' names, read through this module
     GENERATED_DIR,
     SAMPLE,
@@ -49,108 +55,6 @@ from kaohe.quality.suites import (  # noqa: F401 - the suites' names, read throu
     suites_for,
     write_generated,
 )
-from kaohe.warehouse import audit_tables as audit
-from kaohe.warehouse import quote
-
-
-@dataclass
-class CheckResult:
-    suite: str  # the checked table, e.g. staging.calls
-    check: str  # a readable name of the expectation
-    severity: str  # blocking | warning
-    passed: bool
-    unexpected: int = 0
-    sample: list[str] = field(default_factory=list)
-    description: str = ""
-    engine: str = "sql"
-    seconds: float = 0.0
-
-
-def _params(batch_sql: str, month: str) -> dict:
-    start, end, quarter = month_bounds(month)
-    params = {"month_start": start, "month_end": end, "quarter_start": quarter}
-    return {k: v for k, v in params.items() if f"${k}" in batch_sql}
-
-
-def _compile(exp: dict) -> str:
-    """SQL returning the offending keys of one expectation over ``{batch}``."""
-    kw = exp.get("kwargs", {})
-    t = exp["type"]
-    col = quote(kw["column"]) if "column" in kw else None
-    if t == "unexpected_rows_query":
-        return kw["unexpected_rows_query"]
-    if t in ROW_LEVEL:
-        shown = "'(row)'" if t == "expect_column_values_to_not_be_null" else f"{col}::varchar"
-        return f"select {shown} from {{batch}} where {_row_condition(exp)}"
-    if t == "expect_column_values_to_be_unique":
-        return f"select {col}::varchar from {{batch}} where {col} is not null " \
-               f"group by {col} having count(*) > 1"
-    if t == "expect_compound_columns_to_be_unique":
-        cols = ", ".join(quote(c) for c in kw["column_list"])
-        return f"select concat_ws('|', {cols}) from {{batch}} group by {cols} having count(*) > 1"
-    raise ValueError(f"expectation type {t} has no SQL form in kaohe.quality")
-
-
-# Row-level expectations: a condition on one row, true when the row is unexpected.
-ROW_LEVEL = {"expect_column_values_to_not_be_null", "expect_column_values_to_be_in_set",
-             "expect_column_values_to_be_between"}
-
-
-def _row_condition(exp: dict) -> str:
-    """SQL true when a row breaks a row-level expectation (NULL counts as not broken)."""
-    kw, t = exp["kwargs"], exp["type"]
-    col = quote(kw["column"])
-    if t == "expect_column_values_to_not_be_null":
-        return f"{col} is null"
-    if t == "expect_column_values_to_be_in_set":
-        values = ", ".join("'" + str(v).replace("'", "''") + "'" for v in kw["value_set"])
-        return f"{col} is not null and {col}::varchar not in ({values})"
-    conds = []  # expect_column_values_to_be_between (strict_min / strict_max: the bound excluded)
-    if kw.get("min_value") is not None:
-        conds.append(f"{col} {'<=' if kw.get('strict_min') else '<'} {kw['min_value']}")
-    if kw.get("max_value") is not None:
-        conds.append(f"{col} {'>=' if kw.get('strict_max') else '>'} {kw['max_value']}")
-    return " or ".join(conds)
-
-
-def _run_sql_fused(con: duckdb.DuckDBPyConnection, suite: Suite, exps: list[dict], month: str
-                   ) -> list[CheckResult]:
-    """Every row-level expectation of a suite in one scan of its batch (a month of calls is
-    read once, not once per column); a failing one is then re-run alone for its sample."""
-    if not exps:
-        return []
-    started = time.perf_counter()
-    counts = ", ".join(f"count_if({_row_condition(e)})" for e in exps)
-    query = f"select {counts} from ({suite.batch})"
-    found = con.execute(query, _params(query, month)).fetchall()[0]
-    each = (time.perf_counter() - started) / len(exps)
-    out = []
-    for exp, n in zip(exps, found, strict=True):
-        if n:
-            out.append(_run_sql(con, suite, exp, month))
-            continue
-        out.append(CheckResult(
-            suite=suite.name, check=check_name(exp), severity=exp["meta"]["severity"],
-            passed=True, unexpected=0, sample=[],
-            description=exp["meta"].get("description", ""), engine="sql", seconds=each,
-        ))
-    return out
-
-
-def _run_sql(con: duckdb.DuckDBPyConnection, suite: Suite, exp: dict, month: str) -> CheckResult:
-    started = time.perf_counter()
-    query = _compile(exp).replace("{batch}", f"({suite.batch})")
-    params = _params(query, month)
-    # count, then sample: a window count over a failing check would hold every offending row
-    n = con.execute(f"select count(*) from ({query}) q", params).fetchall()[0][0]
-    rows = con.execute(f"select 0, k::varchar from ({query}) q(k) limit {SAMPLE}", params
-                       ).fetchall() if n else []
-    return CheckResult(
-        suite=suite.name, check=check_name(exp), severity=exp["meta"]["severity"],
-        passed=n == 0, unexpected=n, sample=[str(r[1]) for r in rows],
-        description=exp["meta"].get("description", exp.get("kwargs", {}).get("description", "")),
-        engine="sql", seconds=time.perf_counter() - started,
-    )
 
 
 def _run_gx(con: duckdb.DuckDBPyConnection, suite: Suite, exps: list[dict], month: str
@@ -254,52 +158,6 @@ def run_checks(con: duckdb.DuckDBPyConnection, month: str,
     """Every check (or those of ``tables``) for one month."""
     names = dict.fromkeys(s.name for s in load_suites())
     return [r for t in names if tables is None or t in tables for r in run_table(con, t, month)]
-
-
-def blocking_failures(results: list[CheckResult]) -> list[CheckResult]:
-    return [r for r in results if not r.passed and r.severity == "blocking"]
-
-
-def as_rows(results: list[CheckResult], month: str) -> list[dict]:
-    start = date.fromisoformat(f"{month}-01")
-    return [{"month": start, **asdict(r), "sample": ", ".join(r.sample)} for r in results]
-
-
-def store_results(con: duckdb.DuckDBPyConnection, results: list[CheckResult], month: str) -> None:
-    """Replace the stored results of these suites for the month (latest run wins)."""
-    if not results:
-        return
-    start = date.fromisoformat(f"{month}-01")
-    suites = sorted({r.suite for r in results})
-    con.execute("begin transaction")
-    try:
-        con.execute("delete from audit.check_results where month = ? and list_contains(?, suite)",
-                    [start, suites])
-        con.executemany(
-            f"insert into audit.check_results {audit.columns('check_results')} "
-            "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-            "now()::timestamp)",
-            [[start, r.suite, r.check, r.severity, r.passed, r.unexpected, ", ".join(r.sample),
-              r.description, r.engine, r.seconds] for r in results],
-        )
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
-
-
-def stored_results(con: duckdb.DuckDBPyConnection, month: str) -> list[CheckResult]:
-    exists = con.execute("select count(*) from duckdb_tables() where schema_name = 'audit' "
-                         "and table_name = 'check_results'").fetchall()[0][0]
-    if not exists:  # a run that stopped before any check
-        return []
-    rows = con.execute(
-        'select suite, "check", severity, passed, unexpected, sample, description, engine, '
-        "seconds from audit.check_results where month = ? order by suite, \"check\"",
-        [date.fromisoformat(f"{month}-01")],
-    ).fetchall()
-    return [CheckResult(s, c, sev, p, u, [x for x in (sample or "").split(", ") if x], d, e, sec)
-            for s, c, sev, p, u, sample, d, e, sec in rows]
 
 
 def main(argv: list[str] | None = None) -> int:
