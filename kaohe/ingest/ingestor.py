@@ -14,8 +14,9 @@ file wins (business date, then seq, then arrival); snapshots keep one row per sn
 No Python loop ever touches a row.
 
 Modules, in the order a file goes through them:
-  ``files``    discovery (the landing folder as a boundary), hashing and header of a landed
-               file; the result records;
+  ``discovery`` naming and discovery (the landing folder as a boundary); ``landed`` the
+               result records and the whole-file rejection; ``files`` hashing; ``sniffing``
+               the bytes of a CSV (compression, encoding, header);
   ``encoding`` the encoding decided from the whole file, GB18030 decoded to UTF-8 streaming;
   ``rules``    the SQL that types and checks a row, built from the contract;
   ``reader``   the file read into DuckDB, typed and checked into the temp table ``_checked``;
@@ -114,6 +115,19 @@ class Ingestor(Batch, Reader, Store, Staging, Versions):
     share rejected is rejected whole; ``window_days``: (before, after) the file's business date,
     the dates its records may carry. Both from the configuration's ``ingest`` section
     (``Ingestor(con, landing, tmp, **ingest_options(cfg))``).
+
+    The parts (the mixins ``Batch``, ``Reader``, ``Store``, ``Staging``, ``Versions``) share
+    this state, set by one step and read by the next:
+      ``con``, ``landing``, ``tmp_dir``, ``max_rejected_share``, ``window_days``: fixed;
+      ``_stats``: (size, ctime) of each file as first seen by this run (here);
+      ``_warnings``: the current file's or batch's warnings (here, ``Batch``);
+      ``_window``: the record-date window of the current file or batch (``Reader``, ``Batch``);
+      ``_checks``: the row checks of the current read (set by ``Reader``, read by ``Store`` and
+      ``Batch`` for the quarantine reasons);
+      ``_header_line``: the SQL that is true on a repeated header line (``Reader``; ``Batch``).
+    and these temp tables of the connection: ``_in`` (the file as read), ``_checked`` (typed,
+    with ``_bad``), ``_rej`` (the CSV reader's rejected lines), ``_batch`` (a batch's files),
+    ``_touched_<source>`` (the staging keys the files touched, for the staging refresh).
     """
 
     def __init__(self, con: duckdb.DuckDBPyConnection, landing: Path, tmp_dir: Path, *,
