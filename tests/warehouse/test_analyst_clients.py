@@ -52,8 +52,16 @@ def analyst_queries(con: duckdb.DuckDBPyConnection) -> list[str]:
         "select schema_name, view_name from duckdb_views() where database_name = "
         "current_database() and not internal and schema_name in ('marts', 'intermediate', "
         "'staging') order by all").fetchall()]
+    # each table macro's arguments, as an analyst would write them for the sample's month
     args = {"as_of": f"date '{MONTH}-30'", "month_start": f"date '{MONTH}-01'",
-            "month_end": "date '2026-10-01'", "cap": "3", "deadline_days": "15"}
+            "month_end": "date '2026-10-01'", "quarter_start": "date '2026-07-01'",
+            "cap": "3", "deadline_days": "15",
+            "bucket_weights": "[{'bucket': 'M6+', 'weight': 1.4}]",
+            "hours_start": "'08:00:00'", "hours_end": "'21:00:00'", "effective_min_s": "30",
+            "qa_labels": "['threat', 'abuse', 'insult']", "qa_threshold": "0.8",
+            "sla_hours": "[{'ticket_type': 'fee_waiver', 'hours': 24}]",
+            "answered_cap": "3", "unanswered_cap": "6", "legal_start": "'08:00:00'",
+            "legal_end": "'22:00:00'"}
     for schema, name, params in con.execute(
             "select schema_name, function_name, parameters from duckdb_functions() where "
             "database_name = current_database() and function_type = 'table_macro' and "
