@@ -134,7 +134,9 @@ class _Dialler(_DialPlan):
             self._write("calls", day, df, ext="csv.gz" if day.weekday() == 6 else "csv")
         flags = contact_rule_flags(agent, debtor, self.number_id[debtor, slot], connected, t,
                                    self.nd, self.n_numbers)
-        np.add.at(self.breaches[self.month_idx[i]], agent, flags.astype(np.int64))
+        for rule in range(flags.shape[1]):  # three rules
+            self.breaches[self.month_idx[i], :, rule] += np.bincount(
+                agent[flags[:, rule]], minlength=ag.n)
         return _Calls(case, agent, t, flags[:, 2], flags[:, 0] | flags[:, 1],
                       np.bincount(debtor, minlength=self.nd)[debtor], outcome, duration, ids,
                       tickets)
