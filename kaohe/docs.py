@@ -153,6 +153,55 @@ def contract_markdown() -> str:
     return "\n".join(out) + "\n"
 
 
+# The legal contact rules explained to a team manager, with one debtor-day worked through.
+CONTACT_RULES = [
+    "## Contact rules 联系规则 (version 3)",
+    "",
+    "Conduct is judged by today's rules, which limit what reaches the debtor, not every dial a "
+    "predictive dialler makes (configuration `contact_rules`; `config/regulatory_rules.yaml` "
+    "cites each source, and says which wording could not be checked against the official "
+    "text):",
+    "- **answered calls** (`connected_debtor`, `connected_third_party`): at most 3 an agent "
+    "makes to one debtor in a calendar day (GB/T 45251-2025, in force since 2025-02-28);",
+    "- **unanswered attempts** (`no_answer`, `busy`, `voicemail`, `invalid_number`): at most 6 "
+    "an agent makes to one dialled number in a day (China Banking Association, 2026 guideline); "
+    "per debtor when the lender sends no `calls.dialled_number` (stricter, and the run says "
+    "so);",
+    "- **legal hours**: no call started before 08:00 or at/after 22:00 (both).",
+    "",
+    "Only the agent's own calls count against the agent (`answered_over_cap_calls`, "
+    "`unanswered_over_cap_calls`, `curfew_calls`, `contact_rule_breaches`, "
+    "`contact_rule_breach_rate`); answered calls over the cap because several agents reached "
+    "the same debtor are the dialler's (`center_month_summary."
+    "cross_agent_answered_over_cap_calls`). A centre's own stricter policy "
+    "(`metrics.contact_cap_per_day` on attempts, `metrics.contact_hours`) is still measured, "
+    "by `over_cap_calls`, `own_over_cap_calls` and `off_hours_calls`, but the default "
+    "scorecard and alerts judge the legal rules.",
+    "",
+    "**One debtor-day, worked through.** Agent A01 works debtor D1 on 2026-08-12; D1's phone "
+    "on file is n1, and a relative's number n2 is on the case:",
+    "",
+    "| time | number | outcome | answered # | unanswered # on the number | legal? |",
+    "|---|---|---|---|---|---|",
+    "| 08:05 | n1 | no_answer | | 1 | yes |",
+    "| 09:10 | n1 | busy | | 2 | yes |",
+    "| 10:15 | n1 | no_answer | | 3 | yes |",
+    "| 11:20 | n1 | connected_debtor | 1 | | yes |",
+    "| 14:30 | n2 | no_answer | | 1 (n2) | yes |",
+    "| 16:00 | n1 | connected_debtor | 2 | | yes |",
+    "| 19:40 | n1 | no_answer | | 4 | yes |",
+    "| 21:30 | n1 | connected_debtor | 3 | | yes (after the house hours of 21:00: an "
+    "`off_hours_calls` for the house policy, not a breach) |",
+    "| 21:50 | n1 | voicemail | | 5 | yes |",
+    "",
+    "Nine dials, all lawful: `contact_rule_breaches` = 0. The version-1 reading (3 attempts "
+    "a day) would have blamed her for 6 over-cap calls. A fourth answered call to D1 that day, "
+    "a seventh unanswered attempt on n1 (or, without `dialled_number`, on D1), or any call at "
+    "22:00 or later would each be one breach; one call breaking two rules counts once in "
+    "`contact_rule_breaches`.",
+]
+
+
 def metrics_markdown() -> str:
     out = [
         "# Metric dictionary 指标字典 (generated from `sql/marts/*.yaml`: edit those, then run "
@@ -181,6 +230,7 @@ def metrics_markdown() -> str:
         "agent; agents without a team are grouped as `(no team)` in the team mart; open tickets "
         "are judged at the month's end, or at the newest ticket file for the month to date.",
     ]
+    out += ["", *CONTACT_RULES]
     for table in MONTHLY_MARTS:
         d = dictionary(table)
         out += ["", f"## `{d.table}`", "", f"{d.description['en']}  ", f"{d.description['zh']}",

@@ -142,11 +142,11 @@ def reversal(payment_id: str, of: str, case_id: str, paid_at: str, amount: str
 
 
 def call(call_id: str, agent_id: str, case_id: str, started_at: str, outcome: str = "no_answer",
-         duration_s: int = 0, ptp_amount: str | None = None, ptp_due_date: str | None = None
-         ) -> dict[str, Any]:
+         duration_s: int = 0, ptp_amount: str | None = None, ptp_due_date: str | None = None,
+         dialled_number: str | None = None) -> dict[str, Any]:
     return dict(call_id=call_id, agent_id=agent_id, case_id=case_id, started_at=started_at,
                 outcome=outcome, duration_s=duration_s, ptp_amount=ptp_amount,
-                ptp_due_date=ptp_due_date)
+                ptp_due_date=ptp_due_date, dialled_number=dialled_number)
 
 
 def complaint(complaint_id: str, received_at: str, case_id: str | None = None,

@@ -9,7 +9,8 @@ mapping (``UniqueKeyLoader``: plain YAML would keep the last value silently). Th
 values are then handed to the code as the frozen dataclasses it has always used (``Config``
 here, ``MetricsConfig``... in ``kaohe/config/types.py`` with the vocabulary a rule may use),
 and, for the sections added later (``reports``, ``delivery``, ``ingest``, ``compliance``,
-``team_scorecard``, ``fairness``), as the frozen models themselves.
+``team_scorecard``, ``fairness``, ``contact_rules``, ``conduct_gate``), as the frozen models
+themselves.
 
 The same models give the JSON schema editors use to complete and check the file
 (``config/kaohe.schema.json``, ``kaohe config-schema``). The configuration's hash is stored
@@ -29,7 +30,9 @@ from pydantic import ValidationError
 
 from kaohe.config.model import (
     ComplianceConfig,
+    ConductGateConfig,
     ConfigFile,
+    ContactRulesConfig,
     DeliveryConfig,
     FairnessConfig,
     IngestConfig,
@@ -93,6 +96,8 @@ class Config:
     compliance: ComplianceConfig = field(default_factory=ComplianceConfig)
     team_scorecard: TeamScorecardConfig = field(default_factory=TeamScorecardConfig)
     fairness: FairnessConfig = field(default_factory=FairnessConfig)
+    contact_rules: ContactRulesConfig = field(default_factory=ContactRulesConfig)
+    conduct_gate: ConductGateConfig = field(default_factory=ConductGateConfig)
 
     @property
     def config_version(self) -> str:
@@ -235,7 +240,8 @@ def _runtime(f: ConfigFile, path: Path, text: str, data: dict[str, Any]) -> Conf
         g.mode, g.scope, tuple(_as_dict(g.distribution).items()), g.min_group_size)
     c = f.conduct_alerts
     conduct = ConductConfig() if c is None else ConductConfig(
-        tuple(AlertRule(r.measure, float(r.above), r.severity, r.escalates) for r in c.rules),
+        tuple(AlertRule(r.measure, float(r.above), r.severity, r.escalates, r.min_evidence)
+              for r in c.rules),
         c.escalate_after_months)
     a = f.appraisal
     return Config(
@@ -265,6 +271,8 @@ def _runtime(f: ConfigFile, path: Path, text: str, data: dict[str, Any]) -> Conf
         compliance=f.compliance,
         team_scorecard=f.team_scorecard,
         fairness=f.fairness,
+        contact_rules=f.contact_rules,
+        conduct_gate=f.conduct_gate,
     )
 
 

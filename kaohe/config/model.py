@@ -126,6 +126,9 @@ class AlertRuleSection(_Model):
                             "escalate_after_months consecutive months makes the alert high "
                             "(false for a state that persists until it is fixed, like a "
                             "training backlog).")
+    min_evidence: Int = Field(default=1, ge=1, description="Fires only when at least this many "
+                              "calls or events are behind the measure (a rate on 2 calls of "
+                              "154 is no evidence).")
 
 
 class ConductSection(_Model):
@@ -308,6 +311,32 @@ def _zone(value: Any) -> Any:
     return value
 
 
+class ContactRulesConfig(_Model):
+    """``contact_rules`` (version 3): the legal contact limits the appraisal judges conduct by
+    (config/regulatory_rules.yaml cites each source). Stricter values are a house policy; looser
+    ones are refused by ``kaohe audit-config``."""
+    answered_per_debtor_day: Int = Field(
+        default=3, ge=1, description="Most answered calls (connected_debtor or "
+        "connected_third_party) an agent may make to one debtor in a calendar day "
+        "(GB/T 45251-2025: effective interactive calls).")
+    unanswered_per_number_day: Int = Field(
+        default=6, ge=1, description="Most unanswered attempts (no_answer, busy, voicemail, "
+        "invalid_number) an agent may make to one dialled number in a calendar day, per debtor "
+        "when the lender sends no calls.dialled_number (China Banking Association, 2026).")
+    legal_hours: ContactHours = Field(
+        default_factory=lambda: ContactHours(start="08:00:00", end="22:00:00"),
+        description="No call may start before `start` or at/after `end` (no collection "
+        "between 22:00 and 08:00).")
+
+
+class ConductGateConfig(_Model):
+    """``conduct_gate`` (version 3): conduct decides the grade. An agent with a `high` conduct
+    alert in the month, or a compliance score below ``min_compliance_score``, is graded at most
+    ``max_grade`` and earns no variable pay for the month."""
+    min_compliance_score: Num = Field(default=60, ge=0, le=100)
+    max_grade: Literal["S", "A", "B", "C", "D"] = "C"
+
+
 class FairnessConfig(_Model):
     """``fairness``: when the centre summary warns that grades follow the portfolio or the team
     (marts.center_month_summary.fairness_warning)."""
@@ -343,3 +372,5 @@ class ConfigFile(_Model):
     compliance: ComplianceConfig = Field(default_factory=ComplianceConfig)
     team_scorecard: TeamScorecardConfig = Field(default_factory=TeamScorecardConfig)
     fairness: FairnessConfig = Field(default_factory=FairnessConfig)
+    contact_rules: ContactRulesConfig = Field(default_factory=ContactRulesConfig)
+    conduct_gate: ConductGateConfig = Field(default_factory=ConductGateConfig)

@@ -105,9 +105,12 @@ class GradingConfig:
     min_group_size: int = 10
 
 
-# What a conduct alert may watch: the agent's own behaviour in the month.
-ALERT_MEASURES = ("own_over_cap_rate", "off_hours_rate", "threat_ratio",
-                  "substantiated_complaints", "suspected_privacy_calls", "mandatory_not_passed")
+# What a conduct alert may watch: the agent's own behaviour in the month (version 3: the legal
+# contact rules first; the house-policy measures stay available).
+ALERT_MEASURES = ("contact_rule_breach_rate", "answered_over_cap_calls",
+                  "unanswered_over_cap_calls", "curfew_calls", "own_over_cap_rate",
+                  "off_hours_rate", "threat_ratio", "substantiated_complaints",
+                  "suspected_privacy_calls", "mandatory_not_passed")
 
 
 @dataclass(frozen=True)
@@ -116,15 +119,15 @@ class AlertRule:
     above: float           # fires when the measure is strictly above this
     severity: str          # low | medium | high (before escalation)
     escalates: bool = True  # high after conduct_alerts.escalate_after_months in a row
+    min_evidence: int = 1   # and only when at least this many calls (or events) are behind it
 
 
 @dataclass(frozen=True)
 class ConductConfig:
     """Conduct alerts: the compliance officer's review queue (not a veto)."""
     rules: tuple[AlertRule, ...] = (
-        AlertRule("own_over_cap_rate", 0.05, "medium"),
-        AlertRule("off_hours_rate", 0.02, "medium"),
-        AlertRule("threat_ratio", 0.03, "medium"),
+        AlertRule("contact_rule_breach_rate", 0.02, "medium", min_evidence=5),
+        AlertRule("threat_ratio", 0.03, "medium", min_evidence=3),
         AlertRule("substantiated_complaints", 1, "medium"),
         AlertRule("suspected_privacy_calls", 0, "medium"),
         AlertRule("mandatory_not_passed", 0, "low", escalates=False),

@@ -2,16 +2,36 @@
 
 What it is for: tests, the demo and the benchmarks need a landing folder that follows the data
 contract (``docs/data-contract.md``) and exercises every rule of the metric dictionary
-(``docs/metrics.md``): skill-risk mismatch, over-cap calls (an agent's own redials past the cap,
-and several agents calling one debtor the same day) and off-hours calls, kept, partial, late and
-broken promises (some neutralised: a fee waiver or restructuring approval the middle office left
-open past its SLA and the due date), reversals (some in the next month), payments nobody holds
-the case for, complaints without agent or case (third-party disclosures among them), verdicts
-re-delivered later, privacy-disclosure QA flags, a one-vote veto, hardship plans.
+(``docs/metrics.md``): skill-risk mismatch, the legal contact rules (answered calls beyond 3 an
+agent, debtor and day; unanswered attempts beyond 6 an agent, dialled number and day; calls in the
+22:00-08:00 curfew: see "Contact rules" below), several agents calling one debtor the same day,
+kept, partial, late and broken promises (some neutralised: a fee waiver or restructuring approval
+the middle office left open past its SLA and the due date), reversals (some in the next month),
+payments nobody holds the case for, complaints without agent or case (third-party disclosures
+among them), verdicts re-delivered later, privacy-disclosure QA flags, a one-vote veto, hardship
+plans.
 
 Layout: ``<out>/<source>/<source>_<YYYYMMDD>[_<seq>].<ext>`` for the 14 sources, plus
 ``<out>/_manifest.json`` (files and rows per source, the documented bad rows and bad file, each
-agent's latent skill).
+agent's latent skill, the planted harassers and who broke the contact rules).
+
+Contact rules: the dialler works like a predictive dialler (``dialler``). A worked case gets a
+retry budget spread over the day (one attempt an hour at most, 08:00-21:59, a thin but lawful
+21:xx); a debtor reached is left alone but for an occasional follow-up; a number is dropped for
+the day after an invalid_number or 6 unanswered attempts; some debtors have a second number (a
+contact's or their own second phone), dialled now and then (``calls.dialled_number``: the number
+dialled, the debtor's phone on file or the second one). So a hard-to-reach debtor gets several
+attempts a day, mostly unanswered (a quarter of the debtor-days with calls have more than 3), all
+within the law. The planted harassers (``harassing_agents``; ``roster`` ``aggressive``) dial by
+hand and break the rules on most days they work: more than 3 answered calls to one debtor, bursts
+of redials past 6 on one number, calls before 08:00 or from 22:00. Ordinary agents break them
+rarely, by hand (a redial past the cap, ring-backs, a call in the curfew: a few agent-months in
+three), the less careful more (the conduct trait). The manifest gives the ground truth per
+calendar month (``YYYY-MM``), counted on the delivered calls as
+``sql/intermediate/contact_rule_calls.sql`` counts them: ``contact_rule_breakers`` the agent ids
+with at least one breaching call (the harassers among them every month they call), and
+``contact_rule_breaches`` each of those agents' breaching calls per rule
+(``answered_over_cap``, ``unanswered_over_cap``, ``curfew``).
 
 Skill, not luck: every agent has a latent skill (lognormal around 1, ``roster.SKILL_SIGMA``),
 drawn from its own random stream, so independent of level, tenure, team, outsourcing and
@@ -20,9 +40,9 @@ written to the manifest (``latent_skill``) and to no landing file. It shows thro
 load on it (``roster.TRAIT_LOADING``; the rest is the agent's own habit): right-party contacts,
 promises made, their size and how many are kept (so the amounts collected), survey scores,
 mandatory courses and simulations, and inversely complaints, threat/abuse/insult and disclosure
-QA flags, the agent's own redials past the daily cap and off-hours calls. The collections per
-yuan held follow ``targets.bucket_recoverability`` of ``config/kaohe.yaml`` bucket by bucket, so
-a portfolio's bucket mix alone neither helps nor hurts against its target.
+QA flags and the ordinary agents' breaches of the contact rules. The collections per yuan held
+follow ``targets.bucket_recoverability`` of ``config/kaohe.yaml`` bucket by bucket, so a
+portfolio's bucket mix alone neither helps nor hurts against its target.
 ``tests/scoring/test_fairness.py`` checks that the scorecard ranks agents by the skill and not by
 the portfolio.
 
@@ -75,7 +95,11 @@ concern; every part builds on ``base`` and ``writer``):
 - ``writer``: file paths and formats, the documented bad lines, progress, the manifest.
 - ``roster``: agents, violations and trainings (planned up front, delivered day by day).
 - ``cases``: the case book, its snapshots, and assignments (who holds which case).
-- ``calls``: the dialler's calls (with the bad call rows), QA flags and surveys.
+- ``dialler``: the day's attempts (worked cases, retries, numbers, outcomes, the legal stops,
+  the harassers' and the ordinary agents' breaches); ``attempts``: the day's calls as handed on
+  and the contact rules they are judged by.
+- ``calls``: the calls files (with the bad call rows), promises; ``feedback``: QA flags, QA
+  reviews and surveys.
 - ``payments``: promised and spontaneous repayments, reversals, the bad repayment rows.
 - ``conduct``: complaints, middle-office tickets, repayment plans and costs.
 - ``macro``: quarterly macro-economic indicators.

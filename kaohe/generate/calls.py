@@ -1,7 +1,10 @@
-"""The dialler: the day's call attempts (stream ``calls``) with the promises to pay made on them
-and the documented bad call rows. What follows each call, speech-analytics QA flags
-(``qa_flags``), human QA reviews (``qa_reviews``) and SMS satisfaction surveys (``surveys``),
-is in ``feedback`` (``_Feedback``, which ``_Dialler`` extends).
+"""The calls file (stream ``calls``): the day's attempts as the dialler makes them (``dialler``:
+worked cases, retries, numbers, outcomes, the legal stops and the breaches), their durations, the
+promises to pay made on them, the documented bad call rows, and the calls breaking the legal
+contact rules counted for the manifest (``attempts.contact_rule_flags``). What follows each
+call, speech-analytics QA flags (``qa_flags``), human QA reviews (``qa_reviews``) and SMS
+satisfaction surveys (``surveys``), is in ``feedback`` (``_Feedback``, which ``_Dialler``
+extends through ``dialler._DialPlan``).
 
 ``_calls`` returns the day's calls as a :class:`_Calls` (``attempts``); the day loop hands it to
 the parts that react to calls (payments, QA flags, surveys, complaints, tickets, plans, costs).
@@ -12,24 +15,13 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from kaohe.generate.attempts import _Calls
-from kaohe.generate.feedback import _Feedback
-from kaohe.generate.schema import (
-    BUSY,
-    COLUMNS,
-    CSV_FORMAT,
-    INVALID,
-    NO_ANSWER,
-    OUTCOMES,
-    RPC,
-    THIRD,
-    VOICEMAIL,
-)
+from kaohe.generate.attempts import _Calls, contact_rule_flags
+from kaohe.generate.dialler import _DialPlan
+from kaohe.generate.schema import COLUMNS, CSV_FORMAT, OUTCOMES, RPC, THIRD
 from kaohe.generate.util import (
     DAY,
     HOUR,
     _bucket,
-    _cap_per_key,
     _dates,
     _first_per,
     _labels,
@@ -38,29 +30,14 @@ from kaohe.generate.util import (
     _ts,
 )
 
-# Share of agents at work by weekday (Mon..Sun): collection centres run 7 days, thinner at weekends.
-PRESENCE = np.array([0.94, 0.94, 0.94, 0.94, 0.94, 0.70, 0.50])
-# Dialling hours 08..20 (the article's 08:00-21:00 window) with the usual morning/afternoon peaks.
-CALL_HOURS = np.arange(8, 21)
-CALL_HOUR_P = np.array([6, 10, 11, 9, 4, 6, 9, 10, 9, 7, 6, 8, 5], dtype=float)
-CALL_HOUR_P /= CALL_HOUR_P.sum()
-OFF_HOURS = np.array([7, 21, 22])
-# By bucket M1..M6, M6+: early buckets get dialled more and answer more.
-BUCKET_CALL_WEIGHT = np.array([1.3, 1.15, 1.0, 0.9, 0.85, 0.8, 0.7])
-RPC_BASE = np.array([0.30, 0.26, 0.22, 0.19, 0.17, 0.15, 0.11])
-# The daily contact cap (config metrics.contact_cap_per_day) and the middle office's SLA in hours
-# per ticket type (config metrics.ticket_sla_hours: legal_signoff, fee_waiver,
-# restructuring_approval), as the shipped configuration has them.
-CONTACT_CAP = 3
+# The middle office's SLA in hours per ticket type (config metrics.ticket_sla_hours:
+# legal_signoff, fee_waiver, restructuring_approval), as the shipped configuration has them.
 TICKET_SLA_HOURS = np.array([72, 24, 120])
 # How latent skill shows, through the agent's traits (roster.TRAIT_LOADING; t in standard
-# deviations): as a multiplier like skill ** e (_Agents.factor) for right-party contacts
-# (contact), promises made and the share of the balance promised (negotiation); as a factor
-# exp(-k t) (conduct) for own redials past the cap (REDIAL_RATE of an average agent's attempts)
-# and off-hours calls.
-RPC_SKILL, PTP_SKILL, SHARE_SKILL = 1.0, 0.5, 0.3
-REDIAL_RATE, REDIAL_SKILL = 0.004, 1.0
-OFF_HOURS_RATE, OFF_HOURS_SKILL = 0.003, 0.9
+# deviations): as a multiplier like skill ** e (_Agents.factor) for promises made and the share
+# of the balance promised (negotiation); right-party contacts in ``dialler`` (RPC_SKILL), the
+# breaches of the contact rules there too (BYPASS_SKILL, on the conduct trait).
+PTP_SKILL, SHARE_SKILL = 0.5, 0.3
 # By bucket M1..M6, M6+: the chance a promise covers the whole balance, and a factor on the part
 # promised otherwise. Calibrated so that the month's collections per yuan held (exposure) follow
 # targets.bucket_recoverability of config/kaohe.yaml (M1 1.0 ... M6+ 0.3) at about 0.6 x it (M1
@@ -75,71 +52,18 @@ PTP_DAYS_P = np.array([3, 3, 3, 3, 3, 2, 4, 1, 1, 1, 1, 1, 1, 2], dtype=float)
 PTP_DAYS_P /= PTP_DAYS_P.sum()
 
 
-class _Dialler(_Feedback):
+class _Dialler(_DialPlan):
     """Calls; QA flags, QA reviews and surveys (``_Feedback``)."""
 
     def _calls(self, i: int) -> _Calls:
-        """Dialler attempts by the agents at work on the cases they hold: about one a case a
-        day, clustered, capped at 3 a debtor a day per product dialler and per agent (some
-        debtors still get more), mostly 08:00-21:00; outcomes, promises and their fate follow
-        the agent's traits (``roster.TRAIT_LOADING``)."""
+        """The day's attempts (``_DialPlan._dial``) written to the calls file with the number
+        dialled; durations, promises and their fate follow the agent's traits
+        (``roster.TRAIT_LOADING``)."""
         rng, ag = self._rng("calls", i), self.ag
         d, t0, day = self.d0 + i, (self.d0 + i) * DAY, self.days[i]
-        present = (ag.hire <= d) & (ag.leave > d) & (rng.random(ag.n) < PRESENCE[day.weekday()])
-        held = np.flatnonzero(self.cur_agent >= 0)
-        h = self.cur_agent[held]
-        keep = present[h]
-        held, h = held[keep], h[keep]
-        w = (BUCKET_CALL_WEIGHT[_bucket(d - self.ovd[held])]
-             * np.where(self.ptp_due[held] >= d, 0.35, 1.0))  # a live promise: leave them be
-        per_agent = np.bincount(h, weights=w, minlength=ag.n)
-        target = self.calls_target * ag.productivity[h] * np.where(ag.aggressive[h], 1.3, 1.0)
-        lam = np.minimum(target * w / np.maximum(per_agent[h], 1e-9),
-                         np.where(ag.aggressive[h], 4.0, 2.5))  # few cases: dial them less
-        k = np.where(ag.aggressive[h], 0.5, 2.5)  # smaller shape = more clustering
-        count = rng.poisson(lam * rng.gamma(k, 1 / k))
-        # Each product's dialler stops at 3 attempts a debtor a day over all the queues it
-        # serves, and each agent's queue at 3 a debtor (all the debtor's cases the agent holds).
-        # Agents redial by hand past the cap now and then, the careless ones more: their own
-        # over-cap calls, about REDIAL_RATE of an average agent's attempts. The diallers do not
-        # see each other, so a debtor with cases of two products held by two agents still gets
-        # more than 3 calls some days (the centre's dialler governance, no agent's doing). The
-        # aggressive agents dial by hand, uncapped.
-        debtor_h = self.case_debtor[held]
-        capped = _cap_per_key(debtor_h * np.int64(3) + self.product[held], count, CONTACT_CAP)
-        key = h * np.int64(self.nd) + debtor_h
-        capped = _cap_per_key(key, capped, CONTACT_CAP)
-        _, group = np.unique(key, return_inverse=True)
-        at_cap = (np.bincount(group, weights=capped)[group] >= CONTACT_CAP) & (capped > 0)
-        attempts = np.bincount(h, weights=capped, minlength=ag.n)
-        n_at_cap = np.bincount(h, weights=at_cap, minlength=ag.n)
-        redial_rate = np.minimum(REDIAL_RATE * np.exp(-REDIAL_SKILL * ag.traits["conduct"]), 0.08)
-        mu = np.minimum(redial_rate * attempts / np.maximum(n_at_cap, 1), 3.0)
-        redials = np.where(at_cap, rng.poisson(mu[h]), 0)
-        count = np.where(ag.aggressive[h], count, capped + redials)
-        case, agent = np.repeat(held, count), np.repeat(h, count)
+        case, agent, slot, t, outcome = self._dial(rng, i)
         n = len(case)
-        # Off-hours calls (07:xx, 21:xx-22:xx): careless agents more, the aggressive ones most.
-        p_off = np.minimum(OFF_HOURS_RATE * np.exp(-OFF_HOURS_SKILL * ag.traits["conduct"]), 0.05)
-        off = rng.random(n) < np.where(ag.aggressive[agent], 0.08, p_off[agent])
-        hour = np.where(off, OFF_HOURS[rng.choice(3, n, p=[0.4, 0.45, 0.15])],
-                        CALL_HOURS[rng.choice(len(CALL_HOURS), n, p=CALL_HOUR_P)])
-        t = t0 + hour * HOUR + rng.integers(0, HOUR, n)
-        order = np.lexsort((case, t))
-        case, agent, t, hour, off = case[order], agent[order], t[order], hour[order], off[order]
-
         debtor = self.case_debtor[case]
-        # Skilled agents reach the debtor more often (timing, the right number, skip tracing).
-        p_rpc = (RPC_BASE[_bucket(d - self.ovd[case])] * self.contact[debtor]
-                 * ag.factor("contact", RPC_SKILL)[agent]
-                 * np.where(hour >= 18, 1.15, 1.0))  # evenings reach more debtors
-        u = rng.random(n)
-        outcome = np.select(
-            [u < p_rpc, u < p_rpc + 0.035, u < p_rpc + 0.125, u < p_rpc + 0.235,
-             u < p_rpc + 0.245],
-            [RPC, THIRD, VOICEMAIL, BUSY, INVALID], NO_ANSWER).astype(np.int8)
-        outcome = np.where(self.bad_phone[debtor],
-                           np.where(rng.random(n) < 0.85, INVALID, NO_ANSWER), outcome)
         duration = np.zeros(n, np.int64)
         rpc, third = outcome == RPC, outcome == THIRD
         duration[rpc] = np.clip(rng.lognormal(np.log(95), 0.85, rpc.sum()), 4, 1_800)
@@ -191,6 +115,7 @@ class _Dialler(_Feedback):
         ymd = f"{day:%Y%m%d}"
         ids = _seq(f"CL{ymd}", n, 7)
         connected = rpc | third
+        number = self.phones[debtor, slot]
         df = pl.DataFrame({
             "call_id": ids,
             "case_id": self.case_ids.gather(case),
@@ -201,13 +126,20 @@ class _Dialler(_Feedback):
             "ptp_amount": _money(ptp_amount, null=~ptp),
             "ptp_due_date": _dates(ptp_due, null=~ptp),
             "recording_id": _seq(f"RC{ymd}", n, 7).scatter(np.flatnonzero(~connected), None),
-        })
+            "dialled_number": pl.Series(number).cast(pl.String),
+        }).select(COLUMNS["calls"])
         if i == self.bad_calls_day:
             self._bad_calls(df, ymd, n)
         else:
             self._write("calls", day, df, ext="csv.gz" if day.weekday() == 6 else "csv")
-        debtor_calls = np.bincount(debtor, minlength=self.nd)[debtor]
-        return _Calls(case, agent, t, off, outcome, duration, debtor_calls, ids, tickets)
+        flags = contact_rule_flags(agent, debtor, self.number_id[debtor, slot], connected, t,
+                                   self.nd, self.n_numbers)
+        for rule in range(flags.shape[1]):  # three rules
+            self.breaches[self.month_idx[i], :, rule] += np.bincount(
+                agent[flags[:, rule]], minlength=ag.n)
+        return _Calls(case, agent, t, flags[:, 2], flags[:, 0] | flags[:, 1],
+                      np.bincount(debtor, minlength=self.nd)[debtor], outcome, duration, ids,
+                      tickets)
 
     def _bad_calls(self, df: pl.DataFrame, ymd: str, n: int) -> None:
         """The documented bad call rows, each with exactly one fault, after data row 15. They

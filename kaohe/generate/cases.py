@@ -41,6 +41,7 @@ class _CaseBook(_Writer):
     hardship: np.ndarray  # registered hardship (a few more each month)
     contact: np.ndarray  # how reachable the debtor is (mean 1)
     bad_phone: np.ndarray  # the number on file does not work
+    debtor_phone: np.ndarray  # the number on file (int64)
     # Per case (numpy arrays, one slot per case; amounts in cents, days in epoch days):
     case_debtor: np.ndarray  # the debtor's index
     entry: np.ndarray  # the day index the case enters the book (0 for the initial book)
@@ -95,8 +96,9 @@ class _CaseBook(_Writer):
         first17 = area * 10 ** 11 + birth * 1_000 + rng.integers(1, 1_000, nd)
         id_number = np.strings.add(np.strings.zfill(first17.astype(str), 17),
                                    resident_id_check(first17))
-        phone = (np.array(vocab.PHONE_PREFIXES)[rng.integers(0, len(vocab.PHONE_PREFIXES), nd)]
-                 * 10 ** 8 + rng.integers(0, 10 ** 8, nd)).astype(str)
+        prefix = np.array(vocab.PHONE_PREFIXES)[rng.integers(0, len(vocab.PHONE_PREFIXES), nd)]
+        self.debtor_phone = prefix * 10 ** 8 + rng.integers(0, 10 ** 8, nd)
+        phone = self.debtor_phone.astype(str)
         names, _ = _people(rng, nd)
         industry = rng.choice(7, nd, p=[0.12, 0.08, 0.22, 0.18, 0.12, 0.08, 0.20])
         self.hardship = rng.random(nd) < 0.05

@@ -43,15 +43,19 @@ class _Conduct(_Writer):
     """Complaints, tickets, plans and costs."""
 
     def _complaints(self, i: int, calls: _Calls) -> None:
-        """2-5 complaints per 1,000 cases a month, drawn towards off-hours, over-cap, third-party
-        and aggressive calls; verdicts re-delivered 5-20 days later, some stay pending."""
+        """2-5 complaints per 1,000 cases a month, drawn towards calls breaking the contact rules
+        (in the curfew, over a legal daily cap) or to debtors rung many times that day,
+        third-party and aggressive calls; verdicts re-delivered 5-20 days later, some stay
+        pending."""
         rng, day = self._rng("complaints", i), self.days[i]
         n_calls = len(calls.case)
         held = int((self.cur_agent >= 0).sum())
         k = rng.poisson(held * 2.8 / 1000 / 30) if n_calls else 0
         if k:
             agg = self.ag.aggressive[calls.agent]
-            over = calls.debtor_calls > 3
+            # a call over a legal cap, or one of many the debtor got that day (a debtor rung 7
+            # times or more by the centre feels harassed, each agent within the law or not)
+            over = calls.over_cap | (calls.debtor_calls > 6)
             third = calls.outcome == THIRD
             # Less skilled agents draw more complaints (tone, pressure, careless disclosure).
             w = ((1 + 2.0 * (calls.outcome >= RPC) + 15.0 * calls.off + 6.0 * agg + 8.0 * over)

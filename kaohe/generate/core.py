@@ -8,9 +8,10 @@ in this order.
 
 from __future__ import annotations
 
-from kaohe.generate.calls import PRESENCE, _Dialler
+from kaohe.generate.calls import _Dialler
 from kaohe.generate.cases import _CaseBook
 from kaohe.generate.conduct import _Conduct
+from kaohe.generate.dialler import PRESENCE
 from kaohe.generate.history import _History
 from kaohe.generate.macro import _Macro
 from kaohe.generate.payments import _Payments
@@ -27,11 +28,13 @@ class _Generator(_Roster, _CaseBook, _Dialler, _Payments, _Conduct, _Macro, _His
         self.out.mkdir(parents=True, exist_ok=True)
         self._plan_agents()
         self._plan_cases()
+        self._plan_numbers()
         trainings = self._plan_trainings()
         self.trainings = trainings.partition_by("day", as_dict=True)
         self.violations_by_day = self.violations.partition_by("day", as_dict=True)
-        # Per agent at work; 1.2 makes up for the attempts the daily cap and idle agents remove.
-        self.calls_target = 1.2 * self.scale.calls_per_agent_day / PRESENCE.mean()
+        # Planned attempts per agent at work; 1.42 makes up for those the dialler's stops (a
+        # debtor reached, a number at its cap) and idle agents remove.
+        self.calls_target = 1.42 * self.scale.calls_per_agent_day / PRESENCE.mean()
         self._write_macro()
         self._write_history()
         snapshot_days = [i for i, d in enumerate(self.days) if i == 0 or d.day == 1

@@ -40,7 +40,7 @@ SKILL_SIGMA = 0.2
 # Each kind of behaviour follows a trait = loading x z + sqrt(1 - loading^2) x the agent's own
 # habit (z: skill in standard deviations; habits independent normal draws): skill shows in
 # everything, but not alone. contact: reaching debtors; negotiation: promises made, their size,
-# kept; conduct: redials past the cap, off-hours calls, threats, disclosures, complaints;
+# kept; conduct: breaches of the contact rules, threats, disclosures, complaints;
 # service: survey scores; learning: courses and simulations.
 TRAIT_LOADING = {"contact": 0.7, "negotiation": 0.8, "conduct": 0.5, "service": 0.6,
                  "learning": 0.6}

@@ -84,20 +84,6 @@ def _bucket(dpd: np.ndarray) -> np.ndarray:
     return np.searchsorted(_BUCKET_UPTO, np.maximum(dpd, 1), side="left")
 
 
-def _cap_per_key(keys: np.ndarray, counts: np.ndarray, cap: int) -> np.ndarray:
-    """``counts`` trimmed so that each key's total is at most ``cap``, the earlier positions of
-    a key (in array order) served first."""
-    order = np.argsort(keys, kind="stable")
-    k, c = keys[order], counts[order]
-    before = np.cumsum(c) - c  # the counts of all earlier positions
-    start = np.ones(len(k), bool)
-    start[1:] = k[1:] != k[:-1]
-    before -= np.maximum.accumulate(np.where(start, before, 0))  # ...of the same key
-    out = np.empty_like(counts)
-    out[order] = np.clip(cap - before, 0, c)
-    return out
-
-
 def _first_per(keys: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """Of the positions ``idx`` (in time order), the first one per key, still in time order."""
     _, first = np.unique(keys[idx], return_index=True)
@@ -111,3 +97,32 @@ def _ymd_int(edays: np.ndarray) -> np.ndarray:
     m = dt.astype("datetime64[M]").astype(np.int64) % 12 + 1
     d = (dt - dt.astype("datetime64[M]")).astype(np.int64) + 1
     return y * 10_000 + m * 100 + d
+
+
+def _before_per_key(keys: np.ndarray, flags: np.ndarray) -> np.ndarray:
+    """For each position, how many earlier positions (in array order) of the same key carry each
+    flag: ``keys`` nonnegative integers, ``flags`` of shape (n,) or (n, k), bools or counts; the
+    result has the shape of ``flags`` (int64)."""
+    n = len(keys)
+    if n and int(keys.max()) < (1 << 62) // n:  # key then position, sorted faster than stably
+        order = np.argsort(keys.astype(np.int64) * n + np.arange(n))
+    else:
+        order = np.argsort(keys, kind="stable")
+    f = flags[order].astype(np.int64)
+    before = np.cumsum(f, axis=0) - f  # nondecreasing, so a running maximum finds each key's base
+    k = keys[order]
+    start = np.ones(len(k), bool)
+    start[1:] = k[1:] != k[:-1]
+    before -= np.maximum.accumulate(np.where(start[:, None] if f.ndim == 2 else start,
+                                             before, 0), axis=0)
+    out = np.empty_like(before)
+    out[order] = before
+    return out
+
+
+def _offsets(sizes: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    """Within consecutive groups of ``sizes`` (each > 0) rows, the running sum of ``steps``
+    before each row (0 for a group's first row)."""
+    cs = np.cumsum(steps) - steps
+    first = np.cumsum(sizes) - sizes
+    return cs - np.repeat(cs[first], sizes)

@@ -12,8 +12,10 @@ import json
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
+from kaohe.generate.attempts import RULES
 from kaohe.generate.base import _Base
 from kaohe.generate.schema import CSV_FORMAT, FORMATS, SOURCES
 
@@ -88,6 +90,22 @@ class _Writer(_Base):
                               f"{self.month_rows[source]:,} rows")
         self.month_rows = dict.fromkeys(SOURCES, 0)
 
+    def _contact_rule_truth(self) -> dict:
+        """Ground truth for the legal contact rules, per calendar month (``YYYY-MM``):
+        ``contact_rule_breakers`` the agents with a call breaking any of them (the harassers
+        and a few ordinary agents), ``contact_rule_breaches`` those agents' breaching calls per
+        rule, counted as ``intermediate.contact_rule_calls`` counts them."""
+        breakers, breaches = {}, {}
+        ids = self.ag.ids.to_list()
+        for m in range(self.n_months):
+            month = f"{self.days[self.month_first[m]]:%Y-%m}"
+            counts = self.breaches[m]
+            who = [int(a) for a in np.flatnonzero(counts.sum(axis=1) > 0)]
+            breakers[month] = [ids[a] for a in who]
+            breaches[month] = {ids[a]: dict(zip(RULES, map(int, counts[a]), strict=True))
+                               for a in who}
+        return {"contact_rule_breakers": breakers, "contact_rule_breaches": breaches}
+
     def _write_manifest(self) -> dict:
         """``_manifest.json``: files and rows per source, the documented bad rows and bad file,
         the formats, the agents' latent skill; returned as written."""
@@ -112,6 +130,7 @@ class _Writer(_Base):
             # Ground truth for the compliance desk: the agents planted as harassers (aggressive
             # dialling, threats and abuse), who conduct_alerts must flag.
             "harassing_agents": self.ag.ids.filter(pl.Series(self.ag.aggressive)).to_list(),
+            **self._contact_rule_truth(),
         }
         (self.out / "_manifest.json").write_text(
             json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

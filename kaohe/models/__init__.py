@@ -111,7 +111,7 @@ def metric_params(cfg: Config, month: str | date) -> dict:
         "m6plus_min": cfg.expertise.m6plus_min_assignments,
         "restructuring_min": cfg.expertise.restructuring_min_completed,
         "alert_rules": [{"measure": a.measure, "above": a.above, "severity": a.severity,
-                         "escalates": a.escalates}
+                         "escalates": a.escalates, "min_evidence": a.min_evidence}
                         for a in cfg.conduct.rules],
         "escalate_after": cfg.conduct.escalate_after_months,
         "spot_check_min_share": cfg.compliance.spot_check_daily_min_share,
@@ -120,6 +120,12 @@ def metric_params(cfg: Config, month: str | date) -> dict:
                         "weight": float(r.weight)} for r in cfg.team_scorecard.rules],
         "grade_bands": [{"grade": g, "band": b} for g, b in cfg.scorecard.grades.items()],
         "fairness_warn_above": cfg.fairness.warn_above,
+        # version 3: the legal contact rules
+        "answered_cap": cfg.contact_rules.answered_per_debtor_day,
+        "unanswered_cap": cfg.contact_rules.unanswered_per_number_day,
+        "legal_start": cfg.contact_rules.legal_hours.start,
+        "legal_end": cfg.contact_rules.legal_hours.end,
+        "gate_min_compliance": cfg.conduct_gate.min_compliance_score,
         # the scorecard's own inputs (sql/scorecard/scoring_inputs.sql)
         "base_rate": cfg.targets.base_recovery_rate,
         "prosperity_elasticity": cfg.targets.prosperity_elasticity,

@@ -12,7 +12,9 @@ show nor read. Each is worded here from ``ui`` of reports/i18n.yaml, the key nam
   min_composite -> ``promotion_streak``, streak_veto_month -> ``promotion_veto``,
   expertise_code and expertise_count -> ``promotion_<expertise_code>``;
 - a skill-risk mismatch (marts.skill_risk_mismatches): reason_code -> ``mismatch_<reason_code>``,
-  with tenure_months.
+  with tenure_months;
+- the conduct gate (version 3): conduct_gate_code -> ``gate_<conduct_gate_code>``, with
+  grade_before_gate, the grade and the compliance score.
 
 A month built before its mart had the parts (schema version 4) has them NULL: the page then says
 what the row's figures say (``target_plain``, ``promotion_streak_plain``, ``na_unknown``).
@@ -104,3 +106,15 @@ def mismatches_by_agent(rows: list[dict]) -> list[dict]:
     for row in out.values():
         row["cases"].sort(key=lambda c: (-(c[1] or 0), c[0]))
     return sorted(out.values(), key=lambda r: (-len(r["cases"]), r["agent_id"]))
+
+
+def gate_text(card: dict, t: dict[str, str]) -> str | None:
+    """Why the conduct gate capped the grade and stopped the month's variable pay; None when
+    it did not apply."""
+    code = card.get("conduct_gate_code")
+    if code is None:
+        return None
+    score = card.get("compliance_score")
+    return t.get(f"gate_{code}", t["gate_other"]).format(
+        before=card.get("grade_before_gate") or "–", grade=card.get("grade") or "–",
+        score="–" if score is None else num(float(score), 1))

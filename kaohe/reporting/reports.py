@@ -34,6 +34,7 @@ from kaohe.paths import data_path
 from kaohe.quality import page as quality_page
 from kaohe.reporting.charts import bar_chart, histogram, line_chart
 from kaohe.reporting.explanations import (
+    gate_text,
     mismatch_text,
     mismatches_by_agent,
     not_appraised_counts,
@@ -151,6 +152,7 @@ def render_month(con: duckdb.DuckDBPyConnection, reports_dir: Path, month: str,
         card["alerts"] = own_alerts.get(card["agent_id"], [])
         # the explanations worded from their parts (kaohe.reporting.explanations)
         card["veto_text"] = veto_text(card, t)
+        card["gate_text"] = gate_text(card, t)
         card["not_appraised_text"] = not_appraised_text(card, t)
         card["target_text"] = target_text(card, t)
         card["promotion_text"] = promotion_text(card, t)
@@ -187,6 +189,7 @@ def render_month(con: duckdb.DuckDBPyConnection, reports_dir: Path, month: str,
             mismatches=mismatches_by_agent(
                 [m for m in mismatches if m["team_id"] == team["team_id"]]),
             vetoed=[c for c in members if c["veto"]],
+            gated=[c for c in members if c.get("conduct_gate_code")],
             alerts=[a for a in alerts if a["team_id"] == team["team_id"]],
             ticket_types=TICKET_TYPES, team_rules=cfg.team_scorecard.rules,
             teams_count=len(teams), roll=roll_matrix(data.roll_rates, team["team_id"]),
@@ -285,6 +288,7 @@ def render_compliance(env, data: MonthData, cards: list[dict], alerts: list[dict
         center=data.center, counts=counts, in_house=in_house,
         by_agency=sorted(by_agency.items()),
         vetoed=[c for c in cards if c["veto"]],
+        gated=[c for c in cards if c.get("conduct_gate_code")],
         agencies=data.agencies.to_dicts(),
         min_share=cfg.compliance.spot_check_daily_min_share,
         agreement=data.agreement.to_dicts() if data.agreement is not None else [],

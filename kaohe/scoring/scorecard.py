@@ -30,6 +30,9 @@ TABLE = "agent_month_scorecard"
 
 def scoring_inputs(con: duckdb.DuckDBPyConnection, cfg: Config, month: str) -> pl.DataFrame:
     params = bound_params(model_dictionary("scorecard", "scoring_inputs"), cfg, month)
+    # the conduct gate reads the month's alerts (built before the scorecard in a run; a table
+    # without rows where they were not built, e.g. a scorecard rebuilt on its own)
+    ensure_mart(con, "conduct_alerts")
     # duckdb 2.0: .pl() on con.sql(...), not after execute()
     metrics = con.sql(
         "select * exclude (config_version) from marts.agent_month_metrics where month = $m",
@@ -110,6 +113,30 @@ def _distribution_grade(cfg: Config, band_grade: pl.Expr) -> pl.Expr:
     return expr.otherwise(pl.lit(cumulative[-1][0]))
 
 
+# Grades from best to worst: the conduct gate caps a grade at conduct_gate.max_grade.
+GRADE_ORDER = ("S", "A", "B", "C", "D")
+
+
+def _conduct_gate(cfg: Config) -> pl.Expr:
+    """Why the conduct gate applies (scorecard.md, "Conduct decides the grade"): a high conduct
+    alert in the month, else a compliance score below the minimum; NULL for a veto (already
+    graded VETO) or an agent not appraised (no grade to cap)."""
+    graded = ~pl.col("veto") & pl.col("not_appraised_code").is_null()
+    return (pl.when(graded & (pl.col("high_conduct_alerts").fill_null(0) > 0))
+            .then(pl.lit("high_alert"))
+            .when(graded & (pl.col("compliance_score")
+                            < cfg.conduct_gate.min_compliance_score))
+            .then(pl.lit("low_compliance"))
+            .otherwise(None))
+
+
+def _gated(cfg: Config, grade: pl.Expr, code: pl.Expr) -> pl.Expr:
+    """The grade, at most conduct_gate.max_grade when the gate applies."""
+    cap = cfg.conduct_gate.max_grade
+    better = list(GRADE_ORDER[:GRADE_ORDER.index(cap)])
+    return pl.when(code.is_not_null() & grade.is_in(better)).then(pl.lit(cap)).otherwise(grade)
+
+
 def score(frame: pl.DataFrame, cfg: Config) -> pl.DataFrame:
     """Scores, composite, grade and ranks for one month of agents (a pure function)."""
     sc = cfg.scorecard
@@ -176,8 +203,10 @@ def score(frame: pl.DataFrame, cfg: Config) -> pl.DataFrame:
     grade = grade.when(pl.col("composite").is_not_null()).then(pl.lit("D")).otherwise(None)
     if cfg.grading.mode == "distribution":
         grade = _distribution_grade(cfg, grade)
+    frame = frame.with_columns(grade_before_gate=grade).with_columns(
+        conduct_gate_code=_conduct_gate(cfg))
     frame = frame.with_columns(
-        grade=grade,
+        grade=_gated(cfg, pl.col("grade_before_gate"), pl.col("conduct_gate_code")),
         # the violation type behind a veto, "major" when the veto has none (a major violation)
         veto_code=pl.when(pl.col("veto")).then(
             pl.col("veto_violation_type").fill_null("major")).otherwise(None),

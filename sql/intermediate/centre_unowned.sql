@@ -1,9 +1,11 @@
--- intermediate.centre_unowned(month_start, month_end): what no agent owns in the month, and the
+-- intermediate.centre_unowned(month_start, month_end, answered_cap, unanswered_cap, legal_start,
+-- legal_end): what no agent owns in the month, and the
 -- centre's own totals the reconciliation checks the agents' sums against (one row): the net
 -- repayment events dated in the month and those no assignment held (intermediate.
 -- payment_attribution), complaints received (counted unless found unsubstantiated) and those
 -- with no agent named and no case holder when received (intermediate.complaint_attribution),
--- and every call started in the month.
+-- every call started in the month, and the answered calls over the legal cap that only the
+-- dialler could see (over the cap per debtor and day across agents, within each agent's own cap).
 
 with
 
@@ -30,6 +32,14 @@ calls as (
     select count(*) as calls_in_month
     from staging.calls c
     where c.started_at >= month_start::date and c.started_at < month_end::date
+),
+
+cross_agent as (
+    -- version 3: the dialler's governance, not any agent's own excess
+    select count(*) filter (where centre_answered_over_cap and not answered_over_cap)
+        as cross_agent_answered_over_cap_calls
+    from intermediate.contact_rule_calls(month_start::date, month_end::date, answered_cap,
+                                         unanswered_cap, legal_start, legal_end)
 )
 
-select * from repayments, complaints, calls
+select * from repayments, complaints, calls, cross_agent

@@ -3,6 +3,7 @@
 -- Each concern is an intermediate model of its own, joined here per agent:
 --   recovery   intermediate.agent_recovery     (amount due, collected, credited by bucket)
 --   contact    intermediate.agent_contact      (calls, over-cap, off-hours, cases handled)
+--              intermediate.contact_rule_calls (version 3: the legal contact rules)
 --   promises   intermediate.agent_promises     (due, kept, neutralised)
 --   conduct    intermediate.agent_conduct      (complaints, QA flags, violations)
 --   the rest   intermediate.agent_development  (surveys, training, cost, relief plans)
@@ -28,6 +29,20 @@ recovery as materialized (
 contact as materialized (
     select * from intermediate.agent_contact($month_start::date, $month_end::date, $contact_cap,
                                              $hours_start, $hours_end, $effective_min_s)
+),
+
+contact_rules as materialized (
+    -- the legal contact rules (version 3): the agent's own breaches, each call counted once
+    select
+        agent_id,
+        count(*) filter (where answered_over_cap) as answered_over_cap_calls,
+        count(*) filter (where unanswered_over_cap) as unanswered_over_cap_calls,
+        count(*) filter (where curfew) as curfew_calls,
+        count(*) filter (where answered_over_cap or unanswered_over_cap or curfew)
+            as contact_rule_breaches
+    from intermediate.contact_rule_calls($month_start::date, $month_end::date, $answered_cap,
+                                         $unanswered_cap, $legal_start, $legal_end)
+    group by all
 ),
 
 promises as materialized (
@@ -109,6 +124,12 @@ final as (
         (coalesce(ct.own_over_cap_calls, 0) / nullif(ct.call_attempts, 0))::double
             as own_over_cap_rate,
         (ct.off_hours_calls / nullif(ct.call_attempts, 0))::double as off_hours_rate,
+        coalesce(cr.answered_over_cap_calls, 0) as answered_over_cap_calls,
+        coalesce(cr.unanswered_over_cap_calls, 0) as unanswered_over_cap_calls,
+        coalesce(cr.curfew_calls, 0) as curfew_calls,
+        coalesce(cr.contact_rule_breaches, 0) as contact_rule_breaches,
+        (coalesce(cr.contact_rule_breaches, 0) / nullif(ct.call_attempts, 0))::double
+            as contact_rule_breach_rate,
         coalesce(cd.complaints, 0) as complaints,
         (1000.0 * coalesce(cd.complaints, 0) / nullif(ct.cases_handled, 0))::double
             as complaints_per_1k_cases,
@@ -145,6 +166,7 @@ final as (
     left join roster r using (agent_id)
     left join recovery rc using (agent_id)
     left join contact ct using (agent_id)
+    left join contact_rules cr using (agent_id)
     left join promises pr using (agent_id)
     left join conduct cd using (agent_id)
     left join development dv using (agent_id)

@@ -5,6 +5,8 @@
 --   deferred        = variable_earned x $deferred_share, held to the year end; paid_now = rest
 --   veto            : the month's variable pay and the deferred pool of the calendar year so far
 --                     are forfeited (paid_now = deferred = 0)
+--   conduct gate    : (version 3, marts.agent_month_scorecard.conduct_gate_code) no variable pay
+--                     for the month (payout factor 0); the deferred pool is kept
 -- The pool before the month is the ytd_deferred_pool of the agent's latest earlier month of the
 -- same year, so months are built in order. Seed example: base 1,500, factor 1.0 ->
 -- 2,500 / 1,000 / 800 / 200.
@@ -12,7 +14,7 @@
 with
 
 card as (
-    select agent_id, month, grade, veto
+    select agent_id, month, grade, veto, conduct_gate_code
     from marts.agent_month_scorecard
     where month = $month_start::date
 ),
@@ -43,8 +45,10 @@ amounts as (
         coalesce(s.base_salary, 0) as base_salary,
         coalesce(s.base_salary, 0) / (1 - $variable_share) as target_pay,
         coalesce(s.base_salary, 0) / (1 - $variable_share) * $variable_share as variable_target,
-        -- not appraised (no grade): no variable pay
-        coalesce(f.factor, 0) as payout_factor,
+        c.conduct_gate_code,
+        -- not appraised (no grade) or stopped by the conduct gate: no variable pay
+        case when c.conduct_gate_code is not null then 0 else coalesce(f.factor, 0) end
+            as payout_factor,
         coalesce(b.ytd_deferred_pool, 0) as pool_before
     from card c
     left join salary s using (agent_id)
@@ -61,6 +65,7 @@ final as (
         round(target_pay, 2)::decimal(18, 2) as target_pay,
         round(variable_target, 2)::decimal(18, 2) as variable_target,
         payout_factor,
+        conduct_gate_code,
         round(variable_target * payout_factor, 2)::decimal(18, 2) as variable_earned,
         -- the rest of the earned pay after the deferred part, so that paid_now + deferred =
         -- variable_earned to the cent (rounding both shares separately can lose a cent)

@@ -55,7 +55,9 @@ handled_totals as (
 
 unowned as (
     -- what no agent owns and the centre's own totals (intermediate.centre_unowned)
-    select * from intermediate.centre_unowned($month_start::date, $month_end::date)
+    select * from intermediate.centre_unowned($month_start::date, $month_end::date,
+                                              $answered_cap, $unanswered_cap, $legal_start,
+                                              $legal_end)
 ),
 
 complaint_resolution as (
@@ -142,6 +144,7 @@ final as (
         coalesce(s.own_over_cap_calls, 0) as own_over_cap_calls,
         -- breaches no single agent could see: the dialler's governance, not an agent's fault
         coalesce(s.over_cap_calls - s.own_over_cap_calls, 0) as cross_agent_over_cap_calls,
+        u.cross_agent_answered_over_cap_calls,
         coalesce(s.off_hours_calls, 0) as off_hours_calls,
         coalesce(s.complaints, 0) as complaints,
         (1000.0 * s.complaints / nullif(h.cases_handled, 0))::double as complaints_per_1k_cases,

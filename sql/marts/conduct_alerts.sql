@@ -10,7 +10,8 @@
 with
 
 rules as (
-    select r.measure, r.above, r.severity, r.escalates from (select unnest($alert_rules) as r)
+    select r.measure, r.above, r.severity, r.escalates, r.min_evidence
+    from (select unnest($alert_rules) as r)
 ),
 
 agents as (
@@ -26,28 +27,37 @@ substantiated as (
 ),
 
 measures as (
-    -- the agent's own behaviour in the month, one row per measure
-    select a.agent_id, a.team_id, m.measure, m.value
+    -- the agent's own behaviour in the month, one row per measure, with the count of calls or
+    -- events behind it (a rule's min_evidence)
+    select a.agent_id, a.team_id, m.measure, m.value, m.evidence
     from agents a
     left join substantiated s using (agent_id)
     cross join lateral (
         select * from (values
-            ('own_over_cap_rate', a.own_over_cap_rate),
-            ('off_hours_rate', a.off_hours_rate),
-            ('threat_ratio', a.threat_ratio),
-            ('substantiated_complaints', coalesce(s.n, 0)::double),
-            ('suspected_privacy_calls', a.suspected_privacy_calls::double),
-            ('mandatory_not_passed', (a.mandatory_due - a.mandatory_passed)::double)
-        ) v(measure, value)
+            ('contact_rule_breach_rate', a.contact_rule_breach_rate, a.contact_rule_breaches),
+            ('answered_over_cap_calls', a.answered_over_cap_calls::double,
+                a.answered_over_cap_calls),
+            ('unanswered_over_cap_calls', a.unanswered_over_cap_calls::double,
+                a.unanswered_over_cap_calls),
+            ('curfew_calls', a.curfew_calls::double, a.curfew_calls),
+            ('own_over_cap_rate', a.own_over_cap_rate, a.own_over_cap_calls),
+            ('off_hours_rate', a.off_hours_rate, a.off_hours_calls),
+            ('threat_ratio', a.threat_ratio, a.qa_flagged_calls),
+            ('substantiated_complaints', coalesce(s.n, 0)::double, coalesce(s.n, 0)),
+            ('suspected_privacy_calls', a.suspected_privacy_calls::double,
+                a.suspected_privacy_calls),
+            ('mandatory_not_passed', (a.mandatory_due - a.mandatory_passed)::double,
+                a.mandatory_due - a.mandatory_passed)
+        ) v(measure, value, evidence)
     ) m
 ),
 
 fired as (
-    select m.agent_id, m.team_id, m.measure as rule, m.value, r.above as threshold, r.severity,
-        r.escalates
+    select m.agent_id, m.team_id, m.measure as rule, m.value, m.evidence, r.above as threshold,
+        r.severity, r.escalates
     from measures m
     join rules r using (measure)
-    where m.value > r.above
+    where m.value > r.above and m.evidence >= r.min_evidence
 ),
 
 previous as (
@@ -69,6 +79,7 @@ select
     g.agency_id,
     f.rule,
     round(f.value, 6) as value,
+    f.evidence,
     f.threshold,
     case when f.escalates and coalesce(p.consecutive_months, 0) + 1 >= $escalate_after
          then 'high' else f.severity end as severity,

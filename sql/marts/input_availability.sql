@@ -1,4 +1,4 @@
--- marts.input_availability: which optional (version-2) inputs the lender sent for the month, and
+-- marts.input_availability: which optional (version-2 and 3) inputs the lender sent for the month, and
 -- which measures are NULL without them. A landing without them still runs: the measures are NULL
 -- (never 0) and this table, the run's output and the data-quality page say why.
 --   * a version-2 source is sent when staging holds any of its rows dated in the month (cases
@@ -27,7 +27,12 @@ inputs as (
             (select count(*) from staging.qa_reviews
              where reviewed_at >= $month_start::date and reviewed_at < $month_end::date)),
         ('credit_followups', 'rehabilitation_index',
-            (select count(*) from staging.credit_followups where observed_on < $month_end::date))
+            (select count(*) from staging.credit_followups where observed_on < $month_end::date)),
+        -- version 3: without it, unanswered attempts are judged per debtor (stricter), not NULL
+        ('calls.dialled_number', 'unanswered_over_cap_calls of agent_month_metrics, judged per debtor',
+            (select count(*) from staging.calls
+             where started_at >= $month_start::date and started_at < $month_end::date
+                and dialled_number is not null))
     ) as t(input, measures, rows)
 )
 
@@ -38,5 +43,7 @@ select
     rows,
     measures,
     case when rows > 0 then null
+        when input = 'calls.dialled_number'
+            then 'not sent: ' || measures || ' (stricter than per number) this month'
         else 'not sent: ' || measures || ' are NULL (or fall back) this month' end as note
 from inputs

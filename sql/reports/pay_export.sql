@@ -1,6 +1,6 @@
 -- The month's pay as HR's payroll import expects it (`kaohe export-pay`, kaohe/scoring/payroll.py): one
 -- row per agent of marts.agent_month_pay, with the scorecard's team, level and the reason an
--- agent earns no variable pay (not appraised, or vetoed), and the agent's and team's names from
+-- agent earns no variable pay (not appraised, vetoed, or stopped by the conduct gate), and the agent's and team's names from
 -- the roster as of the month's last day. Every amount is the mart's, never recomputed.
 -- Bound: $start, $end (the month).
 select
@@ -12,6 +12,8 @@ select
     p.grade,
     -- a veto is never hidden: its reason wins over a reason not to appraise
     case when s.veto then coalesce(s.veto_reason, 'veto')
+         when s.conduct_gate_code is not null
+             then 'conduct gate: ' || replace(s.conduct_gate_code, '_', ' ')
          else s.not_appraised_reason
     end as reason,
     p.base_salary,

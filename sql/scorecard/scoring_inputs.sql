@@ -129,6 +129,14 @@ majors as (
     group by all
 ),
 
+high_alerts as (
+    -- version 3, the conduct gate: the agent's high conduct alerts in the month
+    select agent_id, count(*) as high_conduct_alerts
+    from marts.conduct_alerts
+    where month = $month_start::date and severity = 'high'
+    group by all
+),
+
 final as (
     -- rounded to 9 places: parallel floating-point sums differ in their last bits from run to
     -- run, and a re-run must give the same table
@@ -148,7 +156,8 @@ final as (
             greatest(coalesce(e.hire_date, $month_start::date), $month_start::date),
             least(coalesce(e.leave_date, $month_end::date), $month_end::date))) as active_days,
         e.hire_date > $month_start::date as joined_in_month,
-        e.leave_date < $month_end::date as left_by_month_end
+        e.leave_date < $month_end::date as left_by_month_end,
+        coalesce(h.high_conduct_alerts, 0) as high_conduct_alerts
     from marts.agent_month_metrics m
     cross join centre c
     left join portfolio p using (agent_id)
@@ -156,6 +165,7 @@ final as (
     left join veto_list v using (agent_id)
     left join majors j using (agent_id)
     left join tenure e using (agent_id)
+    left join high_alerts h using (agent_id)
     where m.month = $month_start::date
 )
 

@@ -284,3 +284,100 @@ def test_progress_is_reported_per_source_and_month_not_per_file(landing):
     _, _, lines = landing
     assert any(line.startswith("calls") for line in lines)
     assert len(lines) <= 2 * len(SOURCES)
+
+
+def judged_calls(root: Path, manifest: dict) -> pl.DataFrame:
+    """The good calls with their debtor, judged by the legal contact rules the way
+    sql/intermediate/contact_rule_calls.sql judges them (answered calls beyond 3 an agent, debtor
+    and day; unanswered attempts beyond 6 an agent, dialled number and day; the 22:00-08:00
+    curfew), in pure DuckDB over the delivered files."""
+    calls = without_bad_rows(root, manifest, "calls")
+    cases = read_source(root, "cases").filter(pl.col("risk_score") != "abc")
+    con = duckdb.connect()
+    con.register("calls", calls)
+    con.register("cases", cases.select("case_id", "debtor_id", "debtor_phone").unique())
+    return con.sql("""
+        with keyed as (
+            select c.call_id, c.agent_id, c.case_id, d.debtor_id, d.debtor_phone,
+                   c.dialled_number, c.started_at::timestamp as started_at,
+                   c.started_at::timestamp::date as day,
+                   c.outcome in ('connected_debtor', 'connected_third_party') as answered
+            from calls c join cases d using (case_id)
+        )
+        select *, strftime(day, '%Y-%m') as month, hour(started_at) as hour,
+               answered and row_number() over (
+                   partition by agent_id, debtor_id, day, answered
+                   order by started_at, call_id) > 3 as answered_over_cap,
+               not answered and row_number() over (
+                   partition by agent_id, coalesce(dialled_number, debtor_id), day, answered
+                   order by started_at, call_id) > 6 as unanswered_over_cap,
+               hour(started_at) < 8 or hour(started_at) >= 22 as curfew
+        from keyed""").pl().with_columns(
+        breach=pl.col("answered_over_cap") | pl.col("unanswered_over_cap") | pl.col("curfew"),
+        harasser=pl.col("agent_id").is_in(manifest["harassing_agents"]))
+
+
+def test_ordinary_agents_retry_hard_to_reach_debtors_within_the_legal_rules(landing):
+    out, manifest, _ = landing
+    calls = judged_calls(out, manifest)
+    ordinary = calls.filter(~pl.col("harasser"))
+    # the dialler's stops keep an ordinary agent's queue within the law: a rare breach by hand
+    assert ordinary["breach"].mean() < 0.01
+    # ... yet a hard-to-reach debtor gets several attempts a day: the old rule (more than 3
+    # attempts a debtor a day) would flag a good share of debtor-days
+    per_day = calls.group_by("debtor_id", "day").len()
+    assert (per_day["len"] > 3).mean() > 0.20
+    assert (per_day["len"] > 6).mean() > 0.005
+    # retries are spread over the day: one an hour at most on a case (but the harassers' bursts)
+    spread = ordinary.group_by("case_id", "agent_id", "day", "hour").len()
+    assert (spread["len"] > 1).mean() < 0.01
+    # late calls before 22:00 are lawful and happen; the curfew is kept by nearly everyone
+    lawful_late = ordinary.filter(pl.col("hour") == 21).height
+    assert 0.002 < lawful_late / ordinary.height < 0.03
+    assert ordinary["curfew"].mean() < 0.001
+
+
+def test_every_harasser_breaks_the_legal_rules_and_the_manifest_names_the_breakers(landing):
+    out, manifest, _ = landing
+    calls = judged_calls(out, manifest)
+    rules = ["answered_over_cap", "unanswered_over_cap", "curfew"]
+    harassers = calls.filter(pl.col("harasser"))
+    per_month = harassers.group_by("month", "agent_id").agg(
+        pl.col("day").n_unique().alias("days"),
+        pl.col("day").filter(pl.col("answered_over_cap")).n_unique().alias("answered_days"),
+        *[pl.col(r).sum() for r in rules], pl.len())
+    months = calls["month"].unique().to_list()
+    assert per_month.height == len(manifest["harassing_agents"]) * len(months)
+    for row in per_month.iter_rows(named=True):
+        # more than 3 answered calls to one debtor on most of the days they work, bursts of
+        # unanswered redials past 6 on one number, calls in the curfew
+        assert row["answered_days"] >= row["days"] / 2, row
+        assert row["unanswered_over_cap"] > 0 and row["curfew"] > 0, row
+        assert sum(row[r] for r in rules) > 0.05 * row["len"], row  # conduct_alerts' 2 %
+    # the manifest's ground truth is what the files show, rule by rule
+    found = calls.filter(pl.col("breach")).group_by("month", "agent_id").agg(
+        *[pl.col(r).sum() for r in rules])
+    truth = {(m, a): [n[r] for r in rules]
+             for m, agents in manifest["contact_rule_breaches"].items() for a, n in agents.items()}
+    assert {(r["month"], r["agent_id"]): [r[x] for x in rules]
+            for r in found.iter_rows(named=True)} == truth
+    assert {m: sorted(a) for m, a in manifest["contact_rule_breakers"].items()} == {
+        m: sorted(a) for m, a in manifest["contact_rule_breaches"].items()}
+    # a few ordinary agents break a rule in a month, not most
+    agents = calls["agent_id"].n_unique() - len(manifest["harassing_agents"])
+    for month, breakers in manifest["contact_rule_breakers"].items():
+        assert set(manifest["harassing_agents"]) <= set(breakers), month
+        ordinary = set(breakers) - set(manifest["harassing_agents"])
+        assert 0 < len(ordinary) <= 0.1 * agents, month
+
+
+def test_dialled_numbers_are_the_debtors_phone_or_a_second_number(landing):
+    out, manifest, _ = landing
+    calls = judged_calls(out, manifest)
+    assert calls["dialled_number"].null_count() == 0
+    assert calls["dialled_number"].str.contains(r"^1[3-9]\d{9}$").all()
+    on_file = (calls["dialled_number"] == calls["debtor_phone"]).mean()
+    assert 0.8 < on_file < 0.98  # mostly the phone on file, sometimes the second number
+    numbers = calls.group_by("debtor_id").agg(pl.col("dialled_number").n_unique())
+    assert (numbers["dialled_number"] == 2).mean() > 0.1
+    assert numbers["dialled_number"].max() == 2

@@ -310,10 +310,12 @@ def test_conduct_alerts_fire_above_the_threshold_and_escalate_in_consecutive_mon
 
     insert(con, "cases", [case("C1", "D1"), case("C2", "D2")])
     for month, day in (("2026-07", "2026-07-14"), ("2026-08", "2026-08-12")):
-        # H calls debtor D1 five times a day (2 own calls over the cap of 3, of 5 attempts);
-        # N calls once, off hours never
-        insert(con, "calls", [call(f"{month}H{i}", "H", "C1", f"{day} {9 + i:02d}:00:00")
-                              for i in range(5)]
+        # H reaches debtor D1 eight times a day (5 answered calls over the legal cap of 3: a
+        # breach rate of 5/8 on 5 breaching calls, the default rule's evidence minimum);
+        # N calls once
+        insert(con, "calls", [call(f"{month}H{i}", "H", "C1", f"{day} {9 + i:02d}:00:00",
+                                   outcome="connected_debtor", duration_s=60)
+                              for i in range(8)]
                + [call(f"{month}N", "N", "C2", f"{day} 10:00:00")])
         build_all(con, CFG, month)
         build(con, "conduct_alerts", CFG, month)
@@ -321,6 +323,6 @@ def test_conduct_alerts_fire_above_the_threshold_and_escalate_in_consecutive_mon
                        "severity, consecutive_months from marts.conduct_alerts "
                        "order by 1, 2, 3").fetchall()
     assert rows == [
-        ("2026-07", "H", "own_over_cap_rate", 0.4, 0.05, "medium", 1),
-        ("2026-08", "H", "own_over_cap_rate", 0.4, 0.05, "high", 2),
+        ("2026-07", "H", "contact_rule_breach_rate", 0.625, 0.02, "medium", 1),
+        ("2026-08", "H", "contact_rule_breach_rate", 0.625, 0.02, "high", 2),
     ]

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -148,7 +149,9 @@ FRAME_SCHEMA: dict[str, pl.DataType] = {
     "credited_collections": pl.Float64,
     "call_attempts": pl.Int64, "over_cap_calls": pl.Int64, "own_over_cap_calls": pl.Int64,
     "off_hours_calls": pl.Int64, "over_cap_rate": pl.Float64, "own_over_cap_rate": pl.Float64,
-    "off_hours_rate": pl.Float64, "relief_rate": pl.Float64, "ptp_kept_rate_adjusted": pl.Float64,
+    "off_hours_rate": pl.Float64, "relief_rate": pl.Float64, "contact_rule_breaches": pl.Int64,
+    "contact_rule_breach_rate": pl.Float64, "high_conduct_alerts": pl.Int64,
+    "ptp_kept_rate_adjusted": pl.Float64,
     "cases_assigned": pl.Int64, "surveys": pl.Int64, "mandatory_due": pl.Int64,
     "ptp_kept_rate": pl.Float64, "rpc_rate": pl.Float64, "complaints_per_1k_cases": pl.Float64,
     "threat_ratio": pl.Float64, "privacy_incidents": pl.Int64, "csat_avg": pl.Float64,
@@ -182,7 +185,8 @@ def metrics_row(agent_id: str, **values: Any) -> dict[str, Any]:
     # the mart's rates, made from its counts as sql/marts/agent_month_metrics.sql makes them
     for rate, count in (("over_cap_rate", "over_cap_calls"),
                         ("own_over_cap_rate", "own_over_cap_calls"),
-                        ("off_hours_rate", "off_hours_calls")):
+                        ("off_hours_rate", "off_hours_calls"),
+                        ("contact_rule_breach_rate", "contact_rule_breaches")):
         if rate not in values:
             row[rate] = (row[count] or 0) / row["call_attempts"] if row["call_attempts"] else None
     return row
@@ -203,7 +207,8 @@ def points(card_row: dict[str, Any], metric: str) -> float | None:
 #   rpc 0.15 -> 50), compliance 100 (nothing wrong), satisfaction 50 (csat 3.9), skill 50
 #   (mandatory 0.9 -> 50, simulation 75 -> 50).
 HALF = dict(amount_due=1000.0, credited_collections=175.0, ptp_kept_rate=0.5, rpc_rate=0.15,
-            call_attempts=100, over_cap_calls=0, off_hours_calls=0, complaints_per_1k_cases=0.0,
+            call_attempts=100, over_cap_calls=0, off_hours_calls=0, contact_rule_breaches=0,
+            complaints_per_1k_cases=0.0,
             threat_ratio=0.0, privacy_incidents=0, csat_avg=3.9, mandatory_pass_rate=0.9,
             simulation_score=75.0)
 
@@ -223,18 +228,18 @@ def test_higher_is_better_rule_is_linear_from_floor_to_target_and_capped(value, 
     assert points(got, "ptp_kept_rate_adjusted") == pytest.approx(expected)
 
 
-@pytest.mark.parametrize(("off_hours_calls", "expected"), [
-    (0, 100.0),     # 0% off-hours: the target (lower is better)
+@pytest.mark.parametrize(("breaches", "expected"), [
+    (0, 100.0),     # no call breaking the legal contact rules: the target (lower is better)
     (1, 50.0),      # 1% is half-way from the 2% floor to the 0% target
     (2, 0.0),       # 2%: the floor
     (10, 0.0),      # 10%: worse than the floor, capped at 0
 ])
-def test_lower_is_better_rule_off_hours_rate_is_linear_and_capped(off_hours_calls, expected):
-    got = scored([metrics_row("A", call_attempts=100, off_hours_calls=off_hours_calls,
+def test_lower_is_better_rule_contact_rule_breach_rate_is_linear_and_capped(breaches, expected):
+    got = scored([metrics_row("A", call_attempts=100, contact_rule_breaches=breaches,
                               over_cap_calls=0)])["A"]
-    assert points(got, "off_hours_rate") == pytest.approx(expected)
-    (rule,) = [r for r in got["rule_points"] if r["metric"] == "off_hours_rate"]
-    assert rule["value"] == pytest.approx(off_hours_calls / 100)
+    assert points(got, "contact_rule_breach_rate") == pytest.approx(expected)
+    (rule,) = [r for r in got["rule_points"] if r["metric"] == "contact_rule_breach_rate"]
+    assert rule["value"] == pytest.approx(breaches / 100)
     assert rule["direction"] == "lower"
 
 
@@ -276,10 +281,11 @@ def test_credited_recovery_rate_is_computed_at_full_precision_from_decimal_money
 # 2. dimensions and composite ------------------------------------------------------------------
 
 def test_dimension_is_the_weighted_mean_of_its_rules_that_have_data():
-    # compliance: over-cap 0% -> 100 (w .25), off-hours 1% -> 50 (w .20); complaints, threat
-    # ratio and privacy have no value and drop out: (25 + 10) / 0.45
-    got = scored([metrics_row("A", call_attempts=100, over_cap_calls=0, off_hours_calls=1)])["A"]
-    assert got["compliance_score"] == pytest.approx(35 / 0.45)
+    # compliance: contact-rule breaches 1% -> 50 (w .45), threat ratio 0 -> 100 (w .20);
+    # complaints and privacy have no value and drop out: (22.5 + 20) / 0.65
+    got = scored([metrics_row("A", call_attempts=100, contact_rule_breaches=1,
+                              threat_ratio=0.0)])["A"]
+    assert got["compliance_score"] == pytest.approx(42.5 / 0.65)
     # recovery: on target -> 100 (w .60), rpc at the floor -> 0 (w .15); no PTP due: (60 + 0)/.75
     got = scored([metrics_row("B", amount_due=1000.0, credited_collections=350.0,
                               rpc_rate=0.05)])["B"]
@@ -775,7 +781,7 @@ def _drop_veto_type(data: dict) -> None:
 
 
 BROKEN = [
-    (_set("metrics.contact_cap_per_day", 4), {"contact-cap": "error"}),
+    (_set("contact_rules.answered_per_debtor_day", 4), {"answered-calls-cap": "error"}),
     (_set("metrics.contact_hours.end", "22:30:00"),
      {"contact-hours-legal": "error", "contact-hours-default": "warning"}),
     (_set("metrics.contact_hours.start", "07:30:00"),
@@ -817,10 +823,10 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_audit_config_cli_exits_1_on_an_error_and_0_on_the_defaults(tmp_path):
-    bad = config_copy(tmp_path, _set("metrics.contact_cap_per_day", 4))
+    bad = config_copy(tmp_path, _set("contact_rules.answered_per_debtor_day", 4))
     out = run_cli("audit-config", "--config", str(bad))
     assert out.returncode == 1, out.stderr
-    assert "[contact-cap]" in out.stdout and "ERROR" in out.stdout
+    assert "[answered-calls-cap]" in out.stdout and "ERROR" in out.stdout
     ok = run_cli("audit-config", "--config", str(DEFAULT_CONFIG))
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "0 error(s), 0 warning(s)" in ok.stdout
@@ -886,3 +892,43 @@ def test_an_agent_without_calls_or_cases_is_not_appraised(tmp_path):
         "select composite, grade, compliance_score from marts.agent_month_scorecard "
         "where agent_id = 'IDLE'").fetchall()[0]
     assert composite is None and grade == "NA" and compliance is None
+
+
+# 8. the conduct gate (version 3) -------------------------------------------------------------
+
+BEST = dict(HALF, credited_collections=350.0, ptp_kept_rate=0.7, rpc_rate=0.25, csat_avg=4.5,
+            mandatory_pass_rate=1.0, simulation_score=85.0)
+
+
+def test_the_conduct_gate_caps_the_grade_at_c_and_says_why():
+    got = scored([
+        metrics_row("OK", **BEST),
+        metrics_row("ALERT", **BEST, high_conduct_alerts=1),
+        # 2% of calls breaking the legal contact rules: 0 points of 45; compliance 55 < 60
+        metrics_row("RULES", **{**BEST, "contact_rule_breaches": 2}),
+        metrics_row("POOR", **{**HALF, "credited_collections": 0.0, "ptp_kept_rate": 0.3,
+                               "rpc_rate": 0.05, "csat_avg": 3.0},
+                    high_conduct_alerts=1),
+        metrics_row("VETOED", **BEST, veto=True, high_conduct_alerts=1),
+    ])
+    assert (got["OK"]["grade"], got["OK"]["conduct_gate_code"]) == ("S", None)
+    assert (got["ALERT"]["grade_before_gate"], got["ALERT"]["grade"],
+            got["ALERT"]["conduct_gate_code"]) == ("S", "C", "high_alert")
+    assert got["RULES"]["compliance_score"] == pytest.approx(55.0)
+    assert (got["RULES"]["grade_before_gate"], got["RULES"]["grade"],
+            got["RULES"]["conduct_gate_code"]) == ("B", "C", "low_compliance")  # 86.5
+    # the gate caps, it never raises: a D stays D
+    assert (got["POOR"]["grade"], got["POOR"]["conduct_gate_code"]) == ("D", "high_alert")
+    # a veto is graded VETO already; the gate does not apply
+    assert (got["VETOED"]["grade"], got["VETOED"]["conduct_gate_code"]) == ("VETO", None)
+    # the composite and the ranks are the skill's: the gate changes the grade only
+    assert got["ALERT"]["composite"] == got["OK"]["composite"] == 96.0
+
+
+def test_the_conduct_gate_follows_its_configuration():
+    cfg = replace(CFG, conduct_gate=type(CFG.conduct_gate)(min_compliance_score=50,
+                                                           max_grade="B"))
+    got = scored([metrics_row("RULES", **{**BEST, "contact_rule_breaches": 2}),
+                  metrics_row("ALERT", **BEST, high_conduct_alerts=1)], cfg)
+    assert (got["RULES"]["grade"], got["RULES"]["conduct_gate_code"]) == ("B", None)
+    assert (got["ALERT"]["grade"], got["ALERT"]["conduct_gate_code"]) == ("B", "high_alert")
