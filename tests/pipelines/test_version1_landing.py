@@ -1,11 +1,13 @@
 """A lender that sends only the version-1 contract: no qa_reviews, no credit_followups, case
-snapshots without dpd / overdue_amount, complaints without resolved_at. The month runs end to
+snapshots without dpd / overdue_amount, complaints without resolved_at, calls without
+dialled_number (version 3). The month runs end to
 end; the measures built on the missing inputs are NULL (never 0, never an error) and
 marts.input_availability says which inputs were not sent."""
 
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import shutil
 import subprocess
@@ -19,19 +21,23 @@ import pytest
 from kaohe.generate import generate
 
 MONTH = "2026-08"
-V2_COLUMNS = {"cases": ("dpd", "overdue_amount"), "complaints": ("resolved_at",)}
+V2_COLUMNS = {"cases": ("dpd", "overdue_amount"), "complaints": ("resolved_at",),
+              "calls": ("dialled_number",)}
 
 
 def _strip(path: Path, drop: tuple[str, ...], encoding: str) -> None:
     """Rewrite a CSV without the version-2 columns (the quoting of the generator kept)."""
-    text = path.read_bytes().decode(encoding).lstrip("\ufeff")
+    data = path.read_bytes()
+    text = (gzip.decompress(data) if path.suffix == ".gz" else data).decode(encoding)
+    text = text.lstrip("\ufeff")
     rows = list(csv.reader(io.StringIO(text)))
     keep = [i for i, name in enumerate(rows[0]) if name not in drop]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     for row in rows:
         writer.writerow([row[i] for i in keep if i < len(row)])
-    path.write_bytes(out.getvalue().encode(encoding))
+    data = out.getvalue().encode(encoding)
+    path.write_bytes(gzip.compress(data, mtime=0) if path.suffix == ".gz" else data)
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +49,7 @@ def built(tmp_path_factory) -> Path:
         shutil.rmtree(landing / source)
     for source, drop in V2_COLUMNS.items():
         encoding = "gb18030" if source == "complaints" else "utf-8"
-        for path in sorted((landing / source).glob("*.csv")):
+        for path in sorted((landing / source).glob("*.csv*")):
             _strip(path, drop, encoding)
     header = (landing / "cases" / "cases_20260801.csv").read_text(encoding="utf-8").split("\n")[0]
     assert "dpd" not in header and "overdue_amount" not in header
@@ -60,7 +66,7 @@ def test_the_month_runs_and_says_which_optional_inputs_were_not_sent(built):
         sent = dict(con.execute("select input, sent from marts.input_availability").fetchall())
         assert sent == {"cases.dpd": False, "cases.overdue_amount": False,
                         "complaints.resolved_at": False, "qa_reviews": False,
-                        "credit_followups": False}
+                        "credit_followups": False, "calls.dialled_number": False}
         aging = con.execute(
             "select count(*), count(aging_cases), count(aging_reduction_rate), "
             "count(roll_forward_rate) from marts.agent_month_metrics").fetchall()[0]
