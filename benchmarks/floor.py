@@ -6,7 +6,8 @@ The least work that gives the same numbers as ``kaohe run``: per source, one ``r
 all its files (every column as text, malformed lines skipped) with the contract's typing and row
 rules in the same statement, latest file wins per key; then the very same
 ``sql/marts/agent_month_metrics.sql``. Nothing else: no file registry or hashes, no lineage or
-line numbers, no quarantine rows, no PII hashing (PII columns are not read at all), no staging
+line numbers, no quarantine rows, no PII hashing (PII columns are not read at all, but for
+calls.dialled_number, which the contact rules count by: its md5), no staging
 history, no checks, no other marts, no reports, no publishing, no orchestration.
 
 It uses the writer's DuckDB settings (threads, memory limit) so both sides have the same machine.
@@ -24,6 +25,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# PII the metrics group by (the unanswered-attempts rule counts per dialled number)
+COUNTED_PII = {"dialled_number"}
 sys.path.insert(0, str(ROOT))
 
 from kaohe.config import load_config  # noqa: E402
@@ -53,7 +56,7 @@ def _relations(con, src: Source, files: list[LandedFile], tmp: Path
                ) -> tuple[list[str], dict[str, int]]:
     """SQL relations giving ``_r_<column>`` text columns and ``_path`` for a source's files,
     one per distinct CSV header and one per Parquet file; and each read path's delivery order."""
-    wanted = [c for c in src.columns if not c.pii]
+    wanted = [c for c in src.columns if not c.pii or c.name in COUNTED_PII]
     by_header: dict[tuple[str, ...], list[str]] = {}
     order: dict[str, int] = {}
     rels: list[str] = []
@@ -96,7 +99,7 @@ def _relations(con, src: Source, files: list[LandedFile], tmp: Path
 def load_source(con, src: Source, files: list[LandedFile], tmp: Path) -> None:
     """Typed, checked, latest-file-wins rows of one source into ``staging.<source>``."""
     rels, order = _relations(con, src, files, tmp)
-    cols = [c for c in src.columns if not c.pii]
+    cols = [c for c in src.columns if not c.pii or c.name in COUNTED_PII]
     bdate = {str(f.path): f.business_date for f in files}
     con.execute("create or replace temp table _files (path varchar, ord int, bdate date)")
     if order:
@@ -114,7 +117,11 @@ def load_source(con, src: Source, files: list[LandedFile], tmp: Path) -> None:
     union = " union all by name ".join(f"({r})" for r in rels)
     con.execute(
         f"create or replace table staging.{src.name} as select {snapshot}"
-        + ", ".join(quote(c.name) if not c.pii else f"null::{c.sql_type} as {quote(c.name)}"
+        + ", ".join(quote(c.name) if not c.pii
+                    # a number's identity is all the contact rules need: an md5, never clear
+                    else f"md5(nullif(trim({raws[c.name]}), '')) as {quote(c.name)}"
+                    if c.name in COUNTED_PII and c.name in raws
+                    else f"null::{c.sql_type} as {quote(c.name)}"
                     for c in src.columns)
         # the file's business date: the shared rules that ask "how new is the data" read it
         + f", f.ord as _ord, f.bdate as _business_date from (select *, {typed} from ({union})) t "

@@ -53,7 +53,7 @@ KEEP = {
     "assignments": ["assignment_id", "case_id", "agent_id", "assigned_at", "released_at",
                     "dpd_at_assignment", "amount_due"],
     "calls": ["call_id", "case_id", "agent_id", "started_at", "duration_s", "outcome",
-              "ptp_amount", "ptp_due_date"],
+              "ptp_amount", "ptp_due_date", "dialled_number"],
     "qa_flags": ["call_id", "label", "confidence"],
     "repayments": ["payment_id", "case_id", "paid_at", "amount", "payment_type", "reversal_of"],
     "complaints": ["complaint_id", "case_id", "agent_id", "received_at", "category",
@@ -388,6 +388,18 @@ def compute(landing: Path, month: str, params: dict) -> pd.DataFrame:
     connected = mc["outcome"].isin(["connected_debtor", "connected_third_party"])
     rpc = mc["outcome"].eq("connected_debtor")
     time_of_day = mc["started_at"] - mc["day"]
+    # the legal contact rules (version 3): the agent's own answered calls per debtor and day,
+    # own unanswered attempts per dialled number (the debtor without one) and day, the curfew
+    number = mc["dialled_number"].where(mc["dialled_number"].notna(), mc["debtor"]) \
+        if "dialled_number" in mc else mc["debtor"]
+    ordered = mc.assign(answered=connected, number=number).sort_values(["started_at", "call_id"])
+    a_rank = ordered.groupby(["agent_id", "debtor", "day", "answered"]).cumcount()
+    u_rank = ordered.groupby(["agent_id", "number", "day", "answered"]).cumcount()
+    answered_over = (ordered["answered"] & (a_rank >= params["answered_cap"])).reindex(mc.index)
+    unanswered_over = (~ordered["answered"] & (u_rank >= params["unanswered_cap"])
+                       ).reindex(mc.index)
+    curfew = (time_of_day < pd.Timedelta(params["legal_start"])) | (
+        time_of_day >= pd.Timedelta(params["legal_end"]))
     qa = d["qa_flags"]
     confident = qa["confidence"] >= params["qa_threshold"]
     flagged = qa.loc[qa["label"].isin(params["qa_labels"]) & confident, "call_id"]
@@ -406,6 +418,10 @@ def compute(landing: Path, month: str, params: dict) -> pd.DataFrame:
         | (time_of_day >= pd.Timedelta(params["hours_end"])),
         "qa_flagged_calls": connected & mc["call_id"].isin(flagged),
         "suspected_privacy_calls": connected & mc["call_id"].isin(privacy_flagged),
+        "answered_over_cap_calls": answered_over,
+        "unanswered_over_cap_calls": unanswered_over,
+        "curfew_calls": curfew,
+        "contact_rule_breaches": answered_over | unanswered_over | curfew,
     }).groupby("agent_id").sum()
 
     handled = mc[["agent_id", "case_id"]].drop_duplicates()
@@ -546,6 +562,8 @@ def compute(landing: Path, month: str, params: dict) -> pd.DataFrame:
     counts = ["cases_assigned", "call_attempts", "connected_calls", "rpc_calls", "talk_time_s",
               "effective_calls", "cases_handled", "ptp_made", "ptp_due", "ptp_kept",
               "ptp_neutralised", "over_cap_calls", "own_over_cap_calls", "off_hours_calls",
+              "answered_over_cap_calls", "unanswered_over_cap_calls", "curfew_calls",
+              "contact_rule_breaches",
               "complaints", "qa_flagged_calls", "suspected_privacy_calls",
               "privacy_complaints", "privacy_violations", "major_violations", "surveys",
               "mandatory_due", "mandatory_passed", "hardship_cases_handled", "relief_plans",
@@ -587,6 +605,11 @@ def compute(landing: Path, month: str, params: dict) -> pd.DataFrame:
         "over_cap_rate": ratio(m["over_cap_calls"], m["call_attempts"]),
         "own_over_cap_rate": ratio(m["own_over_cap_calls"], m["call_attempts"]),
         "off_hours_rate": ratio(m["off_hours_calls"], m["call_attempts"]),
+        "answered_over_cap_calls": m["answered_over_cap_calls"],
+        "unanswered_over_cap_calls": m["unanswered_over_cap_calls"],
+        "curfew_calls": m["curfew_calls"],
+        "contact_rule_breaches": m["contact_rule_breaches"],
+        "contact_rule_breach_rate": ratio(m["contact_rule_breaches"], m["call_attempts"]),
         "complaints": m["complaints"],
         "complaints_per_1k_cases": ratio(1000.0 * m["complaints"], m["cases_handled"]),
         "qa_flagged_calls": m["qa_flagged_calls"],
