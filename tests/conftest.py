@@ -20,7 +20,11 @@ from assets.resources import Warehouse
 from kaohe.ingest.contract import load_contract
 from kaohe.ingest.ingestor import Ingestor, SourceResult, discover
 
-HEADERS = {name: ",".join(src.column_names) for name, src in load_contract().items()}
+# The header a test's hand-written rows follow: the contract's columns without the optional
+# version-3 ones (a landing without them is valid; the tests that need them add them).
+VERSION_3_OPTIONAL = {"dialled_number"}
+HEADERS = {name: ",".join(c for c in src.column_names if c not in VERSION_3_OPTIONAL)
+           for name, src in load_contract().items()}
 
 
 class Landing:

@@ -10,7 +10,7 @@ order, and a file's line follows from its first rowid), its own date window
 A file that needs more than the ordinary goes through ``ingest_file`` after the batch, in the
 order of the landing: an earlier version of its name, content already loaded, a sibling of the
 same date and sequence, another encoding or a byte-order mark, a header the contract refuses, a
-parquet, a source with references between its rows or with debtor PII (the case master:
+parquet, a source with references between its rows or with debtor names (the case master:
 names are masked across tables as it loads); and, found once the batch is read, a duplicate key
 within the file (an exact copy of a line is one too) or a line repeating the header (the single
 file's path drops both without counting them toward the share: ``Reader._mark_copies``), a line
@@ -73,7 +73,10 @@ class Batch:
     def batches(self, src: Source, todo: list[LandedFile], hashes: dict[str, Future]
                 ) -> list[list[Member]]:
         """The ordinary files of ``todo``, grouped by header and format (see the module)."""
-        if src.pii_columns or src.references:
+        # the case master masks debtor names across tables as it loads, and references check rows
+        # against each other: file by file. Other PII (calls.dialled_number) is hashed in the
+        # read, the same in a batch as alone.
+        if "debtor_name" in src.pii_columns or src.references:
             return []
         candidates = [f for f in todo if f.problem is None and f.fmt in ("csv", "csv.gz")
                       and f.business_date is not None]

@@ -11,10 +11,10 @@ import io
 import pytest
 
 from kaohe.ingest import encoding
-from kaohe.ingest.contract import load_contract
 from kaohe.ingest.encoding import analyse
+from tests.conftest import HEADERS
 
-HEADER = ",".join(load_contract()["calls"].column_names) + ",note"
+HEADER = HEADERS["calls"] + ",note"
 CALL = "K{n},C1,A1,2026-08-03 09:00:00,35,busy,,,R1,{note}"
 COMPLAINTS = ("complaint_id,case_id,agent_id,received_at,channel,category,severity,"
               "substantiated,description")

@@ -46,7 +46,7 @@ from hypothesis import strategies as st
 from kaohe.ingest import pii
 from kaohe.ingest.contract import load_contract
 from kaohe.warehouse import quote
-from tests.conftest import Landing
+from tests.conftest import HEADERS, Landing
 
 EXAMPLES = int(os.environ.get("KAOHE_FUZZ_EXAMPLES", "25"))
 
@@ -770,7 +770,7 @@ def quarantine(landing: Landing) -> list[tuple]:
 def test_cr_line_endings_are_read(landing):
     """Found: a CR-only file (old Mac/Excel export) made the header sniffer raise csv.Error; the
     whole file went to the catch-all as unreadable_file although DuckDB reads it fine."""
-    header = ",".join(CONTRACT["calls"].column_names)
+    header = HEADERS["calls"]
     write_bytes(landing, "calls", "calls_20260803.csv",
                 "\r".join([header, CALL.format(id="K1"), CALL.format(id="K2")]).encode())
     landing.ingest()
@@ -781,7 +781,7 @@ def test_cr_line_endings_are_read(landing):
 def test_header_longer_than_the_csv_field_limit_is_rejected_cleanly(landing):
     """Found: a column name over 131072 characters made csv.reader raise in the sniffer (the
     catch-all, with a traceback); it is now a header problem like an empty column name."""
-    header = ",".join([*CONTRACT["calls"].column_names, "x" * (CSV_FIELD_LIMIT + 1)])
+    header = ",".join([HEADERS["calls"], "x" * (CSV_FIELD_LIMIT + 1)])
     write_bytes(landing, "calls", "calls_20260803.csv",
                 f"{header}\n{CALL.format(id='K1')},v\n".encode())
     write_bytes(landing, "calls", "calls_20260804.csv",
@@ -793,7 +793,7 @@ def test_header_longer_than_the_csv_field_limit_is_rejected_cleanly(landing):
     assert call_ids(landing) == {"K2"}
 
 
-HEADER = ",".join(CONTRACT["calls"].column_names)
+HEADER = HEADERS["calls"]
 AGENT = "A1,王芳,T01,催收一组,m@x.cn,深圳,L1,2025-01-01,in_house,,3000.00,active,a@x.cn"
 
 
@@ -806,7 +806,7 @@ def test_extra_column_named_like_a_lineage_column_is_rejected_cleanly(landing, s
     """Found: an extra column called ``_line`` (or any lineage column; ``snapshot_date`` in a
     snapshot source) clashed with the lineage column in the INSERT into raw: a BinderException
     in the catch-all. It is now rejected as a header problem, naming the column."""
-    header = ",".join([*CONTRACT[source].column_names, extra])
+    header = ",".join([HEADERS[source], extra])
     write_bytes(landing, source, f"{source}_20260803.csv", f"{header}\n{row},v\n".encode())
     caught = Caught()
     logging.getLogger("kaohe").addHandler(caught)

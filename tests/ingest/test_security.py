@@ -19,6 +19,7 @@ from kaohe.ingest.contract import source
 from kaohe.ingest.ingestor import Ingestor, discover
 from kaohe.paths import UnsafePathError, data_path, safe_name
 from kaohe.warehouse.publish import publish
+from tests.conftest import HEADERS
 
 NAME, PHONE, ID_NUMBER = "欧阳娜娜", "13912345678", "44030619900101123X"
 # the contract's case columns, the optional version-2 dpd and overdue_amount left empty
@@ -205,7 +206,7 @@ def test_a_name_is_masked_when_the_case_master_arrives_after_the_complaint(landi
 
 
 def test_an_extra_column_is_masked_like_free_text(landing):
-    header = ",".join(source("calls").column_names) + ",debtor_mobile"
+    header = HEADERS["calls"] + ",debtor_mobile"
     landing.write("calls", "calls_20260803.csv",
                   ["K1,C1,A1,2026-08-03 09:00:00,35,busy,,,R1,139 1234 5678"], header=header)
     landing.ingest()
