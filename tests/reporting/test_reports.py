@@ -59,17 +59,20 @@ def test_every_agent_of_the_month_has_a_card_and_every_team_a_report(home, publi
 def test_numbers_on_the_card_equal_the_marts(home, published):
     rows = published.sql(
         "select s.agent_id, s.composite, s.grade, s.team_rank, p.paid_now, p.deferred, "
-        "m.over_cap_calls from marts.agent_month_scorecard s join marts.agent_month_pay p "
+        "m.answered_over_cap_calls, m.unanswered_over_cap_calls, m.curfew_calls "
+        "from marts.agent_month_scorecard s join marts.agent_month_pay p "
         "using (agent_id, month) join marts.agent_month_metrics m using (agent_id, month) "
         f"where s.month = '{MONTH}-01' and s.composite is not null").fetchall()
     assert rows
-    for agent_id, composite, grade, rank, paid_now, deferred, over_cap in rows:
+    for agent_id, composite, grade, rank, paid_now, deferred, *breaches in rows:
         html = (out(home) / "agents" / f"{agent_id}.html").read_text()
         assert f">{composite:,.2f}<" in html, agent_id
         assert f"g-{grade}" in html
         assert f">{rank}<" in html
         assert f"¥{paid_now:,.2f}" in html and f"¥{deferred:,.2f}" in html
-        assert f">{over_cap:,}<" in html
+        # the incidents are the agent's own breaches of the legal contact rules
+        for count in breaches:
+            assert f">{count:,}<" in html, agent_id
 
 
 def test_reports_are_self_contained_with_no_external_url(home):

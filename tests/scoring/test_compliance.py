@@ -153,23 +153,24 @@ def test_precision_and_recall_per_model_version_and_label(con):
 
 # escalation ----------------------------------------------------------------------------------
 
-def test_a_training_backlog_is_not_escalated_but_repeated_off_hours_calls_are(con):
+def test_a_training_backlog_is_not_escalated_but_repeated_curfew_calls_are(con):
     from tests.metric_rows import agent, training
 
     insert(con, "agents", [agent("A", "2026-06-01")])
     insert(con, "trainings", [training("E1", "A", "mandatory", "2026-06-30")])  # never passed
-    # 3 off-hours calls of 10 in July and in August (30% > 2%)
+    # 5 calls at 22:00 (the legal curfew) of 10 in July and in August: a breach rate of 50%
+    # on 5 breaching calls, the default alert's evidence minimum
     insert(con, "calls", [call(f"K7{i}", "A", "C1", f"2026-07-0{i % 9 + 1} "
-                               f"{'22' if i < 3 else '10'}:00:00") for i in range(10)]
+                               f"{'22' if i < 5 else '10'}:00:00") for i in range(10)]
            + [call(f"K8{i}", "A", "C1", f"2026-08-0{i % 9 + 1} "
-                   f"{'22' if i < 3 else '10'}:00:00") for i in range(10)])
+                   f"{'22' if i < 5 else '10'}:00:00") for i in range(10)])
     for month in ("2026-07", "2026-08"):
         build(con, month)
         build_month(con, "conduct_alerts", CFG, month)
     got = dict(con.execute("select rule, severity || ' ' || consecutive_months "
                            "from marts.conduct_alerts where month = date '2026-08-01'"
                            ).fetchall())
-    assert got == {"off_hours_rate": "high 2", "mandatory_not_passed": "low 2"}
+    assert got == {"contact_rule_breach_rate": "high 2", "mandatory_not_passed": "low 2"}
 
 
 # the compliance page and its delivery ------------------------------------------------------------
