@@ -7,15 +7,14 @@ import os
 import re
 import subprocess
 import sys
-from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from kaohe.generate import generate
+from tests.conftest import copy_home
 
-MONTH = "2026-09"  # the second of the two generated months: August is run later, by a test
+MONTH = "2026-09"  # the second of the sample's two months
 
 
 def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -24,12 +23,13 @@ def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> dict:
-    root = tmp_path_factory.mktemp("e2e")
-    landing, home = root / "landing", root / "home"
-    manifest = generate(landing, date(2026, 8, 1), 2, 7, "small", progress=None)
-    first = run_cli("run", "--month", MONTH, "--landing", str(landing), "--home", str(home))
-    assert first.returncode == 0, first.stderr[-3000:]
+def built(sample_build, tmp_path_factory) -> dict:
+    """The session's sample (seed 7, August and September run by the CLI, no PII key set), in
+    a home of this module's own: the tests below run months on it again."""
+    home = copy_home(sample_build, tmp_path_factory.mktemp("e2e") / "home")
+    landing = sample_build["landing"]
+    manifest = json.loads((landing / "_manifest.json").read_text(encoding="utf-8"))
+    first = subprocess.CompletedProcess([], **sample_build["runs"][MONTH])
     return {"landing": landing, "home": home, "manifest": manifest, "first": first}
 
 
@@ -191,19 +191,24 @@ def test_generate_command_writes_a_landing_folder(tmp_path):
 
 def test_an_analyst_holding_the_published_copy_neither_blocks_a_run_nor_sees_half_of_it(built):
     published = built["home"] / "warehouse" / "kaohe.duckdb"
+    # the copy the analyst holds lacks August's agent rows (as if August were not built yet):
+    # the run publishes a new copy, which has them
+    marked = duckdb.connect(str(published))
+    try:
+        marked.execute("delete from marts.agent_month_metrics where month = date '2026-08-01'")
+    finally:
+        marked.close()
     analyst = duckdb.connect(str(published), read_only=True)
     try:
-        before = analyst.sql("select count(*) from marts.agent_month_metrics "
-                             "where month = date '2026-08-01'").fetchall()[0][0]
         run = run_cli("run", "--month", "2026-08", "--landing", str(built["landing"]),
                       "--home", str(built["home"]))
         assert run.returncode == 0, run.stderr[-3000:]
         # the open connection still reads its consistent (old) copy...
         assert analyst.sql("select count(*) from marts.agent_month_metrics "
-                           "where month = date '2026-08-01'").fetchall()[0][0] == before == 0
+                           "where month = date '2026-08-01'").fetchall()[0][0] == 0
     finally:
         analyst.close()
-    # ...and sees the new month on reconnect
+    # ...and the new copy on reconnect
     again = duckdb.connect(str(published), read_only=True)
     try:
         assert again.sql("select count(*) from marts.agent_month_metrics "

@@ -2,7 +2,7 @@
 
 The generator gives every agent a latent skill (in ``_manifest.json`` only, never in a landing
 file) that drives their performance, and hands out portfolios independently of it. On a
-generated medium month, run through the real command line, the composite must rank agents by
+generated month of 300 agents, run through the real command line, the composite must rank agents by
 that skill and must not follow portfolio difficulty: Spearman with latent skill >= 0.6, with the
 M6+ share of the amount due and with the difficulty coefficient within +-0.15, over the appraised
 agents (a composite, no veto).
@@ -24,13 +24,16 @@ from kaohe.generate import generate
 
 MONTH = "2026-08"
 SEED = 11
+# 300 agents in 30 teams: the small centre five times over (a medium centre's head count at a
+# small centre's call volume per agent, a third of the medium month's run time)
+VOLUME = 5
 
 
 @pytest.fixture(scope="module")
 def cards(tmp_path_factory) -> pl.DataFrame:
     root = tmp_path_factory.mktemp("fairness")
     landing, home = root / "landing", root / "home"
-    generate(landing, date(2026, 8, 1), 1, SEED, "medium", progress=None)
+    generate(landing, date(2026, 8, 1), 1, SEED, "small", progress=None, volume=VOLUME)
     run = subprocess.run(
         [sys.executable, "-m", "pipelines.cli", "run", "--month", MONTH, "--landing",
          str(landing), "--home", str(home)],
