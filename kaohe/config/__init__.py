@@ -35,6 +35,7 @@ from kaohe.config.model import (
     ContactRulesConfig,
     DeliveryConfig,
     FairnessConfig,
+    GamingConfig,
     IngestConfig,
     PublishConfig,
     ReportsConfig,
@@ -98,6 +99,7 @@ class Config:
     fairness: FairnessConfig = field(default_factory=FairnessConfig)
     contact_rules: ContactRulesConfig = field(default_factory=ContactRulesConfig)
     conduct_gate: ConductGateConfig = field(default_factory=ConductGateConfig)
+    gaming: GamingConfig = field(default_factory=GamingConfig)
 
     @property
     def config_version(self) -> str:
@@ -218,7 +220,8 @@ def _runtime(f: ConfigFile, path: Path, text: str, data: dict[str, Any]) -> Conf
         weights=_as_dict(sc.weights),
         missing_dimension=sc.missing_dimension,
         rules=tuple(ScoringRule(dim, r.metric, float(r.floor), float(r.target), r.direction,
-                                float(r.weight), float(r.high_risk_weight))
+                                float(r.weight), float(r.high_risk_weight),
+                                float(r.max_points))
                     for dim in DIMENSIONS for r in getattr(sc.rules, dim)),
         grades=_as_dict(sc.grades),
         veto_violation_types=tuple(sc.veto_violation_types),
@@ -273,6 +276,7 @@ def _runtime(f: ConfigFile, path: Path, text: str, data: dict[str, Any]) -> Conf
         fairness=f.fairness,
         contact_rules=f.contact_rules,
         conduct_gate=f.conduct_gate,
+        gaming=f.gaming,
     )
 
 

@@ -29,6 +29,7 @@ from kaohe.config.base import (  # noqa: F401  (re-exported)
     _percentages_sum_to_100,
     _weights_sum_to_1,
 )
+from kaohe.config.gaming import GamingConfig  # noqa: F401  (re-exported)
 from kaohe.config.operations import (  # noqa: F401  (re-exported)
     DEFAULT_STORAGE_VERSION,
     STORAGE_VERSIONS,
@@ -151,6 +152,10 @@ class ScoringRuleSection(_Model):
     target: Num
     weight: Num = Field(ge=0)
     high_risk_weight: Num = Field(default=0.0, ge=0)
+    max_points: Num = Field(default=100, ge=100, le=200, description="Points go on rising "
+                            "past the target, at the same slope, up to this (version 3): a "
+                            "month above target keeps what it earned, so nothing is worth "
+                            "saving for next month.")
 
     @field_validator("metric")
     @classmethod
@@ -374,3 +379,4 @@ class ConfigFile(_Model):
     fairness: FairnessConfig = Field(default_factory=FairnessConfig)
     contact_rules: ContactRulesConfig = Field(default_factory=ContactRulesConfig)
     conduct_gate: ConductGateConfig = Field(default_factory=ConductGateConfig)
+    gaming: GamingConfig = Field(default_factory=GamingConfig)

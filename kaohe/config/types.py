@@ -55,6 +55,7 @@ class ScoringRule:
     direction: str
     weight: float
     high_risk_weight: float = 0.0
+    max_points: float = 100.0
 
 
 @dataclass(frozen=True)

@@ -126,6 +126,9 @@ def metric_params(cfg: Config, month: str | date) -> dict:
         "legal_start": cfg.contact_rules.legal_hours.start,
         "legal_end": cfg.contact_rules.legal_hours.end,
         "gate_min_compliance": cfg.conduct_gate.min_compliance_score,
+        # version 3: gaming does not pay
+        "commit_min_s": cfg.gaming.commitment_min_call_s,
+        "commit_min_share": cfg.gaming.commitment_min_share,
         # the scorecard's own inputs (sql/scorecard/scoring_inputs.sql)
         "base_rate": cfg.targets.base_recovery_rate,
         "prosperity_elasticity": cfg.targets.prosperity_elasticity,

@@ -4,13 +4,14 @@ Inputs come from SQL (``marts.agent_month_metrics`` and ``sql/scorecard/scoring_
 targets, difficulty, veto-list violations); the scoring itself is a Polars transform, one
 expression per configured rule, never a loop over agents:
 
-  points(rule)  = clip((value - floor) / (target - floor), 0, 1) x 100   (both directions)
+  points(rule)  = clip((value - floor) / (target - floor), 0, max_points / 100) x 100
+                  (both directions; max_points 100 unless the rule sets more)
   dimension     = weighted mean of the points of its rules that have a value
   composite     = sum(weight x dimension), the weights of dimensions without data spread over the
                   others (``missing_dimension: reweight``) or counted as 0 (``zero``); 2 decimals
   veto          = a confirmed major violation, or one of ``veto_violation_types``: composite 0,
                   grade VETO
-  grade         = S >= 95, A >= 90, B >= 80, C >= 70, else D (configurable bands)
+  grade         = the bands of scorecard.grades (or a target distribution), else D
 An agent with no data in any dimension is not appraised: composite and grade are NULL.
 """
 
@@ -145,8 +146,16 @@ def score(frame: pl.DataFrame, cfg: Config) -> pl.DataFrame:
         # on what the agent held: credited collections per yuan of exposure
         credited_recovery_rate=_ratio("credited_collections", "amount_due_exposure"
                                       ).cast(pl.Float64),
+        merit_recovery_rate=pl.when(pl.col("amount_due_exposure") > 0).then(
+            (pl.col("credited_collections") - pl.col("uncontacted_collections").fill_null(0))
+            .cast(pl.Float64) / pl.col("amount_due_exposure").cast(pl.Float64)),
     ).with_columns(
         recovery_vs_target=_ratio("credited_recovery_rate", "recovery_target"),
+        # version 3: the agent's merit, without the collections on cases they never contacted
+        # (config gaming.uncontacted_collections: centre, the default; agent keeps them)
+        merit_recovery_vs_target=_ratio(
+            "merit_recovery_rate" if cfg.gaming.uncontacted_collections == "centre"
+            else "credited_recovery_rate", "recovery_target"),
     )
     # one expression per rule: its points and its effective weight (NULL value: no weight).
     # An agent with no work at all in the month (no case, call, survey, course) is not
@@ -158,7 +167,9 @@ def score(frame: pl.DataFrame, cfg: Config) -> pl.DataFrame:
     rule_cols = []
     for i, rule in enumerate(sc.rules):
         value = pl.col(rule.metric).cast(pl.Float64)
-        points = ((value - rule.floor) / (rule.target - rule.floor)).clip(0, 1) * 100
+        # past the target at the same slope up to max_points (100 unless configured higher)
+        points = ((value - rule.floor) / (rule.target - rule.floor)).clip(
+            0, rule.max_points / 100) * 100
         weight = (pl.lit(rule.weight) + rule.high_risk_weight * pl.col("high_risk_share"))
         rule_cols += [
             points.alias(f"_p{i}"),

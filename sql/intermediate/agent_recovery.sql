@@ -2,7 +2,12 @@
 -- marts.agent_month_metrics, per agent: what the agent held in the month (the assignments
 -- overlapping it, intermediate.assignment_terms) and what was collected on it (payments dated in
 -- the month attributed to the assignment holding the case, intermediate.payment_attribution),
--- credited by bucket (intermediate.credit_weights). Column meanings: the metric dictionary.
+-- credited by bucket (intermediate.credit_weights), and (version 3) the credited part on cases
+-- the agent never contacted while holding them before the payment (no call of theirs to the
+-- case, of any outcome, between the assignment and the payment: an unanswered attempt or a
+-- voicemail is the agent's work, a case never dialled paid on its own; the centre's collection,
+-- not the agent's merit; a reversal follows the payment it reverses). Column meanings: the
+-- metric dictionary.
 
 with
 
@@ -21,17 +26,43 @@ held as (
     group by all
 ),
 
+month_events as materialized (
+    select
+        e.*,
+        -- when the payment was made (a reversal: the payment it reverses)
+        coalesce(o.paid_at, e.paid_at) as payment_at
+    from intermediate.payment_attribution e
+    left join staging.repayments r
+        on e.payment_type = 'reversal' and r.payment_id = e.payment_id
+    left join staging.repayments o on o.payment_id = r.reversal_of
+    where e.assignment_id is not null
+        and e.paid_at >= month_start::date and e.paid_at < month_end::date
+),
+
+first_contact as (
+    -- the holder's first call to the case in each holding with a payment in the month
+    select h.assignment_id, min(c.started_at) as first_contact_at
+    from intermediate.case_holdings h
+    join staging.calls c
+        on c.case_id = h.case_id and c.agent_id = h.agent_id
+        and c.started_at >= h.assigned_at and c.started_at < h.held_until
+    where h.assignment_id in (select assignment_id from month_events)
+    group by all
+),
+
 collections as (
     select
         e.agent_id,
         sum(e.signed_amount)::decimal(18, 2) as collected,
         coalesce(sum(e.signed_amount) filter (where e.bucket = 'M6+'), 0)::decimal(18, 2)
             as collected_m6plus,
-        sum(e.signed_amount * coalesce(w.weight, 1.0))::decimal(18, 2) as credited_collections
-    from intermediate.payment_attribution e
+        sum(e.signed_amount * coalesce(w.weight, 1.0))::decimal(18, 2) as credited_collections,
+        coalesce(sum(e.signed_amount * coalesce(w.weight, 1.0)) filter (
+            where f.first_contact_at is null or f.first_contact_at > e.payment_at
+        ), 0)::decimal(18, 2) as uncontacted_collections
+    from month_events e
     left join intermediate.credit_weights(bucket_weights) w using (bucket)
-    where e.assignment_id is not null
-        and e.paid_at >= month_start::date and e.paid_at < month_end::date
+    left join first_contact f using (assignment_id)
     group by all
 )
 
@@ -42,6 +73,7 @@ select
     h.amount_due_exposure,
     c.collected,
     c.collected_m6plus,
-    c.credited_collections
+    c.credited_collections,
+    c.uncontacted_collections
 from held h
 full join collections c using (agent_id)

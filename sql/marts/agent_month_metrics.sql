@@ -3,6 +3,7 @@
 -- Each concern is an intermediate model of its own, joined here per agent:
 --   recovery   intermediate.agent_recovery     (amount due, collected, credited by bucket)
 --   contact    intermediate.agent_contact      (calls, over-cap, off-hours, cases handled)
+--              intermediate.agent_reach        (version 3: cases attempted and reached)
 --              intermediate.contact_rule_calls (version 3: the legal contact rules)
 --   promises   intermediate.agent_promises     (due, kept, neutralised)
 --   conduct    intermediate.agent_conduct      (complaints, QA flags, violations)
@@ -46,7 +47,12 @@ contact_rules as materialized (
 ),
 
 promises as materialized (
-    select * from intermediate.agent_promises($month_start::date, $month_end::date, $sla_hours)
+    select * from intermediate.agent_promises($month_start::date, $month_end::date, $sla_hours,
+                                              $commit_min_s, $commit_min_share)
+),
+
+reach as materialized (
+    select * from intermediate.agent_reach($month_start::date, $month_end::date, $effective_min_s)
 ),
 
 conduct as materialized (
@@ -161,13 +167,23 @@ final as (
         case when ds.sent then (ag.aging_reduced / nullif(ag.aging_cases, 0))::double end
             as aging_reduction_rate,
         case when ds.sent then (ag.rolled_forward / nullif(ag.aging_cases, 0))::double end
-            as roll_forward_rate
+            as roll_forward_rate,
+        -- version 3, gaming does not pay: collections on cases never contacted, contact per
+        -- case, promises that are commitments (weighed by amount)
+        coalesce(rc.uncontacted_collections, 0)::decimal(18, 2) as uncontacted_collections,
+        coalesce(re.cases_attempted, 0) as cases_attempted,
+        coalesce(re.cases_reached, 0) as cases_reached,
+        (re.cases_attempted / nullif(re.cases_held, 0))::double as attempted_case_share,
+        (re.cases_reached / nullif(re.cases_held, 0))::double as case_reach_rate,
+        coalesce(pr.commitments_due, 0) as commitments_due,
+        (pr.commitment_paid / nullif(pr.commitment_amount, 0))::double as commitment_kept_rate
     from month_agents m
     left join roster r using (agent_id)
     left join recovery rc using (agent_id)
     left join contact ct using (agent_id)
     left join contact_rules cr using (agent_id)
     left join promises pr using (agent_id)
+    left join reach re using (agent_id)
     left join conduct cd using (agent_id)
     left join development dv using (agent_id)
     left join aging ag using (agent_id)

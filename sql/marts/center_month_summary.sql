@@ -6,13 +6,9 @@
 
 with
 
-bounds as (
-    select $month_start::date as month_start, $month_end::date as month_end
-),
+bounds as (select $month_start::date as month_start, $month_end::date as month_end),
 
-teams as (
-    select * from marts.team_month_metrics where month = $month_start::date
-),
+teams as (select * from marts.team_month_metrics where month = $month_start::date),
 
 sums as (
     select
@@ -61,10 +57,9 @@ unowned as (
 ),
 
 complaint_resolution as (
-    -- every complaint, attributed or not (intermediate.complaint_resolution): hours to
-    -- resolution of those received in the month, the share of those due resolved on time, and
-    -- those (received in any month) open past the deadline at the month's end; NULL when the
-    -- lender never sends complaints.resolved_at
+    -- every complaint (intermediate.complaint_resolution): hours to resolution of those received
+    -- in the month, the share due resolved on time, those open past the deadline at month end
+    -- (received in any month); NULL when the lender never sends complaints.resolved_at
     select
         median(resolution_h) filter (where received_in_month) as complaint_resolution_median_h,
         quantile_cont(resolution_h, 0.9) filter (where received_in_month)
@@ -186,7 +181,11 @@ final as (
                 || 'rho M6+ share ' || f.rho_composite_m6plus_share
                 || ', rho difficulty ' || f.rho_composite_difficulty
                 || ', eta team ' || f.eta_composite_team
-        end as fairness_warning
+        end as fairness_warning,
+        -- version 3: on cases their holder never contacted (the centre's, not an agent's merit)
+        (select coalesce(sum(uncontacted_collections), 0)::decimal(18, 2)
+         from marts.agent_month_metrics where month = $month_start::date)
+            as uncontacted_collections
     from bounds b
     cross join sums s
     cross join case_totals ca

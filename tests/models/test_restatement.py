@@ -10,7 +10,7 @@ from kaohe.models.marts import build_all
 from kaohe.models.restatement import is_closed, record
 from kaohe.reporting.reports import render_month
 from tests.metric_rows import CFG as SHIPPED
-from tests.metric_rows import agent, assignment, insert, payment, warehouse
+from tests.metric_rows import agent, assignment, call, insert, payment, warehouse
 
 # a hand-made agent with one case and no call is appraised here (tests/scoring/test_appraisal.py pins
 # who is appraised under the shipped thresholds)
@@ -27,6 +27,8 @@ def test_a_late_file_for_a_closed_month_is_recorded_as_a_restatement(tmp_path):
     insert(con, "agents", [dict(agent("A1", "2026-08-01"), base_salary="3000.00")])
     insert(con, "assignments", [assignment("S1", "C1", "A1", "2026-08-01 09:00:00",
                                            amount_due="1000.00")])
+    # the agent worked the case (a collection on a case never dialled is the centre's merit)
+    insert(con, "calls", [call("K1", "A1", "C1", "2026-08-02 10:00:00")])
     insert(con, "repayments", [payment("P1", "C1", "2026-08-05 10:00:00", "100.00")])
     build_all(con, CFG, "2026-08")
     today = date(2026, 10, 2)

@@ -46,6 +46,16 @@ REPO = Path(__file__).resolve().parents[2]
 # test configuration: the shipped one with the version-1 bands and rule thresholds these worked
 # examples were written with (the shipped defaults are calibrated; see docs/scorecard.md), and
 # every agent with a case appraised (who is appraised is pinned in tests/scoring/test_appraisal.py).
+# The recovery rules are the version-2 ones (recovery_vs_target, ptp_kept_rate_adjusted, rpc_rate)
+# the examples were written with; the version-3 defaults (merit_recovery_vs_target,
+# commitment_kept_rate, case_reach_rate) are pinned in tests/scoring/test_gaming.py.
+V2_RECOVERY = [
+    {"metric": "recovery_vs_target", "floor": 0.0, "target": 1.0, "direction": "higher",
+     "weight": 0.60},
+    {"metric": "ptp_kept_rate_adjusted", "floor": 0.30, "target": 0.65, "direction": "higher",
+     "weight": 0.25},
+    {"metric": "rpc_rate", "floor": 0.05, "target": 0.25, "direction": "higher", "weight": 0.15},
+]
 RELAXED = {"min_active_days": 0, "min_cases_handled": 0}
 PINNED_RULES = {("recovery", "ptp_kept_rate_adjusted"): {"target": 0.70},
                 ("satisfaction", "csat_avg"): {"target": 4.8},
@@ -55,6 +65,9 @@ PINNED_RULES = {("recovery", "ptp_kept_rate_adjusted"): {"target": 0.70},
 def _pinned(data: dict) -> None:
     data["appraisal"] = dict(RELAXED)
     data["scorecard"]["grades"] = {"S": 95, "A": 90, "B": 80, "C": 70}
+    recovery = data["scorecard"]["rules"]["recovery"]
+    recovery[:] = [dict(r) for r in V2_RECOVERY] + [r for r in recovery if r["metric"] not in (
+        "merit_recovery_vs_target", "commitment_kept_rate", "case_reach_rate")]
     for dim, rules in data["scorecard"]["rules"].items():
         for rule in rules:
             rule.update(PINNED_RULES.get((dim, rule["metric"]), {}))
@@ -152,6 +165,10 @@ FRAME_SCHEMA: dict[str, pl.DataType] = {
     "off_hours_rate": pl.Float64, "relief_rate": pl.Float64, "contact_rule_breaches": pl.Int64,
     "contact_rule_breach_rate": pl.Float64, "high_conduct_alerts": pl.Int64,
     "ptp_kept_rate_adjusted": pl.Float64,
+    "uncontacted_collections": pl.Float64, "cases_attempted": pl.Int64,
+    "cases_reached": pl.Int64, "attempted_case_share": pl.Float64,
+    "case_reach_rate": pl.Float64, "commitments_due": pl.Int64,
+    "commitment_kept_rate": pl.Float64,
     "cases_assigned": pl.Int64, "surveys": pl.Int64, "mandatory_due": pl.Int64,
     "ptp_kept_rate": pl.Float64, "rpc_rate": pl.Float64, "complaints_per_1k_cases": pl.Float64,
     "threat_ratio": pl.Float64, "privacy_incidents": pl.Int64, "csat_avg": pl.Float64,

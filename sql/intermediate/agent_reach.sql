@@ -1,0 +1,48 @@
+-- intermediate.agent_reach(month_start, month_end, effective_min_s): contact per case, not per
+-- call (version 3, "gaming does not pay"), per agent holding a case in the month: the cases held
+-- (intermediate.assignment_terms), those the agent dialled while holding them in the month, and
+-- those the agent reached with an effective call (a right-party contact of at least
+-- effective_min_s seconds). Padding calls to cases already reached moves nothing; dropping the
+-- unreachable cases from the dialling shows in the share attempted. Column meanings: the metric
+-- dictionary.
+
+with
+
+held as (
+    select
+        agent_id,
+        case_id,
+        greatest(assigned_at, month_start::timestamp) as held_from,
+        least(held_until, month_end::timestamp) as held_to
+    from intermediate.assignment_terms(month_start::date, month_end::date)
+),
+
+month_calls as (
+    select c.agent_id, c.case_id, c.started_at, c.duration_s, c.outcome
+    from staging.calls c
+    where c.started_at >= month_start::date and c.started_at < month_end::date
+),
+
+per_case as (
+    -- one row per (agent, case), whatever the number of holdings of it in the month
+    select
+        h.agent_id,
+        h.case_id,
+        bool_or(c.started_at is not null) as attempted,
+        bool_or(c.outcome = 'connected_debtor' and c.duration_s >= effective_min_s) as reached
+    from held h
+    left join month_calls c
+        on c.agent_id = h.agent_id
+        and c.case_id = h.case_id
+        and c.started_at >= h.held_from
+        and c.started_at < h.held_to
+    group by all
+)
+
+select
+    agent_id,
+    count(*) as cases_held,
+    count(*) filter (where attempted) as cases_attempted,
+    count(*) filter (where reached) as cases_reached
+from per_case
+group by all
