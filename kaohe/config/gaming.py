@@ -19,17 +19,31 @@ SIGNALS = ("padding_calls", "token_promises", "month_boundary_shift", "unattempt
 class SignalRule(_Model):
     """When a signal is raised: the agent's value at least ``min_ratio`` times the baseline of
     agents with a similar portfolio and at least ``min_excess`` above it, resting on at least
-    ``min_evidence`` calls, promises, cases or payments."""
-    min_ratio: Num = Field(default=2.0, ge=1, description="The value must be at least this "
-                           "many times the portfolio baseline (the median of similar agents).")
-    min_excess: Num = Field(default=0.0, ge=0, description="...and exceed it by at least this "
-                            "much (in the signal's own unit: a share, or a count).")
-    min_evidence: Int = Field(default=5, ge=1, description="The calls, promises, cases or "
-                              "payments the value rests on.")
+    ``min_evidence`` calls, promises, cases or payments. A key left out keeps the signal's
+    shipped threshold (DEFAULT_SIGNALS)."""
+    min_ratio: Num | None = Field(default=None, ge=1, description="The value must be at least "
+                                  "this many times the portfolio baseline (the median of "
+                                  "similar agents).")
+    min_excess: Num | None = Field(default=None, ge=0, description="...and exceed it by at "
+                                   "least this much (in the signal's own unit: a share, or a "
+                                   "count of cases).")
+    min_evidence: Int | None = Field(default=None, ge=1, description="The calls, promises, "
+                                     "cases or payments the value rests on.")
 
 
-def _signals() -> dict[str, SignalRule]:
-    return {s: SignalRule() for s in SIGNALS}
+# The shipped thresholds (docs/scorecard.md "Gaming signals"), measured on generated centres with
+# planted gaming (tests/scoring/test_gaming_signals.py): each signal finds the planted agents and
+# leaves the honest ones, including those whose portfolio naturally gives short calls or early
+# payments. Units: a share (0-1) except broken_promise_loops (cases).
+DEFAULT_SIGNALS: dict[str, dict] = {
+    "padding_calls": {"min_ratio": 3.0, "min_excess": 0.05, "min_evidence": 20},
+    "token_promises": {"min_ratio": 1.8, "min_excess": 0.25, "min_evidence": 10},
+    "month_boundary_shift": {"min_ratio": 1.5, "min_excess": 0.45, "min_evidence": 5},
+    "unattempted_cases": {"min_ratio": 2.0, "min_excess": 0.12, "min_evidence": 5},
+    "uncontacted_collections": {"min_ratio": 3.0, "min_excess": 0.20, "min_evidence": 3},
+    "late_reassignment": {"min_ratio": 3.0, "min_excess": 0.15, "min_evidence": 3},
+    "broken_promise_loops": {"min_ratio": 3.0, "min_excess": 4.0, "min_evidence": 12},
+}
 
 
 class GamingConfig(_Model):
@@ -45,6 +59,17 @@ class GamingConfig(_Model):
         default="centre", description="Collections on a case the agent never contacted while "
         "holding it before the payment: `centre` leaves them out of the agent's "
         "merit_recovery_vs_target (the centre's collection), `agent` keeps them in.")
+    baseline_min_agents: Int = Field(
+        default=8, ge=1, description="A signal compares the agent with the appraised agents "
+        "whose largest bucket is the same; with fewer than this many, with the whole centre.")
     signals: dict[Literal[SIGNALS], SignalRule] = Field(  # type: ignore[valid-type]
-        default_factory=_signals, description="When each gaming signal is raised "
-        "(marts.gaming_signals); a signal left out keeps its defaults.")
+        default_factory=dict, description="When each gaming signal is raised "
+        "(marts.gaming_signals); a signal left out keeps its shipped thresholds.")
+
+    def signal_rules(self) -> dict[str, SignalRule]:
+        """Every signal's rule: the configured one, else the shipped thresholds."""
+        out = {}
+        for s in SIGNALS:
+            given = self.signals[s].model_dump(exclude_none=True) if s in self.signals else {}
+            out[s] = SignalRule(**{**DEFAULT_SIGNALS[s], **given})
+        return out

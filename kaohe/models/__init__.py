@@ -129,6 +129,10 @@ def metric_params(cfg: Config, month: str | date) -> dict:
         # version 3: gaming does not pay
         "commit_min_s": cfg.gaming.commitment_min_call_s,
         "commit_min_share": cfg.gaming.commitment_min_share,
+        "signal_rules": [{"signal": s, "min_ratio": float(r.min_ratio),
+                          "min_excess": float(r.min_excess), "min_evidence": r.min_evidence}
+                         for s, r in cfg.gaming.signal_rules().items()],
+        "baseline_min_agents": cfg.gaming.baseline_min_agents,
         # the scorecard's own inputs (sql/scorecard/scoring_inputs.sql)
         "base_rate": cfg.targets.base_recovery_rate,
         "prosperity_elasticity": cfg.targets.prosperity_elasticity,

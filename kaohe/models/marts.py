@@ -99,6 +99,7 @@ MARTS: dict[str, Mart] = {m.name: m for m in (
     _sql_mart("agent_month_pay", after_build=_restated),
     _sql_mart("promotion_candidates"),
     _sql_mart("conduct_alerts"),
+    _sql_mart("gaming_signals"),
     _sql_mart("qa_model_agreement"),
     _sql_mart("team_month_scorecard"),
     _sql_mart("roll_rates"),

@@ -29,6 +29,7 @@ class MonthData:
     late_sources: list[str]
     restated_on: str | None
     alerts: pl.DataFrame | None = None
+    signals: pl.DataFrame | None = None
     agreement: pl.DataFrame | None = None
     roll_rates: pl.DataFrame | None = None
     rehabilitation: pl.DataFrame | None = None
@@ -69,6 +70,7 @@ def load_month(con: duckdb.DuckDBPyConnection, month: str) -> MonthData:
         quarantine=quarantine, late_sources=[s for group in late for s in group],
         restated_on=restated[0][0] if restated else None,
         alerts=_df(con, report_sql("conduct_alerts"), start=start),
+        signals=_df(con, report_sql("gaming_signals"), start=start),
         agreement=_df(con, "select * from marts.qa_model_agreement where month = $start "
                            "order by model_version, label", start=start),
         roll_rates=_df(con, "select * from marts.roll_rates where month = $start "

@@ -178,6 +178,7 @@ def render_month(con: duckdb.DuckDBPyConnection, reports_dir: Path, month: str,
     for x in mismatches:
         x["reason_text"] = mismatch_text(x, t)
     alerts = data.alerts.to_dicts() if data.alerts is not None else []
+    signals = data.signals.to_dicts() if data.signals is not None else []
     teams = data.teams.to_dicts()
     for team in teams:
         members = sorted(by_team.get(team["team_id"], []),
@@ -191,6 +192,7 @@ def render_month(con: duckdb.DuckDBPyConnection, reports_dir: Path, month: str,
             vetoed=[c for c in members if c["veto"]],
             gated=[c for c in members if c.get("conduct_gate_code")],
             alerts=[a for a in alerts if a["team_id"] == team["team_id"]],
+            signals=[s for s in signals if s["team_id"] == team["team_id"]],
             ticket_types=TICKET_TYPES, team_rules=cfg.team_scorecard.rules,
             teams_count=len(teams), roll=roll_matrix(data.roll_rates, team["team_id"]),
             **common))
@@ -207,7 +209,8 @@ def render_month(con: duckdb.DuckDBPyConnection, reports_dir: Path, month: str,
         roll=roll_matrix(data.roll_rates, None),
         rehabilitation=rehabilitation_table(data.rehabilitation, t),
         **common))
-    _write(out / COMPLIANCE_PAGE, render_compliance(env, data, cards, alerts, cfg, common))
+    _write(out / COMPLIANCE_PAGE, render_compliance(env, data, cards, alerts, cfg,
+                                                    dict(common, signals=signals)))
     _write(out / "index.html", env.get_template("index.html.j2").render(
         cards=cards, teams=teams, dq=dq, center=data.center, **common))
     # the data-quality page in the same language as the reports beside it

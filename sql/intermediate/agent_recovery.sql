@@ -59,7 +59,10 @@ collections as (
         sum(e.signed_amount * coalesce(w.weight, 1.0))::decimal(18, 2) as credited_collections,
         coalesce(sum(e.signed_amount * coalesce(w.weight, 1.0)) filter (
             where f.first_contact_at is null or f.first_contact_at > e.payment_at
-        ), 0)::decimal(18, 2) as uncontacted_collections
+        ), 0)::decimal(18, 2) as uncontacted_collections,
+        count(*) filter (where e.payment_type = 'payment' and (
+            f.first_contact_at is null or f.first_contact_at > e.payment_at
+        )) as uncontacted_payments
     from month_events e
     left join intermediate.credit_weights(bucket_weights) w using (bucket)
     left join first_contact f using (assignment_id)
@@ -74,6 +77,7 @@ select
     c.collected,
     c.collected_m6plus,
     c.credited_collections,
-    c.uncontacted_collections
+    c.uncontacted_collections,
+    c.uncontacted_payments
 from held h
 full join collections c using (agent_id)

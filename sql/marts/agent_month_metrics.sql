@@ -171,6 +171,7 @@ final as (
         -- version 3, gaming does not pay: collections on cases never contacted, contact per
         -- case, promises that are commitments (weighed by amount)
         coalesce(rc.uncontacted_collections, 0)::decimal(18, 2) as uncontacted_collections,
+        coalesce(rc.uncontacted_payments, 0) as uncontacted_payments,
         coalesce(re.cases_attempted, 0) as cases_attempted,
         coalesce(re.cases_reached, 0) as cases_reached,
         (re.cases_attempted / nullif(re.cases_held, 0))::double as attempted_case_share,
