@@ -34,14 +34,14 @@ class SignalRule(_Model):
 # The shipped thresholds (docs/scorecard.md "Gaming signals"), measured on generated centres with
 # planted gaming (tests/scoring/test_gaming_signals.py): each signal finds the planted agents and
 # leaves the honest ones, including those whose portfolio naturally gives short calls or early
-# payments. Units: a share (0-1) except broken_promise_loops (cases).
+# payments. Units: a share (0-1) except late_reassignment and broken_promise_loops (cases).
 DEFAULT_SIGNALS: dict[str, dict] = {
     "padding_calls": {"min_ratio": 3.0, "min_excess": 0.05, "min_evidence": 20},
-    "token_promises": {"min_ratio": 1.8, "min_excess": 0.25, "min_evidence": 10},
-    "month_boundary_shift": {"min_ratio": 1.5, "min_excess": 0.45, "min_evidence": 5},
+    "token_promises": {"min_ratio": 3.0, "min_excess": 0.10, "min_evidence": 10},
+    "month_boundary_shift": {"min_ratio": 1.5, "min_excess": 0.30, "min_evidence": 8},
     "unattempted_cases": {"min_ratio": 2.0, "min_excess": 0.12, "min_evidence": 5},
-    "uncontacted_collections": {"min_ratio": 3.0, "min_excess": 0.20, "min_evidence": 3},
-    "late_reassignment": {"min_ratio": 3.0, "min_excess": 0.15, "min_evidence": 3},
+    "uncontacted_collections": {"min_ratio": 3.0, "min_excess": 0.20, "min_evidence": 15},
+    "late_reassignment": {"min_ratio": 2.0, "min_excess": 6.5, "min_evidence": 8},
     "broken_promise_loops": {"min_ratio": 3.0, "min_excess": 4.0, "min_evidence": 12},
 }
 

@@ -4,12 +4,13 @@
 -- agent with agents of a similar portfolio). One row per (agent, signal): value and evidence.
 --   padding_calls         short right-party calls (under 10 s) re-dialled within 120 s of the
 --                         agent's previous call to the case ended, per right-party call
---   month_boundary_shift  of the agent's collections in the last 4 days of the month before and
---                         the first 3 days of this one, the share paid in the first 3 days (about
---                         3/7 when payments flow evenly; collections saved for the new month
---                         move it towards 1); NULL when the centre has no payment in those 4 days
---   late_reassignment     the share of the agent's collections on cases taken over from another
---                         agent less than 2 days before the payment
+--   month_boundary_shift  of the agent's payments in the last 4 days of the month before and the
+--                         first 3 days of this one, the share made in the first 3 days (about 3/7
+--                         when payments flow evenly; collections saved for the new month move it
+--                         towards 1; counted, not summed: one large payment is not a pattern);
+--                         NULL when the centre has no payment in those 4 days
+--   late_reassignment     cases the agent took over from another agent less than 2 days before
+--                         a payment on them in the month (evidence: those payments)
 --   broken_promise_loops  cases with 3 or more of the agent's promises due in the month and no
 --                         payment from the first promise to the last due date (evidence: those
 --                         promises)
@@ -59,9 +60,9 @@ boundary as (
         agent_id,
         'month_boundary_shift' as signal,
         count(*) filter (where paid_at < month_start::date + interval 3 day) as evidence,
-        (sum(signed_amount) filter (where in_month and paid_at < month_start::date + interval 3 day)
-            / nullif(sum(signed_amount) filter (where paid_at < month_start::date + interval 3 day),
-                     0))::double as value
+        (count(*) filter (where in_month and paid_at < month_start::date + interval 3 day)
+            / nullif(count(*) filter (where paid_at < month_start::date + interval 3 day), 0)
+        )::double as value
     from payments
     where (select bool_or(not in_month) from payments)
     group by all
@@ -72,8 +73,7 @@ reassigned as (
         agent_id,
         'late_reassignment' as signal,
         count(*) filter (where late) as evidence,
-        (coalesce(sum(signed_amount) filter (where late), 0)
-            / nullif(sum(signed_amount), 0))::double as value
+        count(distinct case_id) filter (where late)::double as value
     from (
         select *, previous_holder is not null and previous_holder <> agent_id
             and paid_at < assigned_at + interval 2 day as late

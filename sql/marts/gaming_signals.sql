@@ -7,7 +7,9 @@
 -- value >= min_ratio x baseline, value - baseline >= min_excess and evidence >= min_evidence
 -- (config gaming.signals). The signals (measured on the events in intermediate.gaming_measures,
 -- the rest from marts.agent_month_metrics):
---   token_promises           promises due that are not commitments, per promise due
+--   token_promises           promises due made on a call under 20 s or for under 3% of the
+--                            amount due (intermediate.agent_promises with those bounds: a token
+--                            is far from a commitment), per promise due
 --   unattempted_cases        held cases the agent never dialled, per case held
 --   uncontacted_collections  credited collections on cases never dialled before the payment
 -- Bound parameters: the `bound` list of the dictionary beside this file.
@@ -43,7 +45,7 @@ measures as (
     union all
     select agent_id, 'token_promises',
         ((ptp_due - commitments_due) / nullif(ptp_due, 0))::double, ptp_due - commitments_due
-    from appraised
+    from intermediate.agent_promises($month_start::date, $month_end::date, $sla_hours, 20, 0.03)
     union all
     select agent_id, 'unattempted_cases', 1 - attempted_case_share,
         cases_assigned - cases_attempted
