@@ -70,6 +70,7 @@ def test_a_signal_carries_its_evidence_and_thresholds(planted):
         "min_evidence, baseline_group from marts.gaming_signals").fetchall()
     assert rows
     for signal, value, base, pct, evidence, ratio, excess, min_ev, group in rows:
+        assert signal in SIGNALS
         assert evidence >= min_ev and value >= ratio * base - 1e-9
         assert value - base >= excess - 1e-9 and 0 <= pct <= 100
         assert group in ("centre", "M1", "M2", "M3", "M4", "M5", "M6", "M6+"), group
