@@ -464,6 +464,10 @@ def compute(landing: Path, month: str, params: dict) -> pd.DataFrame:
                              "ptp_neutralised": due["call_id"].isin(late["call_id"])}
                             ).groupby("agent_id").sum()
 
+    # -- version 3, "gaming does not pay": uncontacted collections, reach per case, commitments
+    gaming = _gaming_parts(params, ms, me, calls, mc, asg, month_asg, rep, paid, due, window,
+                           late, weights)
+
     # -- conduct
     cp = d["complaints"]
     cp = cp[_in(cp["received_at"], ms, me) & cp["substantiated"].ne(False).fillna(True)]
@@ -554,10 +558,10 @@ def compute(landing: Path, month: str, params: dict) -> pd.DataFrame:
         violations.index).unique().sort_values()
     m = pd.DataFrame(index=pd.Index(agents, name="agent_id"))
     m = m.join([roster[["team_id", "level"]], recovery, collections, contact, promises,
-                complaints, violations, surveys, training, cost, handled, relief, aging])
+                complaints, violations, surveys, training, cost, handled, relief, aging, gaming])
 
     money = ["amount_due", "amount_due_exposure", "collected", "collected_m6plus",
-             "credited_collections", "total_cost", "field_visit_cost"]
+             "credited_collections", "uncontacted_collections", "total_cost", "field_visit_cost"]
     m[money] = m[money].round(2)
     counts = ["cases_assigned", "call_attempts", "connected_calls", "rpc_calls", "talk_time_s",
               "effective_calls", "cases_handled", "ptp_made", "ptp_due", "ptp_kept",
@@ -567,7 +571,8 @@ def compute(landing: Path, month: str, params: dict) -> pd.DataFrame:
               "complaints", "qa_flagged_calls", "suspected_privacy_calls",
               "privacy_complaints", "privacy_violations", "major_violations", "surveys",
               "mandatory_due", "mandatory_passed", "hardship_cases_handled", "relief_plans",
-              "relieved_hardship_cases", "social_referrals"]
+              "relieved_hardship_cases", "social_referrals", "uncontacted_payments",
+              "cases_attempted", "cases_reached", "commitments_due"]
     m[counts] = m[counts].fillna(0).astype("int64")
 
     def ratio(num: pd.Series, den: pd.Series) -> pd.Series:
@@ -632,8 +637,76 @@ def compute(landing: Path, month: str, params: dict) -> pd.DataFrame:
         "relief_rate": ratio(m["relieved_hardship_cases"], m["hardship_cases_handled"]),
         "social_referrals": m["social_referrals"],
         **_aging_columns(m, dpd_sent, ratio),
+        "uncontacted_collections": m["uncontacted_collections"].fillna(0.0),
+        "uncontacted_payments": m["uncontacted_payments"],
+        "cases_attempted": m["cases_attempted"],
+        "cases_reached": m["cases_reached"],
+        "attempted_case_share": ratio(m["cases_attempted"], m["cases_held"]),
+        "case_reach_rate": ratio(m["cases_reached"], m["cases_held"]),
+        "commitments_due": m["commitments_due"],
+        "commitment_kept_rate": ratio(m["commitment_paid"], m["commitment_amount"]),
     }).reset_index(drop=True)
     return out
+
+
+def _gaming_parts(params, ms, me, calls, mc, asg, month_asg, rep, paid, due, window, late,
+                  weights) -> pd.DataFrame:
+    """Per agent: collections on cases the holder never called before the payment (a reversal
+    dated by the payment it reverses), cases held / attempted / reached in the month, and the
+    promises that are commitments (a right-party call of commit_min_s seconds, for
+    commit_min_share of the holding's amount due), weighed by the part paid by the due date."""
+    # uncontacted: the holder's first call to the case within the holding, of any month
+    held_calls = calls[["case_id", "agent_id", "started_at"]].merge(
+        asg[["assignment_id", "case_id", "agent_id", "assigned_at", "released_at"]],
+        on=["case_id", "agent_id"])
+    held_calls = held_calls[(held_calls["started_at"] >= held_calls["assigned_at"]) & (
+        held_calls["released_at"].isna() | (held_calls["started_at"] < held_calls["released_at"]))]
+    first = held_calls.groupby("assignment_id")["started_at"].min()
+    payment_at = paid["root"].map(rep.set_index("payment_id")["paid_at"])
+    first_at = paid["assignment_id"].map(first)
+    never = first_at.isna() | (first_at > payment_at)
+    credited = paid["signed"] * paid["bucket"].map(weights).fillna(1.0)
+    uncontacted = pd.DataFrame({
+        "agent_id": paid["agent_id"],
+        "uncontacted_collections": credited.where(never, 0.0),
+        "uncontacted_payments": never & paid["payment_type"].eq("payment"),
+    }).groupby("agent_id").sum()
+
+    # reach: per (agent, case) held in the month, any call / an effective call while holding it
+    h = month_asg.assign(held_from=month_asg["assigned_at"].clip(lower=ms),
+                         held_to=month_asg["released_at"].fillna(me).clip(upper=me))
+    hc = h[["agent_id", "case_id", "held_from", "held_to"]].merge(
+        mc[["agent_id", "case_id", "started_at", "duration_s", "outcome"]],
+        on=["agent_id", "case_id"])
+    hc = hc[(hc["started_at"] >= hc["held_from"]) & (hc["started_at"] < hc["held_to"])]
+    hc = hc.assign(reached=hc["outcome"].eq("connected_debtor")
+                   & (hc["duration_s"] >= params["effective_min_s"]))
+    per_case = hc.groupby(["agent_id", "case_id"])["reached"].any().reset_index()
+    reach = month_asg.groupby("agent_id")["case_id"].nunique().rename("cases_held").to_frame(
+    ).join(per_case.groupby("agent_id").agg(cases_attempted=("case_id", "size"),
+                                            cases_reached=("reached", "sum")))
+
+    # commitments among the promises due in the month
+    holder = _holder(due, "call_id", "started_at", asg)
+    owed = due["call_id"].map(holder.set_index("call_id")["assignment_id"].map(
+        asg.set_index("assignment_id")["amount_due"])).fillna(0.0)
+    commitment = (due["duration_s"] >= params["commit_min_s"]) & (
+        due["ptp_amount"] >= params["commit_min_share"] * owed)
+    paid_for = window.groupby("call_id")["signed"].sum().round(2)
+    towards = due["call_id"].map(paid_for).fillna(0.0).clip(lower=0).clip(upper=due["ptp_amount"])
+    counted = commitment & ~due["call_id"].isin(late["call_id"])
+    promises = pd.DataFrame({
+        "agent_id": due["agent_id"],
+        "commitments_due": commitment,
+        "commitment_amount": due["ptp_amount"].where(counted),
+        "commitment_paid": towards.where(counted),
+    }).groupby("agent_id").agg(commitments_due=("commitments_due", "sum"),
+                               commitment_amount=("commitment_amount", "sum"),
+                               commitment_paid=("commitment_paid", "sum"))
+    # SQL's sum over no commitment is NULL (no rate), not 0
+    none = due.loc[counted, "agent_id"].unique()
+    promises.loc[~promises.index.isin(none), ["commitment_amount", "commitment_paid"]] = np.nan
+    return uncontacted.join([reach, promises], how="outer")
 
 
 def _aging_columns(m: pd.DataFrame, sent: bool, ratio) -> dict[str, pd.Series]:

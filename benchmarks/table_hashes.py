@@ -71,6 +71,12 @@ def table_hashes(db: Path) -> dict[str, dict]:
 def compare_columns(before_dir: Path, after_dir: Path) -> int:
     """Each table hashed again on the columns both sides have; added columns listed."""
     bad = 0
+    months = sorted(p.name for p in before_dir.glob("*.duckdb"))
+    theirs = sorted(p.name for p in after_dir.glob("*.duckdb"))
+    if not months or months != theirs:
+        print(f"nothing to compare: {before_dir} has {months or 'no month'}, "
+              f"{after_dir} has {theirs or 'no month'}")
+        return 1
     for b_db in sorted(before_dir.glob("*.duckdb")):
         month = b_db.stem
         b = duckdb.connect(str(b_db), read_only=True)

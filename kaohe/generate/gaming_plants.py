@@ -1,0 +1,386 @@
+"""The seven gaming planters of ``kaohe.generate.gaming`` (whose docstring describes each
+behaviour): each takes a connection, the parameters of one agent and month (``agent``, ``start``,
+``end``, ``key``: the seed's prefix of every pseudo-random key, ``protect``: agents whose cases
+are never taken) and an intensity, changes ``raw.calls``, ``raw.assignments`` or
+``raw.repayments`` in whole-table SQL and returns what it changed, per table."""
+
+from __future__ import annotations
+
+from kaohe.generate.gaming_sql import (
+    HELD,
+    NEVER,
+    PAY_HOLDER,
+    count,
+    insert,
+    run,
+    uniform,
+)
+
+
+def _padding_calls(con, p: dict, intensity: float) -> dict:
+    p["n"] = round(intensity * (200 + 100 * uniform(con, p["key"] + "|n")))
+    source = f"""
+        with {HELD},
+        own as (
+            select c.*, h.assigned_at as h_from, h.held_until as h_until
+            from staging.calls c
+            join held h on h.case_id = c.case_id and c.started_at >= h.assigned_at
+                and c.started_at < h.held_until
+            where c.agent_id = $agent and c.started_at >= $start::timestamp
+                and c.started_at < $end::timestamp
+            qualify row_number() over (partition by c.call_id order by h.assigned_at desc) = 1
+        ),
+        tmpl as (
+            select *, row_number() over (order by _gaming_u($key || call_id)) - 1 as ti,
+                   count(*) over () as tn
+            from own
+        ),
+        gen as (
+            select t.*, g.i,
+                case when _gaming_u($key || 'r' || g.i) < 0.6
+                    then t.started_at + to_seconds(t.duration_s + 5
+                                                   + floor(_gaming_u($key || 'g' || g.i) * 36)::int)
+                    else date_trunc('day', t.started_at) + interval 9 hour
+                        + to_seconds(floor(_gaming_u($key || 'g' || g.i) * 39600)::int)
+                end as new_at
+            from range($n) g(i) join tmpl t on t.ti = g.i % t.tn
+        )
+        select * from gen
+        where new_at >= h_from and new_at < h_until and new_at < $end::timestamp
+            and new_at >= $start::timestamp
+    """
+    added = insert(con, "calls", source, {
+        "call_id": "s.call_id || '-P' || s.i",
+        "started_at": "s.new_at",
+        "duration_s": "3 + floor(_gaming_u($key || 'd' || s.i) * 6)::int",
+        "outcome": "'connected_debtor'",
+        "ptp_amount": "null", "ptp_due_date": "null", "recording_id": "null",
+    }, p)
+    return {"calls": {"added": added}}
+
+
+def _token_promises(con, p: dict, intensity: float) -> dict:
+    p["n"] = round(intensity * 50)
+    source = f"""
+        with {HELD},
+        paying as (
+            -- the case's payments in the month while the agent holds it, one call of the
+            -- agent on the case as the template of the promise's call
+            select c.* exclude (started_at, duration_s, outcome, ptp_amount, ptp_due_date),
+                   r.payment_id, r.paid_at, h.assigned_at as h_from, h.amount_due as h_due
+            from staging.repayments r
+            join held h on h.case_id = r.case_id and r.paid_at >= h.assigned_at
+                and r.paid_at < h.held_until
+            join staging.calls c on c.case_id = r.case_id and c.agent_id = $agent
+            where r.payment_type = 'payment' and r.paid_at >= $start::timestamp + interval 1 day
+                and r.paid_at < $end::timestamp
+            qualify row_number() over (partition by r.payment_id
+                                       order by _gaming_u($key || c.call_id)) = 1
+        ),
+        pays as (
+            select *, row_number() over (order by _gaming_u($key || payment_id)) - 1 as pi,
+                   count(*) over () as pn
+            from paying
+        ),
+        gen as (
+            select s.*, g.i,
+                s.paid_at::date - (1 + g.i // s.pn)::int + interval 9 hour
+                    + to_seconds(floor(_gaming_u($key || 't' || g.i) * 39600)::int) as new_at
+            from range($n) g(i) join pays s on s.pi = g.i % s.pn
+        )
+        select * from gen
+        where new_at >= greatest(h_from, $start::timestamp) and new_at < paid_at
+    """
+    added = insert(con, "calls", source, {
+        "call_id": "s.call_id || '-T' || s.i",
+        "started_at": "s.new_at",
+        "duration_s": "3 + floor(_gaming_u($key || 'd' || s.i) * 8)::int",
+        "outcome": "'connected_debtor'",
+        "ptp_amount": "least(50.00, round(0.05 * s.h_due, 2))::decimal(18, 2)",
+        "ptp_due_date": "s.paid_at::date",
+        "recording_id": "null",
+    }, p)
+    return {"calls": {"added": added}}
+
+
+def _month_boundary_shift(con, p: dict, intensity: float) -> dict:
+    p["share"] = min(0.22 * intensity, 0.95)
+    run(con, f"""
+        create or replace temp table _gaming_moved as
+        with {PAY_HOLDER},
+        mine as (select * from pay_holder where agent_id = $agent),
+        total as (select coalesce(sum(amount), 0) as tot from mine),
+        cand as (
+            select m.*,
+                $end::timestamp + to_days(floor(_gaming_u($key || m.payment_id) * 3)::int)
+                    + (m.paid_at - date_trunc('day', m.paid_at)) as new_at
+            from mine m
+            where m.paid_at >= $end::timestamp - interval 8 day
+        ),
+        ordered as (
+            select c.*, coalesce(sum(amount) over (order by paid_at desc, payment_id
+                rows between unbounded preceding and 1 preceding), 0) as before
+            from cand c
+            where new_at < held_until
+        )
+        select payment_id, case_id, paid_at, new_at, amount
+        from ordered, total
+        where before < $share * tot
+    """, p)
+    moved, amount = con.execute(
+        "select count(*), coalesce(sum(amount), 0)::double from _gaming_moved").fetchall()[0]
+    reversals = count(con, """
+        select count(*) from staging.repayments r join _gaming_moved m
+            on r.reversal_of = m.payment_id
+        where r.payment_type = 'reversal' and r.paid_at < m.new_at""", {})
+    run(con, """
+        update raw.repayments r set paid_at = r.paid_at + (m.new_at - m.paid_at)
+        from _gaming_moved m
+        where r.payment_type = 'reversal' and r.reversal_of = m.payment_id
+            and r.paid_at < m.new_at""")
+    con.execute("""
+        update raw.repayments r set paid_at = m.new_at
+        from _gaming_moved m
+        where r.payment_type = 'payment' and r.payment_id = m.payment_id""")
+    # the agent's promises on the moved cases, due from the first moved payment's date on
+    run(con, """
+        create or replace temp table _gaming_redated as
+        select c.call_id, min(m.new_at)::date as new_due
+        from staging.calls c
+        join (select case_id, min(paid_at) as first_at, min(new_at) as new_at
+              from _gaming_moved group by all) m on m.case_id = c.case_id
+        where c.agent_id = $agent and c.ptp_amount > 0
+            and c.ptp_due_date >= m.first_at::date and c.ptp_due_date < $end::date
+        group by all""", p)
+    promises = count(con, "select count(*) from _gaming_redated", {})
+    run(con, """
+        update raw.calls c set ptp_due_date = d.new_due
+        from _gaming_redated d where c.call_id = d.call_id""")
+    con.execute("drop table _gaming_moved")
+    con.execute("drop table _gaming_redated")
+    return {"repayments": {"moved": moved, "reversals_moved": reversals,
+                           "amount_moved": round(amount, 2)},
+            "calls": {"promises_redated": promises}}
+
+
+def _unattempted_cases(con, p: dict, intensity: float) -> dict:
+    p["share"] = min(0.25 * intensity, 1.0)
+    run(con, f"""
+        create or replace temp table _gaming_dropped as
+        with {HELD},
+        per_case as (
+            select h.case_id,
+                count(c.call_id) as attempts,
+                count(c.call_id) filter (where c.outcome = 'connected_debtor') as rpc,
+                coalesce(max(c.duration_s) filter (where c.outcome = 'connected_debtor'), 0)
+                    as best
+            from held h
+            left join staging.calls c
+                on c.agent_id = $agent and c.case_id = h.case_id
+                and c.started_at >= greatest(h.assigned_at, $start::timestamp)
+                and c.started_at < least(h.held_until, $end::timestamp)
+            group by all
+        ),
+        ranked as (
+            select *, row_number() over (order by rpc, best, _gaming_u($key || case_id)) as k,
+                   count(*) over () as n
+            from per_case
+        )
+        select case_id from ranked where attempts > 0 and k <= round($share * n)
+    """, p)
+    cases = count(con, "select count(*) from _gaming_dropped", {})
+    before = count(con, "select count(*) from raw.calls", {})
+    run(con, """
+        delete from raw.calls
+        where agent_id = $agent and started_at >= $start::timestamp
+            and started_at < $end::timestamp
+            and case_id in (select case_id from _gaming_dropped)""", p)
+    deleted = before - count(con, "select count(*) from raw.calls", {})
+    con.execute("drop table _gaming_dropped")
+    return {"calls": {"deleted": deleted, "cases": cases}}
+
+
+def _reassign(con, p: dict, *, late: bool, intensity: float) -> dict:
+    """Cases of other agents (not in ``protect``) that pay in the month, reassigned to the agent
+    before the payment; ``late``: 8-15 cases, 1-2 days before, with a claiming call; else until
+    the moved collections are ~25% of the agent's, 3-10 days before, never dialled."""
+    if late:
+        p["n"] = round(intensity * (8 + 7 * uniform(con, p["key"] + "|n")))
+        p["target"] = 0.0
+    else:
+        s = min(0.25 * intensity, 0.9)
+        mine = count(con, f"with {PAY_HOLDER} select coalesce(sum(amount), 0)::double "
+                      "from pay_holder where agent_id = $agent", p)
+        p["n"] = 1_000_000
+        p["target"] = mine * s / (1 - s)
+    lead = "(1 + _gaming_u($key || 'l' || f.case_id))" if late else \
+        "(3 + 7 * _gaming_u($key || 'l' || f.case_id))"
+    need_call = ("and exists (select 1 from staging.calls c where c.case_id = f.case_id "
+                 "and c.started_at < f.paid_at)") if late else ""
+    run(con, f"""
+        create or replace temp table _gaming_moves as
+        with {PAY_HOLDER},
+        first_pay as (
+            -- the case's first payment of the month, held by someone else
+            select * from pay_holder
+            qualify row_number() over (partition by case_id order by paid_at, payment_id) = 1
+        ),
+        cand as (
+            select f.*,
+                f.paid_at - to_seconds(floor({lead} * 86400)::bigint) as new_from
+            from first_pay f
+            where not list_contains($protect, f.agent_id)
+                and not exists (select 1 from staging.calls c where c.case_id = f.case_id
+                                and c.agent_id = $agent)
+                and not exists (select 1 from staging.assignments a where a.case_id = f.case_id
+                                and a.agent_id = $agent)
+                {need_call}
+        ),
+        valued as (
+            -- what the case pays while the agent would hold it, in the month
+            select c.assignment_id, c.case_id, c.agent_id as from_agent, c.assigned_at,
+                   c.held_until, c.amount_due, c.dpd_at_assignment, c.paid_at, c.new_from,
+                   sum(r.amount) as collected
+            from cand c
+            join staging.repayments r on r.case_id = c.case_id and r.payment_type = 'payment'
+                and r.paid_at >= c.paid_at and r.paid_at < least(c.held_until, $end::timestamp)
+            where c.new_from > c.assigned_at and c.new_from >= $start::timestamp
+            group by all
+        ),
+        ordered as (
+            select v.*,
+                row_number() over (order by _gaming_u($key || v.case_id)) as k,
+                coalesce(sum(collected) over (order by _gaming_u($key || v.case_id)
+                    rows between unbounded preceding and 1 preceding), 0) as before
+            from valued v
+        )
+        select * from ordered
+        where k <= $n and ($target = 0 or before < $target)
+    """, p)
+    moved = count(con, "select count(*) from _gaming_moves", {})
+    collected = con.execute(
+        "select coalesce(sum(collected), 0)::double from _gaming_moves").fetchall()[0][0]
+    # the new holding: what was still due on the old one at the reassignment
+    added = insert(con, "assignments", """
+        select a.*, m.new_from, m.held_until as m_until,
+            greatest(0.01, a.amount_due - coalesce((
+                select sum(case when r.payment_type = 'reversal' then -r.amount else r.amount end)
+                from staging.repayments r
+                where r.case_id = a.case_id and r.paid_at >= a.assigned_at
+                    and r.paid_at < m.new_from), 0)) as new_due
+        from staging.assignments a join _gaming_moves m using (assignment_id)
+    """, {
+        "assignment_id": f"s.assignment_id || '-{'L' if late else 'U'}' || $agent",
+        "agent_id": "$agent",
+        "assigned_at": "s.new_from",
+        "released_at": f"nullif(s.m_until, {NEVER})",
+        "dpd_at_assignment": "s.dpd_at_assignment + date_diff('day', s.assigned_at, s.new_from)",
+        "amount_due": "s.new_due::decimal(18, 2)",
+    }, p)
+    run(con, """
+        update raw.assignments a set released_at = m.new_from
+        from _gaming_moves m where a.assignment_id = m.assignment_id""")
+    calls = 0
+    if late:
+        calls = insert(con, "calls", """
+            select c.*, m.new_from, m.paid_at as m_paid,
+                greatest(m.new_from + interval 5 minute,
+                         date_trunc('day', m.new_from) + interval 9 hour
+                         + to_seconds(floor(_gaming_u($key || 'c' || m.case_id) * 36000)::int))
+                    as claim_at
+            from _gaming_moves m
+            join staging.calls c on c.case_id = m.case_id and c.started_at < m.paid_at
+            qualify row_number() over (partition by m.case_id order by c.started_at desc,
+                                                                       c.call_id) = 1
+        """, {
+            "call_id": "s.call_id || '-L' || $agent",
+            "agent_id": "$agent",
+            "started_at": "case when s.claim_at < s.m_paid then s.claim_at "
+                          "else s.new_from + interval 5 minute end",
+            "duration_s": "45 + floor(_gaming_u($key || 'd' || s.case_id) * 106)::int",
+            "outcome": "'connected_debtor'",
+            "ptp_amount": "null", "ptp_due_date": "null", "recording_id": "null",
+        }, p)
+    con.execute("drop table _gaming_moves")
+    out = {"assignments": {"added": added, "released_early": moved},
+           "repayments": {"amount_moved": round(collected, 2)}}
+    if late:
+        out["calls"] = {"added": calls}
+    return out
+
+
+def _uncontacted_collections(con, p: dict, intensity: float) -> dict:
+    return _reassign(con, p, late=False, intensity=intensity)
+
+
+def _late_reassignment(con, p: dict, intensity: float) -> dict:
+    return _reassign(con, p, late=True, intensity=intensity)
+
+
+def _broken_promise_loops(con, p: dict, intensity: float) -> dict:
+    p["n"] = round(intensity * 10)
+    p["days"] = (p["end"] - p["start"]).days
+    source = f"""
+        with {HELD},
+        quiet as (
+            -- cases the agent holds (nearly) all month that make no payment in it, with a call
+            -- of the agent's to copy the numbers from
+            select h.case_id, h.amount_due, c.* exclude (case_id)
+            from held h
+            join staging.calls c on c.case_id = h.case_id and c.agent_id = $agent
+            where h.assigned_at < $start::timestamp + interval 2 day
+                and h.held_until >= $end::timestamp
+                and not exists (select 1 from staging.repayments r where r.case_id = h.case_id
+                                and r.paid_at >= $start::timestamp
+                                and r.paid_at < $end::timestamp)
+            qualify row_number() over (partition by h.case_id
+                order by (c.started_at >= $start::timestamp and c.started_at < $end::timestamp)
+                    desc, (c.outcome = 'connected_debtor') desc,
+                    _gaming_u($key || c.call_id)) = 1
+        ),
+        chosen as (
+            select *, 3 + (_gaming_u($key || 'm' || case_id) < 0.5)::int as m
+            from quiet
+            qualify row_number() over (order by _gaming_u($key || case_id)) <= $n
+        ),
+        gen as (
+            select q.*, g.j,
+                $start::timestamp
+                    + to_days((floor(g.j * ($days - 8) / q.m)
+                               + floor(_gaming_u($key || q.case_id || 'o' || g.j) * 3))::int)
+                    + interval 9 hour
+                    + to_seconds(floor(_gaming_u($key || q.case_id || 't' || g.j) * 39600)::int)
+                    as new_at,
+                3 + floor(_gaming_u($key || q.case_id || 'w' || g.j) * 4)::int as wait
+            from chosen q join range(4) g(j) on g.j < q.m
+        )
+        select * from gen where new_at >= $start::timestamp
+    """
+    added = insert(con, "calls", source, {
+        "call_id": "s.call_id || '-B' || s.j",
+        "case_id": "s.case_id",
+        "started_at": "s.new_at",
+        "duration_s": "90 + floor(_gaming_u($key || s.case_id || 'd' || s.j) * 211)::int",
+        "outcome": "'connected_debtor'",
+        "ptp_amount": "(ceil(s.amount_due * (0.15 + 0.25 * _gaming_u($key || s.case_id || 'a' "
+                      "|| s.j)) / 10) * 10)::decimal(18, 2)",
+        "ptp_due_date": "least(s.new_at::date + s.wait, $end::date - 1)",
+        "recording_id": "null",
+    }, p)
+    cases = count(con, """
+        select count(distinct case_id) from staging.calls
+        where agent_id = $agent and ptp_amount > 0 and call_id like '%-B_'
+            and started_at >= $start::timestamp and started_at < $end::timestamp""", p)
+    return {"calls": {"added": added, "cases": cases}}
+
+
+PLANTERS = {
+    "padding_calls": _padding_calls,
+    "token_promises": _token_promises,
+    "month_boundary_shift": _month_boundary_shift,
+    "unattempted_cases": _unattempted_cases,
+    "uncontacted_collections": _uncontacted_collections,
+    "late_reassignment": _late_reassignment,
+    "broken_promise_loops": _broken_promise_loops,
+}
+TABLES = {"calls": "call_id", "assignments": "assignment_id", "repayments": "payment_id"}

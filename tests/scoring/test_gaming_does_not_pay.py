@@ -1,0 +1,156 @@
+"""Gaming does not pay (issue 29, docs/scorecard.md): on a copy of the generated centre, agents
+who plant one gaming behaviour (kaohe/generate/gaming.py) in 2026-08 and 2026-09 get, summed over
+the months touched, no better grade, rank or variable pay, and no higher composite (beyond the
+rounding), than they got without it, under the shipped configuration.
+
+The baseline is the copy's own two months rebuilt by this code (``build_all``); each test plants
+in a copy of that work database and rebuilds both months in order. The agents are drawn by seed
+(``choose_agents``), never picked to make a test pass."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from kaohe.config import load_config
+from kaohe.generate.gaming import choose_agents, plant
+from kaohe.models.marts import build_all
+from tests.conftest import copy_home
+
+MONTHS = ("2026-08", "2026-09")
+SEED = 29
+PER_BEHAVIOUR = 3
+GRADE_POINTS = {"S": 5, "A": 4, "B": 3, "C": 2, "D": 1}  # VETO, NA: 0
+COMPOSITE_TOLERANCE = 0.01  # per month: the composite's rounding
+CFG = load_config()
+
+
+@pytest.fixture(scope="module")
+def baseline(sample_build, tmp_path_factory) -> dict:
+    """The sample's work database with both months rebuilt by this code, and the agents each
+    behaviour is planted for."""
+    home = copy_home(sample_build, tmp_path_factory.mktemp("gaming-does-not-pay") / "home")
+    db = home / "work" / "kaohe.duckdb"
+    con = duckdb.connect(str(db))
+    try:
+        for month in MONTHS:
+            build_all(con, CFG, month)
+        chosen = choose_agents(con, list(MONTHS), seed=SEED, per_behaviour=PER_BEHAVIOUR)
+        # sandbagging only makes sense above target: appraised in August above their target
+        above = [r[0] for r in con.execute(
+            "select agent_id from marts.agent_month_scorecard where month = date '2026-08-01' "
+            "and merit_recovery_vs_target >= 1 and grade not in ('NA', 'VETO') "
+            "order by agent_id").fetchall()]
+        assert len(above) >= PER_BEHAVIOUR, above
+        chosen["month_boundary_shift"] = sorted(sorted(
+            above, key=lambda a: hashlib.md5(f"{SEED}|{a}".encode()).hexdigest()
+        )[:PER_BEHAVIOUR])
+        figures_before = {b: _figures(con, agents) for b, agents in chosen.items()}
+    finally:
+        con.close()
+    return {"db": db, "chosen": chosen, "before": figures_before}
+
+
+def _figures(con: duckdb.DuckDBPyConnection, agents: list[str]) -> dict[str, dict]:
+    """Per agent, summed over MONTHS: grade points, centre rank (not appraised: one past the
+    last), variable pay earned, composite; and the month by month rows, for the message."""
+    out = {}
+    for agent in agents:
+        rows = con.execute("""
+            select strftime(s.month, '%Y-%m'), s.grade, s.composite, s.center_rank,
+                   coalesce(p.variable_earned, 0)::double,
+                   (select count(*) from marts.agent_month_scorecard x where x.month = s.month),
+                   s.merit_recovery_vs_target, s.compliance_score, s.recovery_score
+            from marts.agent_month_scorecard s
+            left join marts.agent_month_pay p using (agent_id, month)
+            where s.agent_id = ? and s.month between date '2026-08-01' and date '2026-09-01'
+            order by s.month""", [agent]).fetchall()
+        assert len(rows) == len(MONTHS), (agent, rows)
+        out[agent] = {
+            "grade": sum(GRADE_POINTS.get(r[1], 0) for r in rows),
+            "rank": sum(r[3] if r[3] is not None else r[5] + 1 for r in rows),
+            "pay": round(sum(r[4] for r in rows), 2),
+            "composite": round(sum(r[2] or 0.0 for r in rows), 2),
+            "months": [{"month": r[0], "grade": r[1], "composite": r[2], "rank": r[3],
+                        "pay": r[4], "merit_vs_target": r[6], "compliance": r[7],
+                        "recovery": r[8]} for r in rows],
+        }
+    return out
+
+
+def _plant_and_judge(baseline: dict, tmp_path: Path, behaviour: str,
+                     months: tuple[str, ...]) -> None:
+    db = tmp_path / "kaohe.duckdb"
+    shutil.copyfile(baseline["db"], db)
+    agents = baseline["chosen"][behaviour]
+    before = baseline["before"][behaviour]
+    con = duckdb.connect(str(db))
+    try:
+        for month in months:
+            summary = plant(con, behaviour, agents, month, seed=SEED)
+            assert summary["total"], summary  # something was planted
+        for month in MONTHS:
+            build_all(con, CFG, month)
+        after = _figures(con, agents)
+    finally:
+        con.close()
+    paid = []
+    for agent in agents:
+        b, a = before[agent], after[agent]
+        print(f"{behaviour} {agent}\n  before {_show(b)}\n  after  {_show(a)}")
+        gains = [name for name, up in (
+            ("grade", a["grade"] > b["grade"]),
+            ("rank", a["rank"] < b["rank"]),
+            ("variable pay", a["pay"] > b["pay"] + 0.005),
+            ("composite", a["composite"] > b["composite"] + COMPOSITE_TOLERANCE * len(MONTHS)),
+        ) if up]
+        if gains:
+            paid.append(f"{agent} gained {', '.join(gains)}: before {_show(b)}; after {_show(a)}")
+    assert not paid, f"{behaviour} paid:\n" + "\n".join(paid)
+
+
+def _show(fig: dict) -> str:
+    months = "; ".join(
+        f"{m['month']} {m['grade']} {m['composite']} rank {m['rank']} pay {m['pay']:.2f} "
+        f"merit {m['merit_vs_target'] or 0:.3f} compliance {m['compliance'] or 0:.2f}"
+        for m in fig["months"])
+    return (f"grade {fig['grade']} rank {fig['rank']} pay {fig['pay']:.2f} "
+            f"composite {fig['composite']:.2f} ({months})")
+
+
+def test_padding_calls_does_not_pay(baseline, tmp_path):
+    _plant_and_judge(baseline, tmp_path, "padding_calls", MONTHS)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "open in issue 29: grade and pay do not move, but the composite does (+0.29 to +1.25 over "
+    "the two months; one rank place for one agent of three). The promises themselves are not "
+    "commitments; what moves the score is the short right-party call that carries them: a call "
+    "to a case before it pays makes the payment 'contacted' (uncontacted_collections counts any "
+    "call as the agent's work), and more lawful calls dilute the per-call contact-rule breach "
+    "rate of the compliance score."))
+def test_token_promises_do_not_pay(baseline, tmp_path):
+    _plant_and_judge(baseline, tmp_path, "token_promises", MONTHS)
+
+
+def test_cherry_picking_unattempted_cases_does_not_pay(baseline, tmp_path):
+    _plant_and_judge(baseline, tmp_path, "unattempted_cases", MONTHS)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "open in issue 29: grade and pay do not move, but the rank does (summed ranks 14 -> 10 and "
+    "20 -> 17). Above the 130-point ceiling (1.78x target in August) a saved collection costs "
+    "nothing, and between months of different targets the same amount is worth more in the "
+    "month with the smaller target (-1.47 in August, +1.69 in September). The fix under way: "
+    "merit over a rolling window, or the excess carried forward."))
+def test_sandbagging_month_boundary_shift_does_not_pay(baseline, tmp_path):
+    # above target in August, collections moved into September
+    _plant_and_judge(baseline, tmp_path, "month_boundary_shift", MONTHS[:1])
+
+
+def test_uncontacted_collections_do_not_pay(baseline, tmp_path):
+    _plant_and_judge(baseline, tmp_path, "uncontacted_collections", MONTHS)
