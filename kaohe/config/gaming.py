@@ -59,6 +59,11 @@ class GamingConfig(_Model):
         default="centre", description="Collections on a case the agent never contacted while "
         "holding it before the payment: `centre` leaves them out of the agent's "
         "merit_recovery_vs_target (the centre's collection), `agent` keeps them in.")
+    merit_window_months: Int = Field(
+        default=3, ge=1, le=12, description="merit_recovery_vs_target is judged on this month "
+        "and the months before it, up to this many in all (their collections over what their "
+        "targets expected): a collection moved across a month's end stays in the window, so "
+        "saving it for next month gains nothing. 1: the month alone.")
     baseline_min_agents: Int = Field(
         default=8, ge=1, description="A signal compares the agent with the appraised agents "
         "whose largest bucket is the same; with fewer than this many, with the whole centre.")

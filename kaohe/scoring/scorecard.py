@@ -39,7 +39,29 @@ def scoring_inputs(con: duckdb.DuckDBPyConnection, cfg: Config, month: str) -> p
         "select * exclude (config_version) from marts.agent_month_metrics where month = $m",
         params={"m": params["month_start"]}).pl()
     inputs = con.sql(model_sql("scorecard", "scoring_inputs"), params=params).pl()
-    return metrics.join(inputs, on="agent_id", how="left")
+    return metrics.join(inputs, on="agent_id", how="left").join(
+        _merit_window(con, cfg, params["month_start"]), on="agent_id", how="left")
+
+
+def _merit_window(con: duckdb.DuckDBPyConnection, cfg: Config, month_start) -> pl.DataFrame:
+    """Per agent, the months before ``month_start`` in the merit window (gaming.
+    merit_window_months, the month itself included), as built in the warehouse: their merit
+    collections (credited; without those on uncontacted cases when gaming.uncontacted_collections
+    is ``centre``) and what their targets expected (recovery_target x amount_due_exposure).
+    Months not built, or without a target, count for nothing."""
+    ensure_mart(con, TABLE)
+    merit = ("m.credited_collections - coalesce(m.uncontacted_collections, 0)"
+             if cfg.gaming.uncontacted_collections == "centre" else "m.credited_collections")
+    return con.sql(f"""
+        select m.agent_id,
+            sum(({merit})::double) as window_merit_collections,
+            sum(s.recovery_target * m.amount_due_exposure::double) as window_expected
+        from marts.agent_month_metrics m
+        join marts.{TABLE} s using (agent_id, month)
+        where m.month >= $start::date - to_months($months - 1) and m.month < $start::date
+            and s.recovery_target is not null and m.amount_due_exposure > 0
+        group by all
+    """, params={"start": month_start, "months": cfg.gaming.merit_window_months}).pl()
 
 
 def _ratio(num: str, den: str) -> pl.Expr:
@@ -141,6 +163,10 @@ def _gated(cfg: Config, grade: pl.Expr, code: pl.Expr) -> pl.Expr:
 def score(frame: pl.DataFrame, cfg: Config) -> pl.DataFrame:
     """Scores, composite, grade and ranks for one month of agents (a pure function)."""
     sc = cfg.scorecard
+    # the merit window's earlier months (scoring_inputs); a frame without them: the month alone
+    frame = frame.with_columns([pl.lit(None, pl.Float64).alias(c) for c in
+                                ("window_merit_collections", "window_expected")
+                                if c not in frame.columns])
     frame = frame.with_columns(
         recovery_target=pl.col("base_target") * pl.col("difficulty_coefficient"),
         # on what the agent held: credited collections per yuan of exposure
@@ -153,9 +179,16 @@ def score(frame: pl.DataFrame, cfg: Config) -> pl.DataFrame:
         recovery_vs_target=_ratio("credited_recovery_rate", "recovery_target"),
         # version 3: the agent's merit, without the collections on cases they never contacted
         # (config gaming.uncontacted_collections: centre, the default; agent keeps them)
-        merit_recovery_vs_target=_ratio(
-            "merit_recovery_rate" if cfg.gaming.uncontacted_collections == "centre"
-            else "credited_recovery_rate", "recovery_target"),
+        # over the merit window: this month and the months before it already built
+        # (gaming.merit_window_months), their merit collections over what their targets expected
+        merit_recovery_vs_target=pl.when(
+            (pl.col("amount_due_exposure") > 0) & (pl.col("recovery_target") > 0)).then(
+            ((pl.col("merit_recovery_rate" if cfg.gaming.uncontacted_collections == "centre"
+                     else "credited_recovery_rate")
+              * pl.col("amount_due_exposure").cast(pl.Float64))
+             + pl.col("window_merit_collections").fill_null(0.0))
+            / (pl.col("recovery_target") * pl.col("amount_due_exposure").cast(pl.Float64)
+               + pl.col("window_expected").fill_null(0.0))),
     )
     # one expression per rule: its points and its effective weight (NULL value: no weight).
     # An agent with no work at all in the month (no case, call, survey, course) is not

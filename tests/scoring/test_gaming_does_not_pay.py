@@ -141,12 +141,6 @@ def test_cherry_picking_unattempted_cases_does_not_pay(baseline, tmp_path):
     _plant_and_judge(baseline, tmp_path, "unattempted_cases", MONTHS)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "open in issue 29: grade and pay do not move, but the rank does (summed ranks 14 -> 10 and "
-    "20 -> 17). Above the 130-point ceiling (1.78x target in August) a saved collection costs "
-    "nothing, and between months of different targets the same amount is worth more in the "
-    "month with the smaller target (-1.47 in August, +1.69 in September). The fix under way: "
-    "merit over a rolling window, or the excess carried forward."))
 def test_sandbagging_month_boundary_shift_does_not_pay(baseline, tmp_path):
     # above target in August, collections moved into September
     _plant_and_judge(baseline, tmp_path, "month_boundary_shift", MONTHS[:1])
