@@ -645,6 +645,8 @@ def compute(landing: Path, month: str, params: dict) -> pd.DataFrame:
         "case_reach_rate": ratio(m["cases_reached"], m["cases_held"]),
         "commitments_due": m["commitments_due"],
         "commitment_kept_rate": ratio(m["commitment_paid"], m["commitment_amount"]),
+        "contact_rule_breaches_per_case": ratio(m["contact_rule_breaches"], m["cases_assigned"]),
+        "effective_threat_ratio": ratio(m["qa_flagged_calls"], m["effective_calls"]),
     }).reset_index(drop=True)
     return out
 
@@ -656,7 +658,10 @@ def _gaming_parts(params, ms, me, calls, mc, asg, month_asg, rep, paid, due, win
     promises that are commitments (a right-party call of commit_min_s seconds, for
     commit_min_share of the holding's amount due), weighed by the part paid by the due date."""
     # uncontacted: the holder's first call to the case within the holding, of any month
-    held_calls = calls[["case_id", "agent_id", "started_at"]].merge(
+    # an unanswered attempt, or a conversation of effective length (not a call over in seconds)
+    counts = ~calls["outcome"].isin(["connected_debtor", "connected_third_party"]) | (
+        calls["duration_s"] >= params["effective_min_s"])
+    held_calls = calls.loc[counts, ["case_id", "agent_id", "started_at"]].merge(
         asg[["assignment_id", "case_id", "agent_id", "assigned_at", "released_at"]],
         on=["case_id", "agent_id"])
     held_calls = held_calls[(held_calls["started_at"] >= held_calls["assigned_at"]) & (

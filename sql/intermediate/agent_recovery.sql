@@ -1,12 +1,16 @@
--- intermediate.agent_recovery(month_start, month_end, bucket_weights): the recovery part of
+-- intermediate.agent_recovery(month_start, month_end, bucket_weights, effective_min_s): the
+-- recovery part of
 -- marts.agent_month_metrics, per agent: what the agent held in the month (the assignments
 -- overlapping it, intermediate.assignment_terms) and what was collected on it (payments dated in
 -- the month attributed to the assignment holding the case, intermediate.payment_attribution),
 -- credited by bucket (intermediate.credit_weights), and (version 3) the credited part on cases
--- the agent never contacted while holding them before the payment (no call of theirs to the
--- case, of any outcome, between the assignment and the payment: an unanswered attempt or a
--- voicemail is the agent's work, a case never dialled paid on its own; the centre's collection,
--- not the agent's merit; a reversal follows the payment it reverses). Column meanings: the
+-- the agent never contacted while holding them before the payment: no call of theirs to the
+-- case between the assignment and the payment that was either an attempt the debtor did not
+-- answer (no answer, busy, voicemail, invalid number: the agent's work, the debtor sees it) or a
+-- conversation of at least effective_min_s seconds. A call answered and over in seconds is
+-- neither: it is what padding and token promises are made of, and as a claim on a case that was
+-- about to pay it would cost nothing. The centre's collection, not the agent's merit; a
+-- reversal follows the payment it reverses. Column meanings: the
 -- metric dictionary.
 
 with
@@ -46,6 +50,8 @@ first_contact as (
     join staging.calls c
         on c.case_id = h.case_id and c.agent_id = h.agent_id
         and c.started_at >= h.assigned_at and c.started_at < h.held_until
+        and (c.outcome not in ('connected_debtor', 'connected_third_party')
+             or c.duration_s >= effective_min_s)
     where h.assignment_id in (select assignment_id from month_events)
     group by all
 ),

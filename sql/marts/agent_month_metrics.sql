@@ -24,7 +24,7 @@ roster as (
 
 recovery as materialized (
     select * from intermediate.agent_recovery($month_start::date, $month_end::date,
-                                              $bucket_weights)
+                                              $bucket_weights, $effective_min_s)
 ),
 
 contact as materialized (
@@ -177,7 +177,12 @@ final as (
         (re.cases_attempted / nullif(re.cases_held, 0))::double as attempted_case_share,
         (re.cases_reached / nullif(re.cases_held, 0))::double as case_reach_rate,
         coalesce(pr.commitments_due, 0) as commitments_due,
-        (pr.commitment_paid / nullif(pr.commitment_amount, 0))::double as commitment_kept_rate
+        (pr.commitment_paid / nullif(pr.commitment_amount, 0))::double as commitment_kept_rate,
+        -- conduct that more lawful calls cannot dilute: per case held, per effective conversation
+        (coalesce(cr.contact_rule_breaches, 0) / nullif(rc.cases_assigned, 0))::double
+            as contact_rule_breaches_per_case,
+        (coalesce(cd.qa_flagged_calls, 0) / nullif(ct.effective_calls, 0))::double
+            as effective_threat_ratio
     from month_agents m
     left join roster r using (agent_id)
     left join recovery rc using (agent_id)

@@ -11,7 +11,7 @@
 --                            amount due (intermediate.agent_promises with those bounds: a token
 --                            is far from a commitment), per promise due
 --   unattempted_cases        held cases the agent never dialled, per case held
---   uncontacted_collections  credited collections on cases never dialled before the payment
+--   uncontacted_collections  credited collections on cases not contacted before the payment
 -- Bound parameters: the `bound` list of the dictionary beside this file.
 
 with

@@ -48,7 +48,7 @@ REPO = Path(__file__).resolve().parents[2]
 # every agent with a case appraised (who is appraised is pinned in tests/scoring/test_appraisal.py).
 # The recovery rules are the version-2 ones (recovery_vs_target, ptp_kept_rate_adjusted, rpc_rate)
 # the examples were written with; the version-3 defaults (merit_recovery_vs_target,
-# commitment_kept_rate, case_reach_rate) are pinned in tests/scoring/test_gaming.py.
+# commitment_kept_rate, case_reach_rate) are pinned in tests/scoring/test_gaming_measures.py.
 V2_RECOVERY = [
     {"metric": "recovery_vs_target", "floor": 0.0, "target": 1.0, "direction": "higher",
      "weight": 0.60},
@@ -56,6 +56,12 @@ V2_RECOVERY = [
      "weight": 0.25},
     {"metric": "rpc_rate", "floor": 0.05, "target": 0.25, "direction": "higher", "weight": 0.15},
 ]
+# And the version-4 compliance rules per call (the 5.0 defaults per case held and per effective
+# call are pinned in tests/scoring/test_gaming_measures.py).
+V4_COMPLIANCE = {"contact_rule_breaches_per_case": {
+    "metric": "contact_rule_breach_rate", "floor": 0.02, "target": 0.0, "direction": "lower",
+    "weight": 0.45}, "effective_threat_ratio": {
+    "metric": "threat_ratio", "floor": 0.05, "target": 0.0, "direction": "lower", "weight": 0.20}}
 RELAXED = {"min_active_days": 0, "min_cases_handled": 0}
 PINNED_RULES = {("recovery", "ptp_kept_rate_adjusted"): {"target": 0.70},
                 ("satisfaction", "csat_avg"): {"target": 4.8},
@@ -68,6 +74,8 @@ def _pinned(data: dict) -> None:
     recovery = data["scorecard"]["rules"]["recovery"]
     recovery[:] = [dict(r) for r in V2_RECOVERY] + [r for r in recovery if r["metric"] not in (
         "merit_recovery_vs_target", "commitment_kept_rate", "case_reach_rate")]
+    compliance = data["scorecard"]["rules"]["compliance"]
+    compliance[:] = [dict(V4_COMPLIANCE.get(r["metric"], r)) for r in compliance]
     for dim, rules in data["scorecard"]["rules"].items():
         for rule in rules:
             rule.update(PINNED_RULES.get((dim, rule["metric"]), {}))
@@ -168,7 +176,10 @@ FRAME_SCHEMA: dict[str, pl.DataType] = {
     "uncontacted_collections": pl.Float64, "cases_attempted": pl.Int64,
     "cases_reached": pl.Int64, "attempted_case_share": pl.Float64,
     "case_reach_rate": pl.Float64, "commitments_due": pl.Int64,
-    "commitment_kept_rate": pl.Float64,
+    "commitment_kept_rate": pl.Float64, "contact_rule_breaches_per_case": pl.Float64,
+    "effective_threat_ratio": pl.Float64, "effective_calls": pl.Int64,
+    "qa_flagged_calls": pl.Int64, "window_merit_collections": pl.Float64,
+    "window_expected": pl.Float64,
     "cases_assigned": pl.Int64, "surveys": pl.Int64, "mandatory_due": pl.Int64,
     "ptp_kept_rate": pl.Float64, "rpc_rate": pl.Float64, "complaints_per_1k_cases": pl.Float64,
     "threat_ratio": pl.Float64, "privacy_incidents": pl.Int64, "csat_avg": pl.Float64,
