@@ -38,11 +38,11 @@ class SignalRule(_Model):
 DEFAULT_SIGNALS: dict[str, dict] = {
     "padding_calls": {"min_ratio": 3.0, "min_excess": 0.05, "min_evidence": 20},
     "token_promises": {"min_ratio": 3.0, "min_excess": 0.10, "min_evidence": 10},
-    "month_boundary_shift": {"min_ratio": 1.5, "min_excess": 0.30, "min_evidence": 8},
+    "month_boundary_shift": {"min_ratio": 1.5, "min_excess": 0.30, "min_evidence": 15},
     "unattempted_cases": {"min_ratio": 2.0, "min_excess": 0.12, "min_evidence": 5},
     "uncontacted_collections": {"min_ratio": 3.0, "min_excess": 0.20, "min_evidence": 15},
-    "late_reassignment": {"min_ratio": 2.0, "min_excess": 6.5, "min_evidence": 8},
-    "broken_promise_loops": {"min_ratio": 3.0, "min_excess": 4.0, "min_evidence": 12},
+    "late_reassignment": {"min_ratio": 2.0, "min_excess": 5.5, "min_evidence": 6},
+    "broken_promise_loops": {"min_ratio": 3.0, "min_excess": 3.0, "min_evidence": 10},
 }
 
 

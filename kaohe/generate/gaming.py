@@ -43,9 +43,10 @@ The behaviours (rates at ``intensity`` 1.0; docs/scorecard.md "Gaming does not p
     1-2 days before the payment (as above), and the agent makes one right-party call of 45-150
     seconds to each after the reassignment and before the payment, to claim the contact.
 ``broken_promise_loops``
-    on about 10 of the agent's cases held through the month that make no payment in it, 3-4
-    promises each on real right-party calls (90-300 seconds) for 15-40% of the amount due, each
-    due 3-6 days after it is made and within the month: all broken.
+    on about 10 of the agent's cases held for 12 days or more of the month that make no payment
+    while held, 3-4 promises each on real right-party calls (90-300 seconds) for 15-40% of the
+    amount due, spread over the holding, each due 3-6 days after it is made and before the
+    holding ends: all broken.
 
 The truth (who gamed, how, what was changed) is recorded only in what ``plant`` and
 ``plant_centre`` return (and the JSON ``plant_centre`` writes when asked), never in the

@@ -319,21 +319,26 @@ def _late_reassignment(con, p: dict, intensity: float) -> dict:
 
 def _broken_promise_loops(con, p: dict, intensity: float) -> dict:
     p["n"] = round(intensity * 10)
-    p["days"] = (p["end"] - p["start"]).days
     source = f"""
         with {HELD},
-        quiet as (
-            -- cases the agent holds (nearly) all month that make no payment in it, with a call
-            -- of the agent's to copy the numbers from
-            select h.case_id, h.amount_due, c.* exclude (case_id)
+        windows as (
+            -- the part of the month the agent holds each case, when 12 days or more
+            select h.case_id, h.amount_due,
+                greatest(h.assigned_at, $start::timestamp) as win_start,
+                least(h.held_until, $end::timestamp) as win_end
             from held h
-            join staging.calls c on c.case_id = h.case_id and c.agent_id = $agent
-            where h.assigned_at < $start::timestamp + interval 2 day
-                and h.held_until >= $end::timestamp
-                and not exists (select 1 from staging.repayments r where r.case_id = h.case_id
-                                and r.paid_at >= $start::timestamp
-                                and r.paid_at < $end::timestamp)
-            qualify row_number() over (partition by h.case_id
+            where least(h.held_until, $end::timestamp)
+                - greatest(h.assigned_at, $start::timestamp) >= interval 12 day
+        ),
+        quiet as (
+            -- cases that make no payment while the agent holds them in the month, with a call
+            -- of the agent's to copy the numbers from
+            select w.case_id, w.amount_due, w.win_start, w.win_end, c.* exclude (case_id)
+            from windows w
+            join staging.calls c on c.case_id = w.case_id and c.agent_id = $agent
+            where not exists (select 1 from staging.repayments r where r.case_id = w.case_id
+                              and r.paid_at >= w.win_start and r.paid_at < w.win_end)
+            qualify row_number() over (partition by w.case_id
                 order by (c.started_at >= $start::timestamp and c.started_at < $end::timestamp)
                     desc, (c.outcome = 'connected_debtor') desc,
                     _gaming_u($key || c.call_id)) = 1
@@ -345,8 +350,8 @@ def _broken_promise_loops(con, p: dict, intensity: float) -> dict:
         ),
         gen as (
             select q.*, g.j,
-                $start::timestamp
-                    + to_days((floor(g.j * ($days - 8) / q.m)
+                date_trunc('day', q.win_start)
+                    + to_days((floor(g.j * (date_diff('day', q.win_start, q.win_end) - 8) / q.m)
                                + floor(_gaming_u($key || q.case_id || 'o' || g.j) * 3))::int)
                     + interval 9 hour
                     + to_seconds(floor(_gaming_u($key || q.case_id || 't' || g.j) * 39600)::int)
@@ -354,7 +359,7 @@ def _broken_promise_loops(con, p: dict, intensity: float) -> dict:
                 3 + floor(_gaming_u($key || q.case_id || 'w' || g.j) * 4)::int as wait
             from chosen q join range(4) g(j) on g.j < q.m
         )
-        select * from gen where new_at >= $start::timestamp
+        select * from gen where new_at >= win_start
     """
     added = insert(con, "calls", source, {
         "call_id": "s.call_id || '-B' || s.j",
@@ -364,7 +369,7 @@ def _broken_promise_loops(con, p: dict, intensity: float) -> dict:
         "outcome": "'connected_debtor'",
         "ptp_amount": "(ceil(s.amount_due * (0.15 + 0.25 * _gaming_u($key || s.case_id || 'a' "
                       "|| s.j)) / 10) * 10)::decimal(18, 2)",
-        "ptp_due_date": "least(s.new_at::date + s.wait, $end::date - 1)",
+        "ptp_due_date": "least(s.new_at::date + s.wait, s.win_end::date - 1)",
         "recording_id": "null",
     }, p)
     cases = count(con, """

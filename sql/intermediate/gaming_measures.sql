@@ -1,4 +1,5 @@
--- intermediate.gaming_measures(month_start, month_end): the gaming signals measured on the
+-- intermediate.gaming_measures(month_start, month_end, effective_min_s): the gaming signals
+-- measured on the
 -- lender's events, per agent with an event in the month (version 3, "gaming does not pay";
 -- marts.gaming_signals adds those measured on marts.agent_month_metrics and compares every
 -- agent with agents of a similar portfolio). One row per (agent, signal): value and evidence.
@@ -10,7 +11,11 @@
 --                         towards 1; counted, not summed: one large payment is not a pattern);
 --                         NULL when the centre has no payment in those 4 days
 --   late_reassignment     cases the agent took over from another agent less than 2 days before
---                         a payment on them in the month (evidence: those payments)
+--                         a payment on them in the month and claimed with an effective call
+--                         (a right-party call of effective_min_s seconds or more) between the
+--                         takeover and the payment (evidence: those payments). Cases taken over
+--                         late are common in any centre (a natural 5-6 a month here); the claim
+--                         call is what turns one into the agent's collection
 --   broken_promise_loops  cases with 3 or more of the agent's promises due in the month and no
 --                         payment from the first promise to the last due date (evidence: those
 --                         promises)
@@ -75,10 +80,16 @@ reassigned as (
         count(*) filter (where late) as evidence,
         count(distinct case_id) filter (where late)::double as value
     from (
-        select *, previous_holder is not null and previous_holder <> agent_id
-            and paid_at < assigned_at + interval 2 day as late
-        from payments
-        where in_month
+        select p.*, p.previous_holder is not null and p.previous_holder <> p.agent_id
+            and p.paid_at < p.assigned_at + interval 2 day
+            and exists (
+                select 1 from staging.calls c
+                where c.case_id = p.case_id and c.agent_id = p.agent_id
+                    and c.started_at >= p.assigned_at and c.started_at < p.paid_at
+                    and c.outcome = 'connected_debtor' and c.duration_s >= effective_min_s
+            ) as late
+        from payments p
+        where p.in_month
     )
     group by all
 ),

@@ -41,7 +41,7 @@ strata as (
 
 measures as (
     select agent_id, signal, value, evidence
-    from intermediate.gaming_measures($month_start::date, $month_end::date)
+    from intermediate.gaming_measures($month_start::date, $month_end::date, $effective_min_s)
     union all
     select agent_id, 'token_promises',
         ((ptp_due - commitments_due) / nullif(ptp_due, 0))::double, ptp_due - commitments_due
