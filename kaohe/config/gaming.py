@@ -41,7 +41,7 @@ DEFAULT_SIGNALS: dict[str, dict] = {
     "month_boundary_shift": {"min_ratio": 1.5, "min_excess": 0.30, "min_evidence": 15},
     "unattempted_cases": {"min_ratio": 2.0, "min_excess": 0.12, "min_evidence": 5},
     "uncontacted_collections": {"min_ratio": 3.0, "min_excess": 0.20, "min_evidence": 15},
-    "late_reassignment": {"min_ratio": 2.0, "min_excess": 5.5, "min_evidence": 6},
+    "late_reassignment": {"min_ratio": 2.0, "min_excess": 6.5, "min_evidence": 8},
     "broken_promise_loops": {"min_ratio": 3.0, "min_excess": 3.0, "min_evidence": 10},
 }
 
