@@ -1,6 +1,7 @@
 """The gaming signals on untuned generated centres: for each seed, a small centre of three months
 run by `kaohe run`; then, in a copy of its warehouse, the generator's gaming planter
-(kaohe/generate/gaming.py: three agents per behaviour, honest look-alikes beside them) and the
+(kaohe/generate/gaming.py: three agents per behaviour, and two honest look-alikes each of
+debtors who hang up and of payments around the turn of the month) and the
 months rebuilt; per signal, precision and recall over the planted agents and the share of honest
 agent-months flagged (kaohe/generate/gaming_truth.py says how each is counted).
 
@@ -53,7 +54,8 @@ def one_seed(seed: int, work: Path) -> dict:
     for month in MONTHS:
         build_all(con, cfg, month)
     result = evaluate(con, truth["gaming_agents"], list(MONTHS),
-                      exclude=manifest.get("harassing_agents", []))
+                      exclude=manifest.get("harassing_agents", []),
+                      lookalikes=truth["lookalikes"])
     con.close()
     return {"seed": seed, "signals": result}
 

@@ -48,6 +48,10 @@ The behaviours (rates at ``intensity`` 1.0; docs/scorecard.md "Gaming does not p
     amount due, spread over the holding, each due 3-6 days after it is made and before the
     holding ends: all broken.
 
+Beside them, ``plant_centre`` gives honest agents the look-alike patterns of
+``kaohe.generate.gaming_lookalikes`` (debtors who hang up; payments around the turn of the
+month), named in the manifest's "lookalikes".
+
 The truth (who gamed, how, what was changed) is recorded only in what ``plant`` and
 ``plant_centre`` return (and the JSON ``plant_centre`` writes when asked), never in the
 warehouse.
@@ -62,6 +66,7 @@ from pathlib import Path
 
 import duckdb
 
+from kaohe.generate.gaming_lookalikes import LOOKALIKES
 from kaohe.generate.gaming_plants import PLANTERS, TABLES
 from kaohe.generate.gaming_sql import NEVER, SEED_MACRO, uniform, unique_ids
 from kaohe.months import month_bounds
@@ -73,8 +78,10 @@ BEHAVIOURS = ("padding_calls", "token_promises", "month_boundary_shift", "unatte
 
 def _plant(con: duckdb.DuckDBPyConnection, behaviour: str, agent_ids: list[str], month: str,
            seed: int, intensity: float, protect: list[str]) -> dict:
-    if behaviour not in PLANTERS:
-        raise ValueError(f"unknown behaviour {behaviour!r}: one of {', '.join(BEHAVIOURS)}")
+    planters = {**PLANTERS, **LOOKALIKES}
+    if behaviour not in planters:
+        raise ValueError(f"unknown behaviour {behaviour!r}: one of "
+                         f"{', '.join(BEHAVIOURS + tuple(LOOKALIKES))}")
     if intensity < 0:
         raise ValueError("intensity must be >= 0")
     start, end, _ = month_bounds(month)
@@ -84,7 +91,7 @@ def _plant(con: duckdb.DuckDBPyConnection, behaviour: str, agent_ids: list[str],
         params = {"agent": agent_id, "start": start, "end": end,
                   "key": f"{seed}|{behaviour}|{agent_id}|{month}|",
                   "protect": sorted(set(protect) | {agent_id})}
-        agents[agent_id] = PLANTERS[behaviour](con, params, intensity)
+        agents[agent_id] = planters[behaviour](con, params, intensity)
     for table, key in TABLES.items():
         unique_ids(con, table, key)
     total: dict[str, dict[str, float]] = {}
@@ -127,41 +134,57 @@ def eligible_agents(con: duckdb.DuckDBPyConnection, months: list[str],
 
 
 def choose_agents(con: duckdb.DuckDBPyConnection, months: list[str], *, seed: int,
-                  per_behaviour: int = 3, pool: list[str] | None = None) -> dict[str, list[str]]:
+                  per_behaviour: int = 3, pool: list[str] | None = None,
+                  lookalikes_per_kind: int = 0) -> dict[str, list[str]]:
     """{behaviour: agent_ids}: per_behaviour agents per behaviour, disjoint, drawn in a
-    seeded order from ``pool`` (default: ``eligible_agents(con, months)``)."""
+    seeded order from ``pool`` (default: ``eligible_agents(con, months)``); with
+    ``lookalikes_per_kind``, as many honest look-alikes of each kind (``LOOKALIKES``) after
+    them, disjoint from them."""
     con.execute(SEED_MACRO)
     pool = sorted(pool if pool is not None else eligible_agents(con, months))
     pool.sort(key=lambda a: uniform(con, f"{seed}|choose|{a}"))
-    need = per_behaviour * len(BEHAVIOURS)
+    kinds = [(b, per_behaviour) for b in BEHAVIOURS] + [
+        (k, lookalikes_per_kind) for k in LOOKALIKES if lookalikes_per_kind]
+    need = sum(n for _, n in kinds)
     if len(pool) < need:
         raise ValueError(f"{len(pool)} eligible agents, {need} needed "
-                         f"({per_behaviour} per behaviour)")
-    return {b: sorted(pool[i * per_behaviour:(i + 1) * per_behaviour])
-            for i, b in enumerate(BEHAVIOURS)}
+                         f"({per_behaviour} per behaviour, {lookalikes_per_kind} per look-alike)")
+    out, i = {}, 0
+    for kind, n in kinds:
+        out[kind] = sorted(pool[i:i + n])
+        i += n
+    return out
 
 
 def plant_centre(con: duckdb.DuckDBPyConnection, months: list[str], *, seed: int,
-                 per_behaviour: int = 3, manifest_path: str | Path | None = None) -> dict:
+                 per_behaviour: int = 3, lookalikes_per_kind: int = 2,
+                 manifest_path: str | Path | None = None) -> dict:
     """Choose per_behaviour distinct agents per behaviour (disjoint sets, deterministic from seed,
     among agents appraised in those months: agents with >= 20 held cases and calls in every
     month), plant each behaviour in each month (month_boundary_shift: from each month but the
     last into the next), and return the truth manifest:
     {"seed": ..., "months": [...], "gaming_agents": {behaviour: [agent_ids]},
      "planted": {behaviour: {agent_id: {month: summary}}}}
-    Also write the manifest as JSON where asked (``manifest_path``)."""
+    Also write the manifest as JSON where asked (``manifest_path``). ``lookalikes_per_kind``
+    honest agents of each kind of ``LOOKALIKES`` get their portfolio's look-alike pattern in
+    every month: the manifest names them in "lookalikes" (they are honest, not gaming)."""
     months = sorted(months)
-    gaming = choose_agents(con, months, seed=seed, per_behaviour=per_behaviour)
-    everyone = sorted(a for agents in gaming.values() for a in agents)
-    planted: dict[str, dict[str, dict]] = {b: {a: {} for a in gaming[b]} for b in BEHAVIOURS}
+    chosen = choose_agents(con, months, seed=seed, per_behaviour=per_behaviour,
+                           lookalikes_per_kind=lookalikes_per_kind)
+    gaming = {b: chosen[b] for b in BEHAVIOURS}
+    lookalikes = {k: chosen[k] for k in LOOKALIKES if k in chosen}
+    everyone = sorted(a for agents in chosen.values() for a in agents)
+    planted: dict[str, dict[str, dict]] = {b: {a: {} for a in agents}
+                                           for b, agents in chosen.items()}
     for i, month in enumerate(months):
-        for behaviour in BEHAVIOURS:
+        for behaviour, agents in chosen.items():
             if behaviour == "month_boundary_shift" and i == len(months) - 1:
                 continue
-            out = _plant(con, behaviour, gaming[behaviour], month, seed, 1.0, everyone)
+            out = _plant(con, behaviour, agents, month, seed, 1.0, everyone)
             for agent_id, summary in out["agents"].items():
                 planted[behaviour][agent_id][month] = summary
-    manifest = {"seed": seed, "months": months, "gaming_agents": gaming, "planted": planted}
+    manifest = {"seed": seed, "months": months, "gaming_agents": gaming,
+                "lookalikes": lookalikes, "planted": planted}
     if manifest_path is not None:
         Path(manifest_path).write_text(json.dumps(manifest, indent=1, sort_keys=True,
                                                   default=_json), encoding="utf-8")

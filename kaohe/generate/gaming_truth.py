@@ -11,7 +11,10 @@ Counting rules (docs/scorecard.md "Gaming signals"):
 - the unit is the agent over the months planted (an agent is found when a signal is raised in
   any of them); honest agent-months are those of agents planted with nothing (nor named in the
   generator's manifest as harassers: their re-dials seconds apart are padding's signature too);
-- only appraised agent-months count: signals are raised for appraised agents only.
+- only appraised agent-months count: signals are raised for appraised agents only;
+- honest look-alikes (``kaohe.generate.gaming_lookalikes``) are honest agents; their months are
+  also counted apart (``lookalike_months``, ``lookalike_flagged``), as that is where a signal
+  is most likely to cry wolf.
 """
 
 from __future__ import annotations
@@ -29,9 +32,11 @@ IMPLIED: dict[str, set[str]] = {
 
 
 def evaluate(con: duckdb.DuckDBPyConnection, gaming_agents: dict[str, list[str]],
-             months: list[str], exclude: list[str] = ()) -> dict[str, dict]:
+             months: list[str], exclude: list[str] = (),
+             lookalikes: dict[str, list[str]] | None = None) -> dict[str, dict]:
     """Per signal: planted, flagged, true_positives, precision, recall, honest_months,
-    honest_flagged, honest_flagged_share (precision/recall None when undefined)."""
+    honest_flagged, honest_flagged_share, lookalike_months, lookalike_flagged (precision/recall
+    None when undefined)."""
     starts = [f"{m}-01" for m in months]
     flags = con.execute(
         "select signal, agent_id, month from marts.gaming_signals "
@@ -41,6 +46,8 @@ def evaluate(con: duckdb.DuckDBPyConnection, gaming_agents: dict[str, list[str]]
         "where grade <> 'NA' and month::varchar in (select unnest(?))", [starts]).fetchall()
     planted_any = {a for agents in gaming_agents.values() for a in agents} | set(exclude)
     honest_months = {(a, m) for a, m in appraised if a not in planted_any}
+    alike = {a for agents in (lookalikes or {}).values() for a in agents}
+    lookalike_months = {(a, m) for a, m in honest_months if a in alike}
     out = {}
     for signal in SIGNALS:
         positives = set(gaming_agents.get(signal, []))
@@ -57,5 +64,7 @@ def evaluate(con: duckdb.DuckDBPyConnection, gaming_agents: dict[str, list[str]]
             "honest_months": len(honest_months), "honest_flagged": len(honest_flagged),
             "honest_flagged_share": round(len(honest_flagged) / len(honest_months), 4)
             if honest_months else None,
+            "lookalike_months": len(lookalike_months),
+            "lookalike_flagged": len(honest_flagged & lookalike_months),
         }
     return out

@@ -41,8 +41,13 @@ def planted(sample_build, tmp_path_factory):
 def test_each_signal_finds_the_planted_agents_and_spares_the_honest(planted):
     con, truth, manifest, _ = planted
     result = evaluate(con, truth["gaming_agents"], MONTHS,
-                      exclude=manifest["harassing_agents"])
+                      exclude=manifest["harassing_agents"], lookalikes=truth["lookalikes"])
     assert set(result) == set(SIGNALS)
+    # honest agents whose debtors hang up, or pay around the turn of the month, are not
+    # taken for padders or sandbaggers
+    assert result["padding_calls"]["lookalike_flagged"] == 0, result["padding_calls"]
+    assert result["month_boundary_shift"]["lookalike_flagged"] == 0
+    assert result["padding_calls"]["lookalike_months"] >= 6
     for signal, r in result.items():
         assert r["planted"] >= 3, signal
         assert r["recall"] >= 0.8, (signal, r)
