@@ -329,6 +329,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--home", help=HOME_HELP + "; its published warehouse is read")
     e.add_argument("--out", required=True,
                    help="the file to write: FILE.xlsx (Excel) or FILE.csv (UTF-8 with BOM)")
+    e.add_argument("--lang", choices=["zh", "en"], default="zh",
+                   help="language of the reasons (default zh)")
 
     w = command("whatif", "re-score a month under a proposed configuration, without changing "
                 "the warehouse", cmd_whatif)

@@ -89,15 +89,19 @@ def cmd_export_pay(args: argparse.Namespace) -> int:
 
     home = Home(get_home(args))
     try:
-        written = export_pay(home.published_db, args.month, Path(args.out))
+        written = export_pay(home.published_db, args.month, Path(args.out), args.lang)
     except PayrollError as exc:
         raise CliError(str(exc)) from None
     export = written.export
     print(f"wrote {len(export.rows)} pay rows of {args.month} "
           f"(config {', '.join(export.config_versions)}) to {written.path}")
     print("  totals: " + ", ".join(f"{name} {export.totals[name]:,.2f}" for name in
-                                   ("base_salary", "variable_earned", "paid_now", "deferred",
-                                    "forfeited", "ytd_deferred_pool")))
+                                   ("base_salary", "base_paid", "variable_earned", "paid_now",
+                                    "deferred", "forfeited", "ytd_deferred_pool")))
+    if export.not_paid:
+        print(f"  not paid (no active day in {args.month}, listed apart"
+              f"{' in the sheet not paid' if written.path.suffix.lower() == '.xlsx' else ''}): "
+              + ", ".join(r[0] for r in export.not_paid))
     return 0
 
 

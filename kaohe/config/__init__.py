@@ -257,7 +257,7 @@ def _runtime(f: ConfigFile, path: Path, text: str, data: dict[str, Any]) -> Conf
         scorecard=scorecard,
         targets=targets,
         pay=PayConfig(float(f.pay.variable_share), float(f.pay.deferred_share),
-                      _as_dict(f.pay.payout_factors)),
+                      _as_dict(f.pay.payout_factors), f.pay.base_proration),
         promotion=tuple(PromotionRule(p.from_, p.to, float(p.min_composite), p.months,
                                       p.requires_expertise) for p in f.promotion),
         expertise=ExpertiseConfig(f.expertise.m6plus_min_assignments,

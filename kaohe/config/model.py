@@ -228,6 +228,11 @@ class PaySection(_Model):
     variable_share: Num = Field(ge=0, le=0.95)
     deferred_share: Num = Field(ge=0, le=1)
     payout_factors: PayoutFactors  # type: ignore[valid-type]
+    base_proration: Literal["active_days", "full"] = Field(
+        default="active_days", description="Base pay for the days worked: `active_days` pays "
+        "base_salary x active days / days in the month (a joiner or leaver is paid for the days "
+        "they were employed); `full` pays the contractual base to every agent with an active "
+        "day. An agent with no active day in the month gets no pay row either way.")
 
 
 class PromotionSection(_Model):

@@ -85,6 +85,7 @@ class PayConfig:
     variable_share: float
     deferred_share: float
     payout_factors: dict[str, float]
+    base_proration: str = "active_days"
 
 
 @dataclass(frozen=True)

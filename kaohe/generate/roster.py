@@ -329,10 +329,15 @@ class _Roster(_Writer):
         ag, d = self.ag, self.d0 + i
         m = self.month_idx[i]
         here = np.flatnonzero(ag.hire <= d)
+        gone = ag.leave[here] <= d
+        # version 3: HR's leave date (the last working day) for half the leavers; the others
+        # leave kaohe to date the departure by their last call
+        dated = gone & (here % 2 == 0)
         df = ag.static[here].with_columns(
             level=_labels(LEVELS, ag.levels[m, here]),
             base_salary=_money(ag.salaries[m, here]),
-            status=_labels(("active", "left"), (ag.leave[here] <= d).astype(int)),
+            status=_labels(("active", "left"), gone.astype(int)),
+            left_on=_dates(ag.leave[here] - 1, ~dated),
         ).select(COLUMNS["agents"])
         if i == self.wechat_day:  # schema drift: HR added a column one week
             df = df.with_columns(wechat_id=ag.wechat[here])

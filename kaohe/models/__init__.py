@@ -102,6 +102,7 @@ def metric_params(cfg: Config, month: str | date) -> dict:
         "min_tenure_months": m.min_tenure_months_for_high_risk,
         "sla_hours": [{"ticket_type": t, "hours": h} for t, h in m.ticket_sla_hours.items()],
         "variable_share": cfg.pay.variable_share,
+        "base_proration": cfg.pay.base_proration,
         "deferred_share": cfg.pay.deferred_share,
         "payout_factors": [{"grade": g, "factor": f} for g, f in cfg.pay.payout_factors.items()],
         "promotion_rules": [

@@ -2,15 +2,18 @@
 
 One row per agent of ``marts.agent_month_pay``, read from the published warehouse (read-only)
 with ``sql/reports/pay_export.sql``: who (id, name, team, level), the grade and the reason an
-agent earns no variable pay, every amount of the mart, and the ``config_version`` the month was
-built with. Nothing is recomputed here: the amounts are the mart's and the totals are summed by
-DuckDB from the same query.
+agent earns no variable pay (worded in the report language, ``--lang``), the days worked, every
+amount of the mart, and the ``config_version`` the month was built with. Nothing is recomputed
+here: the amounts are the mart's and the totals are summed by DuckDB from the same query. The
+agents with no active day in the month have no pay row; ``sql/reports/pay_not_paid.sql`` lists
+them, with why, for the sheet ``not paid 未发放``.
 
 - **xlsx** (openpyxl): sheet ``pay 薪酬`` with a bold, frozen header row whose names are the
   column's and its Chinese name from the dictionaries (``base_salary 基本工资``), amounts as
   numbers with a 2-decimal format, widths fitted to the content (a Chinese character counts
   double); sheet ``summary 汇总`` with the month, the config_version, the number of agents and
-  the total of each amount.
+  the total of each amount; sheet ``not paid 未发放`` with the agents of the month who get no pay
+  row (no active day) and why.
 - **csv**: the same header and rows, UTF-8 with a byte-order mark (Excel then reads the Chinese
   names right), numbers unquoted and text quoted; no footer, so an import reads rows only (the
   month and config_version are columns of every row).
@@ -50,6 +53,8 @@ COLUMNS: tuple[tuple[str, str, tuple[str, str] | str], ...] = (
     ("grade", "text", ("marts", "agent_month_pay")),
     ("reason", "text", "未参评或否决原因"),
     ("base_salary", "amount", ("marts", "agent_month_pay")),
+    ("active_days", "count", ("marts", "agent_month_pay")),
+    ("base_paid", "amount", ("marts", "agent_month_pay")),
     ("target_pay", "amount", ("marts", "agent_month_pay")),
     ("variable_target", "amount", ("marts", "agent_month_pay")),
     ("payout_factor", "factor", ("marts", "agent_month_pay")),
@@ -63,6 +68,12 @@ COLUMNS: tuple[tuple[str, str, tuple[str, str] | str], ...] = (
 )
 NAMES = [c[0] for c in COLUMNS]
 AMOUNTS = [name for name, kind, _ in COLUMNS if kind == "amount"]
+# what sql/reports/pay_export.sql selects after NAMES: the parts the reason is worded from
+REASON_PARTS = ("veto", "veto_code", "conduct_gate_code", "grade_before_gate", "card_grade",
+                "compliance_score", "not_appraised_code", "not_appraised_reason")
+NOT_PAID = ("agent_id", "agent_name", "team_id", "team_name", "active_days", "hire_date",
+            "reason")
+COUNT_FORMAT = "0"
 
 
 class PayrollError(Exception):
@@ -75,6 +86,16 @@ class PayExport:
     rows: list[tuple]  # in the order of NAMES
     config_versions: list[str]
     totals: dict[str, Decimal]  # amount column -> sum over the rows
+    not_paid: list[tuple] = ()  # in the order of NOT_PAID
+
+
+def reason(parts: dict, t: dict[str, str]) -> str | None:
+    """Why an agent earns no variable pay, in the language of ``t`` (reports/i18n.yaml): the
+    veto's violation, else the conduct gate, else why the agent is not appraised."""
+    from kaohe.reporting.explanations import gate_text, not_appraised_text, veto_text
+
+    card = {**parts, "grade": parts.get("card_grade")}
+    return veto_text(card, t) or gate_text(card, t) or not_appraised_text(card, t)
 
 
 @dataclass(frozen=True)
@@ -101,25 +122,37 @@ def check_out(out: Path) -> str:
     return suffix
 
 
-def load(con: duckdb.DuckDBPyConnection, month: str) -> PayExport:
-    """The month's pay rows and totals from a warehouse (the published copy)."""
+def load(con: duckdb.DuckDBPyConnection, month: str, lang: str = "zh") -> PayExport:
+    """The month's pay rows and totals from a warehouse (the published copy), the reasons
+    worded in ``lang``."""
+    from kaohe.reporting.i18n import texts
+
+    t = texts(lang)
     start, end, _ = month_bounds(month)
     query = model_sql("reports", "pay_export")
     params = {"start": start, "end": end}
     cur = con.execute(query, params)
     names = [d[0] for d in cur.description]
-    if names != NAMES:  # the query and COLUMNS are one list: a change to one is a change to both
-        raise PayrollError(f"sql/reports/pay_export.sql selects {names}, expected {NAMES}")
-    rows = cur.fetchall()
+    if names != NAMES + list(REASON_PARTS):  # the query and COLUMNS are one list
+        raise PayrollError(f"sql/reports/pay_export.sql selects {names}, expected "
+                           f"{NAMES + list(REASON_PARTS)}")
+    at = NAMES.index("reason")
+    rows = []
+    for r in cur.fetchall():  # a few hundred agents: the wording of each reason
+        parts = dict(zip(REASON_PARTS, r[len(NAMES):], strict=True))
+        rows.append(r[:at] + (reason(parts, t),) + r[at + 1:len(NAMES)])
     sums = ", ".join(f"coalesce(sum({n}), 0)::decimal(38, 2)" for n in AMOUNTS)
     totals = dict(zip(AMOUNTS, con.execute(f"select {sums} from ({query})", params
                                            ).fetchall()[0], strict=True))
     versions = sorted({r[NAMES.index("config_version")] or "" for r in rows})
-    return PayExport(month, rows, versions, totals)
+    not_paid = [r[:6] + (t.get(f"na_{r[6]}", t["na_unknown"]),) for r in con.execute(
+        model_sql("reports", "pay_not_paid"), params).fetchall()]
+    return PayExport(month, rows, versions, totals, not_paid)
 
 
-def export_pay(warehouse: Path, month: str, out: Path) -> Written:
-    """Write the month's pay from ``warehouse`` (opened read-only) to ``out`` (.xlsx or .csv)."""
+def export_pay(warehouse: Path, month: str, out: Path, lang: str = "zh") -> Written:
+    """Write the month's pay from ``warehouse`` (opened read-only) to ``out`` (.xlsx or .csv),
+    the reasons in ``lang``."""
     suffix = check_out(out)
     if not MONTH.match(month):
         raise PayrollError(f"--month must look like 2026-09, not {month!r}")
@@ -128,7 +161,7 @@ def export_pay(warehouse: Path, month: str, out: Path) -> Written:
     try:
         con = connect(warehouse, read_only=True)
         try:
-            export = load(con, month)
+            export = load(con, month, lang)
         finally:
             con.close()
     except duckdb.Error as exc:
@@ -194,7 +227,8 @@ def write_xlsx(export: PayExport, path: Path) -> None:
                 _text_cell(ws, i, j, value)
             else:
                 cell = ws.cell(row=i, column=j, value=value)
-                cell.number_format = AMOUNT_FORMAT if kind == "amount" else FACTOR_FORMAT
+                cell.number_format = {"amount": AMOUNT_FORMAT, "count": COUNT_FORMAT}.get(
+                    kind, FACTOR_FORMAT)
             widths[j - 1] = max(widths[j - 1], _width(value))
     for j, w in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(j)].width = min(w + 2, 48)
@@ -223,7 +257,26 @@ def write_xlsx(export: PayExport, path: Path) -> None:
     summary.column_dimensions["A"].width = max(_width(label) for label, _ in lines) + 2
     summary.column_dimensions["B"].width = max(_width(value) for _, value in lines) + 4
     summary.freeze_panes = "A2"
+
+    apart = wb.create_sheet("not paid 未发放")
+    heads = [header(n) if n in NAMES else f"{n} {_NOT_PAID_ZH[n]}" for n in NOT_PAID]
+    for j, text in enumerate(heads, start=1):
+        cell = _text_cell(apart, 1, j, text)
+        cell.font, cell.fill = bold, fill
+    for i, row in enumerate(export.not_paid, start=2):
+        for j, value in enumerate(row, start=1):
+            if isinstance(value, str) or value is None:
+                _text_cell(apart, i, j, value)
+            else:
+                apart.cell(row=i, column=j, value=value)
+    for j, text in enumerate(heads, start=1):
+        width = max([_width(text)] + [_width(r[j - 1]) for r in export.not_paid])
+        apart.column_dimensions[get_column_letter(j)].width = min(width + 2, 48)
+    apart.freeze_panes = "A2"
     wb.save(path)
+
+
+_NOT_PAID_ZH = {"hire_date": "入职日期", "reason": "未发放原因"}
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

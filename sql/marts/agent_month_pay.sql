@@ -1,4 +1,7 @@
--- marts.agent_month_pay: base + variable performance pay + retention (deferred) bonus.
+-- marts.agent_month_pay: base + variable performance pay + retention (deferred) bonus, for the
+-- agents with an active day in the month (version 3: no pay row for the others).
+--   base_paid       = base_salary x active_days / days in the month ($base_proration
+--                     'active_days'; 'full': base_salary), to the cent
 --   target_pay      = base_salary / (1 - $variable_share)
 --   variable_target = target_pay x $variable_share
 --   variable_earned = variable_target x payout factor of the grade ($payout_factors)
@@ -14,9 +17,9 @@
 with
 
 card as (
-    select agent_id, month, grade, veto, conduct_gate_code
+    select agent_id, month, grade, veto, conduct_gate_code, active_days
     from marts.agent_month_scorecard
-    where month = $month_start::date
+    where month = $month_start::date and active_days > 0
 ),
 
 salary as (
@@ -43,6 +46,7 @@ amounts as (
         c.grade,
         c.veto,
         coalesce(s.base_salary, 0) as base_salary,
+        c.active_days,
         coalesce(s.base_salary, 0) / (1 - $variable_share) as target_pay,
         coalesce(s.base_salary, 0) / (1 - $variable_share) * $variable_share as variable_target,
         c.conduct_gate_code,
@@ -62,6 +66,11 @@ final as (
         month,
         grade,
         base_salary::decimal(18, 2) as base_salary,
+        active_days,
+        round(case when $base_proration = 'full' then base_salary
+                   else base_salary * active_days
+                       / date_diff('day', $month_start::date, $month_end::date) end,
+              2)::decimal(18, 2) as base_paid,
         round(target_pay, 2)::decimal(18, 2) as target_pay,
         round(variable_target, 2)::decimal(18, 2) as variable_target,
         payout_factor,

@@ -32,7 +32,12 @@ inputs as (
         ('calls.dialled_number', 'unanswered_over_cap_calls of agent_month_metrics, judged per debtor',
             (select count(*) from staging.calls
              where started_at >= $month_start::date and started_at < $month_end::date
-                and dialled_number is not null))
+                and dialled_number is not null)),
+        -- version 3: without it, a leaver's last working day is their last call before the
+        -- first roster snapshot showing them left, not NULL
+        ('agents.left_on', 'active_days of marts.agent_month_scorecard and marts.agent_month_pay',
+            (select count(*) from staging.agents
+             where snapshot_date < $month_end::date and left_on is not null))
     ) as t(input, measures, rows)
 )
 
@@ -45,5 +50,8 @@ select
     case when rows > 0 then null
         when input = 'calls.dialled_number'
             then 'not sent: ' || measures || ' (stricter than per number) this month'
+        when input = 'agents.left_on'
+            then 'not sent: ' || measures || ' end on a leaver''s last call before the roster '
+                || 'showed them left'
         else 'not sent: ' || measures || ' are NULL (or fall back) this month' end as note
 from inputs

@@ -1,7 +1,8 @@
 -- The month's pay as HR's payroll import expects it (`kaohe export-pay`, kaohe/scoring/payroll.py): one
 -- row per agent of marts.agent_month_pay, with the scorecard's team, level and the reason an
 -- agent earns no variable pay (not appraised, vetoed, or stopped by the conduct gate), and the agent's and team's names from
--- the roster as of the month's last day. Every amount is the mart's, never recomputed.
+-- the roster as of the month's last day. Every amount is the mart's, never recomputed. Agents
+-- with no active day in the month have no pay row: sql/reports/pay_not_paid.sql lists them.
 -- Bound: $start, $end (the month).
 select
     p.agent_id,
@@ -10,13 +11,11 @@ select
     g.team_name,
     s.level,
     p.grade,
-    -- a veto is never hidden: its reason wins over a reason not to appraise
-    case when s.veto then coalesce(s.veto_reason, 'veto')
-         when s.conduct_gate_code is not null
-             then 'conduct gate: ' || replace(s.conduct_gate_code, '_', ' ')
-         else s.not_appraised_reason
-    end as reason,
+    -- worded in the report language by kaohe/scoring/payroll.py from the parts at the end
+    null::varchar as reason,
     p.base_salary,
+    p.active_days,
+    p.base_paid,
     p.target_pay,
     p.variable_target,
     p.payout_factor,
@@ -26,7 +25,10 @@ select
     p.forfeited,
     p.ytd_deferred_pool,
     strftime(p.month, '%Y-%m') as month,
-    p.config_version
+    p.config_version,
+    -- the reason's parts (a veto is never hidden: its reason wins over the others)
+    s.veto, s.veto_code, s.conduct_gate_code, s.grade_before_gate, s.grade as card_grade,
+    s.compliance_score, s.not_appraised_code, s.not_appraised_reason
 from marts.agent_month_pay p
 left join marts.agent_month_scorecard s using (agent_id, month)
 left join intermediate.roster_at(($end::date - interval 1 day)::date) g using (agent_id)

@@ -107,18 +107,25 @@ veto_list as (
     group by all
 ),
 
+left_roster as (
+    -- the first roster snapshot showing each agent as left, and HR's leave date when sent
+    select agent_id, min(snapshot_date) as first_left, min(left_on) as left_on
+    from staging.agents where status = 'left' group by all
+),
+
 tenure as (
-    -- active days in the month: from max(hire_date, month start) to the first roster snapshot
-    -- showing the agent as left (exclusive; none: the month's end)
+    -- active days in the month: from max(hire_date, month start) to the day after the last
+    -- working day (none: the month's end). The last working day is agents.left_on (version 3)
+    -- when HR sends it, else the day of the agent's last call before the first snapshot showing
+    -- them left (a weekly roster cannot date a departure), else the day before that snapshot
     select
         r.agent_id,
         r.hire_date,
-        l.leave_date
+        (coalesce(l.left_on, (select max(c.started_at)::date from staging.calls c
+                              where c.agent_id = l.agent_id and c.started_at < l.first_left),
+                  l.first_left - interval 1 day) + interval 1 day)::date as leave_date
     from intermediate.roster_at(($month_end::date - interval 1 day)::date) r
-    left join (
-        select agent_id, min(snapshot_date) as leave_date
-        from staging.agents where status = 'left' group by all
-    ) l using (agent_id)
+    left join left_roster l using (agent_id)
 ),
 
 majors as (

@@ -91,7 +91,8 @@ def test_without_dpd_the_aging_measures_are_null_not_zero(con):
     build_month(con, "input_availability", CFG, MONTH)
     notes = dict(con.execute("select input, note from marts.input_availability").fetchall())
     assert set(notes) == {"cases.dpd", "cases.overdue_amount", "complaints.resolved_at",
-                          "qa_reviews", "credit_followups", "calls.dialled_number"}
+                          "qa_reviews", "credit_followups", "calls.dialled_number",
+                          "agents.left_on"}
     # without dialled numbers the rule on unanswered attempts is judged per debtor, not NULL
     assert "per debtor" in notes["calls.dialled_number"]
     assert "aging_reduction_rate" in notes["cases.dpd"] and "NULL" in notes["cases.dpd"]

@@ -1,6 +1,6 @@
 """A lender that sends only the version-1 contract: no qa_reviews, no credit_followups, case
 snapshots without dpd / overdue_amount, complaints without resolved_at, calls without
-dialled_number (version 3). The month runs end to
+dialled_number and agents without left_on (version 3). The month runs end to
 end; the measures built on the missing inputs are NULL (never 0, never an error) and
 marts.input_availability says which inputs were not sent."""
 
@@ -22,7 +22,7 @@ from kaohe.generate import generate
 
 MONTH = "2026-08"
 V2_COLUMNS = {"cases": ("dpd", "overdue_amount"), "complaints": ("resolved_at",),
-              "calls": ("dialled_number",)}
+              "calls": ("dialled_number",), "agents": ("left_on",)}
 
 
 def _strip(path: Path, drop: tuple[str, ...], encoding: str) -> None:
@@ -66,7 +66,8 @@ def test_the_month_runs_and_says_which_optional_inputs_were_not_sent(built):
         sent = dict(con.execute("select input, sent from marts.input_availability").fetchall())
         assert sent == {"cases.dpd": False, "cases.overdue_amount": False,
                         "complaints.resolved_at": False, "qa_reviews": False,
-                        "credit_followups": False, "calls.dialled_number": False}
+                        "credit_followups": False, "calls.dialled_number": False,
+                        "agents.left_on": False}
         aging = con.execute(
             "select count(*), count(aging_cases), count(aging_reduction_rate), "
             "count(roll_forward_rate) from marts.agent_month_metrics").fetchall()[0]

@@ -87,7 +87,8 @@ def test_xlsx_has_a_row_per_agent_numbers_as_numbers_and_the_totals(home, mart, 
     assert code == 0, stderr
     assert f"wrote {len(mart)} pay rows of {MONTH}" in stdout
     wb = openpyxl.load_workbook(out)
-    pay, summary = wb.worksheets
+    pay, summary, apart = wb.worksheets
+    assert apart.title == "not paid 未发放"
     rows = list(pay.iter_rows(values_only=True))
     assert list(rows[0]) == [header(n) for n in NAMES]
     assert header("base_salary") == "base_salary 基本工资"
@@ -109,10 +110,15 @@ def test_xlsx_has_a_row_per_agent_numbers_as_numbers_and_the_totals(home, mart, 
     # a name that looks like a formula stays text
     name_cell = next(c for c in pay["B"] if c.value == "=1+2")
     assert name_cell.data_type == "s"
-    # the reasons: a veto is shown with its type, the late joiner's reason is the scorecard's
-    assert by_agent["A2"]["grade"] == "VETO" and "threat" in by_agent["A2"]["reason"]
-    assert by_agent["A3"]["grade"] == "NA" and by_agent["A3"]["reason"] == "joined"
+    # the reasons, in the report language (zh by default): the veto's violation, the late
+    # joiner's reason not to appraise; none for an agent paid in full
+    assert by_agent["A2"]["grade"] == "VETO" and "违规" in by_agent["A2"]["reason"]
+    assert by_agent["A3"]["grade"] == "NA" and by_agent["A3"]["reason"] == "新入职（在岗天数不足）"
     assert by_agent["A1"]["reason"] is None
+    # the days worked: the late joiner (hired on the 28th) is paid 4 of 31 days of base
+    assert by_agent["A3"]["active_days"] == 4
+    assert Decimal(str(by_agent["A3"]["base_paid"])) == Decimal("193.55")  # 1500 x 4 / 31
+    assert Decimal(str(by_agent["A1"]["base_paid"])) == Decimal("1500.00")
     # the summary sheet: month, config_version, the number of agents and every total
     info = {r[0]: r[1] for r in summary.iter_rows(min_row=2, values_only=True)}
     assert info["month 月份"] == MONTH
@@ -122,6 +128,16 @@ def test_xlsx_has_a_row_per_agent_numbers_as_numbers_and_the_totals(home, mart, 
         total = info[f"total {header(name)} 合计"]
         assert isinstance(total, int | float)
         assert Decimal(str(total)) == sum(r[name] for r in mart.values()), name
+
+
+def test_the_reasons_follow_the_language_asked(home, tmp_path, capsys):
+    out = tmp_path / "pay-en.csv"
+    code = main(["export-pay", "--month", MONTH, "--home", str(home), "--out", str(out),
+                 "--lang", "en"])
+    capsys.readouterr()
+    assert code == 0
+    text = out.read_text(encoding="utf-8-sig")
+    assert "joined (too few active days)" in text and "新入职" not in text
 
 
 def test_csv_has_a_bom_bare_numbers_and_the_chinese_names(home, mart, tmp_path, capsys):
