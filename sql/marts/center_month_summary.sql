@@ -150,6 +150,7 @@ final as (
         (s.mandatory_passed / nullif(s.mandatory_due, 0))::double as mandatory_pass_rate,
         coalesce(s.total_cost, 0)::decimal(18, 2) as total_cost,
         (s.total_cost / nullif(h.cases_handled, 0))::double as cost_per_case,
+        coalesce(h.cases_handled, 0) as cases_handled,
         coalesce(h.hardship_cases_handled, 0) as hardship_cases_handled,
         coalesce(s.relief_plans, 0) as relief_plans,
         coalesce(s.social_referrals, 0) as social_referrals,

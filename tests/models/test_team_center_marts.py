@@ -42,6 +42,22 @@ def test_team_ratios_are_recomputed_from_sums_not_averaged(con):
     assert team["agents"] == 2 and team["collected"] == 190
 
 
+def test_a_case_two_agents_called_is_handled_once_by_team_and_centre(con):
+    insert(con, "agents", [agent("A1", "2026-08-01", team_id="T1"),
+                           agent("A2", "2026-08-01", team_id="T2")])
+    insert(con, "calls", [
+        call("K1", "A1", "C1", "2026-08-03 10:00:00", "connected_debtor", 60),
+        call("K2", "A2", "C1", "2026-08-20 10:00:00", "no_answer", 0),
+        call("K3", "A2", "C2", "2026-08-21 10:00:00", "no_answer", 0),
+    ])
+    build_all(con, CFG, "2026-08")
+    teams = rows(con, "team_month_metrics", "team_id")
+    assert (teams["T1"]["cases_handled"], teams["T2"]["cases_handled"]) == (1, 2)
+    centre = con.execute("select cases_handled from marts.center_month_summary "
+                         "where month = ?", [MONTH]).fetchall()
+    assert centre == [(2,)]  # C1 once, though two agents of two teams called it
+
+
 def test_high_risk_case_to_an_l1_or_new_agent_is_a_skill_risk_mismatch(con):
     insert(con, "agents", [
         dict(agent("L1NEW", "2026-08-01", level="L1"), hire_date="2024-01-01"),
