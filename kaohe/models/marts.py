@@ -93,6 +93,7 @@ MARTS: dict[str, Mart] = {m.name: m for m in (
     _sql_mart("skill_risk_mismatches"),
     _sql_mart("team_month_metrics"),
     _sql_mart("agency_month_metrics"),
+    _sql_mart("fairness_diagnostics"),
     _sql_mart("center_month_summary"),
     Mart("agent_month_scorecard", scorecard.build_scorecard,
          (sql_path("scorecard", "scoring_inputs"),)),

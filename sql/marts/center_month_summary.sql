@@ -25,28 +25,10 @@ sums as (
     from teams
 ),
 
--- each case once ------------------------------------------------------------------------------
+-- each case once (intermediate.centre_cases) --------------------------------------------------
 
 case_totals as (
-    -- distinct cases held in the month; the amount due is the term of the case's first
-    -- assignment in the month (by assigned_at, then id)
-    select count(*) as cases_assigned, sum(term)::decimal(18, 2) as amount_due
-    from (
-        select case_id, arg_min(term, (assigned_at, assignment_id)) as term
-        from intermediate.assignment_terms($month_start::date, $month_end::date)
-        group by all
-    )
-),
-
-handled_totals as (
-    select
-        count(*) as cases_handled,
-        count(*) filter (where hardship_flag) as hardship_cases_handled,
-        count(*) filter (where hardship_flag and relieved) as relieved_hardship_cases
-    from (
-        select distinct case_id, hardship_flag, relieved
-        from intermediate.handled_cases($month_start::date, $month_end::date)
-    )
+    select * from intermediate.centre_cases($month_start::date, $month_end::date)
 ),
 
 unowned as (
@@ -74,49 +56,9 @@ complaint_resolution as (
                                            $complaint_deadline_days)
 ),
 
--- fairness diagnostics ----------------------------------------------------------------------
--- The scorecard must measure skill, not the luck of the portfolio: the rank correlation
--- (Spearman; ties get their average rank) of the appraised agents' composite with the M6+ share
--- of their amount due and with their difficulty coefficient, and how much of the composite's
--- rank variance the team explains (eta, 0-1). |value| > fairness.warn_above is a warning.
-
-appraised as (
-    select s.agent_id, s.team_id, s.composite, s.difficulty_coefficient,
-        coalesce(sum(t.term) filter (where t.bucket = 'M6+') / nullif(sum(t.term), 0), 0)
-            as m6plus_share
-    from marts.agent_month_scorecard s
-    left join intermediate.assignment_terms($month_start::date, $month_end::date) t
-        using (agent_id)
-    where s.month = $month_start::date and s.composite is not null and not s.veto
-    group by all
-),
-
-ranked as (
-    select
-        team_id,
-        (rank() over (order by composite) + count(*) over (order by composite
-            range between unbounded preceding and current row)) / 2.0 as r_composite,
-        (rank() over (order by m6plus_share) + count(*) over (order by m6plus_share
-            range between unbounded preceding and current row)) / 2.0 as r_m6plus,
-        (rank() over (order by difficulty_coefficient) + count(*) over (
-            order by difficulty_coefficient
-            range between unbounded preceding and current row)) / 2.0 as r_difficulty
-    from appraised
-),
-
-team_means as (
-    select team_id, count(*) as n, avg(r_composite) as mean_r from ranked group by all
-),
-
 fairness as (
-    select
-        round(corr(r_composite, r_m6plus), 4) as rho_composite_m6plus_share,
-        round(corr(r_composite, r_difficulty), 4) as rho_composite_difficulty,
-        round(sqrt((select sum(n * power(mean_r - (select avg(r_composite) from ranked), 2))
-                    from team_means)
-                   / nullif(sum(power(r_composite - (select avg(r_composite) from ranked), 2)),
-                            0)), 4) as eta_composite_team
-    from ranked
+    -- the fairness diagnostics of the month (marts.fairness_diagnostics)
+    select * from marts.fairness_diagnostics where month = $month_start::date
 ),
 
 final as (
@@ -142,19 +84,19 @@ final as (
         u.cross_agent_answered_over_cap_calls,
         coalesce(s.off_hours_calls, 0) as off_hours_calls,
         coalesce(s.complaints, 0) as complaints,
-        (1000.0 * s.complaints / nullif(h.cases_handled, 0))::double as complaints_per_1k_cases,
+        (1000.0 * s.complaints / nullif(ca.cases_handled, 0))::double as complaints_per_1k_cases,
         (s.qa_flagged_calls / nullif(s.connected_calls, 0))::double as threat_ratio,
         coalesce(s.privacy_incidents, 0) as privacy_incidents,
         coalesce(s.major_violations, 0) as major_violations,
         (s.csat_points / nullif(s.surveys, 0))::double as csat_avg,
         (s.mandatory_passed / nullif(s.mandatory_due, 0))::double as mandatory_pass_rate,
         coalesce(s.total_cost, 0)::decimal(18, 2) as total_cost,
-        (s.total_cost / nullif(h.cases_handled, 0))::double as cost_per_case,
-        coalesce(h.cases_handled, 0) as cases_handled,
-        coalesce(h.hardship_cases_handled, 0) as hardship_cases_handled,
+        (s.total_cost / nullif(ca.cases_handled, 0))::double as cost_per_case,
+        coalesce(ca.cases_handled, 0) as cases_handled,
+        coalesce(ca.hardship_cases_handled, 0) as hardship_cases_handled,
         coalesce(s.relief_plans, 0) as relief_plans,
         coalesce(s.social_referrals, 0) as social_referrals,
-        (h.relieved_hardship_cases / nullif(h.hardship_cases_handled, 0))::double
+        (ca.relieved_hardship_cases / nullif(ca.hardship_cases_handled, 0))::double
             as relief_rate,
         coalesce(s.tickets_opened, 0) as tickets_opened,
         coalesce(s.open_tickets_past_sla, 0) as open_tickets_past_sla,
@@ -175,25 +117,30 @@ final as (
         f.rho_composite_m6plus_share,
         f.rho_composite_difficulty,
         f.eta_composite_team,
+        -- the portfolio when |rho| is above fairness.warn_above; the team when its share of the
+        -- variance is above what chance gives with these teams
         case
-            when greatest(abs(f.rho_composite_m6plus_share), abs(f.rho_composite_difficulty),
-                          f.eta_composite_team) > $fairness_warn_above
+            when greatest(abs(f.rho_composite_m6plus_share), abs(f.rho_composite_difficulty))
+                    > $fairness_warn_above
+                or f.team_share_of_variance > f.team_share_by_chance
             then 'the composite follows the portfolio or the team more than skill should: '
                 || 'rho M6+ share ' || f.rho_composite_m6plus_share
                 || ', rho difficulty ' || f.rho_composite_difficulty
-                || ', eta team ' || f.eta_composite_team
+                || ', team share of variance ' || f.team_share_of_variance
+                || ' (chance ' || f.team_share_by_chance || ')'
         end as fairness_warning,
         -- version 3: on cases their holder never contacted (the centre's, not an agent's merit)
         (select coalesce(sum(uncontacted_collections), 0)::decimal(18, 2)
          from marts.agent_month_metrics where month = $month_start::date)
-            as uncontacted_collections
+            as uncontacted_collections,
+        f.team_share_of_variance,
+        f.team_share_by_chance
     from bounds b
     cross join sums s
     cross join case_totals ca
-    cross join handled_totals h
     cross join unowned u
     cross join complaint_resolution cr
-    cross join fairness f
+    left join fairness f on true
 )
 
 select * from final

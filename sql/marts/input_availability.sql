@@ -35,7 +35,7 @@ inputs as (
                 and dialled_number is not null)),
         -- version 3: without it, a leaver's last working day is their last call before the
         -- first roster snapshot showing them left, not NULL
-        ('agents.left_on', 'active_days of marts.agent_month_scorecard and marts.agent_month_pay',
+        ('agents.left_on', 'active_days of the scorecard and of the pay',
             (select count(*) from staging.agents
              where snapshot_date < $month_end::date and left_on is not null))
     ) as t(input, measures, rows)

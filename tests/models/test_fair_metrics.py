@@ -294,6 +294,7 @@ def test_the_centre_shows_the_fairness_diagnostics_and_warns(con):
     for agent_id, composite in (("A", 90.0), ("B", 80.0), ("C", 70.0), ("D", 70.0)):
         con.execute("update marts.agent_month_scorecard set composite = ?, veto = false "
                     "where agent_id = ?", [composite, agent_id])
+    build(con, "fairness_diagnostics", CFG, "2026-08")
     build(con, "center_month_summary", CFG, "2026-08")
     rho, eta, warning = con.execute(
         "select rho_composite_m6plus_share, eta_composite_team, fairness_warning "
