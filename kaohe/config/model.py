@@ -352,8 +352,8 @@ class FairnessConfig(_Model):
     (marts.center_month_summary.fairness_warning)."""
     warn_above: Num = Field(default=0.3, gt=0, le=1, description="Warn when the rank "
                             "correlation of the composite with the M6+ share or with the "
-                            "difficulty coefficient, or the share of its rank variance the team "
-                            "explains (eta), is above this in absolute value.")
+                            "difficulty coefficient is above this in absolute value (the team "
+                            "effect is judged against chance, marts.fairness_diagnostics).")
 
 
 class ConfigFile(_Model):
