@@ -15,7 +15,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -150,15 +150,20 @@ GRADE_OF = [(95, "S"), (90, "A"), (80, "B"), (70, "C")]
 
 
 def card(con, agent_id: str, month: str, composite: float | None, *, grade: str | None = None,
-         veto: bool = False, level: str = "L1", team_id: str = "T1") -> None:
-    """Hand-insert one marts.agent_month_scorecard row (what the pay and promotion SQL read)."""
+         veto: bool = False, level: str = "L1", team_id: str = "T1",
+         active_days: int | None = None) -> None:
+    """Hand-insert one marts.agent_month_scorecard row (what the pay and promotion SQL read);
+    the agent worked the whole month unless ``active_days`` says otherwise."""
     ensure_mart(con, "agent_month_scorecard")
     if grade is None and composite is not None:
         grade = "VETO" if veto else next((g for band, g in GRADE_OF if composite >= band), "D")
+    start = month_start(month)
+    if active_days is None:
+        active_days = ((start.replace(day=28) + timedelta(days=4)).replace(day=1) - start).days
     con.execute(
         "insert into marts.agent_month_scorecard (agent_id, month, team_id, level, composite, "
-        "grade, veto, config_version) values (?, ?, ?, ?, ?, ?, ?, 'test')",
-        [agent_id, month_start(month), team_id, level, composite, grade, veto],
+        "grade, veto, active_days, config_version) values (?, ?, ?, ?, ?, ?, ?, ?, 'test')",
+        [agent_id, start, team_id, level, composite, grade, veto, active_days],
     ).fetchall()
 
 
