@@ -7,6 +7,7 @@ are never taken) and an intensity, changes ``raw.calls``, ``raw.assignments`` or
 from __future__ import annotations
 
 from kaohe.generate.gaming_sql import (
+    CALL_TEMPLATES,
     HELD,
     NEVER,
     PAY_HOLDER,
@@ -21,20 +22,7 @@ def _padding_calls(con, p: dict, intensity: float) -> dict:
     p["n"] = round(intensity * (200 + 100 * uniform(con, p["key"] + "|n")))
     source = f"""
         with {HELD},
-        own as (
-            select c.*, h.assigned_at as h_from, h.held_until as h_until
-            from staging.calls c
-            join held h on h.case_id = c.case_id and c.started_at >= h.assigned_at
-                and c.started_at < h.held_until
-            where c.agent_id = $agent and c.started_at >= $start::timestamp
-                and c.started_at < $end::timestamp
-            qualify row_number() over (partition by c.call_id order by h.assigned_at desc) = 1
-        ),
-        tmpl as (
-            select *, row_number() over (order by _gaming_u($key || call_id)) - 1 as ti,
-                   count(*) over () as tn
-            from own
-        ),
+        {CALL_TEMPLATES},
         gen as (
             select t.*, g.i,
                 case when _gaming_u($key || 'r' || g.i) < 0.6

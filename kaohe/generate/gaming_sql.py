@@ -62,6 +62,24 @@ held as (
         and coalesce(released_at, {NEVER}) > $start::timestamp
 )"""
 
+# the agent's calls of the month on their held cases, numbered in a seeded order (ti of tn):
+# the templates new calls are copied from (after HELD)
+CALL_TEMPLATES = """
+own as (
+    select c.*, h.assigned_at as h_from, h.held_until as h_until
+    from staging.calls c
+    join held h on h.case_id = c.case_id and c.started_at >= h.assigned_at
+        and c.started_at < h.held_until
+    where c.agent_id = $agent and c.started_at >= $start::timestamp
+        and c.started_at < $end::timestamp
+    qualify row_number() over (partition by c.call_id order by h.assigned_at desc) = 1
+),
+tmpl as (
+    select *, row_number() over (order by _gaming_u($key || call_id)) - 1 as ti,
+           count(*) over () as tn
+    from own
+)"""
+
 # who held each payment of the month's case when it was made (intermediate.event_holders'
 # rule: the latest assigned_at, then the highest assignment_id)
 PAY_HOLDER = f"""
