@@ -81,6 +81,16 @@ def write_calls(landing: Landing) -> Callable[..., Path]:
 SAMPLE_MONTHS = ("2026-08", "2026-09")
 
 
+@pytest.fixture
+def metric_con(tmp_path):
+    """A fresh warehouse of one's own (tests.metric_rows.warehouse) to insert rows into."""
+    from tests.metric_rows import warehouse
+
+    con = warehouse(tmp_path / "w.duckdb")
+    yield con
+    con.close()
+
+
 @pytest.fixture(scope="session")
 def sample_build(tmp_path_factory) -> dict:
     """{"root", "landing", "home", "runs"}: read it, never change it (``copy_home`` gives a

@@ -12,16 +12,14 @@ import pytest
 
 from kaohe.models import ensure_mart
 from kaohe.models.marts import build
-from tests.metric_rows import CFG, warehouse
+from tests.metric_rows import CFG
 
 MONTH = date(2026, 8, 1)
 
 
 @pytest.fixture
-def con(tmp_path):
-    con = warehouse(tmp_path / "w.duckdb")
-    yield con
-    con.close()
+def con(metric_con):
+    return metric_con
 
 
 def cards(con, composites: np.ndarray, teams: np.ndarray) -> dict:

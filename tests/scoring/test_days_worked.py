@@ -12,16 +12,14 @@ import duckdb
 import pytest
 
 from kaohe.models.marts import build_all
-from tests.metric_rows import CFG, agent, assignment, call, case, insert, warehouse
+from tests.metric_rows import CFG, agent, assignment, call, case, insert
 
 AUG = date(2026, 8, 1)
 
 
 @pytest.fixture
-def con(tmp_path):
-    con = warehouse(tmp_path / "w.duckdb")
-    yield con
-    con.close()
+def con(metric_con):
+    return metric_con
 
 
 def staff(agent_id: str, snapshot: str = "2026-08-01", status: str = "active",
