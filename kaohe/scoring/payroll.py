@@ -145,8 +145,11 @@ def load(con: duckdb.DuckDBPyConnection, month: str, lang: str = "zh") -> PayExp
     totals = dict(zip(AMOUNTS, con.execute(f"select {sums} from ({query})", params
                                            ).fetchall()[0], strict=True))
     versions = sorted({r[NAMES.index("config_version")] or "" for r in rows})
-    not_paid = [r[:6] + (t.get(f"na_{r[6]}", t["na_unknown"]),) for r in con.execute(
-        model_sql("reports", "pay_not_paid"), params).fetchall()]
+    from kaohe.reporting.explanations import not_appraised_text
+
+    not_paid = [r[:6] + (not_appraised_text({"not_appraised_code": r[6],
+                                             "not_appraised_reason": r[7]}, t),)
+                for r in con.execute(model_sql("reports", "pay_not_paid"), params).fetchall()]
     return PayExport(month, rows, versions, totals, not_paid)
 
 

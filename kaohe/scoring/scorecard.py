@@ -64,6 +64,15 @@ def _merit_window(con: duckdb.DuckDBPyConnection, cfg: Config, month_start) -> p
     """, params={"start": month_start, "months": cfg.gaming.merit_window_months}).pl()
 
 
+def _merit_collections(cfg: Config) -> pl.Expr:
+    """The month's credited collections that are the agent's merit: without those on cases they
+    never contacted when gaming.uncontacted_collections is ``centre`` (the default)."""
+    credited = pl.col("credited_collections").cast(pl.Float64)
+    if cfg.gaming.uncontacted_collections == "centre":
+        return credited - pl.col("uncontacted_collections").fill_null(0).cast(pl.Float64)
+    return credited
+
+
 def _ratio(num: str, den: str) -> pl.Expr:
     # in floating point: Polars divides two Decimal(18, 2) at scale 2 (175 / 1000 -> 0.18)
     return pl.when(pl.col(den) > 0).then(
@@ -172,9 +181,6 @@ def score(frame: pl.DataFrame, cfg: Config) -> pl.DataFrame:
         # on what the agent held: credited collections per yuan of exposure
         credited_recovery_rate=_ratio("credited_collections", "amount_due_exposure"
                                       ).cast(pl.Float64),
-        merit_recovery_rate=pl.when(pl.col("amount_due_exposure") > 0).then(
-            (pl.col("credited_collections") - pl.col("uncontacted_collections").fill_null(0))
-            .cast(pl.Float64) / pl.col("amount_due_exposure").cast(pl.Float64)),
     ).with_columns(
         recovery_vs_target=_ratio("credited_recovery_rate", "recovery_target"),
         # version 3: the agent's merit, without the collections on cases they never contacted
@@ -183,10 +189,7 @@ def score(frame: pl.DataFrame, cfg: Config) -> pl.DataFrame:
         # (gaming.merit_window_months), their merit collections over what their targets expected
         merit_recovery_vs_target=pl.when(
             (pl.col("amount_due_exposure") > 0) & (pl.col("recovery_target") > 0)).then(
-            ((pl.col("merit_recovery_rate" if cfg.gaming.uncontacted_collections == "centre"
-                     else "credited_recovery_rate")
-              * pl.col("amount_due_exposure").cast(pl.Float64))
-             + pl.col("window_merit_collections").fill_null(0.0))
+            (_merit_collections(cfg) + pl.col("window_merit_collections").fill_null(0.0))
             / (pl.col("recovery_target") * pl.col("amount_due_exposure").cast(pl.Float64)
                + pl.col("window_expected").fill_null(0.0))),
     )
