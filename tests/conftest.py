@@ -133,7 +133,9 @@ def copy_home(build: dict, dest: Path) -> Path:
 # leaves the other worker idle (longest-processing-time-first keeps the suite short).
 LONG_FIRST = ("test_upgrade_v1.py", "test_crash.py", "test_upgrade_v2.py", "test_end_to_end.py",
               "test_report_pages.py", "test_quality.py",
-              "test_fairness.py", "test_scorecard.py", "test_fuzz.py", "test_cli.py",
+              "test_fairness.py", "test_gaming_signals.py", "test_gaming_does_not_pay.py",
+              "test_days_worked.py", "test_gaming_plant.py",
+              "test_scorecard.py", "test_fuzz.py", "test_cli.py",
               "test_evidence.py", "test_hostile_run.py", "test_appraisal.py",
               "test_version1_landing.py", "test_whatif.py", "test_ingest.py",
               "test_fair_metrics.py", "test_complaint_resolution.py", "test_reports.py",
