@@ -135,9 +135,13 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
     home = Home(get_home(args))
     cfg = get_config(args)
+    out = Path(args.out) if args.out else None
+    if out is not None and not out.parent.is_dir():
+        raise CliError(f"--out {out}: the folder {out.parent} does not exist")
     try:
         result = calibrate(home.published_db, args.first, args.last, cfg,
-                           parse_distribution(args.distribution))
+                           parse_distribution(args.distribution),
+                           reports_dir=home.reports, lang=cfg.reports.lang)
     except CalibrationError as exc:
         raise CliError(str(exc)) from None
     n = result.agent_months
@@ -150,11 +154,17 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         print(f"  {dim}.{metric}: floor {f0:g} -> {f1:g}, target {t0:g} -> {t1:g}")
     print("  bands: " + ", ".join(f"{g} {b:g}" for g, b in
                                   result.config.scorecard.grades.items()))
-    if args.out:
-        Path(args.out).write_text(result.config_text, encoding="utf-8")
-        print(f"wrote {args.out}: try it with kaohe whatif --config {args.out}")
+    print("\nthe change to " + str(cfg.path) + ":\n" + result.diff)
+    print(result.summary)
+    if result.checked and result.checked[-1].html:
+        print(f"what-if of {result.checked[-1].month}: {result.checked[-1].html}")
+    if out is not None:
+        out.write_text(result.config_text, encoding="utf-8")
+        out.with_suffix(".summary.txt").write_text(result.summary + "\n", encoding="utf-8")
+        print(f"wrote {out} (and {out.with_suffix('.summary.txt').name}): review it with "
+              f"kaohe whatif --config {out}")
     else:
-        print(result.config_text)
+        print("\n" + result.config_text)
     return 0
 
 

@@ -31,6 +31,8 @@ from kaohe.reporting.i18n import environment, metric_labels, texts
 from kaohe.scoring.history import scratch
 from kaohe.scoring.rule_audit import Finding, audit
 
+CSV_COLUMNS = ("agent_id", "team_id", "composite_before", "composite_after", "grade_before",
+               "grade_after", "variable_pay_before", "variable_pay_after")
 # what the proposal rebuilds for the month, in build order
 RESCORED = ("agent_month_scorecard", "agent_month_pay", "promotion_candidates")
 
@@ -84,7 +86,8 @@ def run(published: Path, month: str, cfg: Config, reports_dir: Path | None = Non
         con.close()
     rows = before.join(after, on="agent_id", how="full", coalesce=True).select(
         "agent_id", "team_id", "composite_before", "composite_after", "grade_before",
-        "grade_after", "variable_pay_before", "variable_pay_after").sort("agent_id")
+        "grade_after", "variable_pay_before", "variable_pay_after", "conduct_held_before",
+        "conduct_held_after").sort("agent_id")
     result = WhatIf(month, cfg.config_version, rows, audit(cfg), rebuilt,
                     time.perf_counter() - started)
     if reports_dir is not None:
@@ -94,10 +97,12 @@ def run(published: Path, month: str, cfg: Config, reports_dir: Path | None = Non
 
 def _graded(con: duckdb.DuckDBPyConnection, marts: str, start, side: str) -> pl.DataFrame:
     """The month's composite, grade and variable pay per agent, from ``marts`` (the published
-    copy's or the re-scored ones), the columns suffixed ``_before`` or ``_after``."""
+    copy's or the re-scored ones), the columns suffixed ``_before`` or ``_after``;
+    ``conduct_held``: vetoed or conduct-gated (no variable pay whatever the grade)."""
     return con.sql(
         f"select s.agent_id, s.team_id, s.composite as composite_{side}, s.grade as "
-        f"grade_{side}, p.variable_earned::double as variable_pay_{side} "
+        f"grade_{side}, p.variable_earned::double as variable_pay_{side}, "
+        f"coalesce(s.veto, false) or s.conduct_gate_code is not null as conduct_held_{side} "
         f"from {marts}.agent_month_scorecard s left join {marts}.agent_month_pay p "
         "using (agent_id, month) where s.month = $m", params={"m": start}).pl()
 
@@ -112,7 +117,7 @@ def _write(result: WhatIf, out: Path, lang: str, cfg: Config) -> None:
     out.mkdir(parents=True, exist_ok=True)
     stem = f"whatif-{cfg.hash[:12]}"
     result.csv = out / f"{stem}.csv"
-    result.rows.write_csv(result.csv)
+    result.rows.select(CSV_COLUMNS).write_csv(result.csv)
     env = environment()
     html = env.get_template("whatif.html.j2").render(
         r=result, before=distribution(result.rows, "grade_before"),
