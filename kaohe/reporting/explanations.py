@@ -25,7 +25,7 @@ from __future__ import annotations
 from kaohe.reporting.i18n import num, pct
 
 TARGET_PARTS = ("recovery_target", "base_recovery_rate", "macro_factor", "high_risk_factor",
-                "difficulty_coefficient")
+                "credit_factor", "difficulty_coefficient")
 
 
 def _times(value) -> str:
@@ -33,14 +33,15 @@ def _times(value) -> str:
 
 
 def target_text(card: dict, t: dict[str, str]) -> str:
-    """How the agent's recovery target was made: base × macro × high-risk × difficulty."""
+    """How the agent's recovery target was made: base × macro × high-risk × credited mix ×
+    difficulty (a month built before 5.1.0 has no credit factor: the target and difficulty)."""
     if any(card.get(part) is None for part in TARGET_PARTS):
         return t["target_plain"].format(target=pct(card.get("recovery_target")),
                                         difficulty=_times(card.get("difficulty_coefficient")))
     return t["target_explained"].format(
         target=pct(card["recovery_target"]), base=pct(card["base_recovery_rate"]),
         macro=_times(card["macro_factor"]), high_risk=_times(card["high_risk_factor"]),
-        difficulty=_times(card["difficulty_coefficient"]))
+        credit=_times(card["credit_factor"]), difficulty=_times(card["difficulty_coefficient"]))
 
 
 def promotion_text(card: dict, t: dict[str, str]) -> str | None:

@@ -176,6 +176,8 @@ def score(frame: pl.DataFrame, cfg: Config) -> pl.DataFrame:
     frame = frame.with_columns([pl.lit(None, pl.Float64).alias(c) for c in
                                 ("window_merit_collections", "window_expected")
                                 if c not in frame.columns])
+    if "credit_factor" not in frame.columns:  # a frame whose base_target is the whole base
+        frame = frame.with_columns(credit_factor=pl.lit(1.0, pl.Float64))
     frame = frame.with_columns(
         recovery_target=pl.col("base_target") * pl.col("difficulty_coefficient"),
         # on what the agent held: credited collections per yuan of exposure
@@ -271,15 +273,17 @@ def score(frame: pl.DataFrame, cfg: Config) -> pl.DataFrame:
             / pl.len().over(team, ranked)),
         center_percentile=pl.when(ranked).then(
             100.0 * pl.col("composite").rank("max").over(ranked) / pl.len().over(ranked)),
-        # the target's parts (recovery_target = base x macro x high-risk x difficulty) and,
+        # the target's parts (recovery_target = base x macro x high-risk x credit factor x
+        # difficulty) and,
         # for analysts, a sentence made of them (the reports word the parts)
         base_recovery_rate=pl.lit(cfg.targets.base_recovery_rate, pl.Float64),
         target_explanation=pl.format(
-            "target {}% (base {}%, macro x{}, high-risk industries x{}, difficulty x{})",
+            "target {}% (base {}%, macro x{}, high-risk industries x{}, credited mix x{}, "
+            "difficulty x{})",
             (pl.col("recovery_target") * 100).round(1),
             round(cfg.targets.base_recovery_rate * 100, 1),
             pl.col("macro_factor").round(2), pl.col("high_risk_factor").round(2),
-            pl.col("difficulty_coefficient").round(2)),
+            pl.col("credit_factor").round(2), pl.col("difficulty_coefficient").round(2)),
     )
     points = pl.concat_list([
         pl.struct(

@@ -6,7 +6,10 @@
 -- coefficient is the portfolio's expected credited recovery per yuan of exposure relative to
 -- the centre's: per bucket, recoverability x credited weight (metrics.bucket_weights), so the
 -- target is the credited collections the portfolio can be expected to give and the bucket mix
--- cancels out of recovery_vs_target (one difficulty adjustment, not two).
+-- cancels out of recovery_vs_target (one difficulty adjustment, not two). It is centred: the
+-- centre's exposure-weighted mean is 1.0, and the credit factor (the centre's credited over its
+-- plain expected recovery) carries the bucket weights into every target, so the targets are
+-- what they were before centring (5.1.0).
 -- Bound parameters: the `bound` list of the dictionary beside this file (exactly those are
 -- passed; kaohe/scoring/scorecard.py says what each one is).
 
@@ -69,7 +72,13 @@ case_targets as (
 ),
 
 centre as (
-    select sum(recoverability * exposure) / nullif(sum(exposure), 0) as recoverability
+    -- the centre's expected recovery per yuan of exposure, plain and credited (bucket weights):
+    -- their ratio is the credit factor of every target; the credited one centres the difficulty
+    -- coefficient (its exposure-weighted mean over the centre's agents is 1.0)
+    select
+        sum(recoverability * exposure) / nullif(sum(exposure), 0) as recoverability,
+        sum(recoverability * credit_weight * exposure) / nullif(sum(exposure), 0)
+            as credited_recoverability
     from case_targets
 ),
 
@@ -149,12 +158,15 @@ final as (
     -- run, and a re-run must give the same table
     select
         m.agent_id,
-        round($base_rate * coalesce(p.macro_factor, 1) * coalesce(p.high_risk_factor, 1), 9)
+        round($base_rate * coalesce(p.macro_factor, 1) * coalesce(p.high_risk_factor, 1)
+              * coalesce(c.credited_recoverability / nullif(c.recoverability, 0), 1), 9)
             as base_target,
         round(coalesce(p.macro_factor, 1), 9) as macro_factor,
         round(coalesce(p.high_risk_factor, 1), 9) as high_risk_factor,
+        round(coalesce(c.credited_recoverability / nullif(c.recoverability, 0), 1), 9)
+            as credit_factor,
         round(coalesce(p.high_risk_share, 0), 9) as high_risk_share,
-        round(coalesce(p.recoverability / nullif(c.recoverability, 0), 1), 9)
+        round(coalesce(p.recoverability / nullif(c.credited_recoverability, 0), 1), 9)
             as difficulty_coefficient,
         r.restructuring_success_rate::double as restructuring_success_rate,
         coalesce(v.veto_list_violations, 0) as veto_list_violations,

@@ -141,7 +141,7 @@ def test_rendering_again_gives_the_same_pages(home, tmp_path):
 # the parts of the explanations, as the marts give them (codes, numbers, thresholds)
 PARTS = {
     "recovery_target": 0.2975, "base_recovery_rate": 0.35, "macro_factor": 0.97,
-    "high_risk_factor": 0.96, "difficulty_coefficient": 0.9125,
+    "high_risk_factor": 0.96, "credit_factor": 1.0, "difficulty_coefficient": 0.9125,
     "veto": True, "veto_code": "violent_collection",
     "not_appraised_code": "too_few_cases", "not_appraised_reason": "too few cases",
     "to_level": "L4", "streak_months": 11, "required_months": 12, "min_composite": 85.0,
@@ -153,9 +153,10 @@ PARTS = {
 def test_explanations_are_worded_from_their_parts_in_both_languages():
     en, zh = texts("en"), texts("zh")
     assert target_text(PARTS, en) == ("Recovery target 29.8% = base 35.0% × macro ×0.97 × "
-                                      "high-risk industries ×0.96 × difficulty ×0.91")
+                                      "high-risk industries ×0.96 × credited mix ×1.00 × "
+                                      "difficulty ×0.91")
     assert target_text(PARTS, zh) == ("回收目标 29.8% = 基准 35.0% × 宏观系数 ×0.97 × "
-                                      "高风险行业系数 ×0.96 × 难度系数 ×0.91")
+                                      "高风险行业系数 ×0.96 × 加权结构系数 ×1.00 × 难度系数 ×0.91")
     assert promotion_text(PARTS, en) == (
         "11 of 12 months in a row with a composite ≥ 85 and no veto; the veto of 2026-07 broke "
         "the streak; restructuring expertise: 4 completed plans")

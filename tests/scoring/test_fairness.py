@@ -53,10 +53,18 @@ def cards(tmp_path_factory) -> pl.DataFrame:
             from intermediate.assignment_terms(date '{MONTH}-01', date '{MONTH}-01'
                                                + interval 1 month)
             group by all having sum(term * held_share) > 0""").pl()
+        # every agent with exposure, appraised or not: the centre the coefficient is centred on
+        centre_mean = con.execute(f"""
+            select sum(m.amount_due_exposure * s.difficulty_coefficient)
+                   / sum(m.amount_due_exposure)
+            from marts.agent_month_scorecard s join marts.agent_month_metrics m
+                using (agent_id, month)
+            where s.month = date '{MONTH}-01' and m.amount_due_exposure > 0""").fetchall()[0][0]
     finally:
         con.close()
     latent = pl.DataFrame({"agent_id": list(skill), "latent_skill": list(skill.values())})
-    return scorecard.join(m6, on="agent_id", how="left").join(latent, on="agent_id")
+    return scorecard.join(m6, on="agent_id", how="left").join(latent, on="agent_id").with_columns(
+        centre_mean_difficulty=pl.lit(centre_mean, pl.Float64))
 
 
 def spearman(frame: pl.DataFrame, a: str, b: str) -> float:
@@ -82,3 +90,9 @@ def test_the_composite_does_not_follow_the_m6plus_share(cards):
 
 def test_the_composite_does_not_follow_the_difficulty_coefficient(cards):
     assert abs(spearman(cards, "composite", "difficulty_coefficient")) <= 0.15
+
+
+def test_the_difficulty_coefficient_is_centred_on_the_centre(cards):
+    # 1.0 is the centre's average portfolio: the exposure-weighted mean over its agents
+    assert cards["centre_mean_difficulty"][0] == pytest.approx(1.0, abs=1e-6)
+    assert cards["difficulty_coefficient"].min() < 1 < cards["difficulty_coefficient"].max()

@@ -445,7 +445,9 @@ def test_ties_share_a_rank_and_an_agent_alone_in_a_team_is_first_at_100_percent(
 
 def test_difficulty_coefficient_is_the_portfolios_expected_credited_recovery_over_the_centres(con):
     # M (all M6+: recoverability 0.3, credited weight 1.4) and E (all M1: 1.0, weight 1.0) hold
-    # equal amounts the whole month: the centre's recoverability is 0.65
+    # equal amounts the whole month: the centre's recoverability is 0.65, credited 0.71; the
+    # coefficient is centred (their exposure-weighted mean is 1.0) and the credit factor
+    # 0.71 / 0.65 carries the bucket weights into both targets
     insert(con, "agents", [staff("M"), staff("E")])
     insert(con, "cases", [held_case("C1"), held_case("C2")])
     insert(con, "assignments", [
@@ -455,12 +457,15 @@ def test_difficulty_coefficient_is_the_portfolios_expected_credited_recovery_ove
     cards = build_cards(con)
     m, e = cards["M"], cards["E"]
     assert m["difficulty_coefficient"] < 1 < e["difficulty_coefficient"]
-    assert m["difficulty_coefficient"] == pytest.approx(0.3 * 1.4 / 0.65)
-    assert e["difficulty_coefficient"] == pytest.approx(1.0 / 0.65)
-    # the harder portfolio gets the lower target, in credited collections per yuan held
+    assert m["difficulty_coefficient"] == pytest.approx(0.3 * 1.4 / 0.71)
+    assert e["difficulty_coefficient"] == pytest.approx(1.0 / 0.71)
+    assert (m["difficulty_coefficient"] + e["difficulty_coefficient"]) / 2 == pytest.approx(1.0)
+    assert m["credit_factor"] == e["credit_factor"] == pytest.approx(0.71 / 0.65)
+    # the harder portfolio gets the lower target, in credited collections per yuan held: the
+    # targets are what they were before the centring (5.0: difficulty over the plain 0.65)
     assert m["recovery_target"] == pytest.approx(0.35 * 0.3 * 1.4 / 0.65)
     assert e["recovery_target"] == pytest.approx(0.35 / 0.65)
-    assert "difficulty x0.65" in m["target_explanation"]
+    assert "credited mix x1.09, difficulty x0.59" in m["target_explanation"]
 
 
 def test_the_bucket_mix_cancels_out_of_recovery_vs_target(con):
