@@ -116,6 +116,8 @@ def gate_text(card: dict, t: dict[str, str]) -> str | None:
     if code is None:
         return None
     score = card.get("compliance_score")
-    return t.get(f"gate_{code}", t["gate_other"]).format(
-        before=card.get("grade_before_gate") or "–", grade=card.get("grade") or "–",
-        score="–" if score is None else num(float(score), 1))
+    before, grade = card.get("grade_before_gate") or "–", card.get("grade") or "–"
+    # a grade already at or below the cap is not lowered: the gate then only stops the pay
+    key = f"gate_{code}" if before != grade else f"gate_{code}_kept"
+    return t.get(key, t["gate_other"]).format(
+        before=before, grade=grade, score="–" if score is None else num(float(score), 1))

@@ -45,6 +45,7 @@ from kaohe.reporting.explanations import (
 )
 from kaohe.reporting.i18n import LANGS, cny, environment, metric_labels, num, pct, texts
 from kaohe.reporting.month_data import MonthData, load_month
+from kaohe.scoring.next_steps import next_steps
 
 __all__ = ["LANGS", "MonthData", "bar_chart", "cny", "histogram", "line_chart", "load_month",
            "num", "pct", "render_month", "score_bands"]
@@ -148,8 +149,11 @@ def render_month(con: duckdb.DuckDBPyConnection, reports_dir: Path, month: str,
     own_alerts: dict[str, list[dict]] = {}
     for a in (data.alerts.to_dicts() if data.alerts is not None else []):
         own_alerts.setdefault(a["agent_id"], []).append(a)
+    # what each appraised agent can do next (needs the month's weights: the configuration known)
+    steps = next_steps(data.cards, cfg) if known else {}
     for card in cards:
         card["alerts"] = own_alerts.get(card["agent_id"], [])
+        card["next_steps"] = steps.get(card["agent_id"])
         # the explanations worded from their parts (kaohe.reporting.explanations)
         card["veto_text"] = veto_text(card, t)
         card["gate_text"] = gate_text(card, t)

@@ -232,6 +232,30 @@ def test_a_page_is_worded_from_the_parts_never_from_the_marts_sentences(built, t
             assert max(re.split(r"\{\w+\}", t[key]), key=len) in words, (lang, key)
 
 
+def test_the_card_says_what_to_do_next(built, marts):
+    # issue 30: the gap to the next band, and the measures worth the most, on every appraised
+    # card below the top band; none on a vetoed or not appraised one
+    bands = sorted(load_config(None).scorecard.grades.items(), key=lambda kv: kv[1])
+    rows = marts.execute("select agent_id, composite, veto from "
+                         "marts.agent_month_scorecard where month = $m", {"m": START}).fetchall()
+    assert rows
+    for lang in LANGS:
+        t = i18n.texts(lang)
+        for agent, composite, veto in rows:
+            html = (built["pages"][lang] / "agents" / f"{agent}.html").read_text(encoding="utf-8")
+            if composite is None or veto:
+                assert t["next_steps"] not in html, (lang, agent)
+                continue
+            above = [(g, b) for g, b in bands if b > composite]
+            if above:
+                gap = t["next_gap"].format(grade=above[0][0],
+                                           gap=num(round(above[0][1] - composite, 2), 1))
+                assert gap in html, (lang, agent, gap)
+            else:
+                assert t["next_top"] in html, (lang, agent)
+            assert t["points_and_lost"] in html
+
+
 def test_every_check_of_the_month_is_described_in_chinese(marts):
     untranslated = i18n._check_texts()["untranslated"]["zh"]
     results = [r for m in MONTHS for r in stored_results(marts, m)]
