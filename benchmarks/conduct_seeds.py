@@ -15,11 +15,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
-from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -27,20 +24,12 @@ import duckdb
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from kaohe.generate import generate  # noqa: E402
-
-MONTHS = ("2026-08", "2026-09", "2026-10")
+from benchmarks.centre import build_centre  # noqa: E402
 
 
 def one_seed(seed: int, work: Path) -> dict:
     landing, home = work / "landing", work / "home"
-    generate(landing, date(2026, 8, 1), len(MONTHS), seed, "small", progress=None)
-    for month in MONTHS:
-        res = subprocess.run([sys.executable, "-m", "pipelines.cli", "run", "--month", month,
-                              "--landing", str(landing), "--home", str(home)],
-                             capture_output=True, text=True, env=os.environ.copy())
-        if res.returncode:
-            sys.exit(f"seed {seed} {month}: kaohe run failed\n{res.stderr[-3000:]}")
+    build_centre(seed, work)
     harassers = json.loads((landing / "_manifest.json").read_text())["harassing_agents"]
     con = duckdb.connect(str(home / "warehouse" / "kaohe.duckdb"), read_only=True)
     q = lambda sql: con.execute(sql, [harassers]).fetchall()[0]  # noqa: E731

@@ -15,12 +15,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
-import subprocess
 import sys
 import tempfile
-from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -28,24 +25,16 @@ import duckdb
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.centre import MONTHS, build_centre  # noqa: E402
 from kaohe.config import load_config  # noqa: E402
-from kaohe.generate import generate  # noqa: E402
 from kaohe.generate.gaming import plant_centre  # noqa: E402
 from kaohe.generate.gaming_truth import evaluate  # noqa: E402
 from kaohe.models.marts import build_all  # noqa: E402
 
-MONTHS = ("2026-08", "2026-09", "2026-10")
-
 
 def one_seed(seed: int, work: Path) -> dict:
-    landing, home = work / "landing", work / "home"
-    manifest = generate(landing, date(2026, 8, 1), len(MONTHS), seed, "small", progress=None)
-    for month in MONTHS:
-        res = subprocess.run([sys.executable, "-m", "pipelines.cli", "run", "--month", month,
-                              "--landing", str(landing), "--home", str(home)],
-                             capture_output=True, text=True, env=os.environ.copy())
-        if res.returncode:
-            sys.exit(f"seed {seed} {month}: kaohe run failed\n{res.stderr[-3000:]}")
+    home = work / "home"
+    manifest = build_centre(seed, work)
     db = work / "planted.duckdb"
     shutil.copyfile(home / "work" / "kaohe.duckdb", db)  # the writer's database
     con = duckdb.connect(str(db))
