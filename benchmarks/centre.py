@@ -4,6 +4,7 @@ a small centre of three months from 2026-08, each month run by `kaohe run`."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -18,10 +19,15 @@ from kaohe.generate import generate  # noqa: E402
 MONTHS = ("2026-08", "2026-09", "2026-10")
 
 
-def build_centre(seed: int, work: Path, months: tuple[str, ...] = MONTHS) -> dict:
+def build_centre(seed: int, work: Path, months: tuple[str, ...] = MONTHS,
+                 reuse: bool = False) -> dict:
     """Generate ``work/landing`` and run every month into ``work/home``; the generator's
-    manifest. Exits with the run's error when a month fails."""
+    manifest. Exits with the run's error when a month fails. ``reuse``: a centre already built
+    there (its last month published) is taken as it is."""
     landing, home = work / "landing", work / "home"
+    done = work / "built.json"
+    if reuse and done.exists():
+        return json.loads((landing / "_manifest.json").read_text(encoding="utf-8"))
     manifest = generate(landing, date(2026, 8, 1), len(months), seed, "small", progress=None)
     for month in months:
         res = subprocess.run([sys.executable, "-m", "pipelines.cli", "run", "--month", month,
@@ -29,4 +35,5 @@ def build_centre(seed: int, work: Path, months: tuple[str, ...] = MONTHS) -> dic
                              capture_output=True, text=True, env=os.environ.copy())
         if res.returncode:
             sys.exit(f"seed {seed} {month}: kaohe run failed\n{res.stderr[-3000:]}")
+    done.write_text(json.dumps({"seed": seed, "months": list(months)}), encoding="utf-8")
     return manifest

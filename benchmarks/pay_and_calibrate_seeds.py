@@ -52,19 +52,22 @@ def days_and_pay(published: Path, min_days: int) -> dict:
     con = duckdb.connect(str(published), read_only=True)
     try:
         short = con.execute("""
-            with worked as (
-                select s.agent_id, s.month, s.grade,
-                       date_diff('day', greatest(a.hire_date, s.month),
-                                 max(c.started_at)::date) + 1 as days_by_last_call
+            with last_call as (
+                select s.agent_id, s.month, s.grade, max(c.started_at)::date as last_day
                 from marts.agent_month_scorecard s
-                join (select agent_id, min(hire_date) as hire_date from staging.agents
-                      group by all) a using (agent_id)
                 join staging.calls c on c.agent_id = s.agent_id
                     and c.started_at >= s.month and c.started_at < s.month + interval 1 month
-                where s.agent_id in (select agent_id from staging.agents where status = 'left'
-                                     and snapshot_date < s.month + interval 1 month)
-                group by all)
-            select count(*) filter (where grade not in ('NA') and days_by_last_call < ?),
+                where exists (select 1 from staging.agents l where l.agent_id = s.agent_id
+                              and l.status = 'left'
+                              and l.snapshot_date < s.month + interval 1 month)
+                group by all),
+            worked as (
+                select l.*, date_diff('day', greatest(a.hire_date, l.month), l.last_day) + 1
+                    as days_by_last_call
+                from last_call l
+                join (select agent_id, min(hire_date) as hire_date from staging.agents
+                      group by all) a using (agent_id))
+            select count(*) filter (where grade <> 'NA' and days_by_last_call < ?),
                    count(*) filter (where days_by_last_call < ?)
             from worked""", [min_days, min_days]).fetchall()[0]
         pay = con.execute("""
@@ -124,7 +127,7 @@ def calibration(home: Path, work: Path, harassers: list[str]) -> dict:
 
 
 def one_seed(seed: int, work: Path) -> dict:
-    manifest = build_centre(seed, work)
+    manifest = build_centre(seed, work, reuse=True)
     home = work / "home"
     cfg = load_config(None)
     out = {"seed": seed, "harassers": len(manifest["harassing_agents"])}
@@ -138,12 +141,17 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[11, 23, 42])
     ap.add_argument("--out", type=Path)
+    ap.add_argument("--work", type=Path, help="keep each seed's centre in WORK/<seed> (and "
+                    "reuse one already built there); default: a temporary folder")
     args = ap.parse_args()
     out = []
     for seed in args.seeds:
-        with tempfile.TemporaryDirectory(prefix=f"kaohe-pay-{seed}-") as tmp:
-            out.append(one_seed(seed, Path(tmp)))
-            print(json.dumps(out[-1]), flush=True)
+        if args.work:
+            out.append(one_seed(seed, args.work / str(seed)))
+        else:
+            with tempfile.TemporaryDirectory(prefix=f"kaohe-pay-{seed}-") as tmp:
+                out.append(one_seed(seed, Path(tmp)))
+        print(json.dumps(out[-1]), flush=True)
     if args.out:
         args.out.write_text(json.dumps(out, indent=1) + "\n")
     ok = all(r["appraised_under_min_days"] == 0 and r["base_paid_mismatches"] == 0

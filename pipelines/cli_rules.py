@@ -125,7 +125,12 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     pay = [rows[c].fill_null(0).sum() for c in ("variable_pay_before", "variable_pay_after")]
     print(f"  variable pay {pay[0]:,.2f} -> {pay[1]:,.2f}; {result.changed.height} agent(s) "
           f"change; {len(result.findings)} audit finding(s)")
-    print(f"  {result.html}\n  {result.csv}")
+    teams = result.teams
+    moved = teams.filter(teams["grade_before"].ne_missing(teams["grade_after"]))
+    print(f"  team managers: {moved.height} of {teams.height} team grade(s) change"
+          + "".join(f"; {r['team_id']} {r['grade_before']} -> {r['grade_after']}"
+                    for r in moved.head(6).to_dicts()))
+    print(f"  {result.html}\n  {result.csv}\n  {result.teams_csv}")
     return 0
 
 

@@ -2,16 +2,18 @@
 
 The published copy is attached read-only to an in-memory scratch database whose ``staging``,
 ``intermediate`` and ``marts`` schemas are views over it, except the marts the proposal
-rebuilds for the month (the scorecard, pay and promotion; ``agent_month_metrics`` too when the
-proposal changes the ``metrics`` section, which is slower). They are rebuilt with the very
-builders ``kaohe run`` uses (kaohe.models.marts), so the "after" is exactly what a run with the
-proposal would publish for the month. Earlier months stay as published, as they would after such a
-run.
+rebuilds for the month (the scorecard, pay, promotion and the team scorecard;
+``agent_month_metrics`` too when the proposal changes the ``metrics`` section, which is
+slower). They are rebuilt with the very builders ``kaohe run`` uses (kaohe.models.marts), so the
+"after" is exactly what a run with the proposal would publish for the month. Earlier months stay
+as published, as they would after such a run.
 
 Output: ``<home>/reports/YYYY-MM/whatif-<config hash>.csv`` (agent_id, team_id,
 composite_before, composite_after, grade_before, grade_after, variable_pay_before,
-variable_pay_after) and ``.html`` (grade distribution before and after, total variable pay
-before and after, the agents whose grade changes, the proposal's audit findings).
+variable_pay_after), ``-teams.csv`` (the team managers' scorecard: team_id, composite and grade
+before and after) and ``.html`` (grade distribution before and after, total variable pay
+before and after, the agents whose grade changes, every team's grade before and after, the
+proposal's audit findings).
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ from kaohe.scoring.rule_audit import Finding, audit
 CSV_COLUMNS = ("agent_id", "team_id", "composite_before", "composite_after", "grade_before",
                "grade_after", "variable_pay_before", "variable_pay_after")
 # what the proposal rebuilds for the month, in build order
-RESCORED = ("agent_month_scorecard", "agent_month_pay", "promotion_candidates")
+RESCORED = ("agent_month_scorecard", "agent_month_pay", "promotion_candidates",
+            "team_month_scorecard")
 
 
 class WhatIfError(RuntimeError):
@@ -49,7 +52,9 @@ class WhatIf:
     findings: list[Finding]
     rebuilt_metrics: bool
     seconds: float
+    teams: pl.DataFrame | None = None  # team_id, composite and grade before and after
     csv: Path | None = None
+    teams_csv: Path | None = None
     html: Path | None = None
 
     @property
@@ -82,6 +87,9 @@ def run(published: Path, month: str, cfg: Config, reports_dir: Path | None = Non
         for table in RESCORED:
             build(con, table, cfg, month)
         after = _graded(con, "marts", start, "after").drop("team_id")  # as re-scored
+        teams = _teams(con, "pub.marts", start, "before").join(
+            _teams(con, "marts", start, "after"), on="team_id", how="full", coalesce=True
+        ).sort("team_id")
     finally:
         con.close()
     rows = before.join(after, on="agent_id", how="full", coalesce=True).select(
@@ -89,7 +97,7 @@ def run(published: Path, month: str, cfg: Config, reports_dir: Path | None = Non
         "grade_after", "variable_pay_before", "variable_pay_after", "conduct_held_before",
         "conduct_held_after").sort("agent_id")
     result = WhatIf(month, cfg.config_version, rows, audit(cfg), rebuilt,
-                    time.perf_counter() - started)
+                    time.perf_counter() - started, teams)
     if reports_dir is not None:
         _write(result, reports_dir / month, lang, cfg)
     return result
@@ -107,6 +115,13 @@ def _graded(con: duckdb.DuckDBPyConnection, marts: str, start, side: str) -> pl.
         "using (agent_id, month) where s.month = $m", params={"m": start}).pl()
 
 
+def _teams(con: duckdb.DuckDBPyConnection, marts: str, start, side: str) -> pl.DataFrame:
+    """The month's team scorecard (the managers' appraisal): composite and grade per team."""
+    return con.sql(
+        f"select team_id, composite as composite_{side}, grade as grade_{side} "
+        f"from {marts}.team_month_scorecard where month = $m", params={"m": start}).pl()
+
+
 def distribution(rows: pl.DataFrame, column: str) -> list[tuple[str, int]]:
     counts = dict(rows.group_by(column).len().iter_rows())
     order = ["S", "A", "B", "C", "D", "VETO", "NA"]
@@ -118,13 +133,16 @@ def _write(result: WhatIf, out: Path, lang: str, cfg: Config) -> None:
     stem = f"whatif-{cfg.hash[:12]}"
     result.csv = out / f"{stem}.csv"
     result.rows.select(CSV_COLUMNS).write_csv(result.csv)
+    result.teams_csv = out / f"{stem}-teams.csv"
+    result.teams.write_csv(result.teams_csv)
     env = environment()
     html = env.get_template("whatif.html.j2").render(
         r=result, before=distribution(result.rows, "grade_before"),
         after=distribution(result.rows, "grade_after"),
         pay_before=result.rows["variable_pay_before"].fill_null(0).sum(),
         pay_after=result.rows["variable_pay_after"].fill_null(0).sum(),
-        changed=result.changed.to_dicts(), lang=lang, month=result.month,
+        changed=result.changed.to_dicts(), teams=result.teams.to_dicts(), lang=lang,
+        month=result.month,
         config_version=cfg.config_version, t=texts(lang), m=metric_labels(lang),
         generated_at=time.strftime("%Y-%m-%d %H:%M"))
     result.html = out / f"{stem}.html"

@@ -35,6 +35,10 @@ def built(tmp_path_factory, sample_build) -> dict:
                                     "skill": 0.10}
     data["grading"] = {"mode": "distribution", "scope": "centre"}
     data["pay"]["payout_factors"]["B"] = 0.9
+    # and a team manager's rule: recovery against target matters more, and more steeply
+    for rule in data["team_scorecard"]["rules"]:
+        if rule["measure"] == "recovery_vs_target":
+            rule.update(floor=0.5, target=0.9, weight=0.6)
     proposal = root / "proposal.yaml"
     proposal.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False),
                         encoding="utf-8")
@@ -79,6 +83,17 @@ def test_a_proposal_equals_a_real_run_with_it_and_leaves_the_warehouse_alone(bui
     after = {r["agent_id"]: (r["composite_after"], r["grade_after"], r["variable_pay_after"])
              for r in result.rows.to_dicts()}
     assert after == real
+    # the team managers' scorecard too
+    con = duckdb.connect(str(published(home2)), read_only=True)
+    real_teams = {r[0]: r[1:] for r in con.execute(
+        "select team_id, composite, grade from marts.team_month_scorecard "
+        "where month = date '2026-08-01'").fetchall()}
+    con.close()
+    teams = {r["team_id"]: (r["composite_after"], r["grade_after"])
+             for r in result.teams.to_dicts()}
+    assert teams == real_teams
+    assert any(r["composite_before"] != r["composite_after"] for r in result.teams.to_dicts())
+    assert result.teams_csv.exists() and "Team managers" in html
 
 
 def test_a_month_not_published_is_a_clear_error(built):
