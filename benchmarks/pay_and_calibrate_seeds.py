@@ -1,7 +1,8 @@
 """Pay for the days worked and a safe calibration, on untuned generated centres (issue 30's "done
 when"): for each seed, a small centre of three months run by `kaohe run` (benchmarks/centre.py),
 then from its published warehouse and the generator's manifest:
-  - days worked: agent-months appraised although the agent worked (first day to last call, for
+  - days worked: agent-months appraised (graded, not NA; a veto is never hidden, so VETO is
+    not counted) although the agent worked (first day to last call, for
     an agent the roster shows as left by the month's end) fewer than appraisal.min_active_days
     (must be 0);
   - base pay: rows whose base_paid differs from round(base_salary x active_days / days in the
@@ -67,7 +68,8 @@ def days_and_pay(published: Path, min_days: int) -> dict:
                 from last_call l
                 join (select agent_id, min(hire_date) as hire_date from staging.agents
                       group by all) a using (agent_id))
-            select count(*) filter (where grade <> 'NA' and days_by_last_call < ?),
+            select count(*) filter (where grade not in ('NA', 'VETO')
+                                    and days_by_last_call < ?),
                    count(*) filter (where days_by_last_call < ?)
             from worked""", [min_days, min_days]).fetchall()[0]
         pay = con.execute("""

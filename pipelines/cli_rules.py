@@ -157,6 +157,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
               f"{100 * result.after[grade] / n:5.1f}%")
     for dim, metric, f0, f1, t0, t1 in result.rules:
         print(f"  {dim}.{metric}: floor {f0:g} -> {f1:g}, target {t0:g} -> {t1:g}")
+    for measure, f0, f1, t0, t1 in result.team_rules:
+        print(f"  team_scorecard.{measure}: floor {f0:g} -> {f1:g}, target {t0:g} -> {t1:g}")
     print("  bands: " + ", ".join(f"{g} {b:g}" for g, b in
                                   result.config.scorecard.grades.items()))
     print("\nthe change to " + str(cfg.path) + ":\n" + result.diff)

@@ -287,10 +287,10 @@ class TeamScorecardConfig(_Model):
     rules; grades from the same bands as the agents' (scorecard.grades)."""
     rules: list[TeamRuleSection] = Field(
         min_length=1, default_factory=lambda: [
-            _team_rule("recovery_vs_target", 0.0, 1.0, "higher", 0.35),
-            _team_rule("conduct_alerts_per_agent", 1.5, 0.0, "lower", 0.15),
-            _team_rule("skill_risk_mismatches_per_agent", 3.0, 0.0, "lower", 0.15),
-            _team_rule("open_tickets_past_sla_per_agent", 3.0, 0.0, "lower", 0.10),
+            _team_rule("recovery_vs_target", 0.5, 0.95, "higher", 0.35),
+            _team_rule("conduct_alerts_per_agent", 1.0, 0.0, "lower", 0.15),
+            _team_rule("skill_risk_mismatches_per_agent", 4.0, 0.0, "lower", 0.15),
+            _team_rule("open_tickets_past_sla_per_agent", 2.5, 0.0, "lower", 0.10),
             _team_rule("mandatory_pass_rate", 0.8, 1.0, "higher", 0.10),
             _team_rule("complaints_resolved_on_time_share", 0.0, 1.0, "higher", 0.15),
         ])

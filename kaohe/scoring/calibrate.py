@@ -9,6 +9,10 @@ not VETO):
    would either loosen (paying breaches) or land on lawful behaviour (a complaint a lawful agent
    cannot avoid would cost points). A rule the rule pack pins (the mandatory pass-rate target)
    keeps its values too.
+   The team managers' rules on recovery against target, skill-risk mismatches and tickets past
+   their SLA move likewise, to the percentiles of the published team-months of the range (at
+   least MIN_TEAM_MONTHS); the team rules on conduct alerts, mandatory courses and complaints
+   resolved on time are kept (conduct; the rule pack's pin; the regulator's deadline).
 2. **Bands**: the history is re-scored under the new rules with the scorecard's own function
    (kaohe.scoring.scorecard.score) and the grade bands are set at the composite quantiles that
    give the target distribution (default S 5, A 15, B 30, C 35, D 15).
@@ -46,6 +50,12 @@ GRADES = ("S", "A", "B", "C", "D")
 # rules calibrate never fits: the whole compliance dimension, and the rule pack's pinned target
 KEPT_DIMENSIONS = ("compliance",)
 PINNED = {"mandatory_pass_rate"}  # config/regulatory_rules.yaml, rule mandatory-training
+# the team managers' rules it fits (team_scorecard.rules); the others are kept: conduct alerts
+# (conduct, like the compliance rules), the mandatory pass rate (pinned) and complaints resolved
+# on time (the regulator's deadline: the points are the share itself)
+TEAM_FITTED = ("recovery_vs_target", "skill_risk_mismatches_per_agent",
+               "open_tickets_past_sla_per_agent")
+MIN_TEAM_MONTHS = 6
 
 
 class CalibrationError(RuntimeError):
@@ -60,6 +70,7 @@ class Calibration:
     before: dict[str, int]
     after: dict[str, int]
     rules: list[tuple[str, str, float, float, float, float]]  # dim, metric, old/new floor/target
+    team_rules: list[tuple[str, float, float, float, float]] = field(default_factory=list)
     diff: str = ""  # unified diff of the starting file and the proposal
     checked: list[whatif.WhatIf] = field(default_factory=list)  # the what-if of each month
     conduct_held: int = 0  # vetoed or gated agent-months checked unpaid across the range
@@ -106,6 +117,41 @@ def _fitted_rules(scored: pl.DataFrame, base: Config, low: float, high: float) -
     return out
 
 
+def _fitted_team_rules(published: Path, months: list[str], base: Config, low: float,
+                       high: float) -> list[tuple]:
+    """(index, measure, old floor, new floor, old target, new target) for the team managers'
+    rules of TEAM_FITTED, at the percentiles of the published team-months of the range; none
+    when the file does not set team_scorecard (the rules are then the defaults)."""
+    section = base.raw.get("team_scorecard") or {}
+    if not section.get("rules"):
+        return []
+    import duckdb
+
+    starts = [month_bounds(m)[0] for m in months]
+    con = duckdb.connect(str(published), read_only=True)
+    try:
+        teams = con.sql("select * from marts.team_month_scorecard where list_contains($m, month)",
+                        params={"m": starts}).pl()
+    finally:
+        con.close()
+    out = []
+    for i, rule in enumerate(section["rules"]):
+        measure = rule["measure"]
+        if measure not in TEAM_FITTED or measure not in teams.columns:
+            continue
+        v = teams[measure].drop_nulls()
+        if v.len() < MIN_TEAM_MONTHS:
+            continue
+        lo, hi = float(v.quantile(low, "linear")), float(v.quantile(high, "linear"))
+        floor, target = (lo, hi) if rule["direction"] == "higher" else (hi, lo)
+        if abs(target - floor) < 1e-9:
+            continue
+        floor, target = round(floor, 4), round(target, 4)
+        if (floor, target) != (float(rule["floor"]), float(rule["target"])):
+            out.append((i, measure, float(rule["floor"]), floor, float(rule["target"]), target))
+    return out
+
+
 def _bands(history: pl.DataFrame, cfg: Config, dist: dict[str, float]) -> dict[str, float]:
     composites = score(history, cfg).filter(
         pl.col("composite").is_not_null() & ~pl.col("veto"))["composite"]
@@ -141,6 +187,10 @@ def calibrate(published: Path, first: str, last: str, base: Config,
     for dim, i, _metric, _f0, f1, _t0, t1 in fitted:
         changes[("scorecard", "rules", dim, i, "floor")] = f1
         changes[("scorecard", "rules", dim, i, "target")] = t1
+    team_fitted = _fitted_team_rules(published, months, base, low, high)
+    for i, _measure, _f0, f1, _t0, t1 in team_fitted:
+        changes[("team_scorecard", "rules", i, "floor")] = f1
+        changes[("team_scorecard", "rules", i, "target")] = t1
     original = base.path.read_text(encoding="utf-8")
     try:
         provisional = _load(edit(original, changes))  # the rules first: the bands follow them
@@ -162,7 +212,8 @@ def calibrate(published: Path, first: str, last: str, base: Config,
                                + "; ".join(lenient))
     result = Calibration(text, proposed, history.height, _grades_of(scored_before),
                          _grades_of(score(history, proposed)),
-                         [(d, m, f0, f1, t0, t1) for d, _i, m, f0, f1, t0, t1 in fitted])
+                         [(d, m, f0, f1, t0, t1) for d, _i, m, f0, f1, t0, t1 in fitted],
+                         [(m, f0, f1, t0, t1) for _i, m, f0, f1, t0, t1 in team_fitted])
     result.diff = "".join(difflib.unified_diff(
         original.splitlines(keepends=True), text.splitlines(keepends=True),
         fromfile=str(base.path), tofile="proposal", n=0))
@@ -227,6 +278,15 @@ def summarise(result: Calibration, first: str, last: str) -> str:
             text += ", most in " + ", ".join(f"{t} ({k})" for t, k in teams.iter_rows())
         text += (f"; variable pay {pay0:,.0f} -> {pay1:,.0f} ({pay1 - pay0:+,.0f}).")
         parts.append(text)
+        teams = last_check.teams
+        if teams is not None and teams.height:
+            moved_teams = teams.filter(pl.col("grade_before").ne_missing(pl.col("grade_after")))
+            parts.append(
+                f"Team managers: {moved_teams.height} of {teams.height} team grade(s) change"
+                + "".join(f"; {r['team_id']} {r['grade_before']}->{r['grade_after']}"
+                          for r in moved_teams.head(6).to_dicts())
+                + (f" ({len(result.team_rules)} team rule(s) re-fitted)." if result.team_rules
+                   else "."))
     parts.append(f"No vetoed or conduct-gated agent earns variable pay under it "
                  f"({result.conduct_held} such agent-month(s) checked over "
                  f"{len(result.checked)} month(s)).")

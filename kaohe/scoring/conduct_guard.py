@@ -7,7 +7,8 @@ the configuration it starts from. Looser means: a compliance rule removed, down-
 with a floor or target further from zero tolerance; a lighter compliance dimension; a lower
 conduct-gate minimum or a better capped grade; a contact rule allowing more calls or longer hours;
 a shorter veto list; a conduct alert removed, firing later (higher ``above`` or
-``min_evidence``), of a lower severity or no longer escalating; a higher QA confidence threshold.
+``min_evidence``), of a lower severity or no longer escalating; a higher QA confidence threshold;
+the team managers' rule on conduct alerts removed, lighter or more lenient.
 
 ``paid_despite_conduct(rows)``: the agents of a what-if (kaohe.scoring.whatif) who would earn
 variable pay although vetoed or conduct-gated, before (as published) or after (as re-scored).
@@ -74,6 +75,15 @@ def loosened(base: Config, proposed: Config) -> list[str]:
               or SEVERITY[new.severity] < SEVERITY[old.severity]
               or (old.escalates and not new.escalates)):
             out.append(f"conduct alert {old.measure} fires later or lower")
+    # the team managers' rule on conduct alerts: a manager is not paid for looking away
+    team = {r.measure: r for r in proposed.team_scorecard.rules}
+    for old in (r for r in base.team_scorecard.rules if r.measure == "conduct_alerts_per_agent"):
+        new = team.get(old.measure)
+        if new is None or new.weight < old.weight - 1e-12 or any(
+                _farther(old.direction, getattr(old, p), getattr(new, p))
+                for p in ("floor", "target")):
+            out.append("the team rule on conduct_alerts_per_agent is removed, lighter or more "
+                       "lenient")
     if proposed.conduct.escalate_after_months > base.conduct.escalate_after_months:
         out.append("conduct alerts escalate later")
     old_qa, new_qa = (base.metrics.qa_confidence_threshold,

@@ -82,15 +82,23 @@ def test_the_written_file_differs_from_the_original_only_in_the_changed_values(p
     assert before.keys() == after.keys()
     moved = {p for p in before if before[p] != after[p]}
     assert moved and all(p == ("version",) or p[:2] == ("scorecard", "grades")
-                         or (p[:2] == ("scorecard", "rules") and p[-1] in ("floor", "target"))
+                         or (p[:2] in (("scorecard", "rules"), ("team_scorecard", "rules"))
+                             and p[-1] in ("floor", "target"))
                          for p in moved), moved
     assert not any(p[2] == "compliance" for p in moved if p[:2] == ("scorecard", "rules"))
+    # the team managers' rules are fitted too, except conduct, the pinned courses and the
+    # regulator's deadline
+    team = yaml.safe_load("\n".join(written))["team_scorecard"]["rules"]
+    fitted = {team[p[2]]["measure"] for p in moved if p[:2] == ("team_scorecard", "rules")}
+    assert fitted and fitted <= {"recovery_vs_target", "skill_risk_mismatches_per_agent",
+                                 "open_tickets_past_sla_per_agent"}, fitted
 
 
 def test_the_proposal_lands_on_the_target_distribution_and_pays_no_harasser(
         proposed, home, sample_build):
     proposal = load_config(proposed["out"])
     assert "No vetoed or conduct-gated agent earns variable pay" in proposed["stdout"]
+    assert "Team managers:" in proposed["stdout"] and "team_scorecard." in proposed["stdout"]
     assert (proposed["out"].with_suffix(".summary.txt")).exists()
     harassers = json.loads((sample_build["landing"] / "_manifest.json").read_text()
                            )["harassing_agents"]
@@ -147,6 +155,9 @@ def test_every_way_of_loosening_conduct_is_named(tmp_path):
         "veto list": lambda d: d["scorecard"]["veto_violation_types"].pop(),
         "fires later": lambda d: d["conduct_alerts"]["rules"][0].update(above=0.5),
         "removed": lambda d: d["scorecard"]["rules"]["compliance"].pop(),
+        "team rule on conduct_alerts_per_agent": lambda d: next(
+            r for r in d["team_scorecard"]["rules"]
+            if r["measure"] == "conduct_alerts_per_agent").update(floor=3.0),
     }
     stricter = yaml.safe_load(DEFAULT_CONFIG.read_text(encoding="utf-8"))
     stricter["contact_rules"]["answered_per_debtor_day"] = 2  # a house policy stricter than 3

@@ -1,0 +1,108 @@
+"""Fairness on untuned generated centres: for each seed, a small centre of three months
+(benchmarks/centre.py), then from its published warehouse and the generator's manifest (latent
+skill), over the appraised agent-months:
+  - Spearman of each scored rule's value (and of the composite) with the agent's M6+ share of the
+    exposure and with the difficulty coefficient (the issue's bar: within +-0.2);
+  - the composite's Spearman with latent skill (bar: >= 0.7);
+  - the team managers' grades (marts.team_month_scorecard): the grades used, per month and over
+    the three months (bar: at least three grades on each seed).
+
+    uv run python benchmarks/fairness_seeds.py --seeds 11 23 42 --work /tmp/seeds \
+        --out benchmarks/results/fairness_seeds.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.centre import build_centre  # noqa: E402
+
+
+def spearman(frame: pl.DataFrame, a: str, b: str) -> float | None:
+    pair = frame.select(pl.col(a).cast(pl.Float64), pl.col(b).cast(pl.Float64)).drop_nulls()
+    if pair.height < 10:
+        return None
+    return round(pair.select(pl.corr(pl.col(a).rank(), pl.col(b).rank())).item(), 3)
+
+
+def one_seed(seed: int, work: Path) -> dict:
+    manifest = build_centre(seed, work, reuse=True)
+    con = duckdb.connect(str(work / "home" / "warehouse" / "kaohe.duckdb"), read_only=True)
+    try:
+        cards = con.sql("""
+            with m6 as (
+                select s.agent_id, s.month,
+                       coalesce(sum(t.term * t.held_share) filter (where t.bucket = 'M6+'), 0)
+                           / nullif(sum(t.term * t.held_share), 0) as m6plus_share
+                from marts.agent_month_scorecard s,
+                     intermediate.assignment_terms(s.month, s.month + interval 1 month) t
+                where t.agent_id = s.agent_id
+                group by all)
+            select s.agent_id, s.month, s.composite, s.difficulty_coefficient, s.rule_points,
+                   m6.m6plus_share
+            from marts.agent_month_scorecard s left join m6 using (agent_id, month)
+            where s.composite is not null and not s.veto""").pl()
+        teams = con.sql("select month, team_id, composite, grade "
+                        "from marts.team_month_scorecard order by month, team_id").pl()
+    finally:
+        con.close()
+    skill = manifest["latent_skill"]
+    cards = cards.join(pl.DataFrame({"agent_id": list(skill),
+                                     "latent_skill": list(skill.values())}), on="agent_id")
+    rules = (cards.select("agent_id", "month", "m6plus_share", "difficulty_coefficient",
+                          "rule_points").explode("rule_points").unnest("rule_points")
+             .filter(pl.col("weight") > 0))
+    per_rule = {}
+    for (dim, metric), part in rules.partition_by("dimension", "metric", as_dict=True).items():
+        per_rule[f"{dim}.{metric}"] = {
+            "m6plus_share": spearman(part, "value", "m6plus_share"),
+            "difficulty": spearman(part, "value", "difficulty_coefficient"),
+            "agent_months": part.height}
+    grades = {str(m): sorted(set(p["grade"].to_list()))
+              for (m,), p in teams.partition_by("month", as_dict=True).items()}
+    return {
+        "seed": seed, "agent_months": cards.height,
+        "composite": {"latent_skill": spearman(cards, "composite", "latent_skill"),
+                      "m6plus_share": spearman(cards, "composite", "m6plus_share"),
+                      "difficulty": spearman(cards, "composite", "difficulty_coefficient")},
+        "rules": dict(sorted(per_rule.items())),
+        "team_grades_by_month": grades,
+        "team_grades_used": sorted(set(teams["grade"].to_list())),
+        "team_composites": teams["composite"].to_list(),
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--seeds", type=int, nargs="+", default=[11, 23, 42])
+    ap.add_argument("--work", type=Path, help="each seed's centre in WORK/<seed> (reused)")
+    ap.add_argument("--out", type=Path)
+    args = ap.parse_args()
+    out = []
+    for seed in args.seeds:
+        if args.work:
+            out.append(one_seed(seed, args.work / str(seed)))
+        else:
+            with tempfile.TemporaryDirectory(prefix=f"kaohe-fair-{seed}-") as tmp:
+                out.append(one_seed(seed, Path(tmp)))
+        print(json.dumps(out[-1]), flush=True)
+    if args.out:
+        args.out.write_text(json.dumps(out, indent=1) + "\n")
+    ok = all(r["composite"]["latent_skill"] >= 0.7 and len(r["team_grades_used"]) >= 3
+             and all(abs(v[k] or 0) <= 0.2 for v in r["rules"].values()
+                     for k in ("m6plus_share", "difficulty")) for r in out)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
