@@ -3,8 +3,11 @@
 -- (intermediate.assignment_terms), those the agent dialled while holding them in the month, and
 -- those the agent reached with an effective call (a right-party contact of at least
 -- effective_min_s seconds). Padding calls to cases already reached moves nothing; dropping the
--- unreachable cases from the dialling shows in the share attempted. Column meanings: the metric
--- dictionary.
+-- unreachable cases from the dialling shows in the share attempted. Version 5.1, contact against
+-- what the portfolio allows: each case held is expected to be reached at the centre's rate for
+-- its bucket in the same month (every agent's cases of that bucket; the bucket of the case's
+-- longest holding in the month), so expected_cases_reached is what the agent's book allows.
+-- Column meanings: the metric dictionary.
 
 with
 
@@ -12,6 +15,7 @@ held as (
     select
         agent_id,
         case_id,
+        bucket,
         greatest(assigned_at, month_start::timestamp) as held_from,
         least(held_until, month_end::timestamp) as held_to
     from intermediate.assignment_terms(month_start::date, month_end::date)
@@ -28,6 +32,7 @@ per_case as (
     select
         h.agent_id,
         h.case_id,
+        arg_max(h.bucket, h.held_to - h.held_from) as bucket,
         bool_or(c.started_at is not null) as attempted,
         bool_or(c.outcome = 'connected_debtor' and c.duration_s >= effective_min_s) as reached
     from held h
@@ -37,12 +42,22 @@ per_case as (
         and c.started_at >= h.held_from
         and c.started_at < h.held_to
     group by all
+),
+
+bucket_rates as (
+    -- the centre's share of cases reached, per bucket, over every agent's cases of the month
+    select bucket, avg(coalesce(reached, false)::int) as reach_rate
+    from per_case
+    group by all
 )
 
 select
-    agent_id,
+    p.agent_id,
     count(*) as cases_held,
-    count(*) filter (where attempted) as cases_attempted,
-    count(*) filter (where reached) as cases_reached
-from per_case
+    count(*) filter (where p.attempted) as cases_attempted,
+    count(*) filter (where p.reached) as cases_reached,
+    -- rounded: a sum of doubles in parallel differs in its last bits from run to run
+    round(sum(b.reach_rate), 9) as expected_cases_reached
+from per_case p
+left join bucket_rates b on b.bucket is not distinct from p.bucket
 group by all

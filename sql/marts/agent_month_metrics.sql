@@ -176,6 +176,10 @@ final as (
         coalesce(re.cases_reached, 0) as cases_reached,
         (re.cases_attempted / nullif(re.cases_held, 0))::double as attempted_case_share,
         (re.cases_reached / nullif(re.cases_held, 0))::double as case_reach_rate,
+        round(re.expected_cases_reached / nullif(re.cases_held, 0), 9)::double
+            as expected_case_reach_rate,
+        round(re.cases_reached / nullif(re.expected_cases_reached, 0), 9)::double
+            as case_reach_vs_expected,
         coalesce(pr.commitments_due, 0) as commitments_due,
         (pr.commitment_paid / nullif(pr.commitment_amount, 0))::double as commitment_kept_rate,
         -- conduct that more lawful calls cannot dilute: per case held, per effective conversation

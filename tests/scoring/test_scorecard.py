@@ -73,7 +73,8 @@ def _pinned(data: dict) -> None:
     data["scorecard"]["grades"] = {"S": 95, "A": 90, "B": 80, "C": 70}
     recovery = data["scorecard"]["rules"]["recovery"]
     recovery[:] = [dict(r) for r in V2_RECOVERY] + [r for r in recovery if r["metric"] not in (
-        "merit_recovery_vs_target", "commitment_kept_rate", "case_reach_rate")]
+        "merit_recovery_vs_target", "commitment_kept_rate", "case_reach_rate",
+        "case_reach_vs_expected")]
     compliance = data["scorecard"]["rules"]["compliance"]
     compliance[:] = [dict(V4_COMPLIANCE.get(r["metric"], r)) for r in compliance]
     for dim, rules in data["scorecard"]["rules"].items():

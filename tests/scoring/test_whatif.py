@@ -114,12 +114,13 @@ def test_the_command_prints_the_distributions_and_where_the_pages_are(built):
 def test_audit_config_with_a_history_warns_about_a_rule_everyone_maxes(built, tmp_path):
     data = yaml.safe_load(DEFAULT_CONFIG.read_text(encoding="utf-8"))
     for r in data["scorecard"]["rules"]["recovery"]:
-        if r["metric"] == "case_reach_rate":
+        if r["metric"] == "case_reach_vs_expected":
             r.update(floor=0.0, target=0.001)  # any case reached at all: full marks
     lax = tmp_path / "lax.yaml"
     lax.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     res = cli("audit-config", "--config", str(lax), "--home", str(built["home"]))
     assert res.returncode == 0, res.stderr  # a warning, not an error
-    assert "[full-marks]" in res.stdout and "recovery: case_reach_rate full marks" in res.stdout
+    assert "[full-marks]" in res.stdout and "recovery: case_reach_vs_expected full marks" \
+        in res.stdout
     shipped = cli("audit-config", "--home", str(built["home"]))
-    assert "[full-marks]" not in shipped.stdout or "case_reach_rate" not in shipped.stdout
+    assert "[full-marks]" not in shipped.stdout or "case_reach_vs_expected" not in shipped.stdout
