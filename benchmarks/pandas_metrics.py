@@ -643,6 +643,8 @@ def compute(landing: Path, month: str, params: dict) -> pd.DataFrame:
         "cases_reached": m["cases_reached"],
         "attempted_case_share": ratio(m["cases_attempted"], m["cases_held"]),
         "case_reach_rate": ratio(m["cases_reached"], m["cases_held"]),
+        "expected_case_reach_rate": ratio(m["expected_reached"], m["cases_held"]).round(9),
+        "case_reach_vs_expected": ratio(m["cases_reached"], m["expected_reached"]).round(9),
         "commitments_due": m["commitments_due"],
         "commitment_kept_rate": ratio(m["commitment_paid"], m["commitment_amount"]),
         "contact_rule_breaches_per_case": ratio(m["contact_rule_breaches"], m["cases_assigned"]),
@@ -687,9 +689,16 @@ def _gaming_parts(params, ms, me, calls, mc, asg, month_asg, rep, paid, due, win
     hc = hc.assign(reached=hc["outcome"].eq("connected_debtor")
                    & (hc["duration_s"] >= params["effective_min_s"]))
     per_case = hc.groupby(["agent_id", "case_id"])["reached"].any().reset_index()
+    # expected: each case held reached at the centre's same-month rate for its bucket (the
+    # bucket of the agent's latest holding of it), over every agent's cases held
+    held_cases = (h.sort_values("held_from").groupby(["agent_id", "case_id"])["bucket"].last()
+                  .reset_index().merge(per_case, on=["agent_id", "case_id"], how="left"))
+    held_cases["reached"] = held_cases["reached"].astype("boolean").fillna(False).astype(float)
+    held_cases["rate"] = held_cases.groupby("bucket", dropna=False)["reached"].transform("mean")
     reach = month_asg.groupby("agent_id")["case_id"].nunique().rename("cases_held").to_frame(
     ).join(per_case.groupby("agent_id").agg(cases_attempted=("case_id", "size"),
-                                            cases_reached=("reached", "sum")))
+                                            cases_reached=("reached", "sum"))).join(
+        held_cases.groupby("agent_id")["rate"].sum().round(9).rename("expected_reached"))
 
     # commitments among the promises due in the month
     holder = _holder(due, "call_id", "started_at", asg)

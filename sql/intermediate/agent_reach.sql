@@ -5,8 +5,9 @@
 -- effective_min_s seconds). Padding calls to cases already reached moves nothing; dropping the
 -- unreachable cases from the dialling shows in the share attempted. Version 5.1, contact against
 -- what the portfolio allows: each case held is expected to be reached at the centre's rate for
--- its bucket in the same month (every agent's cases of that bucket; the bucket of the case's
--- longest holding in the month), so expected_cases_reached is what the agent's book allows.
+-- its bucket in the same month (every agent's cases of that bucket; the bucket of the agent's
+-- latest holding of the case in the month), so expected_cases_reached is what the agent's book
+-- allows.
 -- Column meanings: the metric dictionary.
 
 with
@@ -32,7 +33,7 @@ per_case as (
     select
         h.agent_id,
         h.case_id,
-        arg_max(h.bucket, h.held_to - h.held_from) as bucket,
+        arg_max(h.bucket, h.held_from) as bucket,  -- the agent's latest holding of it
         bool_or(c.started_at is not null) as attempted,
         bool_or(c.outcome = 'connected_debtor' and c.duration_s >= effective_min_s) as reached
     from held h

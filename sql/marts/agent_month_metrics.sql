@@ -3,15 +3,13 @@
 -- Each concern is an intermediate model of its own, joined here per agent:
 --   recovery   intermediate.agent_recovery     (amount due, collected, credited by bucket)
 --   contact    intermediate.agent_contact      (calls, over-cap, off-hours, cases handled)
---              intermediate.agent_reach        (version 3: cases attempted and reached)
+--              intermediate.agent_reach        (cases attempted, reached, expected reached)
 --              intermediate.contact_rule_calls (version 3: the legal contact rules)
 --   promises   intermediate.agent_promises     (due, kept, neutralised)
 --   conduct    intermediate.agent_conduct      (complaints, QA flags, violations)
 --   the rest   intermediate.agent_development  (surveys, training, cost, relief plans)
 --   aging      intermediate.aging_stretches    (version 2: needs cases snapshots with dpd)
--- This file makes the rates from their counts and decides who has a row.
--- Timestamps are the lender's local time without offset, so plain comparisons are local.
---
+-- This file makes the rates from their counts and decides who has a row. Timestamps are local.
 -- Bound parameters: the `bound` list of the dictionary beside this file (exactly those are
 -- passed; kaohe/models/__init__.py metric_params says what each one is).
 
@@ -168,16 +166,15 @@ final as (
             as aging_reduction_rate,
         case when ds.sent then (ag.rolled_forward / nullif(ag.aging_cases, 0))::double end
             as roll_forward_rate,
-        -- version 3, gaming does not pay: collections on cases never contacted, contact per
-        -- case, promises that are commitments (weighed by amount)
+        -- version 3: collections on cases never contacted, contact per case (5.1: against what
+        -- the book allows), promises that are commitments (weighed by amount)
         coalesce(rc.uncontacted_collections, 0)::decimal(18, 2) as uncontacted_collections,
         coalesce(rc.uncontacted_payments, 0) as uncontacted_payments,
         coalesce(re.cases_attempted, 0) as cases_attempted,
         coalesce(re.cases_reached, 0) as cases_reached,
         (re.cases_attempted / nullif(re.cases_held, 0))::double as attempted_case_share,
         (re.cases_reached / nullif(re.cases_held, 0))::double as case_reach_rate,
-        round(re.expected_cases_reached / nullif(re.cases_held, 0), 9)::double
-            as expected_case_reach_rate,
+        round(re.expected_cases_reached / nullif(re.cases_held, 0), 9) as expected_case_reach_rate,
         round(re.cases_reached / nullif(re.expected_cases_reached, 0), 9)::double
             as case_reach_vs_expected,
         coalesce(pr.commitments_due, 0) as commitments_due,
