@@ -46,6 +46,7 @@ from kaohe.reporting.explanations import (
 from kaohe.reporting.i18n import LANGS, cny, environment, metric_labels, num, pct, texts
 from kaohe.reporting.month_data import MonthData, load_month
 from kaohe.scoring.next_steps import next_steps
+from kaohe.scoring.shrinkage import intervals
 
 __all__ = ["LANGS", "MonthData", "bar_chart", "cny", "histogram", "line_chart", "load_month",
            "num", "pct", "render_month", "score_bands"]
@@ -151,9 +152,12 @@ def render_month(con: duckdb.DuckDBPyConnection, reports_dir: Path, month: str,
         own_alerts.setdefault(a["agent_id"], []).append(a)
     # what each appraised agent can do next (needs the month's weights: the configuration known)
     steps = next_steps(data.cards, cfg) if known else {}
+    # the rates scored on few events: shrunk, with their 90% interval (kaohe/scoring/shrinkage)
+    spans = intervals(data.cards) if known and cfg.fairness.shrink_small_samples else {}
     for card in cards:
         card["alerts"] = own_alerts.get(card["agent_id"], [])
         card["next_steps"] = steps.get(card["agent_id"])
+        card["intervals"] = spans.get(card["agent_id"], {})
         # the explanations worded from their parts (kaohe.reporting.explanations)
         card["veto_text"] = veto_text(card, t)
         card["gate_text"] = gate_text(card, t)

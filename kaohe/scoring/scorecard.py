@@ -24,6 +24,7 @@ import polars as pl
 
 from kaohe.config import DIMENSIONS, Config
 from kaohe.models import bound_params, dictionary, ensure_mart, model_dictionary, model_sql
+from kaohe.scoring.shrinkage import shrink
 from kaohe.warehouse import quote
 
 TABLE = "agent_month_scorecard"
@@ -202,9 +203,14 @@ def score(frame: pl.DataFrame, cfg: Config) -> pl.DataFrame:
         (pl.col("call_attempts") > 0), (pl.col("cases_assigned") > 0), (pl.col("surveys") > 0),
         (pl.col("mandatory_due") > 0), pl.col("simulation_score").is_not_null(),
     ).fill_null(False)
+    # a rate on few events shrunk toward what a similar book gives (kaohe/scoring/shrinkage.py)
+    if cfg.fairness.shrink_small_samples:
+        frame = shrink(frame)
+    scored_col = {r.metric: f"{r.metric}__scored" if f"{r.metric}__scored" in frame.columns
+              else r.metric for r in sc.rules}
     rule_cols = []
     for i, rule in enumerate(sc.rules):
-        value = pl.col(rule.metric).cast(pl.Float64)
+        value = pl.col(scored_col[rule.metric]).cast(pl.Float64)
         # past the target at the same slope up to max_points (100 unless configured higher)
         points = ((value - rule.floor) / (rule.target - rule.floor)).clip(
             0, rule.max_points / 100) * 100
@@ -288,7 +294,7 @@ def score(frame: pl.DataFrame, cfg: Config) -> pl.DataFrame:
     points = pl.concat_list([
         pl.struct(
             dimension=pl.lit(rule.dimension), metric=pl.lit(rule.metric),
-            value=pl.col(rule.metric).cast(pl.Float64), floor=pl.lit(rule.floor),
+            value=pl.col(scored_col[rule.metric]).cast(pl.Float64), floor=pl.lit(rule.floor),
             target=pl.lit(rule.target), direction=pl.lit(rule.direction),
             weight=pl.col(f"_w{i}"), points=pl.col(f"_p{i}"),
         ) for i, rule in enumerate(sc.rules)
