@@ -34,7 +34,7 @@ def _times(value) -> str:
 
 def target_text(card: dict, t: dict[str, str]) -> str:
     """How the agent's recovery target was made: base × macro × high-risk × credited mix ×
-    difficulty (a month built before 5.1.0 has no credit factor: the target and difficulty)."""
+    difficulty (a month built before 6.0.0 has no credit factor: the target and difficulty)."""
     if any(card.get(part) is None for part in TARGET_PARTS):
         return t["target_plain"].format(target=pct(card.get("recovery_target")),
                                         difficulty=_times(card.get("difficulty_coefficient")))

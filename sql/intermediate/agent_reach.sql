@@ -3,7 +3,7 @@
 -- (intermediate.assignment_terms), those the agent dialled while holding them in the month, and
 -- those the agent reached with an effective call (a right-party contact of at least
 -- effective_min_s seconds). Padding calls to cases already reached moves nothing; dropping the
--- unreachable cases from the dialling shows in the share attempted. Version 5.1, contact against
+-- unreachable cases from the dialling shows in the share attempted. Version 6.0, contact against
 -- what the portfolio allows: each case held is expected to be reached at the centre's rate for
 -- its bucket in the same month (every agent's cases of that bucket; the bucket of the agent's
 -- latest holding of the case in the month), so expected_cases_reached is what the agent's book

@@ -166,7 +166,7 @@ final as (
             as aging_reduction_rate,
         case when ds.sent then (ag.rolled_forward / nullif(ag.aging_cases, 0))::double end
             as roll_forward_rate,
-        -- version 3: collections on cases never contacted, contact per case (5.1: against what
+        -- version 3: collections on cases never contacted, contact per case (6.0: against what
         -- the book allows), promises that are commitments (weighed by amount)
         coalesce(rc.uncontacted_collections, 0)::decimal(18, 2) as uncontacted_collections,
         coalesce(rc.uncontacted_payments, 0) as uncontacted_payments,

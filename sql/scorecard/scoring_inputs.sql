@@ -9,7 +9,7 @@
 -- cancels out of recovery_vs_target (one difficulty adjustment, not two). It is centred: the
 -- centre's exposure-weighted mean is 1.0, and the credit factor (the centre's credited over its
 -- plain expected recovery) carries the bucket weights into every target, so the targets are
--- what they were before centring (5.1.0).
+-- what they were before centring (6.0.0).
 -- Bound parameters: the `bound` list of the dictionary beside this file (exactly those are
 -- passed; kaohe/scoring/scorecard.py says what each one is).
 
