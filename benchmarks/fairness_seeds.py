@@ -5,7 +5,12 @@ skill), over the appraised agent-months:
     exposure and with the difficulty coefficient (the issue's bar: within +-0.2);
   - the composite's Spearman with latent skill (bar: >= 0.7);
   - the team managers' grades (marts.team_month_scorecard): the grades used, per month and over
-    the three months (bar: at least three grades on each seed).
+    the three months (bar: at least three grades on each seed);
+  - noise, with the small-sample shrinkage (fairness.shrink_small_samples) on and off, the months
+    re-scored from the published scoring inputs (kaohe.scoring.history): the composite's
+    Spearman between consecutive months over the agents appraised in both (rank stability), and
+    over pairs of agents of equal latent skill (within 0.02) in a month, the median composite
+    difference and the share differing by 10 points or more.
 
     uv run python benchmarks/fairness_seeds.py --seeds 11 23 42 --work /tmp/seeds \
         --out benchmarks/results/fairness_seeds.json
@@ -25,7 +30,10 @@ import polars as pl
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.centre import build_centre  # noqa: E402
+from benchmarks.centre import MONTHS, build_centre  # noqa: E402
+from kaohe.config import DEFAULT_CONFIG, load_config  # noqa: E402
+from kaohe.scoring.history import scoring_history  # noqa: E402
+from kaohe.scoring.scorecard import score  # noqa: E402
 
 
 def spearman(frame: pl.DataFrame, a: str, b: str) -> float | None:
@@ -33,6 +41,36 @@ def spearman(frame: pl.DataFrame, a: str, b: str) -> float | None:
     if pair.height < 10:
         return None
     return round(pair.select(pl.corr(pl.col(a).rank(), pl.col(b).rank())).item(), 3)
+
+
+def noise(published: Path, skill: dict[str, float], shrink_on: bool, tmp: Path) -> dict:
+    text = DEFAULT_CONFIG.read_text(encoding="utf-8").replace(
+        "fairness:\n", f"fairness:\n  shrink_small_samples: {str(shrink_on).lower()}\n", 1)
+    path = tmp / f"shrink-{shrink_on}.yaml"
+    path.write_text(text, encoding="utf-8")
+    cfg = load_config(path)
+    months = []
+    for month in MONTHS:
+        scored = score(scoring_history(published, [month], cfg), cfg).filter(
+            pl.col("composite").is_not_null() & ~pl.col("veto"))
+        months.append(scored.select("agent_id", "composite").with_columns(
+            skill=pl.col("agent_id").replace_strict(skill, default=None)))
+    stability = []
+    for a, b in zip(months, months[1:], strict=False):
+        both = a.join(b, on="agent_id", suffix="_next")
+        stability.append(spearman(both, "composite", "composite_next"))
+    diffs = []
+    for m in months:
+        pairs = m.join(m, how="cross", suffix="_b").filter(
+            (pl.col("agent_id") < pl.col("agent_id_b"))
+            & ((pl.col("skill") - pl.col("skill_b")).abs() < 0.02))
+        diffs.append((pairs["composite"] - pairs["composite_b"]).abs())
+    d = pl.concat(diffs)
+    return {"rank_stability_by_month_pair": stability,
+            "skill_spearman_by_month": [spearman(m, "composite", "skill") for m in months],
+            "equal_skill_pairs": d.len(),
+            "equal_skill_median_difference": round(float(d.median()), 2),
+            "equal_skill_share_10_points_or_more": round(float((d >= 10).mean()), 3)}
 
 
 def one_seed(seed: int, work: Path) -> dict:
@@ -70,8 +108,12 @@ def one_seed(seed: int, work: Path) -> dict:
             "agent_months": part.height}
     grades = {str(m): sorted(set(p["grade"].to_list()))
               for (m,), p in teams.partition_by("month", as_dict=True).items()}
+    published = work / "home" / "warehouse" / "kaohe.duckdb"
+    noise_on = noise(published, skill, True, work)
+    noise_off = noise(published, skill, False, work)
     return {
         "seed": seed, "agent_months": cards.height,
+        "noise_shrunk": noise_on, "noise_raw": noise_off,
         "composite": {"latent_skill": spearman(cards, "composite", "latent_skill"),
                       "m6plus_share": spearman(cards, "composite", "m6plus_share"),
                       "difficulty": spearman(cards, "composite", "difficulty_coefficient")},

@@ -45,7 +45,7 @@ from kaohe.reporting.explanations import (
 )
 from kaohe.reporting.i18n import LANGS, cny, environment, metric_labels, num, pct, texts
 from kaohe.reporting.month_data import MonthData, load_month
-from kaohe.scoring.next_steps import next_steps
+from kaohe.scoring.next_steps import next_steps, team_next_steps
 from kaohe.scoring.shrinkage import intervals
 
 __all__ = ["LANGS", "MonthData", "bar_chart", "cny", "histogram", "line_chart", "load_month",
@@ -189,6 +189,7 @@ def render_month(con: duckdb.DuckDBPyConnection, reports_dir: Path, month: str,
     signals = data.signals.to_dicts() if data.signals is not None else []
     teams = data.teams.to_dicts()
     for team in teams:
+        team["next_steps"] = team_next_steps(team, cfg) if known else None
         members = sorted(by_team.get(team["team_id"], []),
                          key=lambda c: (c["team_rank"] is None, c["team_rank"] or 0,
                                         c["agent_id"]))

@@ -106,3 +106,21 @@ def _next_band(cfg: Config) -> dict[str, pl.Expr]:
         band = band.when(pl.col("composite") < lo).then(pl.lit(float(lo)))
     return {"next_grade": grade.otherwise(None).cast(pl.String),
             "gap": (band.otherwise(None).cast(pl.Float64) - pl.col("composite")).round(2)}
+
+
+def team_next_steps(team: dict, cfg: Config) -> dict:
+    """The team report's explanation of the manager's points, like the card's (one team's row of
+    marts.team_month_scorecard): per team rule, the composite points lost against full marks
+    (its weight over the weights of the rules with a value, times the points short of 100), and
+    the gap to the next band (scorecard.grades; team grades are always by bands)."""
+    rules = [r for r in cfg.team_scorecard.rules
+             if r.weight > 0 and team.get(f"{r.measure}_points") is not None]
+    total = sum(r.weight for r in rules)
+    lost = {r.measure: r.weight / total * (100 - min(100.0, team[f"{r.measure}_points"]))
+            for r in rules} if total else {}
+    composite = team.get("composite")
+    above = sorted((b, g) for g, b in cfg.scorecard.grades.items()
+                   if composite is not None and b > composite)
+    return {"lost": lost, "next_grade": above[0][1] if above else None,
+            "gap": round(above[0][0] - composite, 2) if above else None,
+            "top": composite is not None and not above}

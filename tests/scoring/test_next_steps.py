@@ -99,3 +99,23 @@ def test_a_missing_dimension_spreads_its_weight_and_a_veto_has_no_steps(tmp_path
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     dist = next_steps(cards(), load_config(path))["X"]
     assert dist["next_grade"] is None and dist["gap"] is None and not dist["top"]
+
+
+def test_the_team_report_explains_the_managers_points_like_the_card():
+    from kaohe.scoring.next_steps import team_next_steps
+
+    rules = {r.measure: r.weight for r in CFG.team_scorecard.rules}
+    points = {"recovery_vs_target": 62.22, "conduct_alerts_per_agent": 60.0,
+              "skill_risk_mismatches_per_agent": 82.5, "open_tickets_past_sla_per_agent": 68.0,
+              "mandatory_pass_rate": 47.5, "complaints_resolved_on_time_share": None}
+    composite = round(sum(rules[m] * p for m, p in points.items() if p is not None)
+                      / sum(rules[m] for m, p in points.items() if p is not None), 2)
+    team = {"composite": composite, **{f"{m}_points": p for m, p in points.items()}}
+    steps = team_next_steps(team, CFG)
+    # the rule without data drops out, its weight spread: the losses add up to 100 - composite
+    assert "complaints_resolved_on_time_share" not in steps["lost"]
+    assert sum(steps["lost"].values()) == pytest.approx(100 - composite, abs=0.01)
+    above = min((b, g) for g, b in CFG.scorecard.grades.items() if b > composite)
+    assert (steps["next_grade"], steps["gap"]) == (above[1], round(above[0] - composite, 2))
+    top = team_next_steps({**team, "composite": 99.0}, CFG)
+    assert top["next_grade"] is None and top["top"]
