@@ -356,9 +356,9 @@ class FairnessConfig(_Model):
                             "effect is judged against chance, marts.fairness_diagnostics).")
     shrink_small_samples: bool = Field(
         default=True, description="Score a rate measured on few events (commitments kept, "
-        "cases reached) shrunk toward what is expected of a similar book, by empirical Bayes "
-        "(kaohe/scoring/shrinkage.py); the card shows its 90% interval. false: score the raw "
-        "rate (5.0).")
+        "restructurings completed, cases reached) shrunk toward what is expected of a similar "
+        "book, by empirical Bayes (kaohe/scoring/shrinkage.py); the card shows its 90% "
+        "interval. false: score the raw rate (5.0).")
 
 
 class ConfigFile(_Model):

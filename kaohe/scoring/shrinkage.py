@@ -19,6 +19,8 @@ For each measure of ``SHRUNK`` (a share of events: x of n), over the month's age
 For a ratio to the expectation (``case_reach_vs_expected``), the shrunk rate and its interval are
 divided by the expectation.
 
+Shrunk: commitments kept (of the commitments due), restructurings completed (of those concluded
+in the trailing 12 months), cases reached against the expectation (of the cases held).
 Not shrunk, on purpose: conduct (a breach, a complaint or a threat is judged on what happened,
 never pulled toward the centre), the mandatory pass rate (a requirement, not an estimate: the
 article asks every course passed), counts and amounts (merit is collections against a target over
@@ -56,6 +58,9 @@ SHRUNK = (
     # a commitment is a promise the agent chose to make on a long enough call: downward only
     Shrunk("commitment_kept_rate", "commitment_kept_rate", "commitments_due",
            downward_only=True),
+    # restructuring plans the agent proposed, concluded in the trailing 12 months: downward only
+    Shrunk("restructuring_success_rate", "restructuring_success_rate",
+           "restructurings_concluded", downward_only=True),
     # the cases held are the manager's allocation: both ways
     Shrunk("case_reach_vs_expected", "case_reach_rate", "cases_assigned",
            prior="expected_case_reach_rate", over="expected_case_reach_rate"),

@@ -101,7 +101,9 @@ restructuring as (
         p.agent_id,
         count(*) filter (where p.status = 'completed')
             / nullif(count(*) filter (where p.status in ('completed', 'defaulted', 'cancelled')), 0)
-            as restructuring_success_rate
+            as restructuring_success_rate,
+        count(*) filter (where p.status in ('completed', 'defaulted', 'cancelled'))
+            as restructurings_concluded
     from staging.plans p, bounds b
     where p.plan_type = 'restructuring'
         and p.created_at >= b.month_end - interval 12 month and p.created_at < b.month_end
@@ -169,6 +171,7 @@ final as (
         round(coalesce(p.recoverability / nullif(c.credited_recoverability, 0), 1), 9)
             as difficulty_coefficient,
         r.restructuring_success_rate::double as restructuring_success_rate,
+        r.restructurings_concluded,
         coalesce(v.veto_list_violations, 0) as veto_list_violations,
         coalesce(v.veto_type, j.major_type) as veto_violation_type,
         greatest(0, date_diff('day',
