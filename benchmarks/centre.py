@@ -4,10 +4,13 @@ a small centre of three months from 2026-08, each month run by `kaohe run`."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
 import sys
+import tempfile
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -37,3 +40,26 @@ def build_centre(seed: int, work: Path, months: tuple[str, ...] = MONTHS,
             sys.exit(f"seed {seed} {month}: kaohe run failed\n{res.stderr[-3000:]}")
     done.write_text(json.dumps({"seed": seed, "months": list(months)}), encoding="utf-8")
     return manifest
+
+
+def run_seeds(one_seed: Callable[[int, Path], dict], description: str, prefix: str) -> list[dict]:
+    """The command line the seed benchmarks share: --seeds, --work (each seed's centre kept and
+    reused in WORK/<seed>; default a temporary folder), --out (the JSON written); each seed's
+    result printed as it comes."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[11, 23, 42])
+    ap.add_argument("--work", type=Path, help="keep each seed's centre in WORK/<seed> (and "
+                    "reuse one already built there); default: a temporary folder")
+    ap.add_argument("--out", type=Path)
+    args = ap.parse_args()
+    out = []
+    for seed in args.seeds:
+        if args.work:
+            out.append(one_seed(seed, args.work / str(seed)))
+        else:
+            with tempfile.TemporaryDirectory(prefix=f"{prefix}-{seed}-") as tmp:
+                out.append(one_seed(seed, Path(tmp)))
+        print(json.dumps(out[-1]), flush=True)
+    if args.out:
+        args.out.write_text(json.dumps(out, indent=1) + "\n")
+    return out

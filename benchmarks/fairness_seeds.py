@@ -18,10 +18,7 @@ skill), over the appraised agent-months:
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
-import tempfile
 from pathlib import Path
 
 import duckdb
@@ -30,7 +27,7 @@ import polars as pl
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.centre import MONTHS, build_centre  # noqa: E402
+from benchmarks.centre import MONTHS, build_centre, run_seeds  # noqa: E402
 from kaohe.config import DEFAULT_CONFIG, load_config  # noqa: E402
 from kaohe.scoring.history import scoring_history  # noqa: E402
 from kaohe.scoring.scorecard import score  # noqa: E402
@@ -125,21 +122,7 @@ def one_seed(seed: int, work: Path) -> dict:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--seeds", type=int, nargs="+", default=[11, 23, 42])
-    ap.add_argument("--work", type=Path, help="each seed's centre in WORK/<seed> (reused)")
-    ap.add_argument("--out", type=Path)
-    args = ap.parse_args()
-    out = []
-    for seed in args.seeds:
-        if args.work:
-            out.append(one_seed(seed, args.work / str(seed)))
-        else:
-            with tempfile.TemporaryDirectory(prefix=f"kaohe-fair-{seed}-") as tmp:
-                out.append(one_seed(seed, Path(tmp)))
-        print(json.dumps(out[-1]), flush=True)
-    if args.out:
-        args.out.write_text(json.dumps(out, indent=1) + "\n")
+    out = run_seeds(one_seed, __doc__.split("\n")[0], "kaohe-fair")
     ok = all(r["composite"]["latent_skill"] >= 0.7 and len(r["team_grades_used"]) >= 3
              and all(abs(v[k] or 0) <= 0.2 for v in r["rules"].values()
                      for k in ("m6plus_share", "difficulty")) for r in out)

@@ -19,12 +19,9 @@ then from its published warehouse and the generator's manifest:
 
 from __future__ import annotations
 
-import argparse
-import json
 import re
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import duckdb
@@ -33,7 +30,7 @@ import openpyxl
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.centre import MONTHS, build_centre  # noqa: E402
+from benchmarks.centre import MONTHS, build_centre, run_seeds  # noqa: E402
 from kaohe.config import DEFAULT_CONFIG, load_config  # noqa: E402
 from kaohe.scoring import whatif  # noqa: E402
 from kaohe.scoring.conduct_guard import loosened  # noqa: E402
@@ -140,22 +137,7 @@ def one_seed(seed: int, work: Path) -> dict:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--seeds", type=int, nargs="+", default=[11, 23, 42])
-    ap.add_argument("--out", type=Path)
-    ap.add_argument("--work", type=Path, help="keep each seed's centre in WORK/<seed> (and "
-                    "reuse one already built there); default: a temporary folder")
-    args = ap.parse_args()
-    out = []
-    for seed in args.seeds:
-        if args.work:
-            out.append(one_seed(seed, args.work / str(seed)))
-        else:
-            with tempfile.TemporaryDirectory(prefix=f"kaohe-pay-{seed}-") as tmp:
-                out.append(one_seed(seed, Path(tmp)))
-        print(json.dumps(out[-1]), flush=True)
-    if args.out:
-        args.out.write_text(json.dumps(out, indent=1) + "\n")
+    out = run_seeds(one_seed, __doc__.split("\n")[0], "kaohe-pay")
     ok = all(r["appraised_under_min_days"] == 0 and r["base_paid_mismatches"] == 0
              and r["export_reasons_not_chinese"] == 0
              and r["harasser_months_paid_under_proposal"] == 0 and not r["compliance_loosened"]
