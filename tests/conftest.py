@@ -137,7 +137,7 @@ LONG_FIRST = ("test_upgrade_v1.py", "test_crash.py", "test_upgrade_v2.py", "test
               "test_days_worked.py", "test_gaming_plant.py",
               "test_scorecard.py", "test_fuzz.py", "test_cli.py",
               "test_evidence.py", "test_hostile_run.py", "test_appraisal.py",
-              "test_version1_landing.py", "test_whatif.py", "test_ingest.py",
+              "test_version1_landing.py", "test_whatif.py", "test_calibrate.py", "test_ingest.py",
               "test_fair_metrics.py", "test_complaint_resolution.py", "test_reports.py",
               "test_migrations.py", "test_delivery.py")
 

@@ -210,7 +210,8 @@ def score(frame: pl.DataFrame, cfg: Config) -> pl.DataFrame:
               else r.metric for r in sc.rules}
     rule_cols = []
     for i, rule in enumerate(sc.rules):
-        value = pl.col(scored_col[rule.metric]).cast(pl.Float64)
+        # NaN is no value (a 0/0 in a hand-made or foreign frame never scores, nor grades S)
+        value = pl.col(scored_col[rule.metric]).cast(pl.Float64).fill_nan(None)
         # past the target at the same slope up to max_points (100 unless configured higher)
         points = ((value - rule.floor) / (rule.target - rule.floor)).clip(
             0, rule.max_points / 100) * 100
@@ -294,7 +295,8 @@ def score(frame: pl.DataFrame, cfg: Config) -> pl.DataFrame:
     points = pl.concat_list([
         pl.struct(
             dimension=pl.lit(rule.dimension), metric=pl.lit(rule.metric),
-            value=pl.col(scored_col[rule.metric]).cast(pl.Float64), floor=pl.lit(rule.floor),
+            value=pl.col(scored_col[rule.metric]).cast(pl.Float64).fill_nan(None),
+            floor=pl.lit(rule.floor),
             target=pl.lit(rule.target), direction=pl.lit(rule.direction),
             weight=pl.col(f"_w{i}"), points=pl.col(f"_p{i}"),
         ) for i, rule in enumerate(sc.rules)

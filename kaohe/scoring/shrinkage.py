@@ -76,8 +76,11 @@ def shrink(frame: pl.DataFrame) -> pl.DataFrame:
         if not all(c in frame.columns for c in needed):
             continue
         x, n = pl.col(s.rate).cast(pl.Float64), pl.col(s.n).cast(pl.Float64)
-        valid = x.is_not_null() & (n > 0) & (
-            pl.col(s.prior).is_not_null() if s.prior else pl.lit(True))
+        # an expectation of 0 (a centre that reached no case of the bucket) leaves a ratio
+        # undefined: no value, as the raw ratio has none
+        valid = x.is_not_null() & ~x.is_nan() & (n > 0) & (
+            pl.col(s.prior).is_not_null() if s.prior else pl.lit(True)) & (
+            pl.col(s.over) > 0 if s.over else pl.lit(True))
         pooled = (x * n).filter(valid).sum() / n.filter(valid).sum()
         m = pl.col(s.prior).cast(pl.Float64) if s.prior else pooled
         frame = frame.with_columns(_m=m, _valid=valid)

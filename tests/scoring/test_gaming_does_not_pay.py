@@ -1,7 +1,8 @@
 """Gaming does not pay (issue 29, docs/scorecard.md): on a copy of the generated centre, agents
 who plant one gaming behaviour (kaohe/generate/gaming.py) in 2026-08 and 2026-09 get, summed over
-the months touched, no better grade, rank or variable pay, and no higher composite (beyond the
-rounding), than they got without it, under the shipped configuration.
+the months touched, no better grade, rank (among the other agents as the baseline has them: see
+``_rank_among``) or variable pay, and no higher composite (beyond the rounding), than they got
+without it, under the shipped configuration.
 
 The baseline is the copy's own two months rebuilt by this code (``build_all``); each test plants
 in a copy of that work database and rebuilds both months in order. The agents are drawn by seed
@@ -55,9 +56,30 @@ def baseline(sample_build, tmp_path_factory) -> dict:
             above, key=lambda a: hashlib.md5(f"{SEED}|{a}".encode()).hexdigest()
         )[:PER_BEHAVIOUR])
         figures_before = {b: _figures(con, agents) for b, agents in chosen.items()}
+        # every ranked agent's composite per month, as the baseline has it: the rank a planted
+        # agent reaches is counted among the others as they were (below)
+        peers = {}
+        for month, agent, composite in con.execute(
+                "select strftime(month, '%Y-%m'), agent_id, composite "
+                "from marts.agent_month_scorecard where center_rank is not null").fetchall():
+            peers.setdefault(month, {})[agent] = composite
     finally:
         con.close()
-    return {"db": db, "chosen": chosen, "before": figures_before}
+    return {"db": db, "chosen": chosen, "before": figures_before, "peers": peers}
+
+
+def _rank_among(peers: dict, agent: str, fig: dict) -> int:
+    """The agent's centre rank, summed over the months, among the other agents' baseline
+    composites: only the agent's own composite moves it. (A planted behaviour also moves
+    centre-wide figures, such as the pooled rate small samples are shrunk toward, by hundredths:
+    a near-tie between two others can then flip and lift the agent a place without anything the
+    agent did paying.) Not appraised: one past the last."""
+    total = 0
+    for m in fig["months"]:
+        others = [c for a, c in peers.get(m["month"], {}).items() if a != agent]
+        total += (len(others) + 2 if m["composite"] is None or m["grade"] in ("NA", "VETO")
+                  else 1 + sum(c > m["composite"] for c in others))
+    return total
 
 
 def _figures(con: duckdb.DuckDBPyConnection, agents: list[str]) -> dict[str, dict]:
@@ -107,9 +129,10 @@ def _plant_and_judge(baseline: dict, tmp_path: Path, behaviour: str,
     for agent in agents:
         b, a = before[agent], after[agent]
         print(f"{behaviour} {agent}\n  before {_show(b)}\n  after  {_show(a)}")
+        peers = baseline["peers"]
         gains = [name for name, up in (
             ("grade", a["grade"] > b["grade"]),
-            ("rank", a["rank"] < b["rank"]),
+            ("rank", _rank_among(peers, agent, a) < _rank_among(peers, agent, b)),
             ("variable pay", a["pay"] > b["pay"] + 0.005),
             ("composite", a["composite"] > b["composite"] + COMPOSITE_TOLERANCE * len(MONTHS)),
         ) if up]

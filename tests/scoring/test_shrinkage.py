@@ -102,3 +102,20 @@ def test_the_scorecard_scores_the_shrunk_rate_and_the_card_gets_its_interval(tmp
     card = intervals(cards)["LUCKY"]["commitment_kept_rate"]
     assert card["observed"] == 1.0 and card["n"] == 1
     assert card["lo"] <= value(on) <= card["hi"]
+
+
+def test_a_centre_that_reached_nothing_gives_no_reach_value_never_nan():
+    # one agent, no case of the bucket reached by anyone: the expectation is 0, the ratio has no
+    # value (it was NaN, and a NaN composite graded S)
+    frame = pl.DataFrame({"agent_id": ["A1"], "cases_assigned": [1], "case_reach_rate": [0.0],
+                          "expected_case_reach_rate": [0.0],
+                          "case_reach_vs_expected": [None]}, schema_overrides={
+                              "case_reach_vs_expected": pl.Float64})
+    assert shrink(frame)["case_reach_vs_expected__scored"][0] is None
+    row = metrics_row("A1", case_reach_rate=0.0, expected_case_reach_rate=0.0,
+                      case_reach_vs_expected=float("nan"), cases_assigned=1,
+                      credited_collections=100.0, amount_due=1000.0)
+    card = scored([row], load_config(None))["A1"]
+    assert card["composite"] is not None and card["composite"] == card["composite"]  # not NaN
+    reach = next(r for r in card["rule_points"] if r["metric"] == "case_reach_vs_expected")
+    assert reach["value"] is None and reach["weight"] == 0
