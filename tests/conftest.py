@@ -129,7 +129,7 @@ def copy_home(build: dict, dest: Path) -> Path:
 
 
 # The longest test files first (measured; the users of the shared sample after its builder,
-# test_report_pages): with `pytest -n 2 --dist loadfile` a long file scheduled last
+# test_report_pages): with `pytest -n 3 --dist loadfile` (Makefile) a long file scheduled last
 # leaves the other worker idle (longest-processing-time-first keeps the suite short).
 LONG_FIRST = ("test_upgrade_v1.py", "test_crash.py", "test_upgrade_v2.py", "test_end_to_end.py",
               "test_report_pages.py", "test_quality.py",
