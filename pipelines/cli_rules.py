@@ -123,8 +123,9 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     for grade in sorted(set(before) | set(after), key="S A B C D VETO NA".split().index):
         print(f"  {grade:>4}  {before.get(grade, 0):5d} -> {after.get(grade, 0):5d}")
     pay = [rows[c].fill_null(0).sum() for c in ("variable_pay_before", "variable_pay_after")]
-    print(f"  variable pay {pay[0]:,.2f} -> {pay[1]:,.2f}; {result.changed.height} agent(s) "
-          f"change; {len(result.findings)} audit finding(s)")
+    print(f"  variable pay {pay[0]:,.2f} -> {pay[1]:,.2f} ({pay[1] - pay[0]:+,.2f}); "
+          f"{result.grade_changes} agent(s) change grade, {result.changed.height} change "
+          f"score or pay; {len(result.findings)} audit finding(s)")
     teams = result.teams
     moved = teams.filter(teams["grade_before"].ne_missing(teams["grade_after"]))
     print(f"  team managers: {moved.height} of {teams.height} team grade(s) change"

@@ -119,6 +119,8 @@ def check_out(out: Path) -> str:
     suffix = out.suffix.lower()
     if suffix not in FORMATS:
         raise PayrollError(f"--out must end in .xlsx or .csv, not {out.name!r}")
+    if not out.parent.is_dir():  # a mistyped folder is a mistake, not a folder to create
+        raise PayrollError(f"--out {out}: the folder {out.parent} does not exist")
     return suffix
 
 
@@ -173,7 +175,6 @@ def export_pay(warehouse: Path, month: str, out: Path, lang: str = "zh") -> Writ
     if not export.rows:
         raise PayrollError(f"no pay rows for {month} in {warehouse}: run the month first")
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
         try:
             (write_xlsx if suffix == ".xlsx" else write_csv)(export, tmp)

@@ -59,10 +59,23 @@ class WhatIf:
 
     @property
     def changed(self) -> pl.DataFrame:
+        """The agents whose grade, composite or pay changes: grade changes first, then by the
+        size of the composite's change."""
         return self.rows.filter(
-            (pl.col("grade_before") != pl.col("grade_after"))
-            | (pl.col("composite_before") != pl.col("composite_after"))
-            | (pl.col("variable_pay_before") != pl.col("variable_pay_after")))
+            pl.col("grade_before").ne_missing(pl.col("grade_after"))
+            | pl.col("composite_before").ne_missing(pl.col("composite_after"))
+            | pl.col("variable_pay_before").ne_missing(pl.col("variable_pay_after"))
+        ).with_columns(
+            grade_changed=pl.col("grade_before").ne_missing(pl.col("grade_after")),
+            _size=(pl.col("composite_after").fill_null(0) - pl.col("composite_before")
+                   .fill_null(0)).abs(),
+        ).sort(["grade_changed", "_size", "agent_id"], descending=[True, True, False]
+               ).drop("_size")
+
+    @property
+    def grade_changes(self) -> int:
+        return int(self.rows.filter(
+            pl.col("grade_before").ne_missing(pl.col("grade_after"))).height)
 
 
 def run(published: Path, month: str, cfg: Config, reports_dir: Path | None = None,

@@ -83,6 +83,7 @@ def export(home: Path, out: Path, capsys) -> tuple[int, str, str]:
 def test_xlsx_has_a_row_per_agent_numbers_as_numbers_and_the_totals(home, mart, tmp_path,
                                                                       capsys):
     out = tmp_path / "hr" / "pay-2026-08.xlsx"
+    out.parent.mkdir()  # HR's folder (a folder that does not exist is refused: below)
     code, stdout, stderr = export(home, out, capsys)
     assert code == 0, stderr
     assert f"wrote {len(mart)} pay rows of {MONTH}" in stdout
@@ -193,3 +194,12 @@ def test_the_command_line_itself_exits_2_without_a_trace(tmp_path):
     assert run.returncode == 2
     assert run.stderr.strip().startswith("kaohe: no published warehouse at")
     assert len(run.stderr.strip().splitlines()) == 1 and "Traceback" not in run.stderr
+
+
+def test_the_export_refuses_a_folder_that_does_not_exist(tmp_path):
+    # a mistyped folder is a mistake to report, not a folder to create silently
+    from kaohe.scoring.payroll import PayrollError, check_out
+
+    with pytest.raises(PayrollError, match="does not exist"):
+        check_out(tmp_path / "no-such-folder" / "pay.xlsx")
+    assert check_out(tmp_path / "pay.xlsx") == ".xlsx"

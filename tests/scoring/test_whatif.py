@@ -94,6 +94,14 @@ def test_a_proposal_equals_a_real_run_with_it_and_leaves_the_warehouse_alone(bui
     assert teams == real_teams
     assert any(r["composite_before"] != r["composite_after"] for r in result.teams.to_dicts())
     assert result.teams_csv.exists() and "Team managers" in html
+    # the page lists grade changes first, then by the size of the change
+    changed = result.changed
+    flags = changed["grade_changed"].to_list()
+    assert flags == sorted(flags, reverse=True)
+    for part in changed.partition_by("grade_changed"):
+        size = (part["composite_after"].fill_null(0) - part["composite_before"].fill_null(0)).abs()
+        assert size.to_list() == sorted(size.to_list(), reverse=True)
+    assert result.grade_changes == int(sum(flags))
 
 
 def test_a_month_not_published_is_a_clear_error(built):
@@ -106,6 +114,7 @@ def test_the_command_prints_the_distributions_and_where_the_pages_are(built):
               str(built["home"]), "--lang", "en")
     assert res.returncode == 0, res.stderr[-2000:]
     assert " -> " in res.stdout and "variable pay" in res.stdout and ".html" in res.stdout
+    assert "change grade" in res.stdout  # grade changes counted apart from score changes
     bad = cli("whatif", "--month", "2026-13", "--config", str(built["proposal"]), "--home",
               str(built["home"]))
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
