@@ -31,12 +31,14 @@ of what moves and for whom come with it.
 from __future__ import annotations
 
 import difflib
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import polars as pl
 
-from kaohe.config import Config, ConfigError
+from kaohe.config import Config, ConfigError, load_config
 from kaohe.config.edit import EditError, edit
 from kaohe.months import month_bounds
 from kaohe.scoring import whatif
@@ -92,6 +94,22 @@ def _grades_of(scored: pl.DataFrame) -> dict[str, int]:
     return {g: int(counts.get(g, 0)) for g in GRADES}
 
 
+def _fit(values: pl.Series, rule: dict, low: float, high: float, least: int
+         ) -> tuple[float, float] | None:
+    """A rule's (floor, target) at the ``low``/``high`` percentiles of its values (direction
+    respected, 4 places); None with fewer than ``least`` values, no spread, or no change."""
+    v = values.drop_nulls()
+    if v.len() < least:
+        return None
+    lo, hi = float(v.quantile(low, "linear")), float(v.quantile(high, "linear"))
+    floor, target = (lo, hi) if rule["direction"] == "higher" else (hi, lo)
+    if abs(target - floor) < 1e-9:  # no spread in the history: keep the rule
+        return None
+    floor, target = round(floor, 4), round(target, 4)
+    return None if (floor, target) == (float(rule["floor"]), float(rule["target"])) \
+        else (floor, target)
+
+
 def _fitted_rules(scored: pl.DataFrame, base: Config, low: float, high: float) -> list[tuple]:
     """(dimension, index in its list, metric, old floor, new floor, old target, new target)
     for each rule whose percentiles differ from its values."""
@@ -102,18 +120,13 @@ def _fitted_rules(scored: pl.DataFrame, base: Config, low: float, high: float) -
             continue
         for i, rule in enumerate(rules):
             metric = rule["metric"]
-            v = values.filter((pl.col("dimension") == dim) & (pl.col("metric") == metric)
-                              )["value"].drop_nulls()
-            if v.len() < 10 or metric in PINNED:
+            if metric in PINNED:
                 continue
-            lo, hi = float(v.quantile(low, "linear")), float(v.quantile(high, "linear"))
-            floor, target = (lo, hi) if rule["direction"] == "higher" else (hi, lo)
-            if abs(target - floor) < 1e-9:  # no spread in the history: keep the rule
-                continue
-            floor, target = round(floor, 4), round(target, 4)
-            if (floor, target) != (float(rule["floor"]), float(rule["target"])):
-                out.append((dim, i, metric, float(rule["floor"]), floor,
-                            float(rule["target"]), target))
+            fit = _fit(values.filter((pl.col("dimension") == dim)
+                                     & (pl.col("metric") == metric))["value"], rule, low, high, 10)
+            if fit:
+                out.append((dim, i, metric, float(rule["floor"]), fit[0],
+                            float(rule["target"]), fit[1]))
     return out
 
 
@@ -125,30 +138,20 @@ def _fitted_team_rules(published: Path, months: list[str], base: Config, low: fl
     section = base.raw.get("team_scorecard") or {}
     if not section.get("rules"):
         return []
-    import duckdb
-
     starts = [month_bounds(m)[0] for m in months]
     con = duckdb.connect(str(published), read_only=True)
     try:
-        teams = con.sql("select * from marts.team_month_scorecard where list_contains($m, month)",
-                        params={"m": starts}).pl()
+        teams = con.sql(f"select {', '.join(TEAM_FITTED)} from marts.team_month_scorecard "
+                        "where list_contains($m, month)", params={"m": starts}).pl()
     finally:
         con.close()
     out = []
     for i, rule in enumerate(section["rules"]):
         measure = rule["measure"]
-        if measure not in TEAM_FITTED or measure not in teams.columns:
-            continue
-        v = teams[measure].drop_nulls()
-        if v.len() < MIN_TEAM_MONTHS:
-            continue
-        lo, hi = float(v.quantile(low, "linear")), float(v.quantile(high, "linear"))
-        floor, target = (lo, hi) if rule["direction"] == "higher" else (hi, lo)
-        if abs(target - floor) < 1e-9:
-            continue
-        floor, target = round(floor, 4), round(target, 4)
-        if (floor, target) != (float(rule["floor"]), float(rule["target"])):
-            out.append((i, measure, float(rule["floor"]), floor, float(rule["target"]), target))
+        fit = (_fit(teams[measure], rule, low, high, MIN_TEAM_MONTHS)
+               if measure in TEAM_FITTED else None)
+        if fit:
+            out.append((i, measure, float(rule["floor"]), fit[0], float(rule["target"]), fit[1]))
     return out
 
 
@@ -295,10 +298,6 @@ def summarise(result: Calibration, first: str, last: str) -> str:
 
 def _load(text: str) -> Config:
     """A configuration object from a proposal's text (validated like any configuration file)."""
-    import tempfile
-
-    from kaohe.config import load_config
-
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "proposal.yaml"
         path.write_text(text, encoding="utf-8")
