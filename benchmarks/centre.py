@@ -20,25 +20,32 @@ sys.path.insert(0, str(ROOT))
 from kaohe.generate import generate  # noqa: E402
 
 MONTHS = ("2026-08", "2026-09", "2026-10")
+# The generator's scale (`--scale` of run_seeds): small (60 agents, 100 cases each) by default;
+# medium (300 agents, about 330 cases each: a real agent's book) for the figures that depend on
+# how much evidence a month gives about an agent.
+SCALE = "small"
 
 
 def build_centre(seed: int, work: Path, months: tuple[str, ...] = MONTHS,
-                 reuse: bool = False) -> dict:
+                 reuse: bool = False, scale: str | None = None) -> dict:
     """Generate ``work/landing`` and run every month into ``work/home``; the generator's
     manifest. Exits with the run's error when a month fails. ``reuse``: a centre already built
-    there (its last month published) is taken as it is."""
+    there (its last month published, at the same scale) is taken as it is. ``scale``: default
+    SCALE."""
+    scale = scale or SCALE
     landing, home = work / "landing", work / "home"
     done = work / "built.json"
-    if reuse and done.exists():
+    if reuse and done.exists() and json.loads(done.read_text()).get("scale", "small") == scale:
         return json.loads((landing / "_manifest.json").read_text(encoding="utf-8"))
-    manifest = generate(landing, date(2026, 8, 1), len(months), seed, "small", progress=None)
+    manifest = generate(landing, date(2026, 8, 1), len(months), seed, scale, progress=None)
     for month in months:
         res = subprocess.run([sys.executable, "-m", "pipelines.cli", "run", "--month", month,
                               "--landing", str(landing), "--home", str(home)],
                              capture_output=True, text=True, env=os.environ.copy())
         if res.returncode:
             sys.exit(f"seed {seed} {month}: kaohe run failed\n{res.stderr[-3000:]}")
-    done.write_text(json.dumps({"seed": seed, "months": list(months)}), encoding="utf-8")
+    done.write_text(json.dumps({"seed": seed, "months": list(months), "scale": scale}),
+                    encoding="utf-8")
     return manifest
 
 
@@ -51,7 +58,10 @@ def run_seeds(one_seed: Callable[[int, Path], dict], description: str, prefix: s
     ap.add_argument("--work", type=Path, help="keep each seed's centre in WORK/<seed> (and "
                     "reuse one already built there); default: a temporary folder")
     ap.add_argument("--out", type=Path)
+    ap.add_argument("--scale", choices=("small", "medium"), default="small")
     args = ap.parse_args()
+    global SCALE
+    SCALE = args.scale
     out = []
     for seed in args.seeds:
         if args.work:

@@ -647,6 +647,11 @@ def compute(landing: Path, month: str, params: dict) -> pd.DataFrame:
         "case_reach_vs_expected": ratio(m["cases_reached"], m["expected_reached"]).round(9),
         "commitments_due": m["commitments_due"],
         "commitment_kept_rate": ratio(m["commitment_paid"], m["commitment_amount"]),
+        "kept_commitment_cases": m["kept_commitment_cases"],
+        "kept_commitment_case_rate": ratio(m["kept_commitment_cases"], m["cases_held"]).round(9),
+        "expected_kept_commitment_case_rate": ratio(m["expected_kept"], m["cases_held"]).round(9),
+        "kept_commitments_vs_expected": ratio(m["kept_commitment_cases"],
+                                              m["expected_kept"]).round(9),
         "contact_rule_breaches_per_case": ratio(m["contact_rule_breaches"], m["cases_assigned"]),
         "effective_threat_ratio": ratio(m["qa_flagged_calls"], m["effective_calls"]),
     }).reset_index(drop=True)
@@ -720,7 +725,20 @@ def _gaming_parts(params, ms, me, calls, mc, asg, month_asg, rep, paid, due, win
     # SQL's sum over no commitment is NULL (no rate), not 0
     none = due.loc[counted, "agent_id"].unique()
     promises.loc[~promises.index.isin(none), ["commitment_amount", "commitment_paid"]] = np.nan
-    return uncontacted.join([reach, promises], how="outer")
+
+    # 7.0: per case held, the best-kept commitment due in the month that the holder took (the
+    # middle office's neutralised ones included: a broken one counts 0 either way), against the
+    # centre's same-month average per case of the bucket
+    share = pd.DataFrame({"agent_id": due["agent_id"], "case_id": due["case_id"],
+                          "kept_share": towards / due["ptp_amount"]})[commitment]
+    best = share.groupby(["agent_id", "case_id"])["kept_share"].max().reset_index()
+    kc = held_cases[["agent_id", "case_id", "bucket"]].merge(
+        best, on=["agent_id", "case_id"], how="left")
+    kc["kept_share"] = kc["kept_share"].fillna(0.0)
+    kc["rate"] = kc.groupby("bucket", dropna=False)["kept_share"].transform("mean")
+    kept = kc.groupby("agent_id").agg(kept_commitment_cases=("kept_share", "sum"),
+                                      expected_kept=("rate", "sum")).round(9)
+    return uncontacted.join([reach, promises, kept], how="outer")
 
 
 def _aging_columns(m: pd.DataFrame, sent: bool, ratio) -> dict[str, pd.Series]:

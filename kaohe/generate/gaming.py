@@ -47,6 +47,14 @@ The behaviours (rates at ``intensity`` 1.0; docs/scorecard.md "Gaming does not p
     while held, 3-4 promises each on real right-party calls (90-300 seconds) for 15-40% of the
     amount due, spread over the holding, each due 3-6 days after it is made and before the
     holding ends: all broken.
+``withheld_promises`` (fewer commitments)
+    the agent records a promise only when the debtor will keep it: every promise of the
+    agent's due in the month that the case did not pay in full by its due date loses its
+    amount and due date (the call stays). It lifts ``commitment_kept_rate`` (the kept share of
+    the promises recorded) to about 1; ``kept_commitments_vs_expected`` (7.0: per case held)
+    does not move. Not among ``BEHAVIOURS`` (the ones ``marts.gaming_signals`` looks for and
+    ``plant_centre`` plants): it does not pay, so it needs no question for the manager; plant
+    it with ``plant``.
 
 Beside them, ``plant_centre`` gives honest agents the look-alike patterns of
 ``kaohe.generate.gaming_lookalikes`` (debtors who hang up; payments around the turn of the
@@ -81,7 +89,7 @@ def _plant(con: duckdb.DuckDBPyConnection, behaviour: str, agent_ids: list[str],
     planters = {**PLANTERS, **LOOKALIKES}
     if behaviour not in planters:
         raise ValueError(f"unknown behaviour {behaviour!r}: one of "
-                         f"{', '.join(BEHAVIOURS + tuple(LOOKALIKES))}")
+                         f"{', '.join(tuple(PLANTERS) + tuple(LOOKALIKES))}")
     if intensity < 0:
         raise ValueError("intensity must be >= 0")
     start, end, _ = month_bounds(month)

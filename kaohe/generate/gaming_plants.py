@@ -1,4 +1,4 @@
-"""The seven gaming planters of ``kaohe.generate.gaming`` (whose docstring describes each
+"""The gaming planters of ``kaohe.generate.gaming`` (whose docstring describes each
 behaviour): each takes a connection, the parameters of one agent and month (``agent``, ``start``,
 ``end``, ``key``: the seed's prefix of every pseudo-random key, ``protect``: agents whose cases
 are never taken) and an intensity, changes ``raw.calls``, ``raw.assignments`` or
@@ -6,6 +6,11 @@ are never taken) and an intensity, changes ``raw.calls``, ``raw.assignments`` or
 
 from __future__ import annotations
 
+from kaohe.generate.gaming_promises import (
+    _broken_promise_loops,
+    _token_promises,
+    _withheld_promises,
+)
 from kaohe.generate.gaming_sql import (
     CALL_TEMPLATES,
     HELD,
@@ -43,50 +48,6 @@ def _padding_calls(con, p: dict, intensity: float) -> dict:
         "duration_s": "3 + floor(_gaming_u($key || 'd' || s.i) * 6)::int",
         "outcome": "'connected_debtor'",
         "ptp_amount": "null", "ptp_due_date": "null", "recording_id": "null",
-    }, p)
-    return {"calls": {"added": added}}
-
-
-def _token_promises(con, p: dict, intensity: float) -> dict:
-    p["n"] = round(intensity * 50)
-    source = f"""
-        with {HELD},
-        paying as (
-            -- the case's payments in the month while the agent holds it, one call of the
-            -- agent on the case as the template of the promise's call
-            select c.* exclude (started_at, duration_s, outcome, ptp_amount, ptp_due_date),
-                   r.payment_id, r.paid_at, h.assigned_at as h_from, h.amount_due as h_due
-            from staging.repayments r
-            join held h on h.case_id = r.case_id and r.paid_at >= h.assigned_at
-                and r.paid_at < h.held_until
-            join staging.calls c on c.case_id = r.case_id and c.agent_id = $agent
-            where r.payment_type = 'payment' and r.paid_at >= $start::timestamp + interval 1 day
-                and r.paid_at < $end::timestamp
-            qualify row_number() over (partition by r.payment_id
-                                       order by _gaming_u($key || c.call_id)) = 1
-        ),
-        pays as (
-            select *, row_number() over (order by _gaming_u($key || payment_id)) - 1 as pi,
-                   count(*) over () as pn
-            from paying
-        ),
-        gen as (
-            select s.*, g.i,
-                s.paid_at::date - (1 + g.i // s.pn)::int + interval 9 hour
-                    + to_seconds(floor(_gaming_u($key || 't' || g.i) * 39600)::int) as new_at
-            from range($n) g(i) join pays s on s.pi = g.i % s.pn
-        )
-        select * from gen
-        where new_at >= greatest(h_from, $start::timestamp) and new_at < paid_at
-    """
-    added = insert(con, "calls", source, {
-        "call_id": "s.call_id || '-T' || s.i",
-        "started_at": "s.new_at",
-        "duration_s": "3 + floor(_gaming_u($key || 'd' || s.i) * 8)::int",
-        "outcome": "'connected_debtor'",
-        "ptp_amount": "least(50.00, round(0.05 * s.h_due, 2))::decimal(18, 2)",
-        "ptp_due_date": "s.paid_at::date",
-        "recording_id": "null",
     }, p)
     return {"calls": {"added": added}}
 
@@ -305,68 +266,6 @@ def _late_reassignment(con, p: dict, intensity: float) -> dict:
     return _reassign(con, p, late=True, intensity=intensity)
 
 
-def _broken_promise_loops(con, p: dict, intensity: float) -> dict:
-    p["n"] = round(intensity * 10)
-    source = f"""
-        with {HELD},
-        windows as (
-            -- the part of the month the agent holds each case, when 12 days or more
-            select h.case_id, h.amount_due,
-                greatest(h.assigned_at, $start::timestamp) as win_start,
-                least(h.held_until, $end::timestamp) as win_end
-            from held h
-            where least(h.held_until, $end::timestamp)
-                - greatest(h.assigned_at, $start::timestamp) >= interval 12 day
-        ),
-        quiet as (
-            -- cases that make no payment while the agent holds them in the month, with a call
-            -- of the agent's to copy the numbers from
-            select w.case_id, w.amount_due, w.win_start, w.win_end, c.* exclude (case_id)
-            from windows w
-            join staging.calls c on c.case_id = w.case_id and c.agent_id = $agent
-            where not exists (select 1 from staging.repayments r where r.case_id = w.case_id
-                              and r.paid_at >= w.win_start and r.paid_at < w.win_end)
-            qualify row_number() over (partition by w.case_id
-                order by (c.started_at >= $start::timestamp and c.started_at < $end::timestamp)
-                    desc, (c.outcome = 'connected_debtor') desc,
-                    _gaming_u($key || c.call_id)) = 1
-        ),
-        chosen as (
-            select *, 3 + (_gaming_u($key || 'm' || case_id) < 0.5)::int as m
-            from quiet
-            qualify row_number() over (order by _gaming_u($key || case_id)) <= $n
-        ),
-        gen as (
-            select q.*, g.j,
-                date_trunc('day', q.win_start)
-                    + to_days((floor(g.j * (date_diff('day', q.win_start, q.win_end) - 8) / q.m)
-                               + floor(_gaming_u($key || q.case_id || 'o' || g.j) * 3))::int)
-                    + interval 9 hour
-                    + to_seconds(floor(_gaming_u($key || q.case_id || 't' || g.j) * 39600)::int)
-                    as new_at,
-                3 + floor(_gaming_u($key || q.case_id || 'w' || g.j) * 4)::int as wait
-            from chosen q join range(4) g(j) on g.j < q.m
-        )
-        select * from gen where new_at >= win_start
-    """
-    added = insert(con, "calls", source, {
-        "call_id": "s.call_id || '-B' || s.j",
-        "case_id": "s.case_id",
-        "started_at": "s.new_at",
-        "duration_s": "90 + floor(_gaming_u($key || s.case_id || 'd' || s.j) * 211)::int",
-        "outcome": "'connected_debtor'",
-        "ptp_amount": "(ceil(s.amount_due * (0.15 + 0.25 * _gaming_u($key || s.case_id || 'a' "
-                      "|| s.j)) / 10) * 10)::decimal(18, 2)",
-        "ptp_due_date": "least(s.new_at::date + s.wait, s.win_end::date - 1)",
-        "recording_id": "null",
-    }, p)
-    cases = count(con, """
-        select count(distinct case_id) from staging.calls
-        where agent_id = $agent and ptp_amount > 0 and call_id like '%-B_'
-            and started_at >= $start::timestamp and started_at < $end::timestamp""", p)
-    return {"calls": {"added": added, "cases": cases}}
-
-
 PLANTERS = {
     "padding_calls": _padding_calls,
     "token_promises": _token_promises,
@@ -375,5 +274,6 @@ PLANTERS = {
     "uncontacted_collections": _uncontacted_collections,
     "late_reassignment": _late_reassignment,
     "broken_promise_loops": _broken_promise_loops,
+    "withheld_promises": _withheld_promises,
 }
 TABLES = {"calls": "call_id", "assignments": "assignment_id", "repayments": "payment_id"}

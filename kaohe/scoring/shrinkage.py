@@ -16,11 +16,12 @@ For each measure of ``SHRUNK`` (a share of events: x of n), over the month's age
   downward (the smaller of the rate and the shrunk value): a lucky 2 of 2 is damped, but making
   fewer commitments never lifts a poor rate toward the centre;
 - the **90% interval** scored +- 1.645 x sqrt(scored (1 - scored) / (n + k + 1)), within 0..1.
-For a ratio to the expectation (``case_reach_vs_expected``), the shrunk rate and its interval are
-divided by the expectation.
+For a ratio to the expectation (``case_reach_vs_expected``, ``kept_commitments_vs_expected``),
+the shrunk rate and its interval are divided by the expectation.
 
 Shrunk: commitments kept (of the commitments due), restructurings completed (of those concluded
-in the trailing 12 months), cases reached against the expectation (of the cases held).
+in the trailing 12 months), cases reached and commitments kept per case against the expectation
+(of the cases held).
 Not shrunk, on purpose: conduct (a breach, a complaint or a threat is judged on what happened,
 never pulled toward the centre), the mandatory pass rate (a requirement, not an estimate: the
 article asks every course passed), counts and amounts (merit is collections against a target over
@@ -64,6 +65,10 @@ SHRUNK = (
     # the cases held are the manager's allocation: both ways
     Shrunk("case_reach_vs_expected", "case_reach_rate", "cases_assigned",
            prior="expected_case_reach_rate", over="expected_case_reach_rate"),
+    # 7.0: commitments kept per case held, the cases held the manager's: both ways
+    Shrunk("kept_commitments_vs_expected", "kept_commitment_case_rate", "cases_assigned",
+           prior="expected_kept_commitment_case_rate",
+           over="expected_kept_commitment_case_rate"),
 )
 BY_METRIC = {s.metric: s for s in SHRUNK}
 

@@ -6,6 +6,7 @@
 --              intermediate.agent_reach        (cases attempted, reached, expected reached)
 --              intermediate.contact_rule_calls (version 3: the legal contact rules)
 --   promises   intermediate.agent_promises     (due, kept, neutralised)
+--              intermediate.agent_commitments  (7.0: commitments kept per case held, expected)
 --   conduct    intermediate.agent_conduct      (complaints, QA flags, violations)
 --   the rest   intermediate.agent_development  (surveys, training, cost, relief plans)
 --   aging      intermediate.aging_stretches    (version 2: needs cases snapshots with dpd)
@@ -47,6 +48,11 @@ contact_rules as materialized (
 promises as materialized (
     select * from intermediate.agent_promises($month_start::date, $month_end::date, $sla_hours,
                                               $commit_min_s, $commit_min_share)
+),
+
+commitments as materialized (
+    select * from intermediate.agent_commitments($month_start::date, $month_end::date,
+                                                 $commit_min_s, $commit_min_share)
 ),
 
 reach as materialized (
@@ -179,6 +185,14 @@ final as (
             as case_reach_vs_expected,
         coalesce(pr.commitments_due, 0) as commitments_due,
         (pr.commitment_paid / nullif(pr.commitment_amount, 0))::double as commitment_kept_rate,
+        -- 7.0: commitments kept per case held, against what the book allows
+        cm.kept_commitment_cases,
+        round(cm.kept_commitment_cases / nullif(re.cases_held, 0), 9)::double
+            as kept_commitment_case_rate,
+        round(cm.expected_kept_commitment_cases / nullif(re.cases_held, 0), 9)::double
+            as expected_kept_commitment_case_rate,
+        round(cm.kept_commitment_cases / nullif(cm.expected_kept_commitment_cases, 0), 9)::double
+            as kept_commitments_vs_expected,
         -- conduct that more lawful calls cannot dilute: per case held, per effective conversation
         (coalesce(cr.contact_rule_breaches, 0) / nullif(rc.cases_assigned, 0))::double
             as contact_rule_breaches_per_case,
@@ -191,6 +205,7 @@ final as (
     left join contact_rules cr using (agent_id)
     left join promises pr using (agent_id)
     left join reach re using (agent_id)
+    left join commitments cm using (agent_id)
     left join conduct cd using (agent_id)
     left join development dv using (agent_id)
     left join aging ag using (agent_id)

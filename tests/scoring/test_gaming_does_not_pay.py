@@ -18,7 +18,7 @@ import duckdb
 import pytest
 
 from kaohe.config import load_config
-from kaohe.generate.gaming import choose_agents, plant
+from kaohe.generate.gaming import choose_agents, eligible_agents, plant
 from kaohe.models.marts import build_all
 from tests.conftest import copy_home
 
@@ -54,6 +54,13 @@ def baseline(sample_build, tmp_path_factory) -> dict:
         assert len(above) >= PER_BEHAVIOUR, above
         chosen["month_boundary_shift"] = sorted(sorted(
             above, key=lambda a: hashlib.md5(f"{SEED}|{a}".encode()).hexdigest()
+        )[:PER_BEHAVIOUR])
+        # leaving broken promises unrecorded (not a signal's behaviour): drawn by seed from the
+        # agents no other behaviour took
+        taken = {a for agents in chosen.values() for a in agents}
+        free = [a for a in eligible_agents(con, list(MONTHS)) if a not in taken]
+        chosen["withheld_promises"] = sorted(sorted(
+            free, key=lambda a: hashlib.md5(f"{SEED}|withheld|{a}".encode()).hexdigest()
         )[:PER_BEHAVIOUR])
         figures_before = {b: _figures(con, agents) for b, agents in chosen.items()}
         # every ranked agent's composite per month, as the baseline has it: the rank a planted
@@ -102,6 +109,10 @@ def _figures(con: duckdb.DuckDBPyConnection, agents: list[str]) -> dict[str, dic
             "rank": sum(r[3] if r[3] is not None else r[5] + 1 for r in rows),
             "pay": round(sum(r[4] for r in rows), 2),
             "composite": round(sum(r[2] or 0.0 for r in rows), 2),
+            "kept_rate": con.execute(
+                "select list(commitment_kept_rate order by month) from marts.agent_month_metrics "
+                "where agent_id = ? and month between date '2026-08-01' and date '2026-09-01'",
+                [agent]).fetchone()[0],
             "months": [{"month": r[0], "grade": r[1], "composite": r[2], "rank": r[3],
                         "pay": r[4], "merit_vs_target": r[6], "compliance": r[7],
                         "recovery": r[8]} for r in rows],
@@ -110,7 +121,7 @@ def _figures(con: duckdb.DuckDBPyConnection, agents: list[str]) -> dict[str, dic
 
 
 def _plant_and_judge(baseline: dict, tmp_path: Path, behaviour: str,
-                     months: tuple[str, ...]) -> None:
+                     months: tuple[str, ...]) -> duckdb.DuckDBPyConnection | None:
     db = tmp_path / "kaohe.duckdb"
     shutil.copyfile(baseline["db"], db)
     agents = baseline["chosen"][behaviour]
@@ -139,6 +150,7 @@ def _plant_and_judge(baseline: dict, tmp_path: Path, behaviour: str,
         if gains:
             paid.append(f"{agent} gained {', '.join(gains)}: before {_show(b)}; after {_show(a)}")
     assert not paid, f"{behaviour} paid:\n" + "\n".join(paid)
+    return after
 
 
 def _show(fig: dict) -> str:
@@ -169,3 +181,16 @@ def test_sandbagging_month_boundary_shift_does_not_pay(baseline, tmp_path):
 
 def test_uncontacted_collections_do_not_pay(baseline, tmp_path):
     _plant_and_judge(baseline, tmp_path, "uncontacted_collections", MONTHS)
+
+
+def test_leaving_broken_promises_unrecorded_does_not_pay(baseline, tmp_path):
+    """An agent who records a promise only when the debtor will keep it lifts the kept share of
+    the promises recorded (commitment_kept_rate, scored until 6.0) to about 1, and gains
+    nothing under the shipped scorecard, which scores commitments kept per case held
+    (kept_commitments_vs_expected)."""
+    after = _plant_and_judge(baseline, tmp_path, "withheld_promises", MONTHS)
+    before = baseline["before"]["withheld_promises"]
+    for agent, fig in after.items():
+        for b, a in zip(before[agent]["kept_rate"], fig["kept_rate"], strict=True):
+            # the behaviour works on the 6.0 measure: it is what would have paid
+            assert a is not None and a > 0.99 and (b is None or a > b), (agent, b, a)

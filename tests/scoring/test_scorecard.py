@@ -74,7 +74,7 @@ def _pinned(data: dict) -> None:
     recovery = data["scorecard"]["rules"]["recovery"]
     recovery[:] = [dict(r) for r in V2_RECOVERY] + [r for r in recovery if r["metric"] not in (
         "merit_recovery_vs_target", "commitment_kept_rate", "case_reach_rate",
-        "case_reach_vs_expected")]
+        "case_reach_vs_expected", "kept_commitments_vs_expected")]
     compliance = data["scorecard"]["rules"]["compliance"]
     compliance[:] = [dict(V4_COMPLIANCE.get(r["metric"], r)) for r in compliance]
     for dim, rules in data["scorecard"]["rules"].items():
@@ -183,7 +183,9 @@ FRAME_SCHEMA: dict[str, pl.DataType] = {
     "cases_reached": pl.Int64, "attempted_case_share": pl.Float64,
     "case_reach_rate": pl.Float64, "expected_case_reach_rate": pl.Float64,
     "case_reach_vs_expected": pl.Float64, "commitments_due": pl.Int64,
-    "commitment_kept_rate": pl.Float64, "contact_rule_breaches_per_case": pl.Float64,
+    "commitment_kept_rate": pl.Float64, "kept_commitment_cases": pl.Float64,
+    "kept_commitment_case_rate": pl.Float64, "expected_kept_commitment_case_rate": pl.Float64,
+    "kept_commitments_vs_expected": pl.Float64, "contact_rule_breaches_per_case": pl.Float64,
     "effective_threat_ratio": pl.Float64, "effective_calls": pl.Int64,
     "qa_flagged_calls": pl.Int64, "window_merit_collections": pl.Float64,
     "window_expected": pl.Float64,

@@ -84,10 +84,15 @@ def test_reach_is_shrunk_toward_the_agents_own_expectation():
 
 
 def test_the_scorecard_scores_the_shrunk_rate_and_the_card_gets_its_interval(tmp_path):
-    rows = [metrics_row(f"A{i}", commitments_due=40, commitment_kept_rate=0.45 + 0.01 * i,
-                        cases_assigned=50) for i in range(30)]
-    rows.append(metrics_row("LUCKY", commitments_due=1, commitment_kept_rate=1.0,
-                            cases_assigned=50))
+    # commitments kept per case held against the expectation (0.30 a case): 30 agents of 50
+    # cases around it, one of 2 cases who kept a commitment on both (3.33x the expectation)
+    rows = [metrics_row(f"A{i}", cases_assigned=50, kept_commitment_case_rate=0.24 + 0.004 * i,
+                        expected_kept_commitment_case_rate=0.30,
+                        kept_commitments_vs_expected=(0.24 + 0.004 * i) / 0.30)
+            for i in range(30)]
+    rows.append(metrics_row("LUCKY", cases_assigned=2, kept_commitment_case_rate=1.0,
+                            expected_kept_commitment_case_rate=0.30,
+                            kept_commitments_vs_expected=1.0 / 0.30))
     on = scored(rows, load_config(None))["LUCKY"]
     data = yaml.safe_load(DEFAULT_CONFIG.read_text(encoding="utf-8"))
     data["fairness"]["shrink_small_samples"] = False
@@ -95,12 +100,12 @@ def test_the_scorecard_scores_the_shrunk_rate_and_the_card_gets_its_interval(tmp
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     off = scored(rows, load_config(path))["LUCKY"]
     value = lambda card: next(r["value"] for r in card["rule_points"]  # noqa: E731
-                              if r["metric"] == "commitment_kept_rate")
-    assert value(off) == 1.0 and value(on) < 0.8
+                              if r["metric"] == "kept_commitments_vs_expected")
+    assert value(off) == pytest.approx(1.0 / 0.30) and value(on) < 1.5
     assert on["recovery_score"] < off["recovery_score"]
     cards = pl.DataFrame(rows, infer_schema_length=None)
-    card = intervals(cards)["LUCKY"]["commitment_kept_rate"]
-    assert card["observed"] == 1.0 and card["n"] == 1
+    card = intervals(cards)["LUCKY"]["kept_commitments_vs_expected"]
+    assert card["observed"] == pytest.approx(1.0 / 0.30) and card["n"] == 2
     assert card["lo"] <= value(on) <= card["hi"]
 
 
