@@ -86,7 +86,11 @@ select
     p.agent_id,
     -- rounded: a sum of doubles in parallel differs in its last bits from run to run
     round(sum(p.kept_share), 9) as kept_commitment_cases,
-    round(sum(b.kept_rate), 9) as expected_kept_commitment_cases
+    round(round(sum(p.kept_share), 9) / count(*), 9)::double as kept_commitment_case_rate,
+    round(round(sum(b.kept_rate), 9) / count(*), 9)::double
+        as expected_kept_commitment_case_rate,
+    round(round(sum(p.kept_share), 9) / nullif(round(sum(b.kept_rate), 9), 0), 9)::double
+        as kept_commitments_vs_expected
 from per_case p
 left join bucket_rates b on b.bucket is not distinct from p.bucket
 group by all

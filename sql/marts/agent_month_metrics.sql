@@ -4,9 +4,8 @@
 --   recovery   intermediate.agent_recovery     (amount due, collected, credited by bucket)
 --   contact    intermediate.agent_contact      (calls, over-cap, off-hours, cases handled)
 --              intermediate.agent_reach        (cases attempted, reached, expected reached)
---              intermediate.contact_rule_calls (version 3: the legal contact rules)
---   promises   intermediate.agent_promises     (due, kept, neutralised)
---              intermediate.agent_commitments  (7.0: commitments kept per case held, expected)
+--              intermediate.agent_contact_rules (version 3: the legal contact rules)
+--   promises   intermediate.agent_promises, agent_commitments (7.0: kept per case held)
 --   conduct    intermediate.agent_conduct      (complaints, QA flags, violations)
 --   the rest   intermediate.agent_development  (surveys, training, cost, relief plans)
 --   aging      intermediate.aging_stretches    (version 2: needs cases snapshots with dpd)
@@ -32,17 +31,8 @@ contact as materialized (
 ),
 
 contact_rules as materialized (
-    -- the legal contact rules (version 3): the agent's own breaches, each call counted once
-    select
-        agent_id,
-        count(*) filter (where answered_over_cap) as answered_over_cap_calls,
-        count(*) filter (where unanswered_over_cap) as unanswered_over_cap_calls,
-        count(*) filter (where curfew) as curfew_calls,
-        count(*) filter (where answered_over_cap or unanswered_over_cap or curfew)
-            as contact_rule_breaches
-    from intermediate.contact_rule_calls($month_start::date, $month_end::date, $answered_cap,
-                                         $unanswered_cap, $legal_start, $legal_end)
-    group by all
+    select * from intermediate.agent_contact_rules($month_start::date, $month_end::date,
+        $answered_cap, $unanswered_cap, $legal_start, $legal_end)
 ),
 
 promises as materialized (
@@ -186,13 +176,8 @@ final as (
         coalesce(pr.commitments_due, 0) as commitments_due,
         (pr.commitment_paid / nullif(pr.commitment_amount, 0))::double as commitment_kept_rate,
         -- 7.0: commitments kept per case held, against what the book allows
-        cm.kept_commitment_cases,
-        round(cm.kept_commitment_cases / nullif(re.cases_held, 0), 9)::double
-            as kept_commitment_case_rate,
-        round(cm.expected_kept_commitment_cases / nullif(re.cases_held, 0), 9)::double
-            as expected_kept_commitment_case_rate,
-        round(cm.kept_commitment_cases / nullif(cm.expected_kept_commitment_cases, 0), 9)::double
-            as kept_commitments_vs_expected,
+        cm.kept_commitment_cases, cm.kept_commitment_case_rate,
+        cm.expected_kept_commitment_case_rate, cm.kept_commitments_vs_expected,
         -- conduct that more lawful calls cannot dilute: per case held, per effective conversation
         (coalesce(cr.contact_rule_breaches, 0) / nullif(rc.cases_assigned, 0))::double
             as contact_rule_breaches_per_case,
