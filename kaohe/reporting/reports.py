@@ -10,7 +10,9 @@ Every label comes from kaohe.reporting.i18n (the mart dictionaries and ``reports
 dimension weights, the grade bands and the missing-dimension rule shown come from the configuration
 the reports are rendered under. Written to ``<home>/reports/YYYY-MM/`` (``agents/<agent_id>.html``,
 ``teams/<team_id>.html``, ``center.html``, ``index.html``, next to ``data-quality.html``), each
-file atomically. The team report opens with the team manager's appraisal
+file atomically, in the configured language (``reports.lang``); a rendering in another language
+(``kaohe report --lang``) goes beside it, in ``<home>/reports/YYYY-MM/<lang>/``, never over it,
+and each index links the other languages rendered (``month_dir``). The team report opens with the team manager's appraisal
 (``marts.team_month_scorecard`` under ``team_scorecard.rules``); the centre summary lists every
 team's. Every page of a rendering is in one language, ``data-quality.html`` included; the charts
 are ``kaohe/reporting/charts.py``.
@@ -111,22 +113,47 @@ class RenderResult:
     cards_per_second: float
 
 
+def month_dir(reports_dir: Path, month: str, lang: str, primary: str) -> Path:
+    """Where a month's rendering in ``lang`` lives: ``reports_dir/month`` in the configured
+    language (``primary``: reports.lang, what the nightly run renders and the mail links to),
+    ``reports_dir/month/<lang>`` in any other, so two languages never overwrite each other."""
+    return reports_dir / month if lang == primary else reports_dir / month / lang
+
+
+def _languages(reports_dir: Path, month: str, lang: str, primary: str) -> list[dict]:
+    """The renderings of the month the index links: this one and every other already written,
+    each with its href relative to this rendering's folder."""
+    here = month_dir(reports_dir, month, lang, primary)
+    out = []
+    for other in LANGS:
+        index = month_dir(reports_dir, month, other, primary) / "index.html"
+        if other == lang or index.exists():
+            out.append({"lang": other, "current": other == lang,
+                        "href": Path(os.path.relpath(index, here)).as_posix()})
+    return out
+
+
 def render_month(con: duckdb.DuckDBPyConnection, reports_dir: Path, month: str,
-                 lang: str = "zh", config: Config | str | None = None) -> RenderResult:
-    """Render every report of the month into reports_dir/month, data-quality.html included,
-    all in ``lang``.
+                 lang: str = "zh", config: Config | str | None = None,
+                 relink: bool = True) -> RenderResult:
+    """Render every report of the month, data-quality.html included, all in ``lang``, into
+    ``month_dir`` (the configured language's folder, or a folder of its own for another).
 
     ``config``: the Config the month is appraised under (None: the shipped one); its version is
     in every footer and its dimension weights, grade bands and missing-dimension rule are shown.
+    ``relink``: when this language had no rendering of the month yet, the other languages'
+    renderings are rendered again so their indexes link it.
     """
     if lang not in LANGS:
         raise ValueError(f"--lang must be one of {LANGS}")
     cfg, known = resolve_config(config)
+    primary = cfg.reports.lang
+    out = month_dir(reports_dir, month, lang, primary)
+    new_language = not (out / "index.html").exists()
     data = load_month(con, month)
     started = time.perf_counter()
     env = environment()
     t = texts(lang)
-    out = reports_dir / month
     sc = cfg.scorecard
     bands = score_bands(sc.grades)
     # each band's grade beside it, when grades are the bands (not under grading by distribution)
@@ -221,10 +248,16 @@ def render_month(con: duckdb.DuckDBPyConnection, reports_dir: Path, month: str,
     _write(out / COMPLIANCE_PAGE, render_compliance(env, data, cards, alerts, cfg,
                                                     dict(common, signals=signals)))
     _write(out / "index.html", env.get_template("index.html.j2").render(
-        cards=cards, teams=teams, dq=dq, center=data.center, **common))
+        cards=cards, teams=teams, dq=dq, center=data.center,
+        languages=_languages(reports_dir, month, lang, primary), **common))
     # the data-quality page in the same language as the reports beside it
     _write(out / "data-quality.html", quality_page.render(month, data.checks, data.quarantine,
                                                           lang))
+    if relink and new_language:
+        for other in LANGS:
+            if other != lang and (month_dir(reports_dir, month, other, primary)
+                                  / "index.html").exists():
+                render_month(con, reports_dir, month, other, config, relink=False)
     return RenderResult(out, len(cards), data.teams.height, elapsed,
                         len(cards) / elapsed if elapsed else float("inf"))
 

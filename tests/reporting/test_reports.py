@@ -107,6 +107,27 @@ def test_english_reports_on_request(home, tmp_path):
     assert "Agent scorecard" in next((result.directory / "agents").glob("*.html")).read_text()
 
 
+def test_a_second_language_goes_beside_the_first_and_the_indexes_link_each_other(home, tmp_path):
+    """`kaohe report --lang en` after the nightly (Chinese) rendering: the English pages go to
+    reports/YYYY-MM/en/, the Chinese ones stay where the mail links them, readable, and each
+    index links the other."""
+    con = connect(home / "warehouse" / "kaohe.duckdb", read_only=True)
+    try:
+        zh = render_month(con, tmp_path, MONTH, lang="zh").directory
+        card = next((zh / "agents").glob("*.html")).name
+        en = render_month(con, tmp_path, MONTH, lang="en").directory
+    finally:
+        con.close()
+    assert zh == tmp_path / MONTH and en == tmp_path / MONTH / "en"
+    assert "催收员月度考核卡" in (zh / "agents" / card).read_text(encoding="utf-8")
+    assert "Agent scorecard" in (en / "agents" / card).read_text(encoding="utf-8")
+    assert "催收中心月度汇总" in (zh / "center.html").read_text(encoding="utf-8")
+    assert "Centre summary" in (en / "center.html").read_text(encoding="utf-8")
+    # the Chinese index was rendered again when English first appeared: it links it
+    assert 'href="en/index.html"' in (zh / "index.html").read_text(encoding="utf-8")
+    assert 'href="../index.html"' in (en / "index.html").read_text(encoding="utf-8")
+
+
 def test_no_debtor_pii_in_any_report(home):
     landing = home.parent / "landing"
     cases = sorted((landing / "cases").glob("cases_*.csv"))[0]
