@@ -27,7 +27,7 @@ from assets.intermediate import asset_key
 from assets.resources import KaoheConfig, Warehouse
 from kaohe.models import SQL_ROOT
 from kaohe.models.marts import MARTS, MONTHLY_MARTS, Mart, build, dictionary
-from kaohe.months import MONTH
+from kaohe.months import MONTH, activity_months
 from kaohe.quality import referenced_tables
 from kaohe.warehouse import Home
 
@@ -57,24 +57,20 @@ def first_month(environ: Mapping[str, str] | None = None) -> str:
 
 
 def first_month_with_data(db: Path) -> str | None:
-    """The earliest month built or delivered in a kaohe warehouse; None if unknown."""
+    """The earliest month with activity in a kaohe warehouse (kaohe.months.ACTIVITY: a call,
+    a repayment, a delivery of calls, assignments or repayments, a built month); None if
+    unknown."""
     if not db.is_file():
         return None
     try:
         con = duckdb.connect(str(db), read_only=True)
     except duckdb.Error:
         return None  # being replaced, or not a warehouse: the default applies
-    found = []
     try:
-        for sql in ("select min(month) from marts.agent_month_metrics",
-                    "select min(business_date) from audit.file_registry"):
-            try:
-                found += [v for (v,) in con.execute(sql).fetchall() if v is not None]
-            except duckdb.Error:
-                continue  # a table this copy does not have
+        first = activity_months(con, first_only=True)
     finally:
         con.close()
-    return min(found).strftime("%Y-%m") if found else None
+    return first[0] if first else None
 
 
 def monthly_partitions(first: str) -> MonthlyPartitionsDefinition:

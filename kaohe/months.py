@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
+import duckdb
+
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 # Days of the next month during which late files still change a month (the nightly schedule
 # rebuilds it; kaohe.models.restatement closes it after).
@@ -40,3 +42,32 @@ def months_to_build(today: date, grace_days: int = GRACE_DAYS) -> list[str]:
 def is_closed(month: str, today: date, grace_days: int = GRACE_DAYS) -> bool:
     """A month is closed once the grace period of the next month has passed."""
     return today > month_bounds(month)[1] + timedelta(days=grace_days - 1)
+
+
+# A month "has data" when something happened in it: a call or a repayment dated in it, a file of
+# calls, assignments or repayments delivered for it (not rejected), or its marts built. Other
+# sources carry dates far from the work (a repayment-plan cohort or a credit follow-up dated
+# three years back) and would make every month since then look like one to check or build.
+ACTIVITY = (  # (table, date column, condition)
+    ("marts.agent_month_metrics", "month", "true"),
+    ("staging.calls", "started_at", "true"),
+    ("staging.repayments", "paid_at", "true"),
+    ("audit.file_registry", "business_date",
+     "status <> 'rejected' and source in ('calls', 'assignments', 'repayments')"),
+)
+
+
+def activity_months(con: duckdb.DuckDBPyConnection, first_only: bool = False) -> list[str]:
+    """The months with activity (ACTIVITY) in a kaohe warehouse, sorted; a table the warehouse
+    lacks is left out. ``first_only``: just the earliest (a min per table, no distinct over
+    every call)."""
+    found: set[str] = set()
+    for table, column, where in ACTIVITY:
+        sql = (f"select strftime(min({column}), '%Y-%m') from {table} where {where}"
+               if first_only else
+               f"select distinct strftime({column}, '%Y-%m') from {table} where {where}")
+        try:
+            found |= {r[0] for r in con.execute(sql).fetchall() if r[0]}
+        except duckdb.Error:
+            continue  # a table this warehouse does not have
+    return sorted(found)[:1] if first_only else sorted(found)

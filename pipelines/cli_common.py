@@ -143,20 +143,11 @@ def open_warehouse(path: Path, flag: str = "--warehouse"):
 
 
 def months_with_data(con) -> list[str]:
-    """Months the warehouse has data for: built months (marts) and files' business dates."""
-    queries = [
-        "select distinct strftime(month, '%Y-%m') from marts.agent_month_metrics",
-        "select distinct strftime(business_date, '%Y-%m') from audit.file_registry "
-        "where status <> 'rejected'",
-        "select distinct strftime(started_at, '%Y-%m') from staging.calls",
-    ]
-    found: set[str] = set()
-    for sql in queries:
-        try:
-            found |= {r[0] for r in con.execute(sql).fetchall() if r[0]}
-        except Exception:  # noqa: BLE001 - a table the warehouse does not have
-            continue
-    return sorted(found)
+    """Months the warehouse has data for: the months with activity (kaohe.months.ACTIVITY:
+    calls, repayments, deliveries of calls, assignments or repayments, built marts)."""
+    from kaohe.months import activity_months
+
+    return activity_months(con)
 
 
 def month_span(months: list[str]) -> str:

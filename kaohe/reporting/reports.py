@@ -12,10 +12,10 @@ the reports are rendered under. Written to ``<home>/reports/YYYY-MM/`` (``agents
 ``teams/<team_id>.html``, ``center.html``, ``index.html``, next to ``data-quality.html``), each
 file atomically, in the configured language (``reports.lang``); a rendering in another language
 (``kaohe report --lang``) goes beside it, in ``<home>/reports/YYYY-MM/<lang>/``, never over it,
-and each index links the other languages rendered (``month_dir``). The team report opens with the team manager's appraisal
-(``marts.team_month_scorecard`` under ``team_scorecard.rules``); the centre summary lists every
-team's. Every page of a rendering is in one language, ``data-quality.html`` included; the charts
-are ``kaohe/reporting/charts.py``.
+and each index links the other languages rendered (``month_dir``). The team report opens with
+the team manager's appraisal (``marts.team_month_scorecard`` under ``team_scorecard.rules``); the
+centre summary lists every team's. Every page of a rendering is in one language,
+``data-quality.html`` included; the charts are ``kaohe/reporting/charts.py``.
 """
 
 from __future__ import annotations

@@ -231,6 +231,15 @@ def test_check_on_a_month_with_no_data_says_so(capsys, tmp_path):
     assert "checks" not in capsys.readouterr().out
 
 
+def test_check_on_a_month_with_only_old_plan_cohorts_has_no_data(capsys, sample_build):
+    """The sample's plan cohorts and credit follow-ups are dated from 2023; a month is one to
+    check only when something happened in it (calls, repayments, assignments delivered)."""
+    path = sample_build["home"] / "warehouse" / "kaohe.duckdb"
+    err = refused(capsys, "check", "--month", "2024-01", "--warehouse", str(path))
+    assert err.startswith(f"kaohe: 2024-01 has no data in {path} (months with data: 2026-0")
+    assert "nothing to check" in err
+
+
 def test_purge_with_an_impossible_date_names_the_flag(capsys, tmp_path):
     err = refused(capsys, "purge", "--before", "2026-13-01", "--home", str(tmp_path))
     assert err.startswith("kaohe: --before must be a date YYYY-MM-DD, not '2026-13-01'")
@@ -437,8 +446,13 @@ def test_the_partitions_start_at_the_configured_or_the_first_month_with_data(tmp
                 "create schema audit",
                 "create table marts.agent_month_metrics (month date)",
                 "insert into marts.agent_month_metrics values (date '2026-09-01')",
-                "create table audit.file_registry (business_date date)",
-                "insert into audit.file_registry values (date '2026-08-31'), (null)")
+                "create table audit.file_registry (business_date date, source varchar, "
+                "status varchar)",
+                # a month has data when something happened in it: a plan cohort dated three
+                # years back, or a rejected file, makes no month one
+                "insert into audit.file_registry values (date '2026-08-31', 'calls', 'loaded'), "
+                "(date '2023-08-31', 'plans', 'loaded'), (date '2026-07-01', 'calls', "
+                "'rejected'), (null, 'calls', 'loaded')")
     assert first_month({"KAOHE_HOME": str(tmp_path)}) == "2026-08"
     assert first_month({"KAOHE_HOME": str(tmp_path), "KAOHE_FIRST_MONTH": "2026-10"}) == \
         "2026-10"
