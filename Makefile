@@ -5,7 +5,7 @@ SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 DEMO_HOME ?= kaohe-demo
 
-.PHONY: install demo test lint bench bench-ingest clean
+.PHONY: install demo test lint bench bench-ingest clean browser-hint
 SCALE ?= medium
 
 # --compile-bytecode: every kaohe command imports Dagster and Great Expectations; compiled once
@@ -18,7 +18,13 @@ install:
 demo: install
 	$(UV) run kaohe demo --home $(DEMO_HOME)
 
-test: install
+# The browser tests (pages open without errors, print on A4) need Debian's chromium; without it
+# they are skipped, and this says so first, with how to get it (nothing is installed silently;
+# CI installs it, or fails: .ci/run).
+browser-hint:
+	@command -v chromium >/dev/null 2>&1 || echo "make test: chromium is not installed, so the browser tests will be SKIPPED. To run them: sudo apt-get install -y chromium fonts-noto-cjk (CI installs both: .ci/run)"
+
+test: browser-hint install
 	$(UV) run ruff check .
 	# three workers on two cores: most tests wait on a `kaohe run` subprocess, whose Dagster run
 	# waits on its event log as much as on CPU (measured: 684 s with -n 3, 847 s with -n 2)

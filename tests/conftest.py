@@ -142,6 +142,16 @@ LONG_FIRST = ("test_upgrade_v1.py", "test_crash.py", "test_upgrade_v2.py", "test
               "test_migrations.py", "test_delivery.py")
 
 
+def pytest_report_header(config):
+    """First lines of the run: whether the browser tests will run (they need Debian's
+    chromium; CI installs it or fails, .ci/run)."""
+    if shutil.which("chromium") is None:
+        return ["chromium: NOT INSTALLED, the browser tests (pages open without errors, print on "
+                "A4) will be skipped; install it with: sudo apt-get install -y chromium "
+                "fonts-noto-cjk"]
+    return [f"chromium: {shutil.which('chromium')}"]
+
+
 def pytest_collection_modifyitems(config, items):
     def weight(item) -> int:
         name = item.path.name

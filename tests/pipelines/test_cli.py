@@ -470,6 +470,24 @@ def test_the_definitions_load_with_the_configured_first_month(tmp_path):
 
 # CI ---------------------------------------------------------------------------------------------
 
+def test_make_test_says_first_how_to_get_chromium_when_it_is_missing(tmp_path):
+    """`make test` without chromium: its first line says the browser tests will be skipped and
+    how to install it (nothing installed silently)."""
+    make = shutil.which("make")
+    assert make, "make is needed to run the suite as the README says"
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    res = subprocess.run([make, "-s", "browser-hint"], capture_output=True, text=True, cwd=ROOT,
+                         env={**os.environ, "PATH": str(empty)}, timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert "chromium is not installed" in res.stdout
+    assert "apt-get install -y chromium" in res.stdout
+    assert "SKIPPED" in res.stdout
+    with_it = subprocess.run([make, "-s", "browser-hint"], capture_output=True, text=True,
+                             cwd=ROOT, timeout=60)
+    assert (with_it.stdout == "") == (shutil.which("chromium") is not None)
+
+
 def fake_bin(tmp_path: Path, uid: int, apt_get_fails: bool) -> Path:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
