@@ -59,14 +59,10 @@ log = logging.getLogger("kaohe.reporting.reports")
 # ---------------------------------------------------------------------------------------------
 # rendering
 
-# The score histograms split the range below the lowest grade band once more, here: a display
-# choice of the reports, not a rule of the appraisal (the grade bands are scorecard.grades).
-HISTOGRAM_SPLIT = 60.0
-
-
 def score_bands(grades: dict[str, float]) -> list[tuple[str, float, float]]:
-    """The bands of the score histograms: the grade bands of ``scorecard.grades``."""
-    edges = sorted({HISTOGRAM_SPLIT, *(float(v) for v in grades.values())})
+    """The bands of the score histograms: exactly the grade bands of ``scorecard.grades``, one
+    row per grade (an extra display split once fell inside the C band: two rows tagged C)."""
+    edges = sorted({float(v) for v in grades.values()})
     return ([(f"<{edges[0]:g}", -1, edges[0])]
             + [(f"{lo:g}-{hi:g}", lo, hi) for lo, hi in zip(edges, edges[1:], strict=False)]
             + [(f"{edges[-1]:g}+", edges[-1], 101)])

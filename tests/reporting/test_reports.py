@@ -21,7 +21,7 @@ from kaohe.reporting.explanations import (
     veto_text,
 )
 from kaohe.reporting.i18n import texts
-from kaohe.reporting.reports import bar_chart, line_chart, render_month
+from kaohe.reporting.reports import bar_chart, line_chart, render_month, score_bands
 from kaohe.warehouse import connect
 
 MONTH = "2026-08"
@@ -263,6 +263,13 @@ def test_a_non_default_configuration_shows_on_the_cards_and_team_reports(home, t
     for page in (team, center):
         assert all(f">{band}<" in page for band in ("71-81", "81-91", "91-97", "97+"))
         assert ">90-95<" not in page
+
+
+def test_the_score_histogram_has_one_row_per_grade():
+    bands = score_bands({"S": 93, "A": 87, "B": 74, "C": 55})
+    assert [b[0] for b in bands] == ["<55", "55-74", "74-87", "87-93", "93+"]
+    # contiguous, every score in exactly one band
+    assert all(a[2] == b[1] for a, b in zip(bands, bands[1:], strict=False))
 
 
 def test_a_configuration_known_only_by_its_version_shows_no_weight(home, tmp_path):
