@@ -36,3 +36,10 @@ def data_path(base: Path, folder: str, ident: object, suffix: str = ".html",
     if not path.resolve().is_relative_to(root):
         raise UnsafePathError(f"refusing to write outside {root}: {path}")
     return path
+
+
+def rendering_dir(reports_dir: Path, month: str, lang: str, primary: str) -> Path:
+    """Where a month's reports in ``lang`` live: ``reports_dir/month`` in the configured
+    language (``primary``: reports.lang, what the nightly run renders and the mail sends),
+    ``reports_dir/month/<lang>`` in any other, so two languages never overwrite each other."""
+    return reports_dir / month if lang == primary else reports_dir / month / lang

@@ -176,7 +176,8 @@ def cmd_report(args: argparse.Namespace) -> int:
             raise CliError(f"{args.month} was never built in {home.root} (months built: "
                            f"{month_span(built)}): run it first with "
                            f"kaohe run --month {args.month}")
-        result = render_month(con, home.reports, args.month, args.lang, cfg)
+        result = render_month(con, home.reports, args.month, args.lang or cfg.reports.lang,
+                              cfg)
     finally:
         con.close()
     print(f"rendered {result.agents} agent scorecards and {result.teams} team reports "
@@ -203,7 +204,8 @@ def cmd_send_reports(args: argparse.Namespace) -> int:
             return 3
     try:
         result = send_reports(home.root, args.month, cfg, dry_run=args.dry_run,
-                              force=args.force, outbox=Path(args.outbox) if args.outbox else None)
+                              force=args.force, outbox=Path(args.outbox) if args.outbox else None,
+                              lang=args.lang)
     except DeliveryError as exc:
         raise CliError(str(exc)) from None
     for line in result.unaddressed:
@@ -311,7 +313,10 @@ def build_parser() -> argparse.ArgumentParser:
                 cmd_report)
     p.add_argument("--month", required=True, type=month_type, help="the month, YYYY-MM")
     p.add_argument("--home", help=HOME_HELP)
-    p.add_argument("--lang", choices=["zh", "en"], default="zh", help="language of the reports")
+    p.add_argument("--lang", choices=["zh", "en"],
+                   help="language of the reports (default: the configuration's reports.lang, "
+                        "rendered in <home>/reports/MONTH/; another language goes beside it, in "
+                        "<home>/reports/MONTH/<lang>/)")
     p.add_argument("--config", help=CONFIG_HELP)
 
     d = command("send-reports", "e-mail each manager their team's reports, the centre its "
@@ -322,6 +327,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--dry-run", action="store_true", help="write .eml files to the outbox")
     d.add_argument("--outbox", help="outbox folder for --dry-run (default: <home>/outbox/MONTH)")
     d.add_argument("--force", action="store_true", help="send again what the log says was sent")
+    d.add_argument("--lang", choices=["zh", "en"],
+                   help="send the rendering in this language (default: the one in "
+                        "<home>/reports/MONTH/)")
 
     e = command("export-pay", "write a month's pay for HR's payroll import (.xlsx or .csv)",
                 cmd_export_pay)

@@ -63,7 +63,7 @@ import duckdb
 
 from kaohe.config import Config
 from kaohe.months import MONTH, month_bounds
-from kaohe.paths import data_path
+from kaohe.paths import data_path, rendering_dir
 from kaohe.reporting.i18n import LANGS
 from kaohe.reporting.mail_plan import (
     Delivery,
@@ -177,13 +177,17 @@ def send_reports(home: Path, month: str, cfg: Config, *, dry_run: bool = False,
     if not MONTH.match(month or ""):
         raise DeliveryError(f"month must be YYYY-MM, not {month!r}")
     h = Home(Path(home))
-    month_dir = h.reports / month
-    lang = lang or rendered_lang(month_dir) or (cfg.raw.get("reports") or {}).get("lang") or "zh"
-    if lang not in LANGS:
+    primary = cfg.reports.lang
+    if lang is None:
+        month_dir = h.reports / month
+        lang = rendered_lang(month_dir) or primary
+    elif lang not in LANGS:
         raise DeliveryError(f"language must be one of {', '.join(LANGS)}, not {lang!r}")
+    else:
+        month_dir = rendering_dir(h.reports, month, lang, primary)
     if not month_dir.is_dir():
         raise DeliveryError(f"no reports for {month} in {month_dir}: render the reports first "
-                            f"(kaohe report --month {month})")
+                            f"(kaohe report --month {month} --lang {lang})")
     if not h.work_db.exists():
         raise DeliveryError(f"no work warehouse at {h.work_db}: run the month first")
     sender, domain = sender_of(cfg)

@@ -12,10 +12,10 @@ the reports are rendered under. Written to ``<home>/reports/YYYY-MM/`` (``agents
 ``teams/<team_id>.html``, ``center.html``, ``index.html``, next to ``data-quality.html``), each
 file atomically, in the configured language (``reports.lang``); a rendering in another language
 (``kaohe report --lang``) goes beside it, in ``<home>/reports/YYYY-MM/<lang>/``, never over it,
-and each index links the other languages rendered (``month_dir``). The team report opens with
-the team manager's appraisal (``marts.team_month_scorecard`` under ``team_scorecard.rules``); the
-centre summary lists every team's. Every page of a rendering is in one language,
-``data-quality.html`` included; the charts are ``kaohe/reporting/charts.py``.
+and each index links the other languages rendered (``kaohe.paths.rendering_dir``). The team
+report opens with the team manager's appraisal (``marts.team_month_scorecard`` under
+``team_scorecard.rules``); the centre summary lists every team's. Every page of a rendering is
+in one language, ``data-quality.html`` included; the charts are ``kaohe/reporting/charts.py``.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ import polars as pl
 
 from kaohe.config import DIMENSIONS, TICKET_TYPES, Config, ConfigError, load_config
 from kaohe.ingest.contract import BUCKETS
-from kaohe.paths import data_path
+from kaohe.paths import data_path, rendering_dir
 from kaohe.quality import page as quality_page
 from kaohe.reporting.charts import bar_chart, histogram, line_chart
 from kaohe.reporting.explanations import (
@@ -109,20 +109,13 @@ class RenderResult:
     cards_per_second: float
 
 
-def month_dir(reports_dir: Path, month: str, lang: str, primary: str) -> Path:
-    """Where a month's rendering in ``lang`` lives: ``reports_dir/month`` in the configured
-    language (``primary``: reports.lang, what the nightly run renders and the mail links to),
-    ``reports_dir/month/<lang>`` in any other, so two languages never overwrite each other."""
-    return reports_dir / month if lang == primary else reports_dir / month / lang
-
-
 def _languages(reports_dir: Path, month: str, lang: str, primary: str) -> list[dict]:
     """The renderings of the month the index links: this one and every other already written,
     each with its href relative to this rendering's folder."""
-    here = month_dir(reports_dir, month, lang, primary)
+    here = rendering_dir(reports_dir, month, lang, primary)
     out = []
     for other in LANGS:
-        index = month_dir(reports_dir, month, other, primary) / "index.html"
+        index = rendering_dir(reports_dir, month, other, primary) / "index.html"
         if other == lang or index.exists():
             out.append({"lang": other, "current": other == lang,
                         "href": Path(os.path.relpath(index, here)).as_posix()})
@@ -133,7 +126,8 @@ def render_month(con: duckdb.DuckDBPyConnection, reports_dir: Path, month: str,
                  lang: str = "zh", config: Config | str | None = None,
                  relink: bool = True) -> RenderResult:
     """Render every report of the month, data-quality.html included, all in ``lang``, into
-    ``month_dir`` (the configured language's folder, or a folder of its own for another).
+    ``kaohe.paths.rendering_dir`` (the configured language's folder, or one of its own for
+    another).
 
     ``config``: the Config the month is appraised under (None: the shipped one); its version is
     in every footer and its dimension weights, grade bands and missing-dimension rule are shown.
@@ -144,7 +138,7 @@ def render_month(con: duckdb.DuckDBPyConnection, reports_dir: Path, month: str,
         raise ValueError(f"--lang must be one of {LANGS}")
     cfg, known = resolve_config(config)
     primary = cfg.reports.lang
-    out = month_dir(reports_dir, month, lang, primary)
+    out = rendering_dir(reports_dir, month, lang, primary)
     new_language = not (out / "index.html").exists()
     data = load_month(con, month)
     started = time.perf_counter()
@@ -181,6 +175,7 @@ def render_month(con: duckdb.DuckDBPyConnection, reports_dir: Path, month: str,
         card["alerts"] = own_alerts.get(card["agent_id"], [])
         card["next_steps"] = steps.get(card["agent_id"])
         card["intervals"] = spans.get(card["agent_id"], {})
+        card["rule_weights"], card["no_data"] = _rule_weights(card, sc.rules if known else [])
         # the explanations worded from their parts (kaohe.reporting.explanations)
         card["veto_text"] = veto_text(card, t)
         card["gate_text"] = gate_text(card, t)
@@ -251,11 +246,32 @@ def render_month(con: duckdb.DuckDBPyConnection, reports_dir: Path, month: str,
                                                           lang))
     if relink and new_language:
         for other in LANGS:
-            if other != lang and (month_dir(reports_dir, month, other, primary)
+            if other != lang and (rendering_dir(reports_dir, month, other, primary)
                                   / "index.html").exists():
                 render_month(con, reports_dir, month, other, config, relink=False)
     return RenderResult(out, len(cards), data.teams.height, elapsed,
                         len(cards) / elapsed if elapsed else float("inf"))
+
+
+def _rule_weights(card: dict, rules: list) -> tuple[dict[str, float], dict[str, list[str]]]:
+    """Each scored rule's weight within its dimension as it was scored (its effective weight
+    over the dimension's: they sum to 1), keyed ``dimension.metric``; and per dimension the rules
+    of the configuration (``rules``) that would have weighed but had no value this month, whose
+    weight went to the others."""
+    points = card.get("rule_points") or []
+    totals: dict[str, float] = {}
+    for r in points:
+        totals[r["dimension"]] = totals.get(r["dimension"], 0.0) + (r["weight"] or 0.0)
+    share = {f"{r['dimension']}.{r['metric']}": (r["weight"] or 0.0) / totals[r["dimension"]]
+             for r in points if totals.get(r["dimension"])}
+    values = {(r["dimension"], r["metric"]): r["value"] for r in points}
+    high_risk = card.get("high_risk_share") or 0.0
+    missing: dict[str, list[str]] = {}
+    for rule in rules:
+        would = rule.weight + rule.high_risk_weight * high_risk
+        if would > 0 and values.get((rule.dimension, rule.metric), 0) is None:
+            missing.setdefault(rule.dimension, []).append(rule.metric)
+    return share, missing
 
 
 def _scores(cards: list[dict]) -> list[float]:

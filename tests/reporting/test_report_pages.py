@@ -132,18 +132,30 @@ def test_report_lang_en_renders_data_quality_in_english_and_mail_follows(built, 
                          capture_output=True, text=True, timeout=300, env=os.environ.copy())
     assert run.returncode == 0, run.stderr[-2000:]
     month_dir = home / "reports" / MONTH
-    dq = (month_dir / "data-quality.html").read_text(encoding="utf-8")
+    # English beside the Chinese rendering, which stays as the nightly run left it
+    dq = (month_dir / "en" / "data-quality.html").read_text(encoding="utf-8")
     assert '<html lang="en">' in dq and not foreign_words(dq, "en", built["data"])
-    # send-reports, told no language, writes in the language the reports are in
-    result = send_reports(home, MONTH, load_config(None), dry_run=True, outbox=tmp_path)
+    zh = (month_dir / "data-quality.html").read_text(encoding="utf-8")
+    assert '<html lang="zh-CN">' in zh
+    # send-reports in English sends the English rendering, all in English
+    outbox = tmp_path / "en-outbox"
+    result = send_reports(home, MONTH, load_config(None), dry_run=True, outbox=outbox,
+                          lang="en")
     assert result.sent > 0
-    for eml in tmp_path.glob("*.eml"):
+    for eml in outbox.glob("*.eml"):
         msg = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
         assert msg["Subject"].startswith("[Appraisal]"), msg["Subject"]
         body = msg.get_body(("plain",)).get_content()
         assert body.startswith(i18n.texts("en")["email_hello"]), body[:80]
         for part in msg.iter_attachments():
             assert b'<html lang="en">' in part.get_payload(decode=True)[:400]
+    # told no language, it sends the rendering in reports/YYYY-MM/, in its language
+    outbox = tmp_path / "zh-outbox"
+    send_reports(home, MONTH, load_config(None), dry_run=True, outbox=outbox)
+    for eml in outbox.glob("*.eml"):
+        msg = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+        for part in msg.iter_attachments():
+            assert b'<html lang="zh-CN">' in part.get_payload(decode=True)[:400]
 
 
 def _values(marts, query: str) -> set:

@@ -220,7 +220,34 @@ def test_a_month_built_before_the_parts_says_what_its_figures_say():
 
 def _dimension_rows(html: str) -> dict[str, str]:
     """Dimension label -> the weight the card shows beside it."""
-    return dict(re.findall(r'<th colspan="4">([^<]+)</th><th class="n">([^<]+)</th>', html))
+    return {label.strip(): w for label, w in re.findall(
+        r'<th colspan="4">([^<]+)(?:<span[^>]*>[^<]*</span>)?</th><th class="n">([^<]+)</th>',
+        html)}
+
+
+def test_each_rule_weight_on_the_card_is_as_scored_and_a_rule_without_data_is_named():
+    """Within a dimension the card's rule weights sum to 1 (restructuring's weight grows with
+    the high-risk share and a rule without data drops out: the shares as scored), and a rule
+    the configuration weighs that had no value is named."""
+    from kaohe.reporting.reports import _rule_weights
+
+    cfg = load_config(None)
+    card = {"high_risk_share": 0.2, "rule_points": [
+        {"dimension": "recovery", "metric": "merit_recovery_vs_target", "value": 1.0,
+         "weight": 0.60},
+        {"dimension": "recovery", "metric": "kept_commitments_vs_expected", "value": 1.1,
+         "weight": 0.25},
+        {"dimension": "recovery", "metric": "case_reach_vs_expected", "value": 0.9,
+         "weight": 0.15},
+        {"dimension": "recovery", "metric": "restructuring_success_rate", "value": 0.5,
+         "weight": 0.06},
+        {"dimension": "skill", "metric": "mandatory_pass_rate", "value": 1.0, "weight": 0.6},
+        {"dimension": "skill", "metric": "simulation_score", "value": None, "weight": 0.0}]}
+    shares, missing = _rule_weights(card, cfg.scorecard.rules)
+    assert sum(v for k, v in shares.items() if k.startswith("recovery.")) == pytest.approx(1.0)
+    assert shares["recovery.merit_recovery_vs_target"] == pytest.approx(0.60 / 1.06)
+    assert shares["skill.mandatory_pass_rate"] == 1.0 and shares["skill.simulation_score"] == 0
+    assert missing == {"skill": ["simulation_score"]}
 
 
 def test_the_card_shows_the_weights_of_the_shipped_configuration(home):
