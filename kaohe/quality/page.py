@@ -13,13 +13,26 @@ import duckdb
 from kaohe.quality import CheckResult, stored_results
 from kaohe.reporting.i18n import render as render_template
 
+# Quarantine reasons that reject a whole file (docs/data-contract.md): counted as files, and the
+# page's banner is amber when any of them occurred in the month, even with every check passed.
+WHOLE_FILE_REASONS = frozenset({
+    "missing_column", "truncated_file", "empty_file", "bad_file_name", "unreadable_file",
+    "too_many_rejected", "outside_landing", "not_a_file"})
+
+
+def files_rejected(quarantine: list[dict]) -> int:
+    """Files rejected whole among the month's quarantine counts (source, reason_code, n)."""
+    return sum(q["n"] for q in quarantine if q["reason_code"] in WHOLE_FILE_REASONS)
+
 
 def render(month: str, results: list[CheckResult], quarantine: list[dict], lang: str = "zh"
            ) -> str:
     order = {"blocking": 0, "warning": 1}
     results = sorted(results, key=lambda r: (r.passed, order[r.severity], r.suite, r.check))
+    quarantine = [dict(q, whole_file=q["reason_code"] in WHOLE_FILE_REASONS) for q in quarantine]
     return render_template(
         "data_quality.html.j2", lang, month=month, results=results, quarantine=quarantine,
+        files_rejected=files_rejected(quarantine),
         blocking=[r for r in results if not r.passed and r.severity == "blocking"],
         warnings=[r for r in results if not r.passed and r.severity == "warning"],
         generated_at=datetime.now().strftime("%Y-%m-%d %H:%M"),

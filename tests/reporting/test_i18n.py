@@ -172,3 +172,24 @@ def test_the_literal_check_would_catch_a_copied_value():
     assert "pay.payout_factors" in caught("from the grade: S 1.2, A 1.0, B 0.8")
     assert "metrics.complaint_deadline_days" in caught("resolved within 15 days")
     assert caught("duration_s >= metrics.effective_call_min_s") == []
+
+
+def test_every_quarantine_reason_is_worded_in_both_languages_and_a_rejected_file_is_a_file():
+    from kaohe.docs import REASONS
+    from kaohe.quality.page import WHOLE_FILE_REASONS, render
+    from kaohe.reporting.i18n import texts
+
+    for lang in ("zh", "en"):
+        t = texts(lang)
+        assert not [c for c in REASONS if f"reason_{c}" not in t], lang
+    assert WHOLE_FILE_REASONS <= set(REASONS)
+    # every check passed, one file rejected whole and three rows quarantined: amber, the file
+    # counted as a file, the reasons worded (the code kept for analysts)
+    quarantine = [{"source": "tickets", "reason_code": "missing_column", "n": 1},
+                  {"source": "calls", "reason_code": "bad_type", "n": 3}]
+    zh = render("2026-08", [], quarantine, "zh")
+    assert 'class="banner warn"' in zh and 'class="banner ok"' not in zh
+    assert "1 个文件" in zh and "3 行" in zh and "值类型不符" in zh and "<code>bad_type</code>" in zh
+    en = render("2026-08", [], quarantine, "en")
+    assert "1 file(s)" in en and "value of the wrong type" in en
+    assert 'class="banner ok"' in render("2026-08", [], quarantine[1:], "zh")
