@@ -42,6 +42,7 @@ from pipelines.cli_common import (
     positive,
     print_checks,
     setup_logging,
+    write_output,
 )
 from pipelines.cli_demo import cmd_demo
 from pipelines.cli_rules import (
@@ -151,7 +152,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.html:
         from kaohe.quality.page import render
 
-        Path(args.html).write_text(render(args.month, results, []), encoding="utf-8")
+        write_output(args.html, render(args.month, results, []), "--html")
         print(f"wrote {args.html}")
     return 1 if blocking else 0
 

@@ -150,6 +150,23 @@ def months_with_data(con) -> list[str]:
     return activity_months(con)
 
 
+def write_output(path: str, text: str, flag: str) -> Path:
+    """Write ``text`` to the file a user named with ``flag``; one line (CliError) when it cannot
+    be: an empty name, a folder, a folder that does not exist, no permission."""
+    if not path or not path.strip():
+        raise CliError(f"{flag} needs a file name")
+    out = Path(path)
+    if out.is_dir():
+        raise CliError(f"{flag} {path} is a folder: give a file name")
+    if not out.parent.is_dir():
+        raise CliError(f"{flag} {path}: the folder {out.parent} does not exist")
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise CliError(f"{flag} {path} cannot be written: {exc.strerror or exc}") from None
+    return out
+
+
 def month_span(months: list[str]) -> str:
     if not months:
         return "none"

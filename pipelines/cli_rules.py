@@ -14,7 +14,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from pipelines.cli_common import CliError, get_config, get_home, setup_logging
+from pipelines.cli_common import CliError, get_config, get_home, setup_logging, write_output
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
@@ -76,7 +76,7 @@ def cmd_config_schema(args: argparse.Namespace) -> int:
         print(f"{SCHEMA_FILE} is up to date")
         return 0
     if args.out:
-        Path(args.out).write_text(text, encoding="utf-8")
+        write_output(args.out, text, "--out")
         print(f"wrote {args.out}")
     else:
         sys.stdout.write(text)
@@ -167,8 +167,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     if result.checked and result.checked[-1].html:
         print(f"what-if of {result.checked[-1].month}: {result.checked[-1].html}")
     if out is not None:
-        out.write_text(result.config_text, encoding="utf-8")
-        out.with_suffix(".summary.txt").write_text(result.summary + "\n", encoding="utf-8")
+        write_output(str(out), result.config_text, "--out")
+        write_output(str(out.with_suffix(".summary.txt")), result.summary + "\n", "--out")
         print(f"wrote {out} (and {out.with_suffix('.summary.txt').name}): review it with "
               f"kaohe whatif --config {out}")
     else:
