@@ -102,10 +102,10 @@ def read_recipients_data(work_db: Path, month: str) -> dict:
             "order by team_id, agent_id", [start]).fetchall()
         teams = {r[0]: {"agents": r[1], "vetoed": r[2], "collected": r[3], "rate": r[4]}
                  for r in con.execute(
-                     "select team_id, agents, vetoed_agents, collected, recovery_rate "
+                     "select team_id, agents, vetoed_agents, collected, exposure_recovery_rate "
                      "from marts.team_month_metrics where month = ?", [start]).fetchall()}
         center = con.execute(
-            "select teams, agents, vetoed_agents, collected, recovery_rate "
+            "select teams, agents, vetoed_agents, collected, exposure_recovery_rate "
             "from marts.center_month_summary where month = ?", [start]).fetchall()
         logged = con.execute(
             "select count(*) from duckdb_tables() where database_name = current_database() "
@@ -182,7 +182,7 @@ def plan(month: str, month_dir: Path, data: dict, cfg: Config, lang: str
         rows = [(t["email_team"], t["email_team_name"].format(team=team_name, team_id=team_id)),
                 (t["month_label"], month), (t["email_agents"], str(len(agent_ids))),
                 (m["collected"], cny(figures.get("collected"))),
-                (m["recovery_rate"], pct(figures.get("rate"))),
+                (m["exposure_recovery_rate"], pct(figures.get("rate"))),
                 (m["vetoed_agents"], str(figures["vetoed"]) if figures.get("vetoed") is not None
                  else "–"),
                 (t["email_attached"], t["email_attached_team"].format(n=len(agent_ids)))]
@@ -195,7 +195,8 @@ def plan(month: str, month_dir: Path, data: dict, cfg: Config, lang: str
     files = [("center.html", month_dir / "center.html"), ("index.html", month_dir / "index.html")]
     rows = [(t["month_label"], month), (m["teams"], _count(center[0])),
             (t["email_agents"], _count(center[1])), (m["collected"], cny(center[3])),
-            (m["recovery_rate"], pct(center[4])), (m["vetoed_agents"], _count(center[2])),
+            (m["exposure_recovery_rate"], pct(center[4])),
+            (m["vetoed_agents"], _count(center[2])),
             (t["email_attached"], t["email_attached_center"])]
     for recipient in _recipients(cfg, "center_recipients"):
         planned.append(_message(

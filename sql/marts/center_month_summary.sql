@@ -21,6 +21,8 @@ sums as (
                      'major_violations', 'surveys', 'mandatory_due', 'mandatory_passed',
                      'total_cost', 'relief_plans', 'social_referrals', 'tickets_opened',
                      'open_tickets_past_sla', 'skill_risk_mismatches'])),
+        sum(columns(['amount_due_exposure', 'agent_cases_handled'])),
+        sum(field_visit_share * total_cost) as field_visit_cost,
         sum(csat_avg * surveys) as csat_points
     from teams
 ),
@@ -71,6 +73,9 @@ final as (
         coalesce(ca.amount_due, 0)::decimal(18, 2) as amount_due,
         coalesce(s.collected, 0)::decimal(18, 2) as collected,
         (s.collected / nullif(ca.amount_due, 0))::double as recovery_rate,
+        -- 7.0: on exposure, a sum over the teams: the centre lies between its teams
+        coalesce(s.amount_due_exposure, 0)::decimal(18, 2) as amount_due_exposure,
+        (s.collected / nullif(s.amount_due_exposure, 0))::double as exposure_recovery_rate,
         coalesce(s.collected_m6plus, 0)::decimal(18, 2) as collected_m6plus,
         coalesce(s.credited_collections, 0)::decimal(18, 2) as credited_collections,
         coalesce(s.call_attempts, 0) as call_attempts,
@@ -92,6 +97,9 @@ final as (
         (s.mandatory_passed / nullif(s.mandatory_due, 0))::double as mandatory_pass_rate,
         coalesce(s.total_cost, 0)::decimal(18, 2) as total_cost,
         (s.total_cost / nullif(ca.cases_handled, 0))::double as cost_per_case,
+        coalesce(s.agent_cases_handled, 0) as agent_cases_handled,
+        (s.total_cost / nullif(s.agent_cases_handled, 0))::double as cost_per_agent_case,
+        (s.field_visit_cost / nullif(s.total_cost, 0))::double as field_visit_share,
         coalesce(ca.cases_handled, 0) as cases_handled,
         coalesce(ca.hardship_cases_handled, 0) as hardship_cases_handled,
         coalesce(s.relief_plans, 0) as relief_plans,

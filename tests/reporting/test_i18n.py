@@ -34,7 +34,7 @@ def test_every_label_a_template_or_the_code_names_exists_in_both_languages(lang)
     # note of each scorecard.missing_dimension, the e-mails' figures
     built = {*DIMENSIONS, *TICKET_TYPES, "missing_reweight", "missing_zero", "restated"}
     assert built <= set(t), sorted(built - set(t))
-    assert {"collected", "recovery_rate", "vetoed_agents", "teams"} <= set(m)
+    assert {"collected", "exposure_recovery_rate", "vetoed_agents", "teams"} <= set(m)
     # every metric a shipped scoring rule scores has a label
     assert {r.metric for r in CFG.scorecard.rules} <= set(m)
 
