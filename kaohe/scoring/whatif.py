@@ -103,12 +103,22 @@ def run(published: Path, month: str, cfg: Config, reports_dir: Path | None = Non
         teams = _teams(con, "pub.marts", start, "before").join(
             _teams(con, "marts", start, "after"), on="team_id", how="full", coalesce=True
         ).sort("team_id")
+        # the names the page shows beside the ids (the roster as of the month's last day)
+        roster = con.sql(
+            "select agent_id, agent_name, team_id as roster_team, team_name "
+            "from intermediate.roster_at(($e::date - interval 1 day)::date)",
+            params={"e": month_bounds(month)[1]}).pl()
     finally:
         con.close()
     rows = before.join(after, on="agent_id", how="full", coalesce=True).select(
         "agent_id", "team_id", "composite_before", "composite_after", "grade_before",
         "grade_after", "variable_pay_before", "variable_pay_after", "conduct_held_before",
         "conduct_held_after").sort("agent_id")
+    rows = rows.join(roster.select("agent_id", "agent_name"), on="agent_id", how="left")
+    team_names = roster.select(team_id="roster_team", team_name="team_name").drop_nulls(
+        "team_id").unique("team_id")
+    rows = rows.join(team_names, on="team_id", how="left")
+    teams = teams.join(team_names, on="team_id", how="left")
     result = WhatIf(month, cfg.config_version, rows, audit(cfg), rebuilt,
                     time.perf_counter() - started, teams)
     if reports_dir is not None:
@@ -147,7 +157,8 @@ def _write(result: WhatIf, out: Path, lang: str, cfg: Config) -> None:
     result.csv = out / f"{stem}.csv"
     result.rows.select(CSV_COLUMNS).write_csv(result.csv)
     result.teams_csv = out / f"{stem}-teams.csv"
-    result.teams.write_csv(result.teams_csv)
+    result.teams.select("team_id", "composite_before", "grade_before", "composite_after",
+                        "grade_after").write_csv(result.teams_csv)
     env = environment()
     html = env.get_template("whatif.html.j2").render(
         r=result, before=distribution(result.rows, "grade_before"),

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import duckdb
+import polars as pl
 import pytest
 import yaml
 
@@ -94,6 +95,10 @@ def test_a_proposal_equals_a_real_run_with_it_and_leaves_the_warehouse_alone(bui
     assert teams == real_teams
     assert any(r["composite_before"] != r["composite_after"] for r in result.teams.to_dicts())
     assert result.teams_csv.exists() and "Team managers" in html
+    # agents and teams by name beside their ids (the roster at the month's end)
+    named = result.changed.filter(pl.col("agent_name").is_not_null())
+    assert named.height == result.changed.height > 0
+    assert named["agent_name"][0] in html and result.teams["team_name"].null_count() == 0
     # the page lists grade changes first, then by the size of the change
     changed = result.changed
     flags = changed["grade_changed"].to_list()
