@@ -171,6 +171,8 @@ def render_month(con: duckdb.DuckDBPyConnection, reports_dir: Path, month: str,
     steps = next_steps(data.cards, cfg) if known else {}
     # the rates scored on few events: shrunk, with their 90% interval (kaohe/scoring/shrinkage)
     spans = intervals(data.cards) if known and cfg.fairness.shrink_small_samples else {}
+    scored = {r.metric for r in sc.rules if r.weight > 0 or r.high_risk_weight > 0}
+    spans = {a: {k: v for k, v in s.items() if k in scored} for a, s in spans.items()}
     for card in cards:
         card["alerts"] = own_alerts.get(card["agent_id"], [])
         card["next_steps"] = steps.get(card["agent_id"])

@@ -26,7 +26,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from kaohe.config import load_config
+from kaohe.config import DEFAULT_CONFIG, load_config
 from kaohe.ingest.pii import FREE_TEXT_PATTERNS
 from kaohe.quality import stored_results
 from kaohe.reporting import i18n
@@ -69,8 +69,18 @@ def built(tmp_path_factory, sample_build) -> dict:
         data = data_values(con)
     finally:
         con.close()
+    # a what-if page of the month beside the reports: the merit target lowered to 0.9
+    from kaohe.scoring import whatif
+
+    text = DEFAULT_CONFIG.read_text(encoding="utf-8").replace(
+        "{metric: merit_recovery_vs_target, floor: 0.0, target: 1.0,",
+        "{metric: merit_recovery_vs_target, floor: 0.0, target: 0.9,", 1)
+    proposed = root / "proposed.yaml"
+    proposed.write_text(text, encoding="utf-8")
+    pages = {lang: whatif.run(published, MONTH, load_config(proposed), root / "whatif" / lang,
+                              lang).html for lang in LANGS}
     return {"root": root, "home": home, "landing": landing, "published": published,
-            "pages": out, "data": data}
+            "pages": out, "data": data, "whatif": pages}
 
 
 @pytest.fixture
@@ -360,7 +370,9 @@ def _open(browser, path: Path, width: int = 1000):
 def test_every_kind_of_report_in_the_browser_with_a_screenshot(built, browser, lang,
                                                                tmp_path):
     update = os.environ.get("KAOHE_UPDATE_SCREENSHOTS") == "1"
-    for kind, where in KINDS.items():
+    # the reports, and the what-if page of a proposal (rendered apart: a proposal's page)
+    kinds = {**KINDS, "whatif": lambda _: built["whatif"][lang]}
+    for kind, where in kinds.items():
         path = where(built["pages"][lang])
         page, errors, requests = _open(browser, path)
         try:
