@@ -314,10 +314,8 @@ def build_parser() -> argparse.ArgumentParser:
                 cmd_report)
     p.add_argument("--month", required=True, type=month_type, help="the month, YYYY-MM")
     p.add_argument("--home", help=HOME_HELP)
-    p.add_argument("--lang", choices=["zh", "en"],
-                   help="language of the reports (default: the configuration's reports.lang, "
-                        "rendered in <home>/reports/MONTH/; another language goes beside it, in "
-                        "<home>/reports/MONTH/<lang>/)")
+    p.add_argument("--lang", choices=["zh", "en"], help="language (default: reports.lang, in "
+                   "<home>/reports/MONTH/; another goes beside it, in .../MONTH/<lang>/)")
     p.add_argument("--config", help=CONFIG_HELP)
 
     d = command("send-reports", "e-mail each manager their team's reports, the centre its "

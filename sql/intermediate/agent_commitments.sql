@@ -14,34 +14,15 @@
 with
 
 held as (
-    select
-        agent_id,
-        case_id,
-        bucket,
-        greatest(assigned_at, month_start::timestamp) as held_from
-    from intermediate.assignment_terms(month_start::date, month_end::date)
+    select * from intermediate.month_holdings(month_start, month_end)
 ),
 
 commitments as (
-    -- promises due in the month that are commitments, as in intermediate.agent_promises (the
-    -- holding at the call decides the share of the amount due), on a case the agent who took
-    -- the promise held in the month
-    select call_id, agent_id, case_id, started_at, ptp_amount, ptp_due_date
-    from (
-        select
-            c.call_id, c.agent_id, c.case_id, c.started_at, c.ptp_amount, c.ptp_due_date,
-            c.duration_s >= commit_min_s
-                and c.ptp_amount >= commit_min_share * coalesce(h.amount_due, 0) as commitment
-        from staging.calls c
-        left join intermediate.case_holdings h
-            on h.case_id = c.case_id and h.assigned_at <= c.started_at
-            and c.started_at < h.held_until
-        where c.ptp_amount > 0
-            and c.ptp_due_date >= month_start::date and c.ptp_due_date < month_end::date
-        qualify row_number() over (partition by c.call_id order by h.assigned_at desc,
-                                                                    h.assignment_id desc) = 1
-    ) p
-    where commitment
+    -- promises due in the month that are commitments (intermediate.promises_due), on a case the
+    -- agent who took the promise held in the month
+    select p.call_id, p.agent_id, p.case_id, p.started_at, p.ptp_amount, p.ptp_due_date
+    from intermediate.promises_due(month_start, month_end, commit_min_s, commit_min_share) p
+    where p.commitment
         and exists (select 1 from held x where x.agent_id = p.agent_id and x.case_id = p.case_id)
 ),
 

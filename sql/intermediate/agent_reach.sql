@@ -13,13 +13,7 @@
 with
 
 held as (
-    select
-        agent_id,
-        case_id,
-        bucket,
-        greatest(assigned_at, month_start::timestamp) as held_from,
-        least(held_until, month_end::timestamp) as held_to
-    from intermediate.assignment_terms(month_start::date, month_end::date)
+    select * from intermediate.month_holdings(month_start, month_end)
 ),
 
 month_calls as (
