@@ -89,7 +89,7 @@ def test_every_option_has_help_and_shows_its_default(capsys):
         assert shown in out
     assert main(["report", "--help"]) == 0
     out = " ".join(capsys.readouterr().out.split())
-    assert "(default: zh)" in out and "(default: $KAOHE_HOME)" in out
+    assert "(default: reports.lang" in out and "(default: $KAOHE_HOME)" in out
 
 
 def test_version_comes_from_the_package_metadata(capsys):

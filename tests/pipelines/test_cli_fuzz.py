@@ -102,7 +102,7 @@ def _commands(place: dict) -> st.SearchStrategy[list[str]]:
     return command()
 
 
-@settings(max_examples=120, deadline=None, derandomize=True,
+@settings(max_examples=60, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=st.data())
 def test_no_argument_ends_in_a_traceback(place, data, capsys, monkeypatch):
