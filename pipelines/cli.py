@@ -28,6 +28,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from kaohe.months import activity_months
 from pipelines.cli_common import (
     CliError,
     create_home,
@@ -37,7 +38,6 @@ from pipelines.cli_common import (
     get_landing,
     month_span,
     month_type,
-    months_with_data,
     open_warehouse,
     positive,
     print_checks,
@@ -141,7 +141,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     path = Path(args.warehouse)
     con = open_warehouse(path)
     try:
-        months = months_with_data(con)
+        months = activity_months(con)  # months with activity (kaohe.months.ACTIVITY)
         if args.month not in months:
             raise CliError(f"{args.month} has no data in {path} (months with data: "
                            f"{month_span(months)}): nothing to check")

@@ -142,14 +142,6 @@ def open_warehouse(path: Path, flag: str = "--warehouse"):
         raise CliError(f"{flag} {path} cannot be opened: {text.splitlines()[0]}") from None
 
 
-def months_with_data(con) -> list[str]:
-    """Months the warehouse has data for: the months with activity (kaohe.months.ACTIVITY:
-    calls, repayments, deliveries of calls, assignments or repayments, built marts)."""
-    from kaohe.months import activity_months
-
-    return activity_months(con)
-
-
 def write_output(path: str, text: str, flag: str) -> Path:
     """Write ``text`` to the file a user named with ``flag``; one line (CliError) when it cannot
     be: an empty name, a folder, a folder that does not exist, no permission."""

@@ -25,6 +25,11 @@ def files_rejected(quarantine: list[dict]) -> int:
     return sum(q["n"] for q in quarantine if q["reason_code"] in WHOLE_FILE_REASONS)
 
 
+def rows_quarantined(quarantine: list[dict]) -> int:
+    """Rows quarantined among the same counts (the files rejected whole left out)."""
+    return sum(q["n"] for q in quarantine if q["reason_code"] not in WHOLE_FILE_REASONS)
+
+
 def render(month: str, results: list[CheckResult], quarantine: list[dict], lang: str = "zh"
            ) -> str:
     order = {"blocking": 0, "warning": 1}

@@ -228,8 +228,7 @@ def render_month(con: duckdb.DuckDBPyConnection, reports_dir: Path, month: str,
     failed = [r for r in data.checks if not r.passed]
     dq = {"failed": sorted(failed, key=lambda r: (r.severity != "blocking", r.suite, r.check)),
           "quarantine": data.quarantine, "late": data.late_sources,
-          "quarantined": sum(q["n"] for q in data.quarantine
-                             if q["reason_code"] not in quality_page.WHOLE_FILE_REASONS),
+          "quarantined": quality_page.rows_quarantined(data.quarantine),
           "files_rejected": quality_page.files_rejected(data.quarantine)}
     _write(out / "center.html", env.get_template("center_summary.html.j2").render(
         center=data.center, teams=teams, agencies=data.agencies.to_dicts(),

@@ -116,7 +116,8 @@ def run(published: Path, month: str, cfg: Config, reports_dir: Path | None = Non
         "conduct_held_after").sort("agent_id")
     rows = rows.join(roster.select("agent_id", "agent_name"), on="agent_id", how="left")
     team_names = roster.select(team_id="roster_team", team_name="team_name").drop_nulls(
-        "team_id").unique("team_id")
+        "team_id").sort("team_id", "team_name").unique("team_id", keep="first",
+                                                       maintain_order=True)
     rows = rows.join(team_names, on="team_id", how="left")
     teams = teams.join(team_names, on="team_id", how="left")
     result = WhatIf(month, cfg.config_version, rows, audit(cfg), rebuilt,
