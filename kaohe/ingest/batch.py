@@ -79,7 +79,7 @@ class Batch:
         if "debtor_name" in src.pii_columns or src.references:
             return []
         candidates = [f for f in todo if f.problem is None and f.fmt in ("csv", "csv.gz")
-                      and f.business_date is not None]
+                      and f.business_date is not None and f.profile is None]
         if not candidates:
             return []
         con = self.con
@@ -140,6 +140,7 @@ class Batch:
     def _load_batch(self, src: Source, members: list[Member]) -> dict[str, FileResult]:
         con = self.con
         self._warnings = []
+        self._profile = None  # the contract's own format
         self._window = FileWindows(tuple(DateWindow(m.f.business_date, *self.window_days)
                                          for m in members))
         raw_types = self._read_csv(src, [m.f.path for m in members], list(members[0].header),
@@ -194,7 +195,7 @@ class Batch:
             con.execute(
                 f"insert into audit.file_registry {audit.columns('file_registry')} values "
                 "(?, ?, ?, ?, ?, ?, ?, ?, 'utf-8', ?, ?, ?, 'loaded', null, now()::timestamp, "
-                "null, false, ?)",
+                "null, false, ?, null)",
                 [fid, f.rel, src.name, f.business_date, f.seq, f.fmt, size, members[i].sha,
                  read, loaded, rejected, ctime])
             results[f.rel] = FileResult(f.rel, "loaded", read, loaded, rejected, file_id=fid)

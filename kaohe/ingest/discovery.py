@@ -15,12 +15,27 @@ from pathlib import Path
 
 from kaohe.ingest.contract import FILE_NAME, load_contract
 from kaohe.ingest.landed import LandedFile, _os_error
+from kaohe.ingest.profiles import (
+    FOLDER_PROFILE,
+    Profile,
+    ProfileError,
+    load_profile,
+    match_file,
+    resolve,
+)
 
 log = logging.getLogger("kaohe")
 
 
-def discover(landing: Path) -> dict[str, list[LandedFile]]:
+def discover(landing: Path, profiles: dict[str, Path | str] | None = None,
+             base: Path | None = None) -> dict[str, list[LandedFile]]:
     """Files under ``<landing>/<source>/``, per known source, in delivery order.
+
+    A source folder read through a source profile (``kaohe.ingest.profiles``): the folder's own
+    ``profile.yaml``, else ``profiles[source]`` (the configuration's ``ingest.profiles``: a
+    shipped profile's name or a file, relative to ``base``). Its files are named by the
+    profile's pattern; a profile that cannot be used leaves every file of its folder with the
+    ``bad_profile`` problem (quarantined whole, read again once the profile is corrected).
 
     A file whose name breaks the naming rule comes with ``fmt = None`` (it is quarantined as
     ``bad_file_name``); folders that are not a contract source are ignored with a warning. The
@@ -45,11 +60,16 @@ def discover(landing: Path) -> dict[str, list[LandedFile]]:
         if problem:
             found[folder.name].append(_landed(folder, landing, folder.name, problem))
             continue
+        profile, broken = _profile_of(folder, root, (profiles or {}).get(folder.name), base)
         for path in sorted(folder.iterdir()):
-            if path.name.startswith("."):
-                continue  # editors' and copy tools' temporary files
+            if path.name.startswith(".") or path.name == FOLDER_PROFILE:
+                continue  # editors' and copy tools' temporary files; the folder's profile
             problem, real = _entry_problem(path, root, (folder.name, path.name))
-            found[folder.name].append(_landed(path, landing, folder.name, problem, real))
+            if profile is not None or broken is not None:
+                found[folder.name].append(_profiled(path, landing, folder.name,
+                                                    problem or broken, real, profile))
+            else:
+                found[folder.name].append(_landed(path, landing, folder.name, problem, real))
     for files in found.values():
         files.sort(key=lambda f: f.order)
     return found
@@ -68,6 +88,42 @@ def _landed(path: Path, landing: Path, source: str, problem: tuple[str, str] | N
     if not m or m["source"] != source or bdate is None:
         return LandedFile(read, rel, source, None, 0, None, problem)  # bad_file_name
     return LandedFile(read, rel, source, bdate, int(m["seq"] or 0), m["ext"], problem)
+
+
+def _profile_of(folder: Path, root: _Root, configured: Path | str | None, base: Path | None
+                ) -> tuple[Profile | None, tuple[str, str] | None]:
+    """(the profile that reads the folder's files, or the problem that it cannot be used)."""
+    beside = folder / FOLDER_PROFILE
+    try:
+        if beside.exists() or beside.is_symlink():
+            problem, real = _entry_problem(beside, root, (folder.name, FOLDER_PROFILE))
+            if problem:
+                return None, ("bad_profile", f"{folder.name}/{FOLDER_PROFILE}: {problem[1]}")
+            return load_profile(real or beside), None
+        if configured is None:
+            return None, None
+        return load_profile(resolve(configured, base)), None
+    except ProfileError as exc:
+        log.error("source profile for %s cannot be used: %s", folder.name, exc)
+        return None, ("bad_profile", f"the source profile cannot be used: {exc}")
+
+
+def _profiled(path: Path, landing: Path, source: str, problem: tuple[str, str] | None,
+              real: Path | None, profile: Profile | None) -> LandedFile:
+    """A file of a folder read through ``profile``: named by the profile's pattern."""
+    rel = path.relative_to(landing).as_posix()
+    read = real if real is not None and problem is None else path
+    if profile is not None and profile.source != source:
+        problem = problem or ("bad_profile", f"the profile {profile.profile} is for "
+                              f"{profile.source}, not {source}")
+    named = match_file(profile, path.name) if profile is not None else None
+    if named is None:
+        if problem is None and profile is not None:
+            problem = ("bad_file_name", f"file name does not follow the profile "
+                       f"{profile.profile}'s pattern {profile.files!r}")
+        return LandedFile(read, rel, source, None, 0, None, problem, profile)
+    day, seq, fmt = named
+    return LandedFile(read, rel, source, day, seq, fmt, problem, profile)
 
 
 def _link_text(path: Path) -> str:

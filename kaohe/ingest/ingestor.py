@@ -160,15 +160,18 @@ class Ingestor(Batch, Reader, Store, Staging, Versions):
         self.con.execute(f"create or replace temp table _touched_{src.name} ({keys})")
         # A file already registered with the same size and ctime is unchanged:
         # the nightly run does not re-read a month of files to learn that (like make, rsync).
-        seen = {path: (size, mtime) for path, size, mtime in self.con.execute(
-            "select path, size_bytes, modified_ns from audit.file_registry where source = ? "
+        seen = {path: (size, mtime, profile) for path, size, mtime, profile in self.con.execute(
+            "select path, size_bytes, modified_ns, profile from audit.file_registry "
+            "where source = ? "
             "and status <> 'replaced' qualify row_number() over (partition by path "
             "order by file_id desc) = 1", [src.name if files else None]).fetchall()}
         # size and ctime are taken once, before hashing: a file rewritten while it is read
         # gets a new ctime, so the next run reads it again
         self._stats.update({f.rel: _file_stat(f.path, follow=f.problem is None)
                             for f in files})
-        unchanged = {f.rel for f in files if seen.get(f.rel) == self._stats[f.rel]}
+        # ... and read by the same profile (a corrected profile reads its files again)
+        unchanged = {f.rel for f in files
+                     if seen.get(f.rel) == (*self._stats[f.rel], f.profile_id)}
         todo = [f for f in files if f.rel not in unchanged]
         # Hash the next files on a thread while DuckDB loads the current one (hashlib and
         # DuckDB both release the GIL). An entry that is not a file is never opened.
@@ -217,10 +220,10 @@ class Ingestor(Batch, Reader, Store, Staging, Versions):
         fid = self.con.execute("select nextval('audit.file_id_seq')").fetchall()[0][0]
         self.con.execute(
             f"insert into audit.file_registry {audit.columns('file_registry')} values "
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now()::timestamp, null, ?, ?)",
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now()::timestamp, null, ?, ?, ?)",
             [fid, f.rel, f.source, f.business_date, f.seq, f.fmt, size, sha, encoding,
              res.rows_read, res.rows_loaded, res.rows_rejected, res.status, res.message or None,
-             staged, self._stat(f)[1]],
+             staged, self._stat(f)[1], f.profile_id],
         )
         res.file_id = fid
         return fid
@@ -262,9 +265,10 @@ class Ingestor(Batch, Reader, Store, Staging, Versions):
                                   f"{rejection.message} (the earlier version is kept)")
             return self._transaction(lambda: self._reject(src, f, size, None, versions,
                                                           rejection))
-        if versions and versions[0].sha == sha:
+        if versions and versions[0].sha == sha and versions[0].profile == f.profile_id:
             return FileResult(f.rel, "unchanged")
-        if any(v.sha == sha for v in versions):  # an earlier version delivered again
+        if any(v.sha == sha and v.profile == f.profile_id for v in versions):
+            # an earlier version delivered again
             return self._transaction(lambda: self._restore(f, sha, versions))
         original = self._duplicate_of(src, f, sha)
         if original is not None:
@@ -314,9 +318,11 @@ class Ingestor(Batch, Reader, Store, Staging, Versions):
                          replaced=replaced)
         self.con.execute(
             f"insert into audit.file_registry {audit.columns('file_registry')} values "
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'loaded', ?, now()::timestamp, null, false, ?)",
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'loaded', ?, now()::timestamp, null, false, ?, "
+            "?)",
             [fid, f.rel, src.name, f.business_date, f.seq, f.fmt, size, sha, encoding,
-             res.rows_read, loaded, rejected, res.message or None, self._stat(f)[1]],
+             res.rows_read, loaded, rejected, res.message or None, self._stat(f)[1],
+             f.profile_id],
         )
         self._mark_replaced(versions, fid)
         return res

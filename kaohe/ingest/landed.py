@@ -11,6 +11,7 @@ import stat
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,17 @@ class LandedFile:
     # (reason code, message) of an entry of the landing folder that is not a file to read: a
     # link leaving the folder, a pipe, a folder, a dangling link (registered, never opened)
     problem: tuple[str, str] | None = None
+    # the source profile that reads it (kaohe.ingest.profiles.Profile), None for a file in the
+    # contract's own format
+    profile: Any = None
+
+    @property
+    def profile_id(self) -> str | None:
+        """``name@hash`` of its profile (the file registry's ``profile``), None without."""
+        if self.profile is None:
+            return None
+        from kaohe.ingest.profiles import fingerprint
+        return fingerprint(self.profile)
 
     @property
     def order(self) -> tuple:

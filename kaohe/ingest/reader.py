@@ -19,6 +19,7 @@ from kaohe.ingest.files import (
     transcode_to_utf8,
 )
 from kaohe.ingest.pii import mask_value
+from kaohe.ingest.profiles import Compiled, compile_profile
 from kaohe.ingest.rules import (
     DUPLICATE_ROW,
     REPEATED_HEADER,
@@ -29,6 +30,15 @@ from kaohe.ingest.rules import (
     typed_expr,
 )
 from kaohe.warehouse import literal, quote
+
+
+def _check_vendor_header(header: list[str]) -> None:
+    """A vendor's header: every column named once (what the profile maps is checked by it)."""
+    if any(h == "" for h in header):
+        raise FileRejected("missing_column", "the header has an empty column name")
+    dupes = sorted({h for h in header if header.count(h) > 1})
+    if dupes:
+        raise FileRejected("missing_column", f"duplicate column(s) in header: {', '.join(dupes)}")
 
 
 class Reader:
@@ -44,6 +54,8 @@ class Reader:
     _warnings: list[str]
     _rowid0: int  # the rowid of _checked's first record
     _header_line: str  # SQL: a bad row of _checked that repeats the header line
+    # the current file's source profile compiled for its header (None: the contract's format)
+    _profile: Compiled | None = None
 
     def _read(self, src: Source | None, f: LandedFile) -> tuple[dict[str, tuple[str, str]], str]:
         """Read, type and check the file into the temp table _checked; FileRejected if it can't."""
@@ -55,6 +67,9 @@ class Reader:
             )
         self._window = (DateWindow(f.business_date, *self.window_days)
                         if f.business_date else None)
+        self._profile = None
+        if f.profile is not None:
+            return self._read_profiled(src, f)
         transcoded = None
         encoding = "parquet"
         try:
@@ -94,6 +109,96 @@ class Reader:
         finally:
             if transcoded is not None:
                 transcoded.unlink(missing_ok=True)
+
+    def _read_profiled(self, src: Source, f: LandedFile) -> tuple[dict[str, tuple[str, str]],
+                                                                   str]:
+        """A file read through its source profile (``kaohe.ingest.profiles``): the vendor's
+        columns read as text by read_csv, mapped onto the contract's columns in the view
+        ``_in``, then typed and checked like any file. Every whole-file reason names the
+        profile."""
+        prof = f.profile
+        transcoded = None
+        encoding = "utf-8"
+        try:
+            sniffed = sniff(f.path, f.fmt or "csv", prof.delimiter)
+            encoding, verdict = sniffed.encoding, sniffed.verdict
+            if prof.encoding == "gb18030" or (prof.encoding == "auto" and encoding != "utf-8"):
+                encoding = "gb18030"
+            elif prof.encoding == "utf-8":
+                encoding, verdict = "utf-8", None
+            if prof.header:
+                header = sniffed.header
+                if encoding == "gb18030" and sniffed.encoding == "utf-8":
+                    header = sniff(transcoded := transcode_to_utf8(
+                        f.path, f.fmt or "csv", encoding, self.tmp_dir), "csv",
+                        prof.delimiter).header
+            else:
+                header = [normalize_header(n) for n in prof.names]
+            _check_vendor_header(header)
+            self._profile = compiled = compile_profile(prof, header)
+            self._warnings.extend(compiled.warnings)
+            path, fmt = f.path, f.fmt
+            if encoding != "utf-8":
+                if transcoded is None:
+                    transcoded = transcode_to_utf8(f.path, f.fmt or "csv", encoding,
+                                                   self.tmp_dir)
+                path, fmt = transcoded, "csv"
+            raw_types = self._read_vendor_csv(compiled, path, fmt)
+            self._materialize(src, raw_types)
+            if (prof.encoding == "auto" and verdict is None and not sniffed.bom
+                    and encoding == "utf-8" and self._has_unicode_rejects()):
+                verdict = analyse_encoding(f.path, f.fmt or "csv")
+                if verdict.encoding == "gb18030":
+                    encoding = "gb18030"
+                    transcoded = transcode_to_utf8(f.path, f.fmt or "csv", encoding,
+                                                   self.tmp_dir)
+                    raw_types = self._read_vendor_csv(compiled, transcoded, "csv")
+                    self._materialize(src, raw_types)
+            if verdict is not None and verdict.warning:
+                self._warnings.append(verdict.warning)
+            return raw_types, encoding
+        except FileRejected as exc:
+            exc.encoding = encoding
+            if not exc.message.startswith("profile "):
+                exc.message = f"profile {prof.profile}: {exc.message}"
+            raise
+        except duckdb.Error as exc:
+            msg = mask_value(str(exc).splitlines()[0][:300])
+            code = "truncated_file" if f.fmt == "csv.gz" else "unreadable_file"
+            raise FileRejected(code, f"profile {prof.profile}: {msg}") from None
+        finally:
+            if transcoded is not None:
+                transcoded.unlink(missing_ok=True)
+
+    def _read_vendor_csv(self, compiled: Compiled, path: Path, fmt: str | None
+                         ) -> dict[str, tuple[str, str]]:
+        """The view ``_in`` over a vendor's file: ``_r<i>`` the contract's columns as text,
+        ``_pm<j>`` the problem of each converted column (NULL when it converted), ``_pdrop``
+        the drop rule a row meets (``DROP_BASE + i``), ``_v<k>`` the vendor's fields (the
+        record as it arrived, kept for the quarantine)."""
+        con = self.con
+        con.execute("drop table if exists _rej; drop table if exists _rej_scan")
+        prof = compiled.profile
+        columns = "{" + ", ".join(
+            "'" + h.replace("'", "''") + "': 'VARCHAR'" for h in compiled.header) + "}"
+        names = list(compiled.columns)
+        raw_types = {name: (f"_r{i}", "VARCHAR") for i, name in enumerate(names)}
+        select = [f"{compiled.columns[name]} as _r{i}" for i, name in enumerate(names)]
+        select += [f"{msg} as _pm{j}" for j, (_, _, msg) in enumerate(compiled.problems)]
+        if compiled.drops:
+            whens = " ".join(f"when coalesce({cond}, false) then {code}"
+                             for code, cond, _ in compiled.drops)
+            select.append(f"(case {whens} end)::utinyint as _pdrop")
+        select += [quote(h) + f" as _v{k}" for k, h in enumerate(compiled.header)]
+        delim = prof.delimiter.replace("'", "''")
+        con.execute(
+            f"create or replace temp view _in as select {', '.join(select)} from read_csv("
+            f"{literal(str(path))}, columns = {columns}, header = {str(prof.header).lower()}, "
+            f"auto_detect = false, delim = '{delim}', quote = '\"', escape = '\"', "
+            "store_rejects = true, rejects_table = '_rej', rejects_scan = '_rej_scan', "
+            f"max_line_size = 4000000, compression = '{'gzip' if fmt == 'csv.gz' else 'none'}')"
+        )
+        return raw_types
 
     def _read_csv(self, src: Source, path: Path | list[Path], header: list[str],
                   fmt: str | None) -> dict[str, tuple[str, str]]:
@@ -188,8 +293,26 @@ class Reader:
             for c in src.columns
         )
         raw_cols = ", ".join(alias for alias, _ in raw_types.values())
-        typed_rows = f"(select {raw_cols}, {typed}{', _fidx' if batch else ''} from _in)"
+        prof = self._profile
+        # a profile's columns carried along: its problems, drops and the vendor's fields
+        carry = vendor = []
+        skip = "null::utinyint"
+        if prof is not None:
+            vendor = [f"_v{k}" for k in range(len(prof.header))]
+            carry = [f"_pm{j}" for j in range(len(prof.problems))] + vendor
+            if prof.drops:
+                carry.append("_pdrop")
+                skip = "_pdrop"
+        carried = "".join(", " + c for c in carry)
+        typed_rows = (f"(select {raw_cols}, {typed}{carried}{', _fidx' if batch else ''} "
+                      "from _in)")
         rows = row_checks(src, raws, self._window)
+        if prof is not None:
+            # what the profile could not convert first (the reason names the profile, the
+            # vendor's column and value); the contract's reasons say which profile read the row
+            rows = [(code, f"_pm{j} is not null", f"_pm{j}")
+                    for j, (_, code, _) in enumerate(prof.problems)] + [
+                (code, cond, f"{msg} || ' [profile {prof.name}]'") for code, cond, msg in rows]
         if src.references:
             # a reference may point at another row of the same file, if that row is good
             # itself: type and row-check the file first
@@ -209,10 +332,13 @@ class Reader:
             f"c.{alias}" if keep_raw or name not in src.column_names
             else f"case when c._bad then c.{alias} end as {alias}"
             for name, (alias, _) in raw_types.items())
+        # the vendor's record, for the quarantine: kept for the rows that go there
+        raw_text += "".join(f", case when c._bad or c._skip is not null then c.{v} end as {v}"
+                            for v in vendor)
         con.execute(
             f"create or replace temp table _checked as select {raw_text}, "
-            f"c.* exclude ({', '.join(aliases)}) "
-            f"from (select t.*, ({bad_any}) as _bad, false as _dup, null::utinyint as _skip "
+            f"c.* exclude ({', '.join(aliases + vendor)}) "
+            f"from (select t.*, ({bad_any}) as _bad, false as _dup, {skip} as _skip "
             f"from {typed_rows} t) c"
         )
         self._header_line = header_line(src, raw_types)
@@ -245,8 +371,8 @@ class Reader:
             "create or replace temp table _checked as select * exclude (_rid) replace ("
             "_skip is null and row_number() over (partition by "
             f"{pk}, _skip is null order by _rid) > 1 as _dup) from ("
-            f"select * replace ((case when _bad and {self._header_line} then "
-            f"{REPEATED_HEADER} {copy}end)::utinyint as _skip), rowid as _rid from _checked) "
+            f"select * replace (coalesce(_skip, (case when _bad and {self._header_line} then "
+            f"{REPEATED_HEADER} {copy}end)::utinyint) as _skip), rowid as _rid from _checked) "
             "order by _rid"
         )
         self._first_rowid()

@@ -54,7 +54,7 @@ class Sniffed:
     bom: bool = False
 
 
-def sniff(path: Path, fmt: str) -> Sniffed:
+def sniff(path: Path, fmt: str, delimiter: str = ",") -> Sniffed:
     """The header and encoding of a CSV file; raises FileRejected when it cannot be read."""
     try:
         with _open_binary(path, fmt) as fh:
@@ -84,7 +84,8 @@ def sniff(path: Path, fmt: str) -> Sniffed:
                                "GB18030/GBK: the file cannot be read") from None
         text = first.decode(encoding, errors="replace")  # a header longer than the sample
     try:
-        header = [normalize_header(h) for h in next(csv.reader([text]), [])]
+        header = [normalize_header(h) for h in next(csv.reader([text], delimiter=delimiter),
+                                                     [])]
     except csv.Error as exc:  # e.g. a column name longer than the csv module's field limit
         raise FileRejected("missing_column", f"unreadable header: {exc}") from None
     return Sniffed(encoding, header, verdict, bom)

@@ -21,6 +21,12 @@ from kaohe.warehouse import literal, quote
 MIN_RECORDS_FOR_SHARE = 100
 
 
+def _subject(msg: str) -> str:
+    """What a check's message is about: the first word of its first literal (a column name)."""
+    parts = msg.split("'")
+    return parts[1].split(" ")[0] if len(parts) > 1 and parts[1] else "row"
+
+
 class Lineage(NamedTuple):
     """SQL expressions of a raw row's lineage (a named parameter, or a column of the batch); a
     snapshot's date is its business date."""
@@ -71,21 +77,26 @@ class Store:
         # Record numbers: DuckDB counts records (header = 1) and skips the rejected ones. A
         # record's number is its rowid in _checked, from the first one's (Reader._materialize).
         base = self._rowid0
+        # the line of the first record: 2 under a header line, 1 in a parquet or a vendor's
+        # file without a header (a profile's ``header: false``)
+        prof = getattr(self, "_profile", None)
+        first = 1 if f.fmt == "parquet" or (prof is not None and not prof.profile.header) else 2
         n_rej = con.execute("select count(distinct line) from _rej").fetchall()[0][0]
         skipped = self._check_share(n_rej)
         if n_rej:
             con.execute(
                 # consecutive rejected lines share a g: the last of them counts them all
                 "create or replace temp table _rejmap as select g, max(n) as n from ("
-                f"select line - 2 - (row_number() over (order by line) - 1) + {base} as g, "
+                f"select line - {first} - (row_number() over (order by line) - 1) + {base} "
+                "as g, "
                 "row_number() over (order by line) as n from (select distinct line from _rej)) "
                 "group by g"
             )
             line_from = "_checked t asof left join _rejmap m on t.rowid >= m.g"
-            line_expr = f"t.rowid - {base} + 2 + coalesce(m.n, 0)"
+            line_expr = f"t.rowid - {base} + {first} + coalesce(m.n, 0)"
         else:
             line_from = "_checked t"
-            line_expr = f"t.rowid - {base} + {1 if f.fmt == 'parquet' else 2}"
+            line_expr = f"t.rowid - {base} + {first}"
 
         loaded = self._insert_raw(
             src, raw_types, line_from, Lineage("$fid", "$file", line_expr, "$day::date", "$seq"),
@@ -106,8 +117,8 @@ class Store:
         the file is listed by the ``file_warnings`` check, its lines are in the quarantine."""
         found = self.con.execute(
             f"select _skip, count(*), list(line order by line)[1:3] from (select t._skip, "
-            f"{line_expr} as line from {line_from} where t._skip is not null) group by _skip "
-            "order by _skip").fetchall()
+            f"{line_expr} as line from {line_from} where t._skip in ({REPEATED_HEADER}, "
+            f"{DUPLICATE_ROW})) group by _skip order by _skip").fetchall()
         what = {REPEATED_HEADER: "the header line again", DUPLICATE_ROW: "the exact copy of an "
                 "earlier line (that one loads)"}
         for kind, n, lines in found:
@@ -167,8 +178,8 @@ class Store:
             return skipped
         counts: dict[str, int] = {}
         if bad:
-            labels = [f"{code} ({msg.split(chr(39))[1].split(' ')[0]})"
-                      for code, _, msg in self._checks] + ["duplicate_key"]
+            labels = [f"{code} ({_subject(msg)})" for code, _, msg in self._checks] + [
+                "duplicate_key"]
             found = con.execute(
                 "select " + ", ".join([f"count_if(coalesce({cond}, false))"
                                        for _, cond, _ in self._checks] + ["count_if(t._dup)"])
@@ -211,11 +222,21 @@ class Store:
         # a line held twice is quarantined for that alone (a repeated header breaks every type)
         skips = " ".join(f"when {kind} then [{{'code': '{code}', 'msg': {msg.format(key=key)}}}]"
                          for kind, (code, msg) in SKIP_REASONS.items())
+        prof = getattr(self, "_profile", None)
+        if prof is not None:  # the profile's drop rules, each with its reason
+            skips += "".join(
+                f" when {kind} then [{{'code': 'dropped_by_profile', 'msg': "
+                f"{literal(reason + ' (profile ' + prof.name + ')')}}}]"
+                for kind, _, reason in prof.drops)
         header_fields = []
         # a source with PII (the case master): any field may hold it when columns are swapped,
         # so every field is masked like a quoted value (long numbers, Chinese characters)
         field_mask = "mask_value" if src.pii_columns else ""
-        for name, (alias, _) in raw_types.items():
+        if prof is not None:  # the vendor's record as it arrived, its PII columns hidden
+            for k, h in enumerate(prof.header):
+                header_fields.append("'***'" if h in prof.pii_vendor else
+                                     f"csv_field({field_mask}(cast(t._v{k} as varchar)))")
+        for name, (alias, _) in ([] if prof is not None else raw_types.items()):
             if name in src.pii_columns:
                 header_fields.append("'***'")
             else:

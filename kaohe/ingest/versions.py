@@ -46,6 +46,7 @@ class Version:
     file_id: int
     sha: str | None
     status: str  # loaded | rejected | duplicate | purged
+    profile: str | None = None  # the profile that read it (name@hash)
 
 
 class Versions:
@@ -57,7 +58,7 @@ class Versions:
         """The current versions of a name, newest first: at most a loaded one and a newer
         rejected attempt (or a duplicate, or a purged one)."""
         return [Version(*r) for r in self.con.execute(
-            "select file_id, sha256, status from audit.file_registry "
+            "select file_id, sha256, status, profile from audit.file_registry "
             "where path = ? and status <> 'replaced' order by file_id desc", [rel]).fetchall()]
 
     def _forget_versions(self, src: Source | None, versions: list[Version]) -> bool:

@@ -43,6 +43,10 @@ AUDIT_TABLES: dict[str, tuple[str, list[tuple[str, str, str]]]] = {
         ("modified_ns", "bigint", "the file's status-change time (ctime, set by the kernel on any "
          "write; copy tools cannot preserve it) when read: a file with the same path, size and "
          "ctime is not read or hashed again"),
+        ("profile", "varchar", "the source profile that read it, name@hash of its content "
+         "(profiles/*.yaml or a profile.yaml beside the files; version 9); NULL for a file in "
+         "the contract's own format. A file read by another version of its profile is read "
+         "again"),
     ]),
     "quarantine": ("every rejected row and file, with the reason; PII masked", [
         ("file_id", "bigint", "the file version (audit.file_registry)"),
