@@ -14,7 +14,7 @@ from dagster import (
 from assets.checks import quality_results, quality_specs, run_month
 from assets.resources import KaoheConfig, Warehouse
 from kaohe.ingest.contract import Source, load_contract
-from kaohe.ingest.ingestor import Ingestor, discover, ingest_options
+from kaohe.ingest.ingestor import Ingestor, discover, discover_options, ingest_options
 from kaohe.quality import referenced_tables
 from kaohe.warehouse import quote
 
@@ -40,8 +40,9 @@ def _ingest_asset(src: Source) -> AssetsDefinition:
     )
     def ingest(context: AssetExecutionContext, warehouse: Warehouse,
                kaohe_config: KaoheConfig) -> MaterializeResult:
-        files = discover(warehouse.landing_dir)[src.name]
-        options = ingest_options(kaohe_config.load())  # ingest: rejected share, date window
+        cfg = kaohe_config.load()
+        files = discover(warehouse.landing_dir, **discover_options(cfg))[src.name]
+        options = ingest_options(cfg)  # ingest: rejected share, date window
         with warehouse.writer() as con:
             result = Ingestor(con, warehouse.landing_dir, warehouse.paths.tmp,
                               **options).ingest_source(src, files)
@@ -51,7 +52,10 @@ def _ingest_asset(src: Source) -> AssetsDefinition:
             ).pl()
             checks = quality_results(con, warehouse, f"staging.{src.name}", key,
                                      run_month(context))
+        read_by = {f.rel: f.profile_id for f in files if f.profile_id}
         for f in result.files:
+            if f.rel in read_by and f.status != "unchanged":
+                context.log.info(f"{f.rel}: read through the source profile {read_by[f.rel]}")
             if f.status in ("rejected", "duplicate"):
                 context.log.warning(f"{f.status} {f.rel}: {f.message}")
             elif f.rows_rejected:

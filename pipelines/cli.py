@@ -45,6 +45,7 @@ from pipelines.cli_common import (
     write_output,
 )
 from pipelines.cli_demo import cmd_demo
+from pipelines.cli_profile import add_parser as add_profile_parser
 from pipelines.cli_rules import (
     cmd_audit_config,
     cmd_calibrate,
@@ -310,6 +311,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--check", action="store_true",
                    help="exit 1 if config/kaohe.schema.json is not up to date")
 
+    add_profile_parser(command)
+
     p = command("report", "render a month's HTML reports again from the published warehouse",
                 cmd_report)
     p.add_argument("--month", required=True, type=month_type, help="the month, YYYY-MM")
@@ -383,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version, or a usage error already printed
         return exc.code if isinstance(exc.code, int) else 2
     if args.command in ("generate", "check", "audit-config", "report", "send-reports",
-                        "export-pay", "whatif", "calibrate", "config-schema"):
+                        "export-pay", "whatif", "calibrate", "config-schema", "profile"):
         setup_logging()
     try:
         return args.func(args)

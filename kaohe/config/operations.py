@@ -96,6 +96,22 @@ class IngestConfig(_Model):
                                     "rejected rows exceed this share of its rows is rejected "
                                     "whole.")
     record_date_window_days: RecordDateWindow = Field(default_factory=RecordDateWindow)
+    profiles: dict[Text, Text] = Field(
+        default_factory=dict, description="Version 3: source -> the source profile that reads "
+        "its folder (a shipped profile's name, e.g. asterisk_cdr, or a YAML file, relative to "
+        "this configuration file); a profile.yaml inside the source folder wins. "
+        "docs/profiles.md.")
+
+    @field_validator("profiles")
+    @classmethod
+    def _sources(cls, v: dict[str, str]) -> dict[str, str]:
+        from kaohe.ingest.contract import load_contract
+        sources = load_contract()
+        unknown = sorted(set(v) - set(sources))
+        if unknown:
+            raise ValueError(f"{', '.join(unknown)}: not a source of the data contract "
+                             f"({', '.join(sorted(sources))})")
+        return v
 
 
 class ComplianceConfig(_Model):

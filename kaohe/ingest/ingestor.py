@@ -77,8 +77,8 @@ from kaohe.warehouse import quote
 __all__ = [
     "MIN_RECORDS_FOR_SHARE", "SANE_FROM", "SANE_UNTIL", "_TEXT_PARSE", "FileRejected",
     "FileResult", "Ingestor", "LandedFile", "SourceResult", "_decodes", "check_header",
-    "discover", "ingest_options", "normalize_header", "reference_checks", "row_checks",
-    "sniff_csv", "transcode_to_utf8", "typed_expr",
+    "discover", "discover_options", "ingest_options", "normalize_header", "reference_checks",
+    "row_checks", "sniff_csv", "transcode_to_utf8", "typed_expr",
 ]
 
 log = logging.getLogger("kaohe")
@@ -106,6 +106,15 @@ def ingest_options(cfg) -> dict:
         "window_days": (int(DEFAULT_WINDOW_DAYS[0] if before is None else before),
                         int(DEFAULT_WINDOW_DAYS[1] if after is None else after)),
     }
+
+
+def discover_options(cfg) -> dict:
+    """``discover``'s settings from a configuration: the source profiles it names
+    (``ingest.profiles``, files relative to the configuration file)."""
+    section = getattr(cfg, "ingest", None)
+    profiles = dict(getattr(section, "profiles", None) or {})
+    path = getattr(cfg, "path", None)
+    return {"profiles": profiles, "base": Path(path).parent if path else None}
 
 
 class Ingestor(Batch, Reader, Store, Staging, Versions):

@@ -17,7 +17,7 @@ from kaohe.reporting.i18n import render as render_template
 # page's banner is amber when any of them occurred in the month, even with every check passed.
 WHOLE_FILE_REASONS = frozenset({
     "missing_column", "truncated_file", "empty_file", "bad_file_name", "unreadable_file",
-    "too_many_rejected", "outside_landing", "not_a_file"})
+    "too_many_rejected", "outside_landing", "not_a_file", "bad_profile"})
 
 
 def files_rejected(quarantine: list[dict]) -> int:
@@ -30,8 +30,9 @@ def rows_quarantined(quarantine: list[dict]) -> int:
     return sum(q["n"] for q in quarantine if q["reason_code"] not in WHOLE_FILE_REASONS)
 
 
-def render(month: str, results: list[CheckResult], quarantine: list[dict], lang: str = "zh"
-           ) -> str:
+def render(month: str, results: list[CheckResult], quarantine: list[dict], lang: str = "zh",
+           profiled: list[dict] | None = None) -> str:
+    """``profiled``: the month's files read through a source profile (path, profile, rows)."""
     order = {"blocking": 0, "warning": 1}
     results = sorted(results, key=lambda r: (r.passed, order[r.severity], r.suite, r.check))
     quarantine = [dict(q, whole_file=q["reason_code"] in WHOLE_FILE_REASONS) for q in quarantine]
@@ -40,6 +41,7 @@ def render(month: str, results: list[CheckResult], quarantine: list[dict], lang:
         files_rejected=files_rejected(quarantine),
         blocking=[r for r in results if not r.passed and r.severity == "blocking"],
         warnings=[r for r in results if not r.passed and r.severity == "warning"],
+        profiled=profiled or [],
         generated_at=datetime.now().strftime("%Y-%m-%d %H:%M"),
     )
 
@@ -55,9 +57,17 @@ def write_page(con: duckdb.DuckDBPyConnection, reports_dir: Path, month: str,
             "where strftime(f.business_date, '%Y-%m') = ? group by all order by all", [month]
         ).fetchall()
     ]
+    profiled = [
+        {"path": p, "profile": prof, "rows_read": r, "rows_loaded": lo, "rows_rejected": rj}
+        for p, prof, r, lo, rj in con.execute(
+            "select path, profile, rows_read, rows_loaded, rows_rejected from "
+            "audit.file_registry where profile is not null and status <> 'replaced' and "
+            "strftime(business_date, '%Y-%m') = ? order by path", [month]).fetchall()
+    ]
     out = reports_dir / month / "data-quality.html"
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
-    tmp.write_text(render(month, stored_results(con, month), quarantine, lang), encoding="utf-8")
+    tmp.write_text(render(month, stored_results(con, month), quarantine, lang, profiled),
+                   encoding="utf-8")
     tmp.replace(out)
     return out

@@ -58,8 +58,10 @@ AUDIT_TABLES: dict[str, tuple[str, list[tuple[str, str, str]]]] = {
          "unknown_enum | missing_value | duplicate_key | unknown_reversal | malformed_row | "
          "encoding_error | bad_id | missing_column | truncated_file | empty_file | "
          "bad_file_name | unreadable_file | too_many_rejected | outside_landing | not_a_file | "
-         "repeated_header | duplicate_row (a line skipped: the header again, or an exact copy "
-         "of an earlier line of the file; neither counts toward ingest.max_rejected_share)"),
+         "bad_profile (the folder's source profile cannot be used) | repeated_header | "
+         "duplicate_row | dropped_by_profile (a line skipped: the header again, an exact copy "
+         "of an earlier line of the file, or a row the source profile sets aside with its "
+         "reason; none counts toward ingest.max_rejected_share)"),
         ("reason", "varchar not null", "every problem of the record, quoted values masked"),
         ("ingested_at", "timestamp not null", "when it was quarantined"),
     ]),
