@@ -106,7 +106,8 @@ def show(found: dict) -> None:
 
     con = Console(highlight=False)
     con.print(f"[bold]{found['profile']}[/bold] on {escape(found['file'])}: "
-              f"{found['read']:,} record(s) read, {found['loaded']:,} would load, {found['rejected']:,} would be set aside")
+              f"{found['read']:,} record(s) read, {found['loaded']:,} would load, "
+              f"{found['rejected']:,} would be set aside")
     if found["status"] != "loaded":
         con.print(f"[red]the whole file would be quarantined: {escape(found['message'])}[/red]")
     for note in found["notes"]:
