@@ -75,6 +75,7 @@ def check(profile_ref: str, export: Path, rows: int = 200) -> tuple[int, dict]:
             "status": res.status, "message": res.message, "notes": notes + res.warnings,
             "read": res.rows_read, "loaded": res.rows_loaded, "rejected": res.rows_rejected,
             "unmapped_columns": comp.unmapped if comp is not None else [],
+            "not_mapped": comp.not_mapped if comp is not None else [],
             "columns": list(src.column_names),
         }
         cols = ", ".join(f'"{c}"' for c in src.column_names)
@@ -125,6 +126,9 @@ def show(found: dict) -> None:
     if found["unmapped_columns"]:
         con.print("vendor columns the profile does not read (not stored): "
                   + escape(", ".join(found["unmapped_columns"])))
+    if found["not_mapped"]:
+        con.print("contract columns the profile leaves out (NULL): "
+                  + escape(", ".join(found["not_mapped"])))
     if found["unknown_codes"]:
         con.print("codes the value maps do not know: " + escape(", ".join(
             f"{c['column']} {c['code']!r} ×{n}" for c, n in found["unknown_codes"])))

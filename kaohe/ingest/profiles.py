@@ -184,10 +184,12 @@ class Profile(_Model):
         if unknown:
             raise ValueError(f"{', '.join(unknown)}: not a column of {src.name} "
                              f"({', '.join(src.column_names)})")
-        unmapped = [c for c in src.required_columns if c not in self.columns]
+        # a column that may be empty may be left out (NULL); one that may not, must be mapped
+        unmapped = [c for c in src.required_columns
+                    if c not in self.columns and not src.column(c).nullable]
         if unmapped:
-            raise ValueError(f"columns: {', '.join(unmapped)} must be mapped (required by the "
-                             f"contract's {src.name})")
+            raise ValueError(f"columns: {', '.join(unmapped)} must be mapped (never empty in "
+                             f"the contract's {src.name})")
         for name, m in self.columns.items():
             col = src.column(name)
             if m.map is not None and col.enum:
@@ -462,6 +464,8 @@ class Compiled:
             self.used.update(needs)
             self.drops.append((DROP_BASE + i, expression_sql(rule.when, ident), rule.reason))
         self.unmapped = [h for h in header if h not in self.used]
+        # the contract's columns the profile leaves out: NULL in every row
+        self.not_mapped = [c for c in src.column_names if c not in self.columns]
 
     def _convert(self, name: str, col, m: ColumnMap, v: str, shown_col: str
                  ) -> tuple[str, tuple[str, str] | None]:
