@@ -55,6 +55,12 @@ REASONS = {
     "not_a_file": "(whole file) an entry that is not a regular file: a named pipe (never opened, "
     "so it cannot block the run), a socket or device, a folder inside a source folder, a "
     "dangling symbolic link",
+    "bad_profile": "(whole file) the folder's source profile cannot be used (a YAML error, an "
+    "unknown key, a value map onto a value the contract does not have...): every file of the "
+    "folder waits here, and is read once the profile is corrected (docs/profiles.md)",
+    "dropped_by_profile": "a row the source profile sets aside by one of its `drop` rules (an "
+    "internal leg, an inbound call), with the rule's reason: not a record of the source, so "
+    "not counted toward `ingest.max_rejected_share`",
 }
 
 
@@ -78,6 +84,14 @@ def contract_markdown() -> str:
         "`YYYY-MM-DD HH:MM:SS` in the lender's local time (Asia/Shanghai), dates `YYYY-MM-DD`, "
         "amounts with at most 2 decimals, booleans `true/false/1/0`. Parquet columns may carry "
         "native types. Trailing empty fields on a line are ignored.",
+        "",
+        "**Your system's own export** (version 3): a source folder may instead hold a dialler's, "
+        "HR system's or core system's own files (their column names, codes, time formats, "
+        "encoding, file names), read through a **source profile**: a `profile.yaml` beside the "
+        "files, or `ingest.profiles` in the configuration. Shipped: Asterisk CDR, FreeSWITCH "
+        "`cdr_csv`, a Chinese cloud contact centre's 外呼明细. The mapped rows meet every rule "
+        "below, and what the profile could not map is quarantined with the profile's name in "
+        "the reason. See [profiles](profiles.md); `kaohe profile check` tries one on a file.",
         "",
         "## What happens to a file",
         "1. **Registry** (`audit.file_registry`): path, size, sha256, source, business date, seq, "
