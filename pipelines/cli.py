@@ -65,11 +65,17 @@ log = logging.getLogger("kaohe")
 
 def cmd_generate(args: argparse.Namespace) -> int:
     from kaohe.generate import generate
+    from kaohe.generate.vendors import PROFILES, render_calls
 
+    if args.profile not in (None, *PROFILES):
+        raise CliError(f"--profile {args.profile!r}: not one of {', '.join(PROFILES)}")
     manifest = generate(Path(args.out), args.start, args.months, args.seed,
                         args.scale, volume=args.volume)
     total = sum(manifest["rows"].values())
     print(f"wrote {sum(manifest['files'].values())} files, {total:,} rows to {args.out}")
+    if args.profile:
+        done = render_calls(Path(args.out), args.profile)
+        print(f"calls written as {args.profile}: {done['records']:,} records (_manifest.json)")
     return 0
 
 
@@ -281,6 +287,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="size of the centre")
     g.add_argument("--volume", type=positive(float), default=1.0,
                    help="multiply the centre (agents, cases, so calls) by this factor")
+    g.add_argument("--profile", metavar="NAME",
+                   help="then write the calls in a vendor's format (a shipped calls profile)")
 
     r = command("run", "ingest new files, build a month, check it and publish the warehouse",
                 cmd_run)
