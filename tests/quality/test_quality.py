@@ -146,9 +146,10 @@ def test_volume_drop_is_a_warning_not_a_block(con):
 def test_late_daily_source_is_a_freshness_warning(con):
     con.execute("insert into audit.file_registry values (1, 'calls/calls_20260831.csv', 'calls', "
                 "date '2026-08-31', 0, 'csv', 1, 'x', 'utf-8', 1, 1, 0, 'loaded', null, "
-                "now()::timestamp, null, true, 0), (2, 'repayments/repayments_20260820.parquet', "
+                "now()::timestamp, null, true, 0, null), (2, "
+                "'repayments/repayments_20260820.parquet', "
                 "'repayments', date '2026-08-20', 0, 'parquet', 1, 'y', 'parquet', 1, 1, 0, "
-                "'loaded', null, now()::timestamp, null, true, 0)")
+                "'loaded', null, now()::timestamp, null, true, 0, null)")
     r = checks(con)[("audit.file_registry", "daily_sources_fresh")]
     assert not r.passed and r.severity == "warning"
     assert "repayments newest 2026-08-20" in r.sample
