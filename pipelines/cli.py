@@ -44,7 +44,7 @@ from pipelines.cli_common import (
     setup_logging,
     write_output,
 )
-from pipelines.cli_demo import cmd_demo
+from pipelines.cli_demo import cmd_demo, cmd_generate
 from pipelines.cli_profile import add_parser as add_profile_parser
 from pipelines.cli_rules import (
     cmd_audit_config,
@@ -61,22 +61,6 @@ log = logging.getLogger("kaohe")
 
 # ---------------------------------------------------------------------------------------------
 # commands
-
-
-def cmd_generate(args: argparse.Namespace) -> int:
-    from kaohe.generate import generate
-    from kaohe.generate.vendors import PROFILES, render_calls
-
-    if args.profile not in (None, *PROFILES):
-        raise CliError(f"--profile {args.profile!r}: not one of {', '.join(PROFILES)}")
-    manifest = generate(Path(args.out), args.start, args.months, args.seed,
-                        args.scale, volume=args.volume)
-    total = sum(manifest["rows"].values())
-    print(f"wrote {sum(manifest['files'].values())} files, {total:,} rows to {args.out}")
-    if args.profile:
-        done = render_calls(Path(args.out), args.profile)
-        print(f"calls written as {args.profile}: {done['records']:,} records (_manifest.json)")
-    return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:

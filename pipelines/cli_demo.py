@@ -1,5 +1,6 @@
-"""``kaohe demo``: generate a small sample centre and build its three months, then say where the
-warehouse, the reports and the Dagster UI are."""
+"""The sample data commands: ``kaohe demo`` (generate a small sample centre and build its three
+months, then say where the warehouse, the reports and the Dagster UI are) and ``kaohe generate``
+(a landing folder, in the contract's format or with the calls in a vendor's)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from pipelines.cli_common import create_home, print_checks, setup_logging
+from pipelines.cli_common import CliError, create_home, print_checks, setup_logging
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -58,3 +59,19 @@ def analyst_one_liner(published: Path, month: str) -> str:
              f"where month = date '{month}-01' group by all order by all")
     return (f"uv run python -c \"import duckdb; duckdb.connect('{published}', read_only=True)"
             f".sql(\\\"{query}\\\").show()\"")
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from kaohe.generate import generate
+    from kaohe.generate.vendors import PROFILES, render_calls
+
+    if args.profile not in (None, *PROFILES):
+        raise CliError(f"--profile {args.profile!r}: not one of {', '.join(PROFILES)}")
+    manifest = generate(Path(args.out), args.start, args.months, args.seed,
+                        args.scale, volume=args.volume)
+    total = sum(manifest["rows"].values())
+    print(f"wrote {sum(manifest['files'].values())} files, {total:,} rows to {args.out}")
+    if args.profile:
+        done = render_calls(Path(args.out), args.profile)
+        print(f"calls written as {args.profile}: {done['records']:,} records (_manifest.json)")
+    return 0

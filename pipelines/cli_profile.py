@@ -40,7 +40,7 @@ def check(profile_ref: str, export: Path, rows: int = 200) -> tuple[int, dict]:
     from kaohe.ingest.files import LandedFile
     from kaohe.ingest.ingestor import Ingestor
     from kaohe.ingest.pii import install_macros, pii_key
-    from kaohe.ingest.profiles import ProfileError, load_profile, match_file
+    from kaohe.ingest.profiles import ProfileError, fingerprint, load_profile, match_file
     from kaohe.warehouse.schema import ensure_schema
 
     try:
@@ -63,7 +63,7 @@ def check(profile_ref: str, export: Path, rows: int = 200) -> tuple[int, dict]:
         copy = next(folder.iterdir())
         day, seq, _ = named if named else (None, 0, "csv")
         f = LandedFile(copy, f"{src.name}/{copy.name}", src.name, day, seq, "csv",
-                       None, profile)
+                       None, profile, fingerprint(profile))
         con = duckdb.connect()
         install_macros(con, pii_key()[0])
         ensure_schema(con)

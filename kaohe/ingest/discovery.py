@@ -19,6 +19,7 @@ from kaohe.ingest.profiles import (
     FOLDER_PROFILE,
     Profile,
     ProfileError,
+    fingerprint,
     load_profile,
     match_file,
     resolve,
@@ -121,9 +122,10 @@ def _profiled(path: Path, landing: Path, source: str, problem: tuple[str, str] |
         if problem is None and profile is not None:
             problem = ("bad_file_name", f"file name does not follow the profile "
                        f"{profile.profile}'s pattern {profile.files!r}")
-        return LandedFile(read, rel, source, None, 0, None, problem, profile)
+        return LandedFile(read, rel, source, None, 0, None, problem, profile,
+                          fingerprint(profile) if profile is not None else None)
     day, seq, fmt = named
-    return LandedFile(read, rel, source, day, seq, fmt, problem, profile)
+    return LandedFile(read, rel, source, day, seq, fmt, problem, profile, fingerprint(profile))
 
 
 def _link_text(path: Path) -> str:

@@ -31,14 +31,8 @@ class LandedFile:
     # the source profile that reads it (kaohe.ingest.profiles.Profile), None for a file in the
     # contract's own format
     profile: Any = None
-
-    @property
-    def profile_id(self) -> str | None:
-        """``name@hash`` of its profile (the file registry's ``profile``), None without."""
-        if self.profile is None:
-            return None
-        from kaohe.ingest.profiles import fingerprint
-        return fingerprint(self.profile)
+    # ``name@hash`` of that profile (the file registry's ``profile``), None without
+    profile_id: str | None = None
 
     @property
     def order(self) -> tuple:

@@ -19,7 +19,7 @@ from kaohe.ingest.files import (
     transcode_to_utf8,
 )
 from kaohe.ingest.pii import mask_value
-from kaohe.ingest.profiles import Compiled, compile_profile
+from kaohe.ingest.profile_sql import Compiled, compile_profile
 from kaohe.ingest.rules import (
     DUPLICATE_ROW,
     REPEATED_HEADER,

@@ -233,7 +233,11 @@ CODES = {
     "cn_cloud_callcenter": ("呼叫结果", "呼叫方向 = '外呼'"),
 }
 # codes the profiles map that the renderer never writes (other switches' words for the same)
-UNUSED = {"asterisk_cdr": {"CONGESTION"}, "freeswitch_cdr_csv": {"INVALID_NUMBER_FORMAT"},
+# codes a profile maps that the renderer does not write (real exports have them)
+UNUSED = {"asterisk_cdr": {"CONGESTION"},
+          "freeswitch_cdr_csv": {"INVALID_NUMBER_FORMAT", "NORMAL_CLEARING", "CALL_REJECTED",
+                                 "SUBSCRIBER_ABSENT", "RECOVERY_ON_TIMER_EXPIRE",
+                                 "NORMAL_TEMPORARY_FAILURE", "NO_ROUTE_DESTINATION"},
           "cn_cloud_callcenter": set()}
 
 
