@@ -92,16 +92,21 @@ class Compiled:
         self.warnings: list[str] = []
         present = set(header)
         ident = {h: h for h in header}
-        self.columns: dict[str, str] = {}   # contract column -> SQL text
+        # three layers over read_csv (``select``): _g<i> the value as given (text, trimmed, ''
+        # as NULL), _c<i> converted (typed: a time a TIMESTAMP or DATE, a duration a BIGINT),
+        # each computed once; then the contract's columns and the problems over them
+        self.given: dict[int, str] = {}      # i -> SQL over the vendor's columns
+        self.converted: dict[int, str] = {}  # i -> SQL over _g<i>
+        self.columns: dict[str, tuple[str, str]] = {}  # contract column -> (SQL, DuckDB type)
         self.problems: list[tuple[str, str, str]] = []  # (contract column, code, SQL message)
         self.pii_vendor: set[str] = set()
         self.used: set[str] = set()
         missing: list[str] = []
-        for name, m in profile.columns.items():
+        for i, (name, m) in enumerate(profile.columns.items()):
             col = src.column(name)
             if m.const is not None:
                 value = str(m.const).lower() if isinstance(m.const, bool) else str(m.const)
-                self.columns[name] = _lit(value)
+                self.columns[name] = (_lit(value), "VARCHAR")
                 continue
             if m.expr is not None:
                 needs = expression_columns(m.expr)
@@ -125,12 +130,19 @@ class Compiled:
                 self.used.add(found)
                 if col.pii:
                     self.pii_vendor.add(found)
-            out, problem = self._convert(name, col, m, v, shown_col)
+            converted = self._convert(name, col, m, i, shown_col)
+            if converted is None:  # taken as it is: the contract's typing reads the text
+                out, typ = v, "VARCHAR"
+            else:
+                self.given[i] = f"nullif(trim({v}), '')"
+                conv, typ, problem = converted
+                self.converted[i] = conv
+                out = f"_c{i}"
+                if problem is not None:
+                    self.problems.append((name, *problem))
             if col.pii:
                 out = f"pii_hmac(nullif(trim({out}), ''))"
-            self.columns[name] = out
-            if problem is not None:
-                self.problems.append((name, *problem))
+            self.columns[name] = (out, typ)
         if missing:
             raise FileRejected("missing_column", f"profile {self.name}: the file has no column "
                                f"{'; '.join(missing)}")
@@ -149,10 +161,33 @@ class Compiled:
         # the contract's columns the profile leaves out: NULL in every row
         self.not_mapped = [c for c in src.column_names if c not in self.columns]
 
-    def _convert(self, name: str, col, m: Any, v: str, shown_col: str
-                 ) -> tuple[str, tuple[str, str] | None]:
-        """(SQL of the contract text, (code, SQL message when the value did not convert))."""
-        given = f"nullif(trim({v}), '')"
+    def select(self, reader: str, batch: bool = False) -> str:
+        """The query of ``_in`` over ``reader`` (a read_csv of the file): ``_r<i>`` the contract's
+        columns (in ``columns``' order), ``_pm<j>`` the problems, ``_pdrop`` the drop rule met,
+        ``_v<k>`` the vendor's fields; ``_fidx`` passed through when the reader has it."""
+        g = "".join(f", {sql} as _g{i}" for i, sql in self.given.items())
+        c = "".join(f", {sql} as _c{i}" for i, sql in self.converted.items())
+        out = [f"{sql} as _r{i}" for i, (sql, _) in enumerate(self.columns.values())]
+        out += [f"{msg} as _pm{j}" for j, (_, _, msg) in enumerate(self.problems)]
+        if self.drops:
+            whens = " ".join(f"when coalesce({cond}, false) then {code}"
+                             for code, cond, _ in self.drops)
+            out.append(f"(case {whens} end)::utinyint as _pdrop")
+        out += ['"' + h.replace('"', '""') + f'" as _v{k}' for k, h in enumerate(self.header)]
+        if batch:
+            out.append("_fidx")
+        return (f"select {', '.join(out)} from (select *{c} from (select *{g} from {reader}))")
+
+    @property
+    def raw_types(self) -> dict[str, tuple[str, str]]:
+        """What ``Reader._materialize`` reads: contract column -> (alias in _in, its type)."""
+        return {name: (f"_r{i}", typ) for i, (name, (_, typ)) in enumerate(self.columns.items())}
+
+    def _convert(self, name: str, col, m: Any, i: int, shown_col: str
+                 ) -> tuple[str, str, tuple[str, str] | None] | None:
+        """(SQL of the converted value over ``_g<i>``, its type, (code, SQL message when the
+        value did not convert)); None for a value taken as it is."""
+        given = f"_g{i}"
         where = f"(profile {self.name}, column {shown_col})"
         shown = ("'a value'" if col.pii else
                  f"'''' || mask_value(left({given}, 60)) || ''''")
@@ -161,14 +196,14 @@ class Compiled:
             whens = " ".join(f"when {_lit(str(k).strip())} then {_lit(val)}"
                              for k, val in m.map.items())
             default = _lit(m.default) if m.default is not None else "null"
-            out = f"(case {given} {whens} else {default} end)"
+            conv = f"(case {given} {whens} else {default} end)"
             if m.default is not None:
-                return out, None
+                return conv, "VARCHAR", None
             codes = ", ".join(str(k) for k in list(m.map)[:12])
             msg = (f"{_lit(name + ' ' + where + ': ')} || {shown} || "
                    f"{_lit(' is not a code the profile maps (' + codes + ')')}")
-            return out, ("unknown_enum", f"case when {given} is not null and {out} is null "
-                                         f"then {msg} end")
+            return conv, "VARCHAR", ("unknown_enum", f"case when {given} is not null and "
+                                                     f"_c{i} is null then {msg} end")
         if tk is not None:
             zone = tk.zone or self.profile.zone
             if tk.kind == "text":
@@ -185,25 +220,27 @@ class Compiled:
                       "end")
                 what = ("seconds since 1970-01-01" if scale == 1
                         else "milliseconds since 1970-01-01") + " (2000 to 2100)"
-            out = f"strftime({ts}, {_lit(_LOCAL_FMT[col.type])})"
+            # whole seconds, as the contract's own timestamps are
+            conv, typ = ((f"({ts})::date", "DATE") if col.type == "date"
+                         else (f"date_trunc('second', {ts})", "TIMESTAMP"))
         elif m.duration is not None:
             if m.duration == "hms":
-                parts = f"string_split(trim({v}), ':')"
                 hms = "'[0-9]{1,6}(:[0-9]{1,2}){1,2}'"
-                secs = (f"case when regexp_full_match(trim({v}), {hms}) "
-                        f"then list_reduce(list_transform({parts}, lambda x: x::bigint), "
+                conv = (f"case when regexp_full_match({given}, {hms}) then list_reduce("
+                        f"list_transform(string_split({given}, ':'), lambda x: x::bigint), "
                         "lambda a, b: a * 60 + b) end")
                 what = "a duration H:MM:SS or M:SS"
             else:
                 scale = 1000 if m.duration == "milliseconds" else 1
                 n = f"try_cast({given} as double)"
-                secs = (f"case when abs({n}) < 1e12 then floor({n} / {scale})::bigint end")
+                conv = f"case when abs({n}) < 1e12 then floor({n} / {scale})::bigint end"
                 what = f"a number of {m.duration}"
-            out = f"cast({secs} as varchar)"
+            typ = "BIGINT"
         else:
-            return v, None
+            return None
         msg = (f"{_lit(name + ' ' + where + ': ')} || {shown} || {_lit(' is not ' + what)}")
-        return out, ("bad_type", f"case when {given} is not null and {out} is null then {msg} end")
+        return conv, typ, ("bad_type", f"case when {given} is not null and _c{i} is null "
+                                        f"then {msg} end")
 
 
 def compile_profile(profile: Any, header: list[str]) -> Compiled:

@@ -170,35 +170,32 @@ class Reader:
             if transcoded is not None:
                 transcoded.unlink(missing_ok=True)
 
-    def _read_vendor_csv(self, compiled: Compiled, path: Path, fmt: str | None
+    def _read_vendor_csv(self, compiled: Compiled, path: Path | list[Path], fmt: str | None
                          ) -> dict[str, tuple[str, str]]:
-        """The view ``_in`` over a vendor's file: ``_r<i>`` the contract's columns as text,
-        ``_pm<j>`` the problem of each converted column (NULL when it converted), ``_pdrop``
-        the drop rule a row meets (``DROP_BASE + i``), ``_v<k>`` the vendor's fields (the
-        record as it arrived, kept for the quarantine)."""
-        con = self.con
-        con.execute("drop table if exists _rej; drop table if exists _rej_scan")
+        """The view ``_in`` over a vendor's file (``Compiled.select``): ``_r<i>`` the contract's
+        columns (converted times and durations typed), ``_pm<j>`` the problem of each converted
+        column (NULL when it converted), ``_pdrop`` the drop rule a row meets, ``_v<k>`` the
+        vendor's fields (the record as it arrived, kept for the quarantine). ``path`` a list:
+        several files of one profile and header in one read, ``_fidx`` each row's file."""
+        self.con.execute("drop table if exists _rej; drop table if exists _rej_scan")
         prof = compiled.profile
         columns = "{" + ", ".join(
             "'" + h.replace("'", "''") + "': 'VARCHAR'" for h in compiled.header) + "}"
-        names = list(compiled.columns)
-        raw_types = {name: (f"_r{i}", "VARCHAR") for i, name in enumerate(names)}
-        select = [f"{compiled.columns[name]} as _r{i}" for i, name in enumerate(names)]
-        select += [f"{msg} as _pm{j}" for j, (_, _, msg) in enumerate(compiled.problems)]
-        if compiled.drops:
-            whens = " ".join(f"when coalesce({cond}, false) then {code}"
-                             for code, cond, _ in compiled.drops)
-            select.append(f"(case {whens} end)::utinyint as _pdrop")
-        select += [quote(h) + f" as _v{k}" for k, h in enumerate(compiled.header)]
         delim = prof.delimiter.replace("'", "''")
-        con.execute(
-            f"create or replace temp view _in as select {', '.join(select)} from read_csv("
-            f"{literal(str(path))}, columns = {columns}, header = {str(prof.header).lower()}, "
+        if isinstance(path, list):
+            paths = "[" + ", ".join(literal(str(p)) for p in path) + "]"
+        else:
+            paths = literal(str(path))
+        reader = (
+            f"read_csv({paths}, columns = {columns}, header = {str(prof.header).lower()}, "
             f"auto_detect = false, delim = '{delim}', quote = '\"', escape = '\"', "
             "store_rejects = true, rejects_table = '_rej', rejects_scan = '_rej_scan', "
-            f"max_line_size = 4000000, compression = '{'gzip' if fmt == 'csv.gz' else 'none'}')"
-        )
-        return raw_types
+            f"max_line_size = 4000000, compression = '{'gzip' if fmt == 'csv.gz' else 'none'}')")
+        batch = isinstance(path, list)
+        if batch:
+            reader = f"(select *, file_index::integer as _fidx from {reader})"
+        self.con.execute(f"create or replace temp view _in as {compiled.select(reader, batch)}")
+        return compiled.raw_types
 
     def _read_csv(self, src: Source, path: Path | list[Path], header: list[str],
                   fmt: str | None) -> dict[str, tuple[str, str]]:

@@ -235,12 +235,17 @@ class Store:
         if prof is not None:  # the vendor's record as it arrived, its PII columns hidden
             for k, h in enumerate(prof.header):
                 header_fields.append("'***'" if h in prof.pii_vendor else
-                                     f"csv_field({field_mask}(cast(t._v{k} as varchar)))")
+                                     f"csv_field(cast(t._v{k} as varchar))")
         for name, (alias, _) in ([] if prof is not None else raw_types.items()):
             if name in src.pii_columns:
                 header_fields.append("'***'")
             else:
                 header_fields.append(f"csv_field({field_mask}(cast(t.{alias} as varchar)))")
+        raw_text = f"concat_ws(',', {', '.join(header_fields)})"
+        if prof is not None:
+            # a vendor's record masked whole, once: the patterns never span a comma, so this is
+            # the same as field by field, at a twentieth of the work on a wide export
+            raw_text = f"{field_mask}({raw_text})"
         con.execute(
             "create or replace temp macro csv_field(v) as case when v is null then '' "
             "when contains(v, ',') or contains(v, '\"') or contains(v, chr(10)) "
@@ -253,7 +258,7 @@ class Store:
             "array_to_string(list_transform(problems, lambda p: p.code || ': ' || p.msg), '; '), "
             "now()::timestamp from ("
             f"select {file_sql[0]} as _fid, {file_sql[1]} as _file, {line_expr} as line, "
-            f"concat_ws(',', {', '.join(header_fields)}) as raw_text, "
+            f"{raw_text} as raw_text, "
             f"case t._skip {skips} else list_filter([{', '.join(reasons)}], "
             "lambda p: p is not null) end as problems "
             f"from {line_from} where t._bad or t._dup or t._skip is not null)",
