@@ -32,6 +32,7 @@ def prepare(data: Path, scale: str) -> dict[str, Path]:
     """{variant: landing} with only the calls folder (and the manifest) in each."""
     from kaohe.generate import generate
     from kaohe.generate.vendors import render_calls
+    from kaohe.ingest.profiles import PROFILES_DIR
 
     full = data / "generated"
     if not (full / "_manifest.json").exists():
@@ -47,6 +48,8 @@ def prepare(data: Path, scale: str) -> dict[str, Path]:
             if variant != "contract":
                 render_calls(landing, variant)
             (landing / ".done").touch()
+        if variant != "contract":  # the profile as shipped today, whatever rendered the data
+            shutil.copy(PROFILES_DIR / f"{variant}.yaml", landing / "calls" / "profile.yaml")
         out[variant] = landing
     return out
 
