@@ -358,3 +358,55 @@ def test_the_data_quality_page_names_the_profile_of_each_file():
     assert "calls/Master_20260901.csv" in html and "asterisk_cdr@d1fe830a0fc4" in html
     assert "1,190" in html
     assert "Files read through a source profile" not in render("2026-09", [], [], "en")
+
+
+def test_headerless_files_of_one_profile_read_together_keep_their_own_lines(landing,
+                                                                          monkeypatch):
+    """The files of a profile go in one read (a batch, like the contract's own files): each
+    keeps its registry row, counts and line numbers; line 1 is a record when there is no
+    header line."""
+    text = """\
+    profile: plain
+    source: calls
+    files: "plain_{date}.csv"
+    header: false
+    names: [id, case, agent, at, secs, result, number]
+    columns:
+      call_id: {from: id}
+      case_id: {from: case}
+      agent_id: {from: agent}
+      started_at: {from: at, time: epoch_s}
+      duration_s: {from: secs, duration: seconds}
+      outcome: {from: result, map: {OK: connected_debtor, NA: no_answer}}
+      dialled_number: {from: number}
+    drop:
+      - when: "agent = 'system'"
+        reason: a test call of the switch
+    """
+    folder = landing.root / "calls"
+    folder.mkdir(parents=True)
+    (folder / "profile.yaml").write_text(textwrap.dedent(text), encoding="utf-8")
+    for day, first in (("20260901", 1788224400), ("20260902", 1788310800)):
+        (folder / f"plain_{day}.csv").write_text(
+            f"P{day}a,C1,A1,{first},12.9,OK,{PHONE}\n"
+            f"P{day}b,C1,A1,{first + 60},7,HUNG,{PHONE}\n"
+            f"P{day}c,C1,system,{first + 120},1,OK,{PHONE}\n"
+            f"P{day}d,C1,A1,{first + 180},0,NA,{PHONE}\n", encoding="utf-8")
+    from kaohe.ingest.batch import Batch
+    batches = []
+    load = Batch._load_batch
+    monkeypatch.setattr(Batch, "_load_batch", lambda self, src, members: (
+        batches.append([m.f.rel for m in members]), load(self, src, members))[1])
+    files = landing.ingest()["calls"].files
+    assert batches == [["calls/plain_20260901.csv", "calls/plain_20260902.csv"]]
+    assert [(f.status, f.rows_read, f.rows_loaded, f.rows_rejected) for f in files] == [
+        ("loaded", 4, 2, 2)] * 2
+    assert landing.query("select _file, _line, duration_s from raw.calls order by 1, 2") == [
+        ("calls/plain_20260901.csv", 1, 12), ("calls/plain_20260901.csv", 4, 0),
+        ("calls/plain_20260902.csv", 1, 12), ("calls/plain_20260902.csv", 4, 0)]
+    assert landing.query("select file, line, reason_code from audit.quarantine order by 1, 2"
+                         ) == [("calls/plain_20260901.csv", 2, "unknown_enum"),
+                               ("calls/plain_20260901.csv", 3, "dropped_by_profile"),
+                               ("calls/plain_20260902.csv", 2, "unknown_enum"),
+                               ("calls/plain_20260902.csv", 3, "dropped_by_profile")]
+    assert landing.query("select count(distinct profile) from audit.file_registry") == [(1,)]
