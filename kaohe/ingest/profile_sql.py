@@ -158,13 +158,18 @@ class Compiled:
             self.used.update(needs)
             self.drops.append((DROP_BASE + i, expression_sql(rule.when, ident), rule.reason))
         self.unmapped = [h for h in header if h not in self.used]
+        # the vendor's fields kept for the quarantine's record: those the profile reads (the
+        # others are never materialised: DuckDB's reader skips what no one selects, a third of
+        # the read of a wide CDR; the whole line stays in the landing file, at its line)
+        self.kept = [k for k, h in enumerate(header) if h in self.used]
         # the contract's columns the profile leaves out: NULL in every row
         self.not_mapped = [c for c in src.column_names if c not in self.columns]
 
     def select(self, reader: str, batch: bool = False) -> str:
         """The query of ``_in`` over ``reader`` (a read_csv of the file): ``_r<i>`` the contract's
         columns (in ``columns``' order), ``_pm<j>`` the problems, ``_pdrop`` the drop rule met,
-        ``_v<k>`` the vendor's fields; ``_fidx`` passed through when the reader has it."""
+        ``_v<k>`` the vendor's fields it reads (``kept``); ``_fidx`` passed through when the
+        reader has it."""
         g = "".join(f", {sql} as _g{i}" for i, sql in self.given.items())
         c = "".join(f", {sql} as _c{i}" for i, sql in self.converted.items())
         out = [f"{sql} as _r{i}" for i, (sql, _) in enumerate(self.columns.values())]
@@ -173,7 +178,7 @@ class Compiled:
             whens = " ".join(f"when coalesce({cond}, false) then {code}"
                              for code, cond, _ in self.drops)
             out.append(f"(case {whens} end)::utinyint as _pdrop")
-        out += ['"' + h.replace('"', '""') + f'" as _v{k}' for k, h in enumerate(self.header)]
+        out += ['"' + self.header[k].replace('"', '""') + f'" as _v{k}' for k in self.kept]
         if batch:
             out.append("_fidx")
         return (f"select {', '.join(out)} from (select *{c} from (select *{g} from {reader}))")

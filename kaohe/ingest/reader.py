@@ -295,7 +295,7 @@ class Reader:
         carry = vendor = []
         skip = "null::utinyint"
         if prof is not None:
-            vendor = [f"_v{k}" for k in range(len(prof.header))]
+            vendor = [f"_v{k}" for k in prof.kept]
             carry = [f"_pm{j}" for j in range(len(prof.problems))] + vendor
             if prof.drops:
                 carry.append("_pdrop")

@@ -232,9 +232,9 @@ class Store:
         # a source with PII (the case master): any field may hold it when columns are swapped,
         # so every field is masked like a quoted value (long numbers, Chinese characters)
         field_mask = "mask_value" if src.pii_columns else ""
-        if prof is not None:  # the vendor's record as it arrived, its PII columns hidden
-            for k, h in enumerate(prof.header):
-                header_fields.append("'***'" if h in prof.pii_vendor else
+        if prof is not None:  # the vendor's fields the profile reads, its PII columns hidden
+            for k in prof.kept:
+                header_fields.append("'***'" if prof.header[k] in prof.pii_vendor else
                                      f"csv_field(cast(t._v{k} as varchar))")
         for name, (alias, _) in ([] if prof is not None else raw_types.items()):
             if name in src.pii_columns:
