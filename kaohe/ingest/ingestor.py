@@ -18,6 +18,8 @@ Modules, in the order a file goes through them:
                result records and the whole-file rejection; ``files`` hashing; ``sniffing``
                the bytes of a CSV (compression, encoding, header);
   ``encoding`` the encoding decided from the whole file, GB18030 decoded to UTF-8 streaming;
+  ``profiles`` a source profile (a system's own export: its names, codes, times; YAML) and
+  ``profile_sql`` the SQL it compiles to, over read_csv, before the contract's typing;
   ``rules``    the SQL that types and checks a row, built from the contract;
   ``reader``   the file read into DuckDB, typed and checked into the temp table ``_checked``;
   ``store``    good rows to raw, bad rows and lines to quarantine, debtor names masked;
