@@ -410,3 +410,45 @@ def test_headerless_files_of_one_profile_read_together_keep_their_own_lines(land
                                ("calls/plain_20260902.csv", 2, "unknown_enum"),
                                ("calls/plain_20260902.csv", 3, "dropped_by_profile")]
     assert landing.query("select count(distinct profile) from audit.file_registry") == [(1,)]
+
+
+def test_an_hr_roster_with_chinese_headers_and_codes(landing):
+    """Not only diallers: an HR system's roster (a snapshot source) with its own headers and
+    codes, read through a profile with the snapshot's rules (one row per date and agent)."""
+    text = """\
+    profile: hr_roster
+    source: agents
+    files: "花名册{date}.csv"
+    columns:
+      agent_id: {from: 工号}
+      agent_name: {from: 姓名}
+      team_id: {from: 组别编号}
+      team_name: {from: 组别}
+      manager_email: {from: 主管邮箱}
+      site: {from: 职场}
+      level: {from: 职级, map: {初级: L1, 中级: L2, 高级: L3, 资深: L4}}
+      hire_date: {from: 入职日期, time: "%Y年%m月%d日"}
+      employment_type: {from: 用工类型, map: {正式: in_house, 外包: outsourced}}
+      agency_id: {from: 外包公司, required: false}
+      base_salary: {from: 底薪}
+      status: {from: 状态, map: {在职: active, 离职: left}}
+    """
+    folder = landing.root / "agents"
+    folder.mkdir(parents=True)
+    (folder / "profile.yaml").write_text(textwrap.dedent(text), encoding="utf-8")
+    header = "工号,姓名,组别编号,组别,主管邮箱,职场,职级,入职日期,用工类型,外包公司,底薪,状态"
+    (folder / "花名册20260901.csv").write_bytes("\n".join([
+        header,
+        "A1,张三,T1,一组,m1@example.cn,上海,中级,2024年03月01日,正式,,6000.00,在职",
+        "A2,李四,T1,一组,m1@example.cn,上海,初级,2025年07月15日,外包,AG1,4500.00,离职",
+        "A3,王五,T1,一组,m1@example.cn,上海,专家,2025年07月15日,正式,,4500.00,在职",
+    ]).encode("gbk") + b"\n")
+    res = landing.ingest()["agents"].files[0]
+    assert (res.status, res.rows_loaded, res.rows_rejected) == ("loaded", 2, 1), res
+    assert landing.query("select snapshot_date::varchar, agent_id, level, hire_date::varchar, "
+                         "employment_type, status from staging.agents order by agent_id") == [
+        ("2026-09-01", "A1", "L2", "2024-03-01", "in_house", "active"),
+        ("2026-09-01", "A2", "L1", "2025-07-15", "outsourced", "left")]
+    reason = landing.query("select reason from audit.quarantine")[0][0]
+    assert reason.startswith("unknown_enum: level (profile hr_roster, column 职级): '***' is "
+                             "not a code the profile maps (初级, 中级, 高级, 资深)"), reason
