@@ -6,6 +6,7 @@ import fcntl
 import gzip
 import json
 import os
+import pickle
 import shutil
 import subprocess
 import sys
@@ -122,6 +123,32 @@ def sample_build(tmp_path_factory) -> dict:
             "runs": json.loads(done.read_text())}
 
 
+def built_once(tmp_path_factory, name: str, build: Callable[[Path], object]):
+    """``build(root)``'s result, built once per test session by whichever xdist worker asks first
+    (the others wait on a lock) in ``<shared basetemp>/<name>``, saved there and read back by all
+    (pickled): what ``root`` holds is read, never changed."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    root = shared / name
+    with (shared / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = shared / f"{name}.pickle"
+        if not done.exists():
+            shutil.rmtree(root, ignore_errors=True)
+            root.mkdir()
+            done.write_bytes(pickle.dumps(build(root)))
+    return pickle.loads(done.read_bytes())
+
+
+@pytest.fixture(scope="session")
+def gaming_baseline(sample_build, tmp_path_factory) -> dict:
+    """tests/gaming_pay.py's baseline, shared by the test_gaming_does_not_pay*.py files."""
+    from tests.gaming_pay import build_baseline
+
+    return built_once(tmp_path_factory, "gaming-does-not-pay",
+                      lambda root: build_baseline(sample_build, root))
+
+
 def copy_home(build: dict, dest: Path) -> Path:
     """A writable copy of the sample's home (its run lock left behind)."""
     shutil.copytree(build["home"], dest, ignore=shutil.ignore_patterns("*.lock"))
@@ -133,7 +160,8 @@ def copy_home(build: dict, dest: Path) -> Path:
 # leaves the other worker idle (longest-processing-time-first keeps the suite short).
 LONG_FIRST = ("test_upgrade_v1.py", "test_crash.py", "test_upgrade_v2.py", "test_end_to_end.py",
               "test_report_pages.py", "test_quality.py",
-              "test_fairness.py", "test_gaming_signals.py", "test_gaming_does_not_pay.py",
+              "test_fairness.py", "test_gaming_signals.py", "test_gaming_does_not_pay_promises.py",
+              "test_gaming_does_not_pay_cases.py", "test_gaming_does_not_pay.py",
               "test_days_worked.py", "test_gaming_plant.py",
               "test_scorecard.py", "test_fuzz.py", "test_cli.py",
               "test_evidence.py", "test_hostile_run.py", "test_appraisal.py",
@@ -150,6 +178,15 @@ def pytest_report_header(config):
                 "A4) will be skipped; install it with: sudo apt-get install -y chromium "
                 "fonts-noto-cjk"]
     return [f"chromium: {shutil.which('chromium')}"]
+
+
+def pytest_configure(config):
+    """Keep LONG_FIRST's order of the files under ``--dist loadfile``: pytest-xdist (3.x) would
+    otherwise hand the files out by their number of tests, most first (``--loadscope-reorder``,
+    its default), and the long files of few tests (the upgrades, the crash test) would start
+    last."""
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
 
 
 def pytest_collection_modifyitems(config, items):
