@@ -6,6 +6,7 @@ import fcntl
 import gzip
 import json
 import os
+import pickle
 import shutil
 import subprocess
 import sys
@@ -122,24 +123,58 @@ def sample_build(tmp_path_factory) -> dict:
             "runs": json.loads(done.read_text())}
 
 
+def built_once(tmp_path_factory, name: str, build: Callable[[Path], object]):
+    """``build(root)``'s result, built once per test session by whichever xdist worker asks first
+    (the others wait on a lock) in ``<shared basetemp>/<name>``, saved there and read back by all
+    (pickled): what ``root`` holds is read, never changed."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    root = shared / name
+    with (shared / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = shared / f"{name}.pickle"
+        if not done.exists():
+            shutil.rmtree(root, ignore_errors=True)
+            root.mkdir()
+            done.write_bytes(pickle.dumps(build(root)))
+    return pickle.loads(done.read_bytes())
+
+
+@pytest.fixture(scope="session")
+def gaming_baseline(sample_build, tmp_path_factory) -> dict:
+    """tests/gaming_pay.py's baseline, shared by the test_gaming_does_not_pay*.py files."""
+    from tests.gaming_pay import build_baseline
+
+    return built_once(tmp_path_factory, "gaming-does-not-pay",
+                      lambda root: build_baseline(sample_build, root))
+
+
 def copy_home(build: dict, dest: Path) -> Path:
     """A writable copy of the sample's home (its run lock left behind)."""
     shutil.copytree(build["home"], dest, ignore=shutil.ignore_patterns("*.lock"))
     return dest
 
 
-# The longest test files first (measured; the users of the shared sample after its builder,
-# test_report_pages): with `pytest -n 3 --dist loadfile` (Makefile) a long file scheduled last
-# leaves the other worker idle (longest-processing-time-first keeps the suite short).
-LONG_FIRST = ("test_upgrade_v1.py", "test_crash.py", "test_upgrade_v2.py", "test_end_to_end.py",
-              "test_report_pages.py", "test_quality.py",
-              "test_fairness.py", "test_gaming_signals.py", "test_gaming_does_not_pay.py",
-              "test_days_worked.py", "test_gaming_plant.py",
-              "test_scorecard.py", "test_fuzz.py", "test_cli.py",
-              "test_evidence.py", "test_hostile_run.py", "test_appraisal.py",
-              "test_version1_landing.py", "test_whatif.py", "test_calibrate.py", "test_ingest.py",
-              "test_fair_metrics.py", "test_complaint_resolution.py", "test_reports.py",
-              "test_migrations.py", "test_delivery.py")
+# The longest test files first (measured with --durations=0), the builder of the shared sample
+# (test_end_to_end) at the head: it builds the sample while the next files, which do not read
+# it (the crash test, the upgrades), run on the other workers, so that no worker waits on the
+# sample's lock. The gaming-does-not-pay files apart, for the same reason (their baseline). With
+# `pytest -n 3 --dist loadfile` (Makefile) a long file scheduled last leaves the other workers
+# idle (longest-processing-time-first keeps the suite short); pytest_configure keeps this order.
+LONG_FIRST = ("test_end_to_end.py", "test_crash.py", "test_upgrade_v1.py", "test_upgrade_v2.py",
+              "test_report_pages.py", "test_quality.py", "test_appraisal.py",
+              "test_scorecard.py", "test_fairness.py", "test_gaming_does_not_pay_promises.py",
+              "test_cli.py", "test_fair_metrics.py", "test_complaint_resolution.py",
+              "test_evidence.py", "test_team_center_marts.py", "test_whatif.py",
+              "test_gaming_does_not_pay.py", "test_fuzz.py", "test_hostile_run.py",
+              "test_version1_landing.py", "test_gaming_does_not_pay_cases.py",
+              "test_delivery_mistakes.py", "test_days_worked.py", "test_team_scorecard.py",
+              "test_gaming_signals.py", "test_restatement.py", "test_ingest.py",
+              "test_migrations.py", "test_i18n.py", "test_security.py", "test_compliance.py",
+              "test_identifiers.py", "test_publish.py", "test_agent_metrics.py",
+              "test_gaming_plant.py", "test_ingest_batch.py", "test_payroll.py",
+              "test_reports.py", "test_contact_rules.py", "test_calibrate.py",
+              "test_delivery.py")
 
 
 def pytest_report_header(config):
@@ -150,6 +185,15 @@ def pytest_report_header(config):
                 "A4) will be skipped; install it with: sudo apt-get install -y chromium "
                 "fonts-noto-cjk"]
     return [f"chromium: {shutil.which('chromium')}"]
+
+
+def pytest_configure(config):
+    """Keep LONG_FIRST's order of the files under ``--dist loadfile``: pytest-xdist (3.x) would
+    otherwise hand the files out by their number of tests, most first (``--loadscope-reorder``,
+    its default), and the long files of few tests (the upgrades, the crash test) would start
+    last."""
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
 
 
 def pytest_collection_modifyitems(config, items):
