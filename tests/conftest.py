@@ -163,10 +163,12 @@ def copy_home(build: dict, dest: Path) -> Path:
 # idle (longest-processing-time-first keeps the suite short); pytest_configure keeps this order.
 LONG_FIRST = ("test_end_to_end.py", "test_crash.py", "test_upgrade_v1.py", "test_upgrade_v2.py",
               "test_report_pages.py", "test_quality.py", "test_appraisal.py",
+              "test_profile_round_trip.py",
               "test_scorecard.py", "test_fairness.py", "test_gaming_does_not_pay_promises.py",
               "test_cli.py", "test_fair_metrics.py", "test_complaint_resolution.py",
               "test_evidence.py", "test_team_center_marts.py", "test_whatif.py",
-              "test_gaming_does_not_pay.py", "test_fuzz.py", "test_hostile_run.py",
+              "test_gaming_does_not_pay.py", "test_fuzz.py", "test_profiles.py",
+              "test_hostile_run.py",
               "test_version1_landing.py", "test_gaming_does_not_pay_cases.py",
               "test_delivery_mistakes.py", "test_days_worked.py", "test_team_scorecard.py",
               "test_gaming_signals.py", "test_restatement.py", "test_ingest.py",
@@ -174,6 +176,7 @@ LONG_FIRST = ("test_end_to_end.py", "test_crash.py", "test_upgrade_v1.py", "test
               "test_identifiers.py", "test_publish.py", "test_agent_metrics.py",
               "test_gaming_plant.py", "test_ingest_batch.py", "test_payroll.py",
               "test_reports.py", "test_contact_rules.py", "test_calibrate.py",
+              "test_vendor_render.py",
               "test_delivery.py")
 
 

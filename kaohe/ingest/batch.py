@@ -39,6 +39,7 @@ from kaohe.ingest.files import (
     check_header,
     normalize_header,
     sniff,
+    transcode_to_utf8,
 )
 from kaohe.ingest.pii import mask_value
 from kaohe.ingest.profile_sql import compile_profile
@@ -111,14 +112,13 @@ class Batch:
             if not isinstance(sha, str) or sha in loaded:
                 continue
             prof = f.profile
+            declared = None if prof is None or prof.encoding == "auto" else prof.encoding
             try:
-                sniffed = sniff(f.path, f.fmt, prof.delimiter if prof else ",")
+                sniffed = sniff(f.path, f.fmt, prof.delimiter if prof else ",", declared)
                 if prof is None:
                     header = sniffed.header
                     check_header(src, header)
                 else:  # a vendor's file: the profile reads it, with nothing to warn about
-                    if prof.encoding == "gb18030":
-                        continue
                     header = (sniffed.header if prof.header
                               else [normalize_header(n) for n in prof.names])
                     _check_vendor_header(header)
@@ -126,7 +126,10 @@ class Batch:
                         continue
             except FileRejected:
                 continue
-            if sniffed.encoding != "utf-8" or sniffed.verdict is not None or sniffed.bom:
+            # a GB18030 file goes in a batch only when its profile declares it (decoded to a copy
+            # as the batch is read: no analysis of its bytes to make)
+            if (sniffed.encoding != (declared or "utf-8") or sniffed.verdict is not None
+                    or sniffed.bom):
                 continue
             loaded.add(sha)  # the same content again in this landing: a duplicate, alone
             key = (f.profile_id, tuple(header), f.fmt)
@@ -150,12 +153,16 @@ class Batch:
     def ingest_batch(self, src: Source, members: list[Member]) -> dict[str, FileResult]:
         """Load the members in one transaction; the results of the files loaded (a file left
         out is for ``ingest_file``). Never raises for a problem with a file."""
+        self._copies: list = []
         try:
             return self._transaction(lambda: self._load_batch(src, members))
         except Exception as exc:  # e.g. a truncated gzip: each file alone says which
             log.debug("%s: %d files read one by one: %s", src.name, len(members),
                       mask_value(str(exc).splitlines()[0][:300] if str(exc) else repr(exc)))
             return {}
+        finally:
+            for copy in self._copies:
+                copy.unlink(missing_ok=True)
 
     def _load_batch(self, src: Source, members: list[Member]) -> dict[str, FileResult]:
         con = self.con
@@ -164,6 +171,12 @@ class Batch:
                                          for m in members))
         paths, header, fmt = [m.f.path for m in members], list(members[0].header), members[0].f.fmt
         prof = members[0].f.profile
+        encoding = "gb18030" if prof is not None and prof.encoding == "gb18030" else "utf-8"
+        if encoding != "utf-8":  # decoded to copies, removed when the batch is done
+            for i, m in enumerate(members):
+                paths[i] = transcode_to_utf8(m.f.path, m.f.fmt, encoding, self.tmp_dir)
+                self._copies.append(paths[i])
+            fmt = "csv"
         if prof is None:  # the contract's own format
             self._profile = None
             raw_types = self._read_csv(src, paths, header, fmt)
@@ -220,10 +233,10 @@ class Batch:
             size, ctime = self._stat(f)
             con.execute(
                 f"insert into audit.file_registry {audit.columns('file_registry')} values "
-                "(?, ?, ?, ?, ?, ?, ?, ?, 'utf-8', ?, ?, ?, 'loaded', null, now()::timestamp, "
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'loaded', null, now()::timestamp, "
                 "null, false, ?, ?)",
                 [fid, f.rel, src.name, f.business_date, f.seq, f.fmt, size, members[i].sha,
-                 read, loaded, rejected, ctime, f.profile_id])
+                 encoding, read, loaded, rejected, ctime, f.profile_id])
             results[f.rel] = FileResult(f.rel, "loaded", read, loaded, rejected, file_id=fid)
         return results
 

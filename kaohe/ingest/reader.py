@@ -120,18 +120,11 @@ class Reader:
         transcoded = None
         encoding = "utf-8"
         try:
-            sniffed = sniff(f.path, f.fmt or "csv", prof.delimiter)
+            declared = None if prof.encoding == "auto" else prof.encoding
+            sniffed = sniff(f.path, f.fmt or "csv", prof.delimiter, declared)
             encoding, verdict = sniffed.encoding, sniffed.verdict
-            if prof.encoding == "gb18030" or (prof.encoding == "auto" and encoding != "utf-8"):
-                encoding = "gb18030"
-            elif prof.encoding == "utf-8":
-                encoding, verdict = "utf-8", None
             if prof.header:
                 header = sniffed.header
-                if encoding == "gb18030" and sniffed.encoding == "utf-8":
-                    header = sniff(transcoded := transcode_to_utf8(
-                        f.path, f.fmt or "csv", encoding, self.tmp_dir), "csv",
-                        prof.delimiter).header
             else:
                 header = [normalize_header(n) for n in prof.names]
             _check_vendor_header(header)

@@ -54,8 +54,11 @@ class Sniffed:
     bom: bool = False
 
 
-def sniff(path: Path, fmt: str, delimiter: str = ",") -> Sniffed:
-    """The header and encoding of a CSV file; raises FileRejected when it cannot be read."""
+def sniff(path: Path, fmt: str, delimiter: str = ",", encoding: str | None = None) -> Sniffed:
+    """The header and encoding of a CSV file; raises FileRejected when it cannot be read.
+    ``encoding``: the encoding the sender declares (a source profile's ``encoding``): taken as
+    it is, the file is not analysed."""
+    forced = encoding
     try:
         with _open_binary(path, fmt) as fh:
             sample = fh.read(SAMPLE_BYTES)
@@ -70,6 +73,8 @@ def sniff(path: Path, fmt: str, delimiter: str = ",") -> Sniffed:
     verdict = None
     if bom:
         encoding, sample = "utf-8", sample[len(UTF8_BOM):]
+    elif forced is not None:
+        encoding = forced
     elif _decodes(sample, "utf-8", complete):
         encoding = "utf-8"  # so far: DuckDB's reader checks the rest
     else:

@@ -118,7 +118,7 @@ def publish(con: duckdb.DuckDBPyConnection, home: Home, full: bool = False,
     # views over its marts
     copy = duckdb.connect(str(tmp))
     try:
-        ensure_intermediate(copy)
+        ensure_intermediate(copy, remember=False)
         ensure_analyst_views(copy)
     finally:
         copy.close()
