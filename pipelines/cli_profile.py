@@ -166,7 +166,8 @@ def add_parser(command) -> None:
     """``kaohe profile check|schema`` (``command`` is build_parser's subcommand factory)."""
     p = command("profile", "source profiles: try one on a vendor's export; its JSON schema",
                 cmd_profile)
-    sub = p.add_subparsers(dest="profile_command", required=True, metavar="{check,schema}")
+    sub = p.add_subparsers(dest="profile_command", required=True, metavar="{check,schema}",
+                           help="check: try a profile on an export; schema: its JSON schema")
     c = sub.add_parser("check", help="read the first rows of an export through a profile and "
                        "show what a run would load and quarantine (no warehouse touched); "
                        "exit 0 all rows map, 1 some would be quarantined, 2 a broken profile")

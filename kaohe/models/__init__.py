@@ -102,17 +102,20 @@ def ensure_intermediate(con: duckdb.DuckDBPyConnection, remember: bool = True) -
 
 def _has_meta(con: duckdb.DuckDBPyConnection) -> bool:
     return bool(con.execute("select count(*) from duckdb_tables() where schema_name = 'audit' "
-                            "and table_name = 'warehouse_meta'").fetchall()[0][0])
+                            "and table_name = 'warehouse_meta' and database_name = "
+                            "current_database()").fetchall()[0][0])
 
 
 def _current(con: duckdb.DuckDBPyConnection, fingerprint: str, n: int) -> bool:
-    """The database holds every intermediate model, created from files with this fingerprint."""
+    """The database holds every intermediate model, created from files with this fingerprint
+    (in this connection's own database: an attached one's do not count)."""
     if not _has_meta(con) or meta_get(con, INTERMEDIATE_KEY) != fingerprint:
         return False
     present = con.execute(
-        "select (select count(*) from duckdb_views() where schema_name = 'intermediate') + "
-        "(select count(distinct function_name) from duckdb_functions() where "
-        "schema_name = 'intermediate' and function_type = 'table_macro')").fetchall()[0][0]
+        "select (select count(*) from duckdb_views() where schema_name = 'intermediate' and "
+        "database_name = current_database()) + (select count(distinct function_name) from "
+        "duckdb_functions() where schema_name = 'intermediate' and function_type = "
+        "'table_macro' and database_name = current_database())").fetchall()[0][0]
     return present == n
 
 
