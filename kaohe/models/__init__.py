@@ -110,8 +110,9 @@ def _current(con: duckdb.DuckDBPyConnection, fingerprint: str, n: int) -> bool:
     if not _has_meta(con) or meta_get(con, INTERMEDIATE_KEY) != fingerprint:
         return False
     present = con.execute(
-        "select (select count(*) from duckdb_views() where schema_name = 'intermediate') + "
-        "(select count(distinct function_name) from duckdb_functions() where "
+        "select (select count(*) from duckdb_views() where database_name = current_database() "
+        "and schema_name = 'intermediate') + (select count(distinct function_name) from "
+        "duckdb_functions() where database_name = current_database() and "
         "schema_name = 'intermediate' and function_type = 'table_macro')").fetchall()[0][0]
     return present == n
 
