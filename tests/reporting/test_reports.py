@@ -236,9 +236,10 @@ def test_a_month_built_before_the_parts_says_what_its_figures_say():
 
 
 def _dimension_rows(html: str) -> dict[str, str]:
-    """Dimension label -> the weight the card shows beside it."""
+    """Dimension label -> the weight the card shows beside it (7.2: the dimension's header spans
+    the rule, its value, the peers' median and percentile, floor and target)."""
     return {label.strip(): w for label, w in re.findall(
-        r'<th colspan="4">([^<]+)(?:<span[^>]*>[^<]*</span>)?</th><th class="n">([^<]+)</th>',
+        r'<th colspan="6">([^<]+)(?:<span[^>]*>[^<]*</span>)?</th><th class="n">([^<]+)</th>',
         html)}
 
 
