@@ -359,6 +359,11 @@ class FairnessConfig(_Model):
         "restructurings completed, cases reached) shrunk toward what is expected of a similar "
         "book, by empirical Bayes (kaohe/scoring/shrinkage.py); the card shows its 90% "
         "interval. false: score the raw rate (5.0).")
+    peer_k: Int = Field(default=15, ge=1, description="Agents like you (marts.agent_peer_"
+                        "comparisons): each appraised agent is compared with this many others "
+                        "of the closest portfolio (docs/scorecard.md \"Agents like you\").")
+    min_peers: Int = Field(default=8, ge=1, description="With fewer peers than this having a "
+                           "value of a measure, the card shows no percentile for it.")
 
 
 class ConfigFile(_Model):

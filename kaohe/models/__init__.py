@@ -170,6 +170,8 @@ def metric_params(cfg: Config, month: str | date) -> dict:
                         "weight": float(r.weight)} for r in cfg.team_scorecard.rules],
         "grade_bands": [{"grade": g, "band": b} for g, b in cfg.scorecard.grades.items()],
         "fairness_warn_above": cfg.fairness.warn_above,
+        "peer_k": cfg.fairness.peer_k,
+        "min_peers": cfg.fairness.min_peers,
         # version 3: the legal contact rules
         "answered_cap": cfg.contact_rules.answered_per_debtor_day,
         "unanswered_cap": cfg.contact_rules.unanswered_per_number_day,

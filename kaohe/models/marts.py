@@ -97,6 +97,7 @@ MARTS: dict[str, Mart] = {m.name: m for m in (
     _sql_mart("center_month_summary"),
     Mart("agent_month_scorecard", scorecard.build_scorecard,
          (sql_path("scorecard", "scoring_inputs"),)),
+    _sql_mart("agent_peer_comparisons"),
     _sql_mart("agent_month_pay", after_build=_restated),
     _sql_mart("promotion_candidates"),
     _sql_mart("conduct_alerts"),

@@ -33,6 +33,7 @@ class MonthData:
     agreement: pl.DataFrame | None = None
     roll_rates: pl.DataFrame | None = None
     rehabilitation: pl.DataFrame | None = None
+    peers: pl.DataFrame | None = None
 
 
 def report_sql(name: str) -> str:
@@ -76,4 +77,14 @@ def load_month(con: duckdb.DuckDBPyConnection, month: str) -> MonthData:
         roll_rates=_df(con, "select * from marts.roll_rates where month = $start "
                             "order by scope, team_id, opening_rank, closing_rank", start=start),
         rehabilitation=_df(con, report_sql("rehabilitation_summary"), start=start),
+        peers=_peers(con, start),
     )
+
+
+def _peers(con: duckdb.DuckDBPyConnection, start) -> pl.DataFrame | None:
+    """Agents like you (marts.agent_peer_comparisons); None in a warehouse without the mart."""
+    if not con.execute("select count(*) from duckdb_tables() where database_name = "
+                       "current_database() and schema_name = 'marts' "
+                       "and table_name = 'agent_peer_comparisons'").fetchall()[0][0]:
+        return None
+    return _df(con, report_sql("peer_comparisons"), start=start)

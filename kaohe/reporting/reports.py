@@ -173,8 +173,13 @@ def render_month(con: duckdb.DuckDBPyConnection, reports_dir: Path, month: str,
     spans = intervals(data.cards) if known and cfg.fairness.shrink_small_samples else {}
     scored = {r.metric for r in sc.rules if r.weight > 0 or r.high_risk_weight > 0}
     spans = {a: {k: v for k, v in s.items() if k in scored} for a, s in spans.items()}
+    # agents like you: the card's comparison in place of the centre rank, per agent and measure
+    like_you: dict[str, dict[str, dict]] = {}
+    for r in (data.peers.to_dicts() if data.peers is not None else []):
+        like_you.setdefault(r["agent_id"], {})[f"{r['dimension']}.{r['measure']}"] = r
     for card in cards:
         card["alerts"] = own_alerts.get(card["agent_id"], [])
+        card["peers"] = like_you.get(card["agent_id"], {})
         card["next_steps"] = steps.get(card["agent_id"])
         card["intervals"] = spans.get(card["agent_id"], {})
         card["rule_weights"], card["no_data"] = _rule_weights(card, sc.rules if known else [])

@@ -2,7 +2,9 @@
 -- as of the month's end (names, team, e-mails). Bound: $start, $end (the month).
 -- The explanations are read as their parts (codes, numbers, thresholds), which
 -- kaohe/reporting/explanations.py words; the marts' English sentences are never shown.
-select s.* exclude (target_explanation, veto_reason), m.* exclude (agent_id, month, team_id, level, veto, config_version),
+-- The centre rank is not the agent's to see (7.2: "agents like you", sql/reports/
+-- peer_comparisons.sql, in its place); it stays in the marts, the team and centre pages.
+select s.* exclude (target_explanation, veto_reason, center_rank, center_percentile), m.* exclude (agent_id, month, team_id, level, veto, config_version),
     p.base_salary, p.target_pay, p.variable_target, p.payout_factor, p.variable_earned,
     p.paid_now, p.deferred, p.forfeited, p.ytd_deferred_pool,
     -- the promotion progress in parts (the page words them, never the mart's reason)

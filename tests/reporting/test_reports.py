@@ -75,6 +75,23 @@ def test_numbers_on_the_card_equal_the_marts(home, published):
             assert f">{count:,}<" in html, agent_id
 
 
+def test_the_card_shows_agents_like_you_in_place_of_the_centre_rank(home, published):
+    # 7.2 (issue 33): the card used to show the centre rank and percentile; a rank against the
+    # whole centre is not the agent's to see (docs/scorecard.md "Agents like you"): the card
+    # shows the percentile among the agents of the most similar portfolio instead. The team rank
+    # stays (test_numbers_on_the_card_equal_the_marts), and the centre rank stays in the marts.
+    t = texts("zh")
+    rows = published.sql(
+        "select agent_id, percentile, peers, peer_median from marts.agent_peer_comparisons "
+        f"where month = '{MONTH}-01' and measure = 'composite'").fetchall()
+    assert rows
+    for agent_id, percentile, peers, median in rows:
+        html = (out(home) / "agents" / f"{agent_id}.html").read_text()
+        assert "中心排名" not in html and t["like_you"] in html, agent_id
+        assert f">{percentile:.0f}%<" in html, agent_id
+        assert t["like_you_composite"].format(n=peers, median=f"{median:,.1f}") in html
+
+
 def test_reports_are_self_contained_with_no_external_url(home):
     pages = list(out(home).rglob("*.html"))
     assert len(pages) > 10
@@ -219,9 +236,10 @@ def test_a_month_built_before_the_parts_says_what_its_figures_say():
 
 
 def _dimension_rows(html: str) -> dict[str, str]:
-    """Dimension label -> the weight the card shows beside it."""
+    """Dimension label -> the weight the card shows beside it (7.2: the dimension's header spans
+    the rule, its value, the peers' median and percentile, floor and target)."""
     return {label.strip(): w for label, w in re.findall(
-        r'<th colspan="4">([^<]+)(?:<span[^>]*>[^<]*</span>)?</th><th class="n">([^<]+)</th>',
+        r'<th colspan="6">([^<]+)(?:<span[^>]*>[^<]*</span>)?</th><th class="n">([^<]+)</th>',
         html)}
 
 
