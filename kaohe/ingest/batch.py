@@ -37,13 +37,13 @@ from kaohe.ingest.files import (
     FileResult,
     LandedFile,
     check_header,
+    check_names,
     normalize_header,
     sniff,
     transcode_to_utf8,
 )
 from kaohe.ingest.pii import mask_value
 from kaohe.ingest.profile_sql import compile_profile
-from kaohe.ingest.reader import _check_vendor_header
 from kaohe.ingest.rules import DateWindow, FileWindows
 from kaohe.ingest.store import MIN_RECORDS_FOR_SHARE, Lineage
 from kaohe.warehouse import audit_tables as audit
@@ -121,7 +121,7 @@ class Batch:
                 else:  # a vendor's file: the profile reads it, with nothing to warn about
                     header = (sniffed.header if prof.header
                               else [normalize_header(n) for n in prof.names])
-                    _check_vendor_header(header)
+                    check_names(header)
                     if compile_profile(prof, header).warnings:
                         continue
             except FileRejected:

@@ -27,6 +27,7 @@ from kaohe.ingest.sniffing import (
     _decodes,
     analyse_encoding,
     check_header,
+    check_names,
     normalize_header,
     sniff,
     sniff_csv,
@@ -36,8 +37,8 @@ from kaohe.ingest.sniffing import (
 __all__ = [
     "SAMPLE_BYTES", "UTF8_BOM", "FileRejected", "FileResult", "LandedFile", "Sniffed",
     "SourceResult", "_decodes", "_file_stat", "_os_error", "_try_hash", "analyse_encoding",
-    "check_header", "discover", "normalize_header", "open_regular", "sha256_file", "sniff",
-    "sniff_csv", "transcode_to_utf8",
+    "check_header", "check_names", "discover", "normalize_header", "open_regular",
+    "sha256_file", "sniff", "sniff_csv", "transcode_to_utf8",
 ]
 
 

@@ -14,6 +14,7 @@ from kaohe.ingest.files import (
     LandedFile,
     analyse_encoding,
     check_header,
+    check_names,
     normalize_header,
     sniff,
     transcode_to_utf8,
@@ -30,15 +31,6 @@ from kaohe.ingest.rules import (
     typed_expr,
 )
 from kaohe.warehouse import literal, quote
-
-
-def _check_vendor_header(header: list[str]) -> None:
-    """A vendor's header: every column named once (what the profile maps is checked by it)."""
-    if any(h == "" for h in header):
-        raise FileRejected("missing_column", "the header has an empty column name")
-    dupes = sorted({h for h in header if header.count(h) > 1})
-    if dupes:
-        raise FileRejected("missing_column", f"duplicate column(s) in header: {', '.join(dupes)}")
 
 
 class Reader:
@@ -127,14 +119,12 @@ class Reader:
                 header = sniffed.header
             else:
                 header = [normalize_header(n) for n in prof.names]
-            _check_vendor_header(header)
+            check_names(header)
             self._profile = compiled = compile_profile(prof, header)
             self._warnings.extend(compiled.warnings)
             path, fmt = f.path, f.fmt
             if encoding != "utf-8":
-                if transcoded is None:
-                    transcoded = transcode_to_utf8(f.path, f.fmt or "csv", encoding,
-                                                   self.tmp_dir)
+                transcoded = transcode_to_utf8(f.path, f.fmt or "csv", encoding, self.tmp_dir)
                 path, fmt = transcoded, "csv"
             raw_types = self._read_vendor_csv(compiled, path, fmt)
             self._materialize(src, raw_types)

@@ -122,12 +122,17 @@ def normalize_header(name: str) -> str:
     return unicodedata.normalize("NFKC", name).translate(_INVISIBLE).strip().lower()
 
 
-def check_header(src: Source, header: list[str]) -> None:
+def check_names(header: list[str]) -> None:
+    """Every column named, once (a contract file's header, or a vendor's under a profile)."""
     if any(h == "" for h in header):
         raise FileRejected("missing_column", "the header has an empty column name")
     dupes = sorted({h for h in header if header.count(h) > 1})
     if dupes:
         raise FileRejected("missing_column", f"duplicate column(s) in header: {', '.join(dupes)}")
+
+
+def check_header(src: Source, header: list[str]) -> None:
+    check_names(header)
     reserved = sorted(set(header) & (set(LINEAGE_COLUMNS) | (
         {"snapshot_date"} if src.kind == "snapshot" else set())))
     if reserved:  # an extra column is kept in raw, next to the lineage columns of the same name

@@ -28,12 +28,8 @@ cards as (
 ),
 
 book as (
-    select agent_id,
-        sum(term * held_share)::double as exposure,
-        coalesce(sum(term * held_share) filter (where bucket = 'M6+')
-                 / nullif(sum(term * held_share), 0), 0)::double as m6plus_share
-    from intermediate.assignment_terms($month_start::date, $month_end::date)
-    group by all
+    select agent_id, exposure, coalesce(m6plus_share, 0) as m6plus_share
+    from intermediate.agent_book($month_start::date, $month_end::date)
 ),
 
 features as (

@@ -47,12 +47,9 @@ def cards(tmp_path_factory) -> pl.DataFrame:
             from marts.agent_month_scorecard
             where month = date '{MONTH}-01' and composite is not null and not veto""").pl()
         m6 = con.sql(f"""
-            select agent_id,
-                   coalesce(sum(term * held_share) filter (where bucket = 'M6+'), 0)
-                       / sum(term * held_share) as m6plus_share
-            from intermediate.assignment_terms(date '{MONTH}-01', date '{MONTH}-01'
-                                               + interval 1 month)
-            group by all having sum(term * held_share) > 0""").pl()
+            select agent_id, coalesce(m6plus_share, 0) as m6plus_share
+            from intermediate.agent_book(date '{MONTH}-01', date '{MONTH}-01' + interval 1 month)
+            where exposure > 0""").pl()
         # every agent with exposure, appraised or not: the centre the coefficient is centred on
         centre_mean = con.execute(f"""
             select sum(m.amount_due_exposure * s.difficulty_coefficient)

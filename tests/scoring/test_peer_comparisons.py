@@ -45,12 +45,11 @@ def months(sample_build) -> pl.DataFrame:
         frame = con.sql("""
             with m6 as (
                 select s.agent_id, s.month,
-                       coalesce(sum(t.term * t.held_share) filter (where t.bucket = 'M6+'), 0)
-                           / nullif(sum(t.term * t.held_share), 0) as m6plus_share
+                       case when b.exposure > 0 then coalesce(b.m6plus_share, 0) end
+                           as m6plus_share
                 from marts.agent_month_scorecard s,
-                     intermediate.assignment_terms(s.month, (s.month + interval 1 month)::date) t
-                where t.agent_id = s.agent_id
-                group by all)
+                     intermediate.agent_book(s.month, (s.month + interval 1 month)::date) b
+                where b.agent_id = s.agent_id)
             select s.agent_id, s.month, s.composite, avg(p.percentile) as mean_peer_percentile,
                    count(p.percentile) as measures, any_value(m6.m6plus_share) as m6plus_share
             from marts.agent_month_scorecard s

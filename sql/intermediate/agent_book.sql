@@ -1,0 +1,12 @@
+-- intermediate.agent_book(month_start, month_end): each agent's book of the month, from
+-- intermediate.assignment_terms: the exposure held (amount due x the share of the month held,
+-- as marts.agent_month_metrics.amount_due_exposure) and its M6+ share. The portfolio measure
+-- agents like you are matched on, and the fairness checks (tests, benchmarks) read.
+
+select
+    agent_id,
+    sum(term * held_share)::double as exposure,
+    (sum(term * held_share) filter (where bucket = 'M6+')
+        / nullif(sum(term * held_share), 0))::double as m6plus_share
+from intermediate.assignment_terms(month_start::date, month_end::date)
+group by agent_id
