@@ -79,17 +79,24 @@ def build_baseline(sample_build: dict, root: Path) -> dict:
 
 
 def _rank_among(peers: dict, agent: str, fig: dict) -> int:
-    """The agent's centre rank, summed over the months, among the other agents' baseline
-    composites: only the agent's own composite moves it. (A planted behaviour also moves
-    centre-wide figures, such as the pooled rate small samples are shrunk toward, by hundredths:
-    a near-tie between two others can then flip and lift the agent a place without anything the
-    agent did paying.) Not appraised: one past the last."""
-    total = 0
+    """The agent's centre rank over the months concerned: the place of the agent's composite
+    summed over the months among the other agents' baseline sums (a month an agent is not
+    appraised adds nothing), so only the agent's own composites move it. (A planted behaviour
+    also moves centre-wide figures, such as the pooled rate small samples are shrunk toward, by
+    hundredths: a near-tie between two others can then flip and lift the agent a place without
+    anything the agent did paying.) Summed composites, not summed monthly places (8.0): a place
+    is coarse where the composites are sparse, so moving collections from one month into the
+    next cost an agent 1.7 points and no place in August (5th, far from the 6th) and bought 0.35
+    point and a place in September (15th, among close neighbours): summed places called that a
+    gain, while the agent lost a grade and 347 yuan of pay."""
+    others: dict[str, float] = {}
     for m in fig["months"]:
-        others = [c for a, c in peers.get(m["month"], {}).items() if a != agent]
-        total += (len(others) + 2 if m["composite"] is None or m["grade"] in ("NA", "VETO")
-                  else 1 + sum(c > m["composite"] for c in others))
-    return total
+        for a, c in peers.get(m["month"], {}).items():
+            if a != agent:
+                others[a] = others.get(a, 0.0) + (c or 0.0)
+    mine = sum(m["composite"] or 0.0 for m in fig["months"]
+               if m["grade"] not in ("NA", "VETO"))
+    return 1 + sum(total > mine for total in others.values())
 
 
 def _figures(con: duckdb.DuckDBPyConnection, agents: list[str]) -> dict[str, dict]:

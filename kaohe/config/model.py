@@ -255,10 +255,10 @@ class ExpertiseSection(_Model):
     restructuring_min_completed: Int = Field(ge=0)
 
 
-# What a rule of the team manager's appraisal (team_scorecard) may score: the columns of
-# marts.team_month_scorecard that measure the team's month.
+# What a team manager's rule (team_scorecard) may score: marts.team_month_scorecard's measures.
 TEAM_MEASURES = ("recovery_vs_target", "conduct_alerts_per_agent",
                  "skill_risk_mismatches_per_agent", "open_tickets_past_sla_per_agent",
+                 "skill_risk_mismatches_per_100_cases", "open_tickets_past_sla_per_100_cases",
                  "mandatory_pass_rate", "complaints_resolved_on_time_share")
 
 
@@ -287,10 +287,10 @@ class TeamScorecardConfig(_Model):
     rules; grades from the same bands as the agents' (scorecard.grades)."""
     rules: list[TeamRuleSection] = Field(
         min_length=1, default_factory=lambda: [
-            _team_rule("recovery_vs_target", 0.5, 0.95, "higher", 0.35),
+            _team_rule("recovery_vs_target", 0.5, 1.0, "higher", 0.35),
             _team_rule("conduct_alerts_per_agent", 1.0, 0.0, "lower", 0.15),
-            _team_rule("skill_risk_mismatches_per_agent", 4.0, 0.0, "lower", 0.15),
-            _team_rule("open_tickets_past_sla_per_agent", 2.5, 0.0, "lower", 0.10),
+            _team_rule("skill_risk_mismatches_per_100_cases", 3.0, 0.0, "lower", 0.15),
+            _team_rule("open_tickets_past_sla_per_100_cases", 2.0, 0.0, "lower", 0.10),
             _team_rule("mandatory_pass_rate", 0.8, 1.0, "higher", 0.10),
             _team_rule("complaints_resolved_on_time_share", 0.0, 1.0, "higher", 0.15),
         ])
@@ -364,6 +364,9 @@ class FairnessConfig(_Model):
                         "of the closest portfolio (docs/scorecard.md \"Agents like you\").")
     min_peers: Int = Field(default=8, ge=1, description="With fewer peers than this having a "
                            "value of a measure, the card shows no percentile for it.")
+    reach_load_bands: Int = Field(default=5, ge=1, le=50, description="expected_case_reach_"
+                                  "rate per bucket among agents of a similar case load: this many "
+                                  "equal groups by cases held (1: per bucket only).")
 
 
 class ConfigFile(_Model):

@@ -56,7 +56,8 @@ PINNED = {"mandatory_pass_rate"}  # config/regulatory_rules.yaml, rule mandatory
 # (conduct, like the compliance rules), the mandatory pass rate (pinned) and complaints resolved
 # on time (the regulator's deadline: the points are the share itself)
 TEAM_FITTED = ("recovery_vs_target", "skill_risk_mismatches_per_agent",
-               "open_tickets_past_sla_per_agent")
+               "open_tickets_past_sla_per_agent", "skill_risk_mismatches_per_100_cases",
+               "open_tickets_past_sla_per_100_cases")
 MIN_TEAM_MONTHS = 6
 
 

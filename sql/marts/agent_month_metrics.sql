@@ -46,7 +46,8 @@ commitments as materialized (
 ),
 
 reach as materialized (
-    select * from intermediate.agent_reach($month_start::date, $month_end::date, $effective_min_s)
+    select * from intermediate.agent_reach($month_start::date, $month_end::date, $effective_min_s,
+                                           $reach_load_bands)
 ),
 
 conduct as materialized (

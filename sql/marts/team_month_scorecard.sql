@@ -5,6 +5,10 @@
 -- data drops out and its weight is spread over the others), 2 decimals; the grade comes from the
 -- agents' bands ($grade_bands = scorecard.grades: the best band the composite reaches, D below
 -- them all, NA when no rule has data).
+-- Version 8.0: the counts that grow with the size of the book (skill-risk mismatches, tickets
+-- past SLA) are also given per 100 cases the team held in the month (cases_assigned), so a rule
+-- means the same for a team of 100-case agents and one of 330-case agents; the shipped rules
+-- score those. The per-agent columns stay for configurations that name them.
 
 with
 
@@ -46,9 +50,13 @@ measures as (
         t.skill_risk_mismatches,
         (t.skill_risk_mismatches / nullif(t.agents, 0))::double
             as skill_risk_mismatches_per_agent,
+        (100.0 * t.skill_risk_mismatches / nullif(t.cases_assigned, 0))::double
+            as skill_risk_mismatches_per_100_cases,
         t.open_tickets_past_sla,
         (t.open_tickets_past_sla / nullif(t.agents, 0))::double
             as open_tickets_past_sla_per_agent,
+        (100.0 * t.open_tickets_past_sla / nullif(t.cases_assigned, 0))::double
+            as open_tickets_past_sla_per_100_cases,
         t.mandatory_pass_rate,
         t.complaints_resolved_on_time_share
     from teams t
@@ -75,6 +83,8 @@ valued as (
             when 'conduct_alerts_per_agent' then m.conduct_alerts_per_agent
             when 'skill_risk_mismatches_per_agent' then m.skill_risk_mismatches_per_agent
             when 'open_tickets_past_sla_per_agent' then m.open_tickets_past_sla_per_agent
+            when 'skill_risk_mismatches_per_100_cases' then m.skill_risk_mismatches_per_100_cases
+            when 'open_tickets_past_sla_per_100_cases' then m.open_tickets_past_sla_per_100_cases
             when 'mandatory_pass_rate' then m.mandatory_pass_rate
             when 'complaints_resolved_on_time_share' then m.complaints_resolved_on_time_share
         end as value
@@ -111,6 +121,10 @@ composite as (
             as skill_risk_mismatches_per_agent_points,
         max(points) filter (where measure = 'open_tickets_past_sla_per_agent')
             as open_tickets_past_sla_per_agent_points,
+        max(points) filter (where measure = 'skill_risk_mismatches_per_100_cases')
+            as skill_risk_mismatches_per_100_cases_points,
+        max(points) filter (where measure = 'open_tickets_past_sla_per_100_cases')
+            as open_tickets_past_sla_per_100_cases_points,
         max(points) filter (where measure = 'mandatory_pass_rate') as mandatory_pass_rate_points,
         max(points) filter (where measure = 'complaints_resolved_on_time_share')
             as complaints_resolved_on_time_share_points
@@ -145,9 +159,13 @@ final as (
         m.skill_risk_mismatches,
         m.skill_risk_mismatches_per_agent,
         c.skill_risk_mismatches_per_agent_points,
+        m.skill_risk_mismatches_per_100_cases,
+        c.skill_risk_mismatches_per_100_cases_points,
         m.open_tickets_past_sla,
         m.open_tickets_past_sla_per_agent,
         c.open_tickets_past_sla_per_agent_points,
+        m.open_tickets_past_sla_per_100_cases,
+        c.open_tickets_past_sla_per_100_cases_points,
         m.mandatory_pass_rate,
         c.mandatory_pass_rate_points,
         m.complaints_resolved_on_time_share,

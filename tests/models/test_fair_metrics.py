@@ -5,6 +5,7 @@ counting each case once. August 2026: M = [2026-08-01, 2026-09-01), 31 days."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -327,3 +328,45 @@ def test_conduct_alerts_fire_above_the_threshold_and_escalate_in_consecutive_mon
         ("2026-07", "H", "contact_rule_breach_rate", 0.625, 0.02, "medium", 1),
         ("2026-08", "H", "contact_rule_breach_rate", 0.625, 0.02, "high", 2),
     ]
+
+
+# contact against what the book allows, by case load (8.0) ---------------------------------------
+
+def _light_and_heavy_books(con):
+    """20 agents holding M1 cases all month: L01-L10 two cases each and reach both, H01-H10 four
+    each and reach two (a larger book is dialled less per case)."""
+    agents = [f"L{i:02d}" for i in range(1, 11)] + [f"H{i:02d}" for i in range(1, 11)]
+    insert(con, "agents", [agent(a, "2026-07-01", level="L2") for a in agents])
+    cases, held, calls = [], [], []
+    for a in agents:
+        n = 2 if a[0] == "L" else 4
+        for j in range(n):
+            cid = f"C{a}{j}"
+            cases.append(case(cid, f"D{a}{j}"))
+            held.append(assignment(f"S{a}{j}", cid, a, "2026-07-01 00:00:00"))
+            if j < 2:  # the first two of each book reached with an effective call
+                calls.append(call(f"K{a}{j}", a, cid, "2026-08-05 10:00:00", "connected_debtor",
+                                  120))
+    insert(con, "cases", cases)
+    insert(con, "assignments", held)
+    insert(con, "calls", calls)
+
+
+def test_expected_reach_is_the_centres_rate_among_agents_of_a_similar_case_load(con):
+    _light_and_heavy_books(con)
+    rows = build(con)
+    # two bands of ten agents (at least 10 a band, so 2 of the 5 configured): the light books'
+    # M1 cases are reached at 1.0 among light books, the heavy ones' at 0.5 among heavy books
+    assert CFG.fairness.reach_load_bands == 5
+    assert {(r["expected_case_reach_rate"], r["case_reach_vs_expected"])
+            for r in rows.values()} == {(1.0, 1.0), (0.5, 1.0)}
+    assert rows["H01"]["expected_case_reach_rate"] == 0.5
+
+
+def test_one_load_band_expects_the_bucket_rate_of_the_whole_centre(con):
+    _light_and_heavy_books(con)
+    one = replace(CFG, fairness=CFG.fairness.model_copy(update={"reach_load_bands": 1}))
+    rows = build(con, cfg=one)
+    # 40 of 60 cases reached: the light books 1.5 times, the heavy ones 0.75 times the expected
+    assert rows["L01"]["case_reach_vs_expected"] == pytest.approx(1.5)
+    assert rows["H01"]["case_reach_vs_expected"] == pytest.approx(0.75)

@@ -90,8 +90,8 @@ def test_the_written_file_differs_from_the_original_only_in_the_changed_values(p
     # regulator's deadline
     team = yaml.safe_load("\n".join(written))["team_scorecard"]["rules"]
     fitted = {team[p[2]]["measure"] for p in moved if p[:2] == ("team_scorecard", "rules")}
-    assert fitted and fitted <= {"recovery_vs_target", "skill_risk_mismatches_per_agent",
-                                 "open_tickets_past_sla_per_agent"}, fitted
+    assert fitted and fitted <= {"recovery_vs_target", "skill_risk_mismatches_per_100_cases",
+                                 "open_tickets_past_sla_per_100_cases"}, fitted
 
 
 def test_the_proposal_lands_on_the_target_distribution_and_pays_no_harasser(

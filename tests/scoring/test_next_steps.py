@@ -106,7 +106,8 @@ def test_the_team_report_explains_the_managers_points_like_the_card():
 
     rules = {r.measure: r.weight for r in CFG.team_scorecard.rules}
     points = {"recovery_vs_target": 62.22, "conduct_alerts_per_agent": 60.0,
-              "skill_risk_mismatches_per_agent": 82.5, "open_tickets_past_sla_per_agent": 68.0,
+              "skill_risk_mismatches_per_100_cases": 82.5,
+              "open_tickets_past_sla_per_100_cases": 68.0,
               "mandatory_pass_rate": 47.5, "complaints_resolved_on_time_share": None}
     composite = round(sum(rules[m] * p for m, p in points.items() if p is not None)
                       / sum(rules[m] for m, p in points.items() if p is not None), 2)

@@ -149,11 +149,39 @@ def test_grades_follow_the_agents_bands(con):
     assert {t: c["grade"] for t, c in scorecards(con, higher).items()} == {"T1": "D", "T2": "S"}
 
 
+def test_counts_that_grow_with_the_book_are_scored_per_100_cases(tmp_path):
+    """8.0: skill-risk mismatches and tickets past SLA per 100 cases the team held
+    (team_month_metrics.cases_assigned) beside the per-agent columns: a team of large books is
+    not marked down for its size."""
+    con = warehouse(tmp_path / "w.duckdb")
+    high = CFG.metrics.high_risk_score
+    insert(con, "agents", [agent("A", "2026-07-01", team_id="T1", level="L1"),
+                           agent("B", "2026-07-01", team_id="T1", level="L3")])
+    # four cases assigned in August; C1 and C2 high-risk, C1 to the L1 trainee: one mismatch
+    insert(con, "cases", [dict(case(f"C{i}", f"D{i}"), risk_score=high if i <= 2 else 100)
+                          for i in range(1, 5)])
+    insert(con, "assignments", [assignment(f"S{i}", f"C{i}", "A" if i % 2 else "B",
+                                           "2026-08-03 09:00:00") for i in range(1, 5)])
+    rules = [{"measure": "skill_risk_mismatches_per_100_cases", "floor": 50.0, "target": 0.0,
+              "direction": "lower", "weight": 1.0},
+             {"measure": "open_tickets_past_sla_per_100_cases", "floor": 2.0, "target": 0.0,
+              "direction": "lower", "weight": 0.0}]
+    t1 = scorecards(con, config(rules))["T1"]
+    con.close()
+    assert (t1["skill_risk_mismatches"], t1["skill_risk_mismatches_per_agent"]) == (1, 0.5)
+    # 1 of the team's 4 cases: 25 per 100 cases, half way from the floor of 50 to 0
+    assert (t1["skill_risk_mismatches_per_100_cases"],
+            t1["skill_risk_mismatches_per_100_cases_points"]) == (25.0, 50.0)
+    assert (t1["open_tickets_past_sla_per_100_cases"],
+            t1["open_tickets_past_sla_per_100_cases_points"]) == (0.0, 100.0)
+    assert (t1["composite"], t1["missing_measures"]) == (50.0, [])
+
+
 def test_the_shipped_configuration_scores_every_team_measure_with_a_weight():
     shipped = {r.measure: r for r in load_config().team_scorecard.rules}
     assert set(shipped) == {
-        "recovery_vs_target", "conduct_alerts_per_agent", "skill_risk_mismatches_per_agent",
-        "open_tickets_past_sla_per_agent", "mandatory_pass_rate",
+        "recovery_vs_target", "conduct_alerts_per_agent", "skill_risk_mismatches_per_100_cases",
+        "open_tickets_past_sla_per_100_cases", "mandatory_pass_rate",
         "complaints_resolved_on_time_share"}
     assert sum(r.weight for r in shipped.values()) == pytest.approx(1.0)
     # the section is optional: its defaults are the shipped rules

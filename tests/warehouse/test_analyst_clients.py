@@ -61,7 +61,8 @@ def analyst_queries(con: duckdb.DuckDBPyConnection) -> list[str]:
             "qa_labels": "['threat', 'abuse', 'insult']", "qa_threshold": "0.8",
             "sla_hours": "[{'ticket_type': 'fee_waiver', 'hours': 24}]",
             "answered_cap": "3", "unanswered_cap": "6", "legal_start": "'08:00:00'",
-            "legal_end": "'22:00:00'", "commit_min_s": "20", "commit_min_share": "0.03"}
+            "legal_end": "'22:00:00'", "commit_min_s": "20", "commit_min_share": "0.03",
+            "load_bands": "5"}
     for schema, name, params in con.execute(
             "select schema_name, function_name, parameters from duckdb_functions() where "
             "database_name = current_database() and function_type = 'table_macro' and "
