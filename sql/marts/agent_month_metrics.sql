@@ -46,8 +46,7 @@ commitments as materialized (
 ),
 
 reach as materialized (
-    select * from intermediate.agent_reach($month_start::date, $month_end::date, $effective_min_s,
-                                           $reach_load_bands)
+    select * from intermediate.agent_reach($month_start, $month_end, $effective_min_s, $reach_load_bands)
 ),
 
 conduct as materialized (
