@@ -117,7 +117,8 @@ def one_seed(seed: int, work: Path) -> dict:
     noise_on = noise(published, skill, True, work)
     noise_off = noise(published, skill, False, work)
     return {
-        "seed": seed, "scale": json.loads((work / "built.json").read_text())["scale"],
+        "seed": seed,
+        "scale": json.loads((work / "built.json").read_text()).get("scale", "small"),
         "agent_months": cards.height,
         "noise_shrunk": noise_on, "noise_raw": noise_off,
         "composite": {"latent_skill": spearman(cards, "composite", "latent_skill"),
