@@ -106,9 +106,10 @@ def show(found: dict) -> None:
     from rich.table import Table
 
     con = Console(highlight=False)
+    # one line whatever the path's length (a wrapped line cannot be searched for)
     con.print(f"[bold]{found['profile']}[/bold] on {escape(found['file'])}: "
               f"{found['read']:,} record(s) read, {found['loaded']:,} would load, "
-              f"{found['rejected']:,} would be set aside")
+              f"{found['rejected']:,} would be set aside", soft_wrap=True)
     if found["status"] != "loaded":
         con.print(f"[red]the whole file would be quarantined: {escape(found['message'])}[/red]")
     for note in found["notes"]:

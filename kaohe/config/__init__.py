@@ -29,6 +29,7 @@ import yaml
 from pydantic import ValidationError
 
 from kaohe.config.model import (
+    AppealsConfig,
     ComplianceConfig,
     ConductGateConfig,
     ConfigFile,
@@ -100,6 +101,7 @@ class Config:
     contact_rules: ContactRulesConfig = field(default_factory=ContactRulesConfig)
     conduct_gate: ConductGateConfig = field(default_factory=ConductGateConfig)
     gaming: GamingConfig = field(default_factory=GamingConfig)
+    appeals: AppealsConfig = field(default_factory=AppealsConfig)
 
     @property
     def config_version(self) -> str:
@@ -277,6 +279,7 @@ def _runtime(f: ConfigFile, path: Path, text: str, data: dict[str, Any]) -> Conf
         contact_rules=f.contact_rules,
         conduct_gate=f.conduct_gate,
         gaming=f.gaming,
+        appeals=f.appeals,
     )
 
 

@@ -4,6 +4,7 @@ base model (unknown keys are errors, values frozen) and the keyed-mapping helper
 from __future__ import annotations
 
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, create_model, model_validator
 
@@ -57,3 +58,17 @@ def _percentages_sum_to_100(self: BaseModel) -> BaseModel:
     if abs(sum(_as_dict(self).values()) - 100) > 1e-6:
         raise ValueError("percentages must sum to 100")
     return self
+
+
+def _version(value: Any) -> Any:
+    # an unquoted `version: 2026.1` is a YAML number: keep its text
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
+def _zone(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a time zone (like Asia/Shanghai)") from None
+    return value

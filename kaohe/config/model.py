@@ -6,7 +6,6 @@ the values of kaohe.config.types; the sections added later are read as these mod
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BeforeValidator,
@@ -27,12 +26,15 @@ from kaohe.config.base import (  # noqa: F401  (re-exported)
     _keyed,
     _Model,
     _percentages_sum_to_100,
+    _version,
     _weights_sum_to_1,
+    _zone,
 )
 from kaohe.config.gaming import GamingConfig  # noqa: F401  (re-exported)
 from kaohe.config.operations import (  # noqa: F401  (re-exported)
     DEFAULT_STORAGE_VERSION,
     STORAGE_VERSIONS,
+    AppealsConfig,
     ComplianceConfig,
     DeliveryConfig,
     IngestConfig,
@@ -307,20 +309,6 @@ class TeamScorecardConfig(_Model):
         return rules
 
 
-def _version(value: Any) -> Any:
-    # an unquoted `version: 2026.1` is a YAML number: keep its text
-    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
-
-
-def _zone(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{value!r} is not a time zone (like Asia/Shanghai)") from None
-    return value
-
-
 class ContactRulesConfig(_Model):
     """``contact_rules`` (version 3): the legal contact limits the appraisal judges conduct by
     (config/regulatory_rules.yaml cites each source). Stricter values are a house policy; looser
@@ -395,6 +383,7 @@ class ConfigFile(_Model):
     compliance: ComplianceConfig = Field(default_factory=ComplianceConfig)
     team_scorecard: TeamScorecardConfig = Field(default_factory=TeamScorecardConfig)
     fairness: FairnessConfig = Field(default_factory=FairnessConfig)
+    appeals: AppealsConfig = Field(default_factory=AppealsConfig)
     contact_rules: ContactRulesConfig = Field(default_factory=ContactRulesConfig)
     conduct_gate: ConductGateConfig = Field(default_factory=ConductGateConfig)
     gaming: GamingConfig = Field(default_factory=GamingConfig)

@@ -120,3 +120,13 @@ class ComplianceConfig(_Model):
         default=0.03, gt=0, le=1, description="A day meets the spot-check minimum when an "
         "outsourced agency's recordings reviewed that day are at least this share of its "
         "connected calls of the day (human reviews; the AI-label proxy without them).")
+
+
+class AppealsConfig(_Model):
+    """``appeals`` (version 3): when a month's grades become final (docs/scorecard.md
+    "Appeals")."""
+    window_days: Int = Field(
+        default=15, ge=0, le=90, description="Days after the month's end during which agents "
+        "may appeal its items; until then (and while an appeal about the month is pending) its "
+        "grades are provisional, the card says so and the pay export flags the month. The "
+        "nightly run rebuilds the previous month during these days (and the late-file grace).")

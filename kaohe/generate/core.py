@@ -8,6 +8,7 @@ in this order.
 
 from __future__ import annotations
 
+from kaohe.generate.appeals import _Appeals
 from kaohe.generate.calls import _Dialler
 from kaohe.generate.cases import _CaseBook
 from kaohe.generate.conduct import _Conduct
@@ -18,7 +19,8 @@ from kaohe.generate.payments import _Payments
 from kaohe.generate.roster import _Roster
 
 
-class _Generator(_Roster, _CaseBook, _Dialler, _Payments, _Conduct, _Macro, _History):
+class _Generator(_Roster, _CaseBook, _Dialler, _Payments, _Conduct, _Macro, _History,
+                 _Appeals):
     """Plans the centre, then walks the days writing each source's files."""
 
     def run(self) -> dict:
@@ -50,6 +52,7 @@ class _Generator(_Roster, _CaseBook, _Dialler, _Payments, _Conduct, _Macro, _His
             self._repayments(i, calls)
             flags = self._qa_flags(i, calls)
             self._qa_reviews(i, calls, flags)
+            self._appeals(i, calls, flags)
             self._surveys(i, calls)
             self._complaints(i, calls)
             self._tickets(i, calls)

@@ -131,6 +131,7 @@ class _Writer(_Base):
             # dialling, threats and abuse), who conduct_alerts must flag.
             "harassing_agents": self.ag.ids.filter(pl.Series(self.ag.aggressive)).to_list(),
             **self._contact_rule_truth(),
+            **self._appeal_truth(),  # kaohe/generate/appeals.py
         }
         (self.out / "_manifest.json").write_text(
             json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -153,6 +153,7 @@ DEFAULT_RECORD_DATES = {
     "tickets": RecordDates(("opened_at", "closed_at")),
     "plans": RecordDates(("created_at",)),
     "qa_reviews": RecordDates(("reviewed_at",)),
+    "appeals": RecordDates(("filed_at", "decided_at")),
 }
 
 

@@ -146,6 +146,7 @@ def metric_params(cfg: Config, month: str | date) -> dict:
         "hours_end": m.hours_end,
         "effective_min_s": m.effective_call_min_s,
         "reach_load_bands": cfg.fairness.reach_load_bands,
+        "appeal_window_days": cfg.appeals.window_days,
         "qa_labels": list(m.qa_flag_labels),
         "qa_threshold": m.qa_confidence_threshold,
         "high_risk_score": m.high_risk_score,

@@ -103,6 +103,8 @@ MARTS: dict[str, Mart] = {m.name: m for m in (
     _sql_mart("conduct_alerts"),
     _sql_mart("gaming_signals"),
     _sql_mart("qa_model_agreement"),
+    _sql_mart("agent_appeals"),
+    _sql_mart("appeal_outcomes"),
     _sql_mart("team_month_scorecard"),
     _sql_mart("roll_rates"),
     _sql_mart("rehabilitation_index"),

@@ -24,14 +24,16 @@ import logging
 import os
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import duckdb
 import polars as pl
 
 from kaohe.config import DIMENSIONS, TICKET_TYPES, Config, ConfigError, load_config
 from kaohe.ingest.contract import BUCKETS
+from kaohe.months import month_bounds
 from kaohe.paths import data_path, rendering_dir
 from kaohe.quality import page as quality_page
 from kaohe.reporting.charts import bar_chart, histogram, line_chart
@@ -177,8 +179,17 @@ def render_month(con: duckdb.DuckDBPyConnection, reports_dir: Path, month: str,
     like_you: dict[str, dict[str, dict]] = {}
     for r in (data.peers.to_dicts() if data.peers is not None else []):
         like_you.setdefault(r["agent_id"], {})[f"{r['dimension']}.{r['measure']}"] = r
+    # appeals (申诉) about the month's items, and whether its grades are final yet
+    own_appeals: dict[str, list[dict]] = {}
+    for a in (data.appeals.to_dicts() if data.appeals is not None else []):
+        own_appeals.setdefault(a["agent_id"], []).append(a)
+    final_on = month_bounds(month)[1] + timedelta(days=cfg.appeals.window_days)
+    before_final = datetime.now(ZoneInfo(cfg.timezone)).date() < final_on
     for card in cards:
         card["alerts"] = own_alerts.get(card["agent_id"], [])
+        card["appeals"] = own_appeals.get(card["agent_id"], [])
+        card["pending_appeals"] = sum(a["decision"] == "pending" for a in card["appeals"])
+        card["provisional"] = before_final or card["pending_appeals"] > 0
         card["peers"] = like_you.get(card["agent_id"], {})
         card["next_steps"] = steps.get(card["agent_id"])
         card["intervals"] = spans.get(card["agent_id"], {})
@@ -201,7 +212,8 @@ def render_month(con: duckdb.DuckDBPyConnection, reports_dir: Path, month: str,
             width=250, fmt=lambda v: cny(v)[:-3])
         card["team_median"] = medians.get(card["team_id"], {})
         _write(data_path(out, "agents", card["agent_id"]), card_template.render(
-            c=card, weights=weights, missing_dimension=sc.missing_dimension, **common))
+            c=card, weights=weights, missing_dimension=sc.missing_dimension,
+            final_on=final_on.isoformat(), **common))
     elapsed = time.perf_counter() - started
     team_template = env.get_template("team_report.html.j2")
     by_team = {}
@@ -357,4 +369,6 @@ def render_compliance(env, data: MonthData, cards: list[dict], alerts: list[dict
         agencies=data.agencies.to_dicts(),
         min_share=cfg.compliance.spot_check_daily_min_share,
         agreement=data.agreement.to_dicts() if data.agreement is not None else [],
+        appeal_outcomes=(data.appeal_outcomes.to_dicts()
+                         if data.appeal_outcomes is not None else []),
         **common)

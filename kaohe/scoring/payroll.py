@@ -26,10 +26,11 @@ injection when the file is opened in a spreadsheet).
 from __future__ import annotations
 
 import csv
+import json
 import os
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -65,6 +66,8 @@ COLUMNS: tuple[tuple[str, str, tuple[str, str] | str], ...] = (
     ("ytd_deferred_pool", "amount", ("marts", "agent_month_pay")),
     ("month", "text", ("marts", "agent_month_pay")),
     ("config_version", "text", "配置版本"),
+    ("final_on", "text", "等级确定日"),
+    ("grade_status", "text", "等级状态（provisional 暂定 / final 确定）"),
 )
 NAMES = [c[0] for c in COLUMNS]
 AMOUNTS = [name for name, kind, _ in COLUMNS if kind == "amount"]
@@ -124,15 +127,30 @@ def check_out(out: Path) -> str:
     return suffix
 
 
-def load(con: duckdb.DuckDBPyConnection, month: str, lang: str = "zh") -> PayExport:
+def final_on(con: duckdb.DuckDBPyConnection, month: str) -> date:
+    """The day the month's grades become final: its end + appeals.window_days of the
+    configuration the month was built with (audit.warehouse_meta ``config:YYYY-MM``; the
+    default when it does not say)."""
+    from kaohe.config import AppealsConfig
+
+    found = con.execute("select value from audit.warehouse_meta where key = ?",
+                        [f"config:{month}"]).fetchall()
+    section = (json.loads(found[0][0]).get("appeals") or {}) if found else {}
+    window = section.get("window_days", AppealsConfig().window_days)
+    return month_bounds(month)[1] + timedelta(days=int(window))
+
+
+def load(con: duckdb.DuckDBPyConnection, month: str, lang: str = "zh",
+         today: date | None = None) -> PayExport:
     """The month's pay rows and totals from a warehouse (the published copy), the reasons
-    worded in ``lang``."""
+    worded in ``lang``; each grade provisional or final as of ``today`` (default: today)."""
     from kaohe.reporting.i18n import texts
 
     t = texts(lang)
     start, end, _ = month_bounds(month)
     query = model_sql("reports", "pay_export")
-    params = {"start": start, "end": end}
+    params = {"start": start, "end": end, "final_on": final_on(con, month),
+              "today": today or date.today()}
     cur = con.execute(query, params)
     names = [d[0] for d in cur.description]
     if names != NAMES + list(REASON_PARTS):  # the query and COLUMNS are one list
@@ -151,7 +169,8 @@ def load(con: duckdb.DuckDBPyConnection, month: str, lang: str = "zh") -> PayExp
 
     not_paid = [r[:6] + (not_appraised_text({"not_appraised_code": r[6],
                                              "not_appraised_reason": r[7]}, t),)
-                for r in con.execute(model_sql("reports", "pay_not_paid"), params).fetchall()]
+                for r in con.execute(model_sql("reports", "pay_not_paid"),
+                                     {"start": start, "end": end}).fetchall()]
     return PayExport(month, rows, versions, totals, not_paid)
 
 

@@ -1,7 +1,8 @@
 -- intermediate.agent_conduct(month_start, month_end, qa_labels, qa_threshold): the conduct part
 -- of marts.agent_month_metrics, per agent: complaints attributed in the month
 -- (intermediate.complaint_attribution), connected calls the QA model flagged, confirmed
--- violations. Column meanings: the metric dictionary.
+-- violations; none an appeal overturned (intermediate.withdrawn). Column meanings: the metric
+-- dictionary.
 
 with
 
@@ -18,6 +19,7 @@ complaints as (
     from intermediate.complaint_attribution c
     where c.received_at >= month_start::date and c.received_at < month_end::date
         and c.substantiated is distinct from false
+        and not c.withdrawn
         and c.agent_id is not null
     group by all
 ),
@@ -29,8 +31,11 @@ flagged_calls as (
         call_id,
         bool_or(list_contains(qa_labels, label)) as threat,
         bool_or(label = 'privacy_disclosure') as privacy
-    from staging.qa_flags
+    from staging.qa_flags f
     where confidence >= qa_threshold
+        and not exists (select 1 from intermediate.withdrawn w  -- overturned on appeal
+                        where w.subject_type = 'qa_flag'
+                            and w.subject_id = f.call_id || ':' || f.label)
     group by all
 ),
 
@@ -55,6 +60,8 @@ violations as (
         count(*) filter (where v.severity = 'major') as major_violations
     from staging.violations v
     where v.confirmed and v.occurred_on >= month_start::date and v.occurred_on < month_end::date
+        and not exists (select 1 from intermediate.withdrawn w  -- overturned on appeal
+                        where w.subject_type = 'violation' and w.subject_id = v.violation_id)
     group by all
 )
 

@@ -21,7 +21,7 @@ agents as (
 substantiated as (
     select agent_id, count(*) as n
     from intermediate.complaint_attribution
-    where substantiated and agent_id is not null
+    where substantiated and agent_id is not null and not withdrawn
         and received_at >= $month_start::date and received_at < $month_end::date
     group by all
 ),

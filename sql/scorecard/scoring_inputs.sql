@@ -115,6 +115,8 @@ veto_list as (
     from staging.violations v, bounds b
     where v.confirmed and list_contains($veto_types, v.violation_type)
         and v.occurred_on >= b.month_start and v.occurred_on < b.month_end
+        and not exists (select 1 from intermediate.withdrawn w  -- overturned on appeal
+                        where w.subject_type = 'violation' and w.subject_id = v.violation_id)
     group by all
 ),
 
@@ -144,6 +146,8 @@ majors as (
     from staging.violations v, bounds b
     where v.confirmed and v.severity = 'major'
         and v.occurred_on >= b.month_start and v.occurred_on < b.month_end
+        and not exists (select 1 from intermediate.withdrawn w  -- overturned on appeal
+                        where w.subject_type = 'violation' and w.subject_id = v.violation_id)
     group by all
 ),
 

@@ -204,3 +204,30 @@ def test_kaohe_run_refuses_a_malformed_first_month(monkeypatch):
     monkeypatch.setenv("KAOHE_FIRST_MONTH", "March")
     with pytest.raises(ValueError, match="KAOHE_FIRST_MONTH must look like 2025-01"):
         first_partition("2026-09")
+
+
+@pytest.mark.parametrize(("day", "window", "months"), [
+    (12, 15, ["2026-08", "2026-09"]),  # within the appeal window: August is rebuilt too
+    (16, 15, ["2026-09"]),
+    (4, 0, ["2026-08", "2026-09"]),    # no appeal window: the 5-day late-file grace remains
+    (6, 0, ["2026-09"]),
+])
+def test_the_nightly_rebuilds_the_previous_month_within_the_appeal_window(tmp_path, day, window,
+                                                                          months):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from dagster import build_schedule_context
+
+    from assets.resources import KaoheConfig
+    from kaohe.config import DEFAULT_CONFIG
+    from pipelines.schedules import nightly
+
+    config = tmp_path / "kaohe.yaml"
+    config.write_text(DEFAULT_CONFIG.read_text(encoding="utf-8").replace(
+        "  window_days: 15\n", f"  window_days: {window}\n"), encoding="utf-8")
+    context = build_schedule_context(
+        resources={"kaohe_config": KaoheConfig(path=str(config))},
+        scheduled_execution_time=datetime(2026, 9, day, 2, tzinfo=ZoneInfo("Asia/Shanghai")))
+    requests = list(nightly(context))
+    assert [r.tags["kaohe/month"] for r in requests] == months

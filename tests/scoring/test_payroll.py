@@ -53,6 +53,9 @@ def home(tmp_path_factory) -> Path:
         insert(con, "calls", busy("A1", 12) + busy("A2", 12) + busy("A4", 15) + busy("B1", 11))
         insert(con, "violations", [violation("V1", "A2", "2026-08-05", "threat",
                                              severity="major")])
+        # A1 appeals a QA flag of August: pending, so A1's month is provisional until decided
+        insert(con, "appeals", [dict(appeal_id="AP1", agent_id="A1", subject_type="qa_flag",
+                                     subject_id="A1K0:threat", filed_at="2026-08-20 10:00:00")])
         build_all(con, CFG, MONTH)
         publish(con, root, full=True)
     finally:
@@ -129,6 +132,26 @@ def test_xlsx_has_a_row_per_agent_numbers_as_numbers_and_the_totals(home, mart, 
         total = info[f"total {header(name)} 合计"]
         assert isinstance(total, int | float)
         assert Decimal(str(total)) == sum(r[name] for r in mart.values()), name
+
+
+def test_a_grade_is_provisional_within_the_appeal_window_or_while_an_appeal_is_pending(home):
+    from kaohe.scoring.payroll import load
+
+    con = duckdb.connect(str(home / "warehouse" / "kaohe.duckdb"), read_only=True)
+    try:
+        at = {n: NAMES.index(n) for n in ("agent_id", "final_on", "grade_status")}
+
+        def status(today: date) -> dict[str, tuple[str, str]]:
+            return {r[at["agent_id"]]: (r[at["final_on"]], r[at["grade_status"]])
+                    for r in load(con, MONTH, today=today).rows}
+
+        # final on the month's end + appeals.window_days (15): 2026-09-16
+        assert set(status(date(2026, 9, 15)).values()) == {("2026-09-16", "provisional")}
+        later = status(date(2026, 9, 16))
+        assert later.pop("A1") == ("2026-09-16", "provisional")  # its appeal is pending
+        assert set(later.values()) == {("2026-09-16", "final")}
+    finally:
+        con.close()
 
 
 def test_the_reasons_follow_the_language_asked(home, tmp_path, capsys):
