@@ -45,7 +45,7 @@ from kaohe.ingest.ingestor import SANE_FROM, SANE_UNTIL, LandedFile, _decodes, d
 
 # The sources the metric table reads (macro feeds other marts).
 SOURCES = ("agents", "cases", "assignments", "calls", "qa_flags", "repayments", "complaints",
-           "violations", "trainings", "surveys", "costs", "plans", "tickets")
+           "violations", "trainings", "surveys", "costs", "plans", "tickets", "appeals")
 # Columns kept after cleaning, besides the primary key (the rest only serves to judge a row).
 KEEP = {
     "agents": ["agent_id", "team_id", "level", "status"],
@@ -64,6 +64,7 @@ KEEP = {
     "costs": ["agent_id", "incurred_on", "cost_type", "amount"],
     "plans": ["case_id", "agent_id", "created_at", "social_referral", "plan_type", "status"],
     "tickets": ["case_id", "ticket_type", "opened_at", "closed_at"],
+    "appeals": ["subject_type", "subject_id", "decided_at", "decision"],
 }
 
 
@@ -400,7 +401,19 @@ def compute(landing: Path, month: str, params: dict) -> pd.DataFrame:
                        ).reindex(mc.index)
     curfew = (time_of_day < pd.Timedelta(params["legal_start"])) | (
         time_of_day >= pd.Timedelta(params["legal_end"]))
+    # appeals: an item whose latest decided appeal (by decided_at, then appeal_id) overturned it
+    # counts against nobody (8.1)
+    ap = d["appeals"]
+    ap = ap[ap["decision"].notna()].sort_values(["decided_at", "appeal_id"])
+    last = ap.groupby(["subject_type", "subject_id"]).tail(1)
+    gone = last[last["decision"].eq("overturned")]
+    withdrawn = {t: set(gone.loc[gone["subject_type"].eq(t), "subject_id"])
+                 for t in ("qa_flag", "complaint", "violation", "contact_rule")}
+    kept_call = ~mc["call_id"].isin(withdrawn["contact_rule"])
+    answered_over, unanswered_over = answered_over & kept_call, unanswered_over & kept_call
+    curfew = curfew & kept_call
     qa = d["qa_flags"]
+    qa = qa[~(qa["call_id"] + ":" + qa["label"]).isin(withdrawn["qa_flag"])]
     confident = qa["confidence"] >= params["qa_threshold"]
     flagged = qa.loc[qa["label"].isin(params["qa_labels"]) & confident, "call_id"]
     privacy_flagged = qa.loc[qa["label"].eq("privacy_disclosure") & confident, "call_id"]
@@ -470,7 +483,8 @@ def compute(landing: Path, month: str, params: dict) -> pd.DataFrame:
 
     # -- conduct
     cp = d["complaints"]
-    cp = cp[_in(cp["received_at"], ms, me) & cp["substantiated"].ne(False).fillna(True)]
+    cp = cp[_in(cp["received_at"], ms, me) & cp["substantiated"].ne(False).fillna(True)
+            & ~cp["complaint_id"].isin(withdrawn["complaint"])]
     cp_holder = _holder(cp[cp["agent_id"].isna()], "complaint_id", "received_at", asg)
     cp = cp.assign(agent_id=cp["agent_id"].fillna(
         cp["complaint_id"].map(cp_holder.set_index("complaint_id")["agent_id"])))
@@ -482,7 +496,8 @@ def compute(landing: Path, month: str, params: dict) -> pd.DataFrame:
                               privacy_complaints=("privacy", "sum"))
 
     v = d["violations"]
-    v = v[v["confirmed"].fillna(False).astype(bool) & _in(v["occurred_on"], ms, me)]
+    v = v[v["confirmed"].fillna(False).astype(bool) & _in(v["occurred_on"], ms, me)
+          & ~v["violation_id"].isin(withdrawn["violation"])]
     violations = pd.DataFrame({
         "agent_id": v["agent_id"],
         "privacy_violations": v["violation_type"].isin(["privacy_breach",
@@ -699,7 +714,16 @@ def _gaming_parts(params, ms, me, calls, mc, asg, month_asg, rep, paid, due, win
     held_cases = (h.sort_values("held_from").groupby(["agent_id", "case_id"])["bucket"].last()
                   .reset_index().merge(per_case, on=["agent_id", "case_id"], how="left"))
     held_cases["reached"] = held_cases["reached"].astype("boolean").fillna(False).astype(float)
-    held_cases["rate"] = held_cases.groupby("bucket", dropna=False)["reached"].transform("mean")
+    # ... among the agents of a similar case load (8.0): the agents ranked by cases held (then
+    # id) in equal bands, as many as reach_load_bands but of at least 10 agents each
+    loads = held_cases.groupby("agent_id").size().rename("held").reset_index().sort_values(
+        ["held", "agent_id"])
+    n = len(loads)
+    bands = min(params["reach_load_bands"], max(1, n // 10))
+    loads["band"] = 1 + (np.arange(n) * bands) // max(n, 1)
+    held_cases = held_cases.merge(loads[["agent_id", "band"]], on="agent_id")
+    held_cases["rate"] = held_cases.groupby(["bucket", "band"], dropna=False)["reached"].transform(
+        "mean")
     reach = month_asg.groupby("agent_id")["case_id"].nunique().rename("cases_held").to_frame(
     ).join(per_case.groupby("agent_id").agg(cases_attempted=("case_id", "size"),
                                             cases_reached=("reached", "sum"))).join(

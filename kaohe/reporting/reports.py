@@ -188,6 +188,7 @@ def render_month(con: duckdb.DuckDBPyConnection, reports_dir: Path, month: str,
     for card in cards:
         card["alerts"] = own_alerts.get(card["agent_id"], [])
         card["appeals"] = own_appeals.get(card["agent_id"], [])
+        card["appeal_groups"] = _appeal_groups(card["appeals"])
         card["pending_appeals"] = sum(a["decision"] == "pending" for a in card["appeals"])
         card["provisional"] = before_final or card["pending_appeals"] > 0
         card["peers"] = like_you.get(card["agent_id"], {})
@@ -344,6 +345,17 @@ def rehabilitation_table(rows: pl.DataFrame | None, t: dict[str, str] | None = N
         out.append({"plan_type": plan_type, "horizons": by_h, "curve": line_chart(
             curve, width=260, height=120, ticks=(0, 50, 100), fmt=lambda v: f"{v:.0f}%")})
     return out
+
+
+def _appeal_groups(appeals: list[dict]) -> list[dict]:
+    """An agent's appeals of the month for the card, counted per subject, QA label and decision
+    (the items themselves are in marts.agent_appeals): a line, whatever their number."""
+    counts: dict[tuple, int] = {}
+    for a in appeals:
+        key = (a["subject_type"], a["qa_label"] or "", a["decision"])
+        counts[key] = counts.get(key, 0) + 1
+    return [{"subject_type": k[0], "qa_label": k[1], "decision": k[2], "n": n}
+            for k, n in sorted(counts.items())]
 
 
 # The compliance officer's page: conduct alerts, vetoes, agency spot checks and the speech-analytics
