@@ -3,16 +3,13 @@
 -- attempts, right-party contacts (outcome connected_debtor), the raw rate, and a rate adjusted
 -- and shrunk for the team report's "best windows for your portfolio" (docs/contact-windows.md).
 --
--- - The attempts: every call of the month started within the legal hours (contact_rules:
---   legal_start <= time < legal_end; a call in the curfew is never a window). The segment is the
---   industry of the case master as of the month's last day ('unknown' when missing); the day
---   kind is weekend on Saturday and Sunday (kaohe does not know the adjusted working days).
--- - Adjusted for the attempt's place in the debtor's day: a dialler stops dialling a debtor once
---   reached, so the later hours get the debtors not reached earlier and a raw rate falls through
---   the day even when the hour does not matter. Each attempt's expected contact is the centre's
---   rate of the month for its stratum: its order among every agent's attempts to the debtor that
---   day (1, 2, 3, 4 or later) and the case's bucket at the call (the holding's dpd at assignment
---   plus the days since); a segment's expected contacts are scaled to sum to its contacts.
+-- - The attempts: intermediate.window_attempts, every call of the month started within the legal
+--   hours (a call in the curfew is never a window) with its segment (the case's industry as of
+--   the month's last day), kind of day (weekend: Saturday, Sunday; kaohe does not know the
+--   adjusted working days) and hour, and its expected contact (the centre's rate for its order
+--   in the debtor's day and its bucket: a dialler stops once a debtor is reached, so a raw rate
+--   falls through the day even when the hour does not matter).
+-- - Adjusted: a segment's expected contacts are scaled to sum to its contacts;
 --   adjusted_rpc_rate = segment rate x contacts / expected contacts.
 -- - Shrunk (beta-binomial, empirical Bayes) toward the segment's own rate mu: prior Beta(M mu,
 --   M (1 - mu)); M by the method of moments over the segment's windows with attempts:
@@ -24,53 +21,18 @@
 
 with
 
-legal_calls as (
-    select c.call_id, c.agent_id, c.case_id, c.started_at,
-        (c.outcome = 'connected_debtor')::int as contact,
-        coalesce(m.industry, 'unknown') as segment,
-        coalesce(m.debtor_id, 'case:' || c.case_id) as debtor_key,
-        c.started_at::time >= $legal_start::time and c.started_at::time < $legal_end::time
-            as legal
-    from staging.calls c
-    left join intermediate.case_master_at(($month_end::date - interval 1 day)::date) m
-        using (case_id)
-    where c.started_at >= $month_start::date and c.started_at < $month_end::date
-),
-
-ordered as (
-    -- each legal attempt's place among the day's attempts to the debtor (every agent's, the
-    -- curfew's too), 4 = the fourth or later; the case's bucket at the call (its holding)
-    select o.*, bucket_of(h.dpd_at_assignment + datediff('day', h.assigned_at::date,
-                                                         o.started_at::date)) as bucket
-    from (
-        select *, least(row_number() over (partition by debtor_key, started_at::date
-                                           order by started_at, call_id), 4) as day_order
-        from legal_calls
-    ) o
-    left join intermediate.case_holdings h
-        on h.case_id = o.case_id and o.started_at >= h.assigned_at
-        and o.started_at < h.held_until
-    where o.legal
-    qualify row_number() over (partition by o.call_id order by h.assigned_at desc) = 1
-),
-
-strata as (
-    -- the centre's contact rate of the month per (order in the day, bucket)
-    select day_order, bucket, avg(contact) as stratum_rate
-    from ordered
-    group by all
+attempts as (
+    select * from intermediate.window_attempts($month_start::date, $month_end::date,
+                                               $legal_start, $legal_end)
 ),
 
 windows as (
-    select o.segment,
-        case when isodow(o.started_at) >= 6 then 'weekend' else 'weekday' end as day_kind,
-        hour(o.started_at) as hour,
+    select segment, day_kind, hour,
         count(*) as attempts,
-        count(distinct o.agent_id) as agents,
-        sum(o.contact) as contacts,
-        sum(s.stratum_rate) as expected_raw
-    from ordered o
-    join strata s on s.day_order = o.day_order and s.bucket is not distinct from o.bucket
+        count(distinct agent_id) as agents,
+        sum(contact) as contacts,
+        sum(expected) as expected_raw
+    from attempts
     group by all
 ),
 
