@@ -34,6 +34,11 @@ class MonthData:
     roll_rates: pl.DataFrame | None = None
     rehabilitation: pl.DataFrame | None = None
     peers: pl.DataFrame | None = None
+    windows: pl.DataFrame | None = None
+
+
+# "Best windows for your portfolio" on the team report: the best windows per kind of day.
+TOP_WINDOWS = 3
 
 
 def report_sql(name: str) -> str:
@@ -78,13 +83,20 @@ def load_month(con: duckdb.DuckDBPyConnection, month: str) -> MonthData:
                             "order by scope, team_id, opening_rank, closing_rank", start=start),
         rehabilitation=_df(con, report_sql("rehabilitation_summary"), start=start),
         peers=_peers(con, start),
+        windows=(_df(con, report_sql("team_windows"), start=start, end=end, top=TOP_WINDOWS)
+                 if _has_mart(con, "contact_windows") else None),
     )
 
 
 def _peers(con: duckdb.DuckDBPyConnection, start) -> pl.DataFrame | None:
     """Agents like you (marts.agent_peer_comparisons); None in a warehouse without the mart."""
-    if not con.execute("select count(*) from duckdb_tables() where database_name = "
-                       "current_database() and schema_name = 'marts' "
-                       "and table_name = 'agent_peer_comparisons'").fetchall()[0][0]:
+    if not _has_mart(con, "agent_peer_comparisons"):
         return None
     return _df(con, report_sql("peer_comparisons"), start=start)
+
+
+def _has_mart(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """The warehouse has ``marts.<table>`` (one built by an older kaohe may not)."""
+    return bool(con.execute("select count(*) from duckdb_tables() where database_name = "
+                            "current_database() and schema_name = 'marts' and table_name = ?",
+                            [table]).fetchall()[0][0])
