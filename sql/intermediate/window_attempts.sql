@@ -26,8 +26,9 @@ ordered as (
     -- each legal attempt's place among the day's attempts to the debtor (every agent's, the
     -- curfew's too; 4 = the fourth or later) and the case's bucket at the call (its holding:
     -- days past due at the assignment plus the days since)
-    select o.*, bucket_of(h.dpd_at_assignment + datediff('day', h.assigned_at::date,
-                                                         o.started_at::date)) as bucket
+    select o.*,
+        case when h.case_id is not null then bucket_of(h.dpd_at_assignment + datediff(
+            'day', h.assigned_at::date, o.started_at::date)) end as bucket
     from (
         select *, least(row_number() over (partition by debtor_key, started_at::date
                                            order by started_at, call_id), 4) as day_order
