@@ -195,7 +195,7 @@ def _flat_centre(root: Path) -> dict:
         for name in ("cases", "assignments", "calls"):
             ingestor.ingest_source(load_contract()[name], found[name])
         build(con, "contact_windows", CFG, "2026-08")
-        lifts = con.execute("select min(lift), max(lift) from marts.contact_windows").fetchone()
+        lifts = con.execute("select min(lift), max(lift) from marts.contact_windows").fetchall()[0]
         return {"lifts": lifts, **{f"top{k}": evaluate(
             window_counts(con, CFG, "2026-09"), top_windows(con, "2026-08", k), reps=500)
             for k in (1, 3)}}
