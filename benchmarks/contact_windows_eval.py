@@ -20,7 +20,6 @@ flat curve (every hour alike: the null), then from each published warehouse:
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 

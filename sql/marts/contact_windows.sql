@@ -30,7 +30,7 @@ windows as (
     select segment, day_kind, hour,
         count(*) as attempts,
         count(distinct agent_id) as agents,
-        sum(contact) as contacts,
+        count(*) filter (where contact = 1) as contacts,
         sum(expected) as expected_raw
     from attempts
     group by all

@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from kaohe.models import bound_params, dictionary, sql
 from kaohe.models.marts import build
 from kaohe.models.window_eval import evaluate, top_windows, window_counts
 from tests.conftest import built_once
@@ -139,6 +140,13 @@ def test_the_order_in_the_debtors_day_and_the_bucket_set_the_expected_contacts(m
     # segment's rate (2 of 4), not at its raw 100%
     assert w[("manufacturing", "weekday", 15)]["rpc_rate"] == 1.0
     assert w[("manufacturing", "weekday", 15)]["adjusted_rpc_rate"] == pytest.approx(0.5)
+
+
+def test_the_sql_gives_the_dictionarys_columns_and_types(metric_con):
+    d = dictionary("contact_windows")
+    described = metric_con.execute(f"describe {sql('contact_windows')}",
+                                   bound_params(d, CFG, "2026-08")).fetchall()
+    assert [(r[0], r[1]) for r in described] == [(c["name"], c["type"]) for c in d.columns]
 
 
 # --- generated data ---------------------------------------------------------------------------
