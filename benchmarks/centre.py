@@ -27,25 +27,30 @@ SCALE = "small"
 
 
 def build_centre(seed: int, work: Path, months: tuple[str, ...] = MONTHS,
-                 reuse: bool = False, scale: str | None = None) -> dict:
+                 reuse: bool = False, scale: str | None = None,
+                 contact_curves: str = "industry") -> dict:
     """Generate ``work/landing`` and run every month into ``work/home``; the generator's
     manifest. Exits with the run's error when a month fails. ``reuse``: a centre already built
-    there (its last month published, at the same scale) is taken as it is. ``scale``: default
-    SCALE."""
+    there (its last month published, at the same scale and curves) is taken as it is.
+    ``scale``: default SCALE. ``contact_curves``: the generator's (``industry`` or ``flat``)."""
     scale = scale or SCALE
     landing, home = work / "landing", work / "home"
     done = work / "built.json"
-    if reuse and done.exists() and json.loads(done.read_text()).get("scale", "small") == scale:
-        return json.loads((landing / "_manifest.json").read_text(encoding="utf-8"))
-    manifest = generate(landing, date(2026, 8, 1), len(months), seed, scale, progress=None)
+    if reuse and done.exists():
+        built = json.loads(done.read_text())
+        if (built.get("scale", "small") == scale
+                and built.get("contact_curves", "industry") == contact_curves):
+            return json.loads((landing / "_manifest.json").read_text(encoding="utf-8"))
+    manifest = generate(landing, date(2026, 8, 1), len(months), seed, scale, progress=None,
+                        contact_curves=contact_curves)
     for month in months:
         res = subprocess.run([sys.executable, "-m", "pipelines.cli", "run", "--month", month,
                               "--landing", str(landing), "--home", str(home)],
                              capture_output=True, text=True, env=os.environ.copy())
         if res.returncode:
             sys.exit(f"seed {seed} {month}: kaohe run failed\n{res.stderr[-3000:]}")
-    done.write_text(json.dumps({"seed": seed, "months": list(months), "scale": scale}),
-                    encoding="utf-8")
+    done.write_text(json.dumps({"seed": seed, "months": list(months), "scale": scale,
+                                "contact_curves": contact_curves}), encoding="utf-8")
     return manifest
 
 

@@ -13,7 +13,8 @@ plans.
 
 Layout: ``<out>/<source>/<source>_<YYYYMMDD>[_<seq>].<ext>`` for the 14 sources, plus
 ``<out>/_manifest.json`` (files and rows per source, the documented bad rows and bad file, each
-agent's latent skill, the planted harassers and who broke the contact rules).
+agent's latent skill, the planted harassers, who broke the contact rules and the debtor
+segments' hidden hourly answer curves).
 
 Contact rules: the dialler works like a predictive dialler (``dialler``). A worked case gets a
 retry budget spread over the day (one attempt an hour at most, 08:00-21:59, a thin but lawful
@@ -96,8 +97,9 @@ concern; every part builds on ``base`` and ``writer``):
 - ``roster``: agents, violations and trainings (planned up front, delivered day by day).
 - ``cases``: the case book, its snapshots, and assignments (who holds which case).
 - ``dialler``: the day's attempts (worked cases, retries, numbers, outcomes, the legal stops,
-  the harassers' and the ordinary agents' breaches); ``attempts``: the day's calls as handed on
-  and the contact rules they are judged by.
+  the harassers' and the ordinary agents' breaches); ``windows``: the debtor segments' hidden
+  hourly answer curves (``contact_curves`` in the manifest); ``attempts``: the day's calls as
+  handed on and the contact rules they are judged by.
 - ``calls``: the calls files (with the bad call rows), promises; ``feedback``: QA flags, QA
   reviews and surveys.
 - ``payments``: promised and spontaneous repayments, reversals, the bad repayment rows.
@@ -117,12 +119,14 @@ from kaohe.generate.core import _Generator
 from kaohe.generate.people import resident_id_check
 from kaohe.generate.scale import SCALES, Scale
 from kaohe.generate.schema import COLUMNS, FORMATS, SOURCES
+from kaohe.generate.windows import CURVE_KINDS
 
 __all__ = ["COLUMNS", "FORMATS", "SCALES", "SOURCES", "Scale", "generate", "resident_id_check"]
 
 
 def generate(out: Path, start: date, months: int, seed: int, scale: str = "small",
-             progress: Callable[[str], None] | None = print, volume: float = 1.0) -> dict:
+             progress: Callable[[str], None] | None = print, volume: float = 1.0,
+             contact_curves: str = "industry") -> dict:
     """Write a landing folder following the data contract; return the manifest dict (also
     written to ``out/_manifest.json``).
 
@@ -131,14 +135,20 @@ def generate(out: Path, start: date, months: int, seed: int, scale: str = "small
     ``volume`` multiplies the centre (agents, teams, cases, aggressive agents), so the call
     volume grows by that factor at the same calls per agent-day: the dialler caps the attempts
     per case and day, so more calls on the same cases would not be a realistic month.
+    ``contact_curves``: ``industry`` (each debtor segment answers best at its own hours,
+    ``windows``) or ``flat`` (every hour alike: the null case for the contact windows).
     """
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}; choose one of {sorted(SCALES)}")
     if volume <= 0:
         raise ValueError("volume must be positive")
+    if contact_curves not in CURVE_KINDS:
+        raise ValueError(f"unknown contact_curves {contact_curves!r}; choose one of "
+                         f"{CURVE_KINDS}")
     sc = SCALES[scale]
     if volume != 1.0:
         sc = replace(sc, agents=round(sc.agents * volume), teams=round(sc.teams * volume),
                      cases=round(sc.cases * volume),
                      aggressive_agents=round(sc.aggressive_agents * volume))
-    return _Generator(Path(out), start, months, seed, sc, progress).run()
+    return _Generator(Path(out), start, months, seed, sc, progress,
+                      contact_curves=contact_curves).run()

@@ -26,11 +26,12 @@ class _Base:
     """Calendar, random streams, queues and counters."""
 
     def __init__(self, out: Path, start: date, months: int, seed: int, scale: Scale,
-                 progress: Callable[[str], None] | None):
+                 progress: Callable[[str], None] | None, contact_curves: str = "industry"):
         if months < 1:
             raise ValueError("months must be at least 1")
         self.out, self.start, self.months, self.seed, self.scale = out, start, months, seed, scale
         self.progress = progress or (lambda _msg: None)
+        self.curve_kind = contact_curves  # the debtors' answer curves (windows.CURVE_KINDS)
         self.d0 = _eday(start)
         self.end = _add_months(start, months)
         self.n_days = (self.end - start).days

@@ -30,8 +30,9 @@ import numpy as np
 import kaohe.generate.names as vocab
 from kaohe.generate.attempts import ANSWERED_CAP, UNANSWERED_CAP
 from kaohe.generate.feedback import _Feedback
-from kaohe.generate.schema import BUSY, INVALID, NO_ANSWER, RPC, THIRD, VOICEMAIL
+from kaohe.generate.schema import BUSY, INDUSTRIES, INVALID, NO_ANSWER, RPC, THIRD, VOICEMAIL
 from kaohe.generate.util import DAY, HOUR, _before_per_key, _bucket, _offsets
+from kaohe.generate.windows import contact_curves
 
 # Share of agents at work by weekday (Mon..Sun): collection centres run 7 days, thinner at weekends.
 PRESENCE = np.array([0.94, 0.94, 0.94, 0.94, 0.94, 0.70, 0.50])
@@ -56,6 +57,9 @@ CONTACT_RPC, SECOND_OWN_RPC = 0.03, 0.8
 OWN_THIRD, CONTACT_THIRD = 0.025, 0.25
 # After a right-party contact the dialler dials the debtor again that day only as a follow-up.
 P_FOLLOW = 0.15
+# The hour and the kind of day: each debtor segment's hidden answer curve (``windows``, mean 1
+# over the dialling hours) times LEVEL, the average the flat evening x1.15 it replaces gave.
+LEVEL = 1 + 0.15 * CALL_HOUR_W[CALL_HOURS >= 18].sum() / CALL_HOUR_W.sum()
 # Skilled agents reach the debtor more often (a multiplier like skill ** RPC_SKILL).
 RPC_SKILL = 1.0
 # The harassers: budget (mean), share of worked cases hammered with a burst of AGG_BURST +
@@ -95,6 +99,7 @@ class _DialPlan(_Feedback):
     n_numbers: int
     second_own: np.ndarray  # per debtor: the second number is the debtor's own
     breaches: np.ndarray  # [month, agent, rule] calls breaking each legal rule (attempts.RULES)
+    curves: np.ndarray  # [industry, weekday|weekend, hour] the answer curves (windows)
 
     def _plan_numbers(self) -> None:
         """Second numbers (stream ``numbers``, so the case book's draws stay as they were)."""
@@ -109,16 +114,18 @@ class _DialPlan(_Feedback):
         self.number_id = index.reshape(self.phones.shape)
         self.n_numbers = len(values)
         self.breaches = np.zeros((self.n_months, self.ag.n, 3), np.int64)
+        self.curves = contact_curves(self.curve_kind, INDUSTRIES, CALL_HOUR_W)
 
     def _outcomes(self, rng: np.random.Generator, d: int, case: np.ndarray, agent: np.ndarray,
                   slot: np.ndarray, t: np.ndarray) -> np.ndarray:
         """Each attempt's outcome: the debtor's reachability, bucket, the agent's contact trait,
-        the hour (evenings reach more) and the number dialled."""
+        the hour and kind of day (the debtor segment's answer curve) and the number dialled."""
         n, debtor = len(case), self.case_debtor[case]
         own = (slot == 0) | self.second_own[debtor]
+        weekend = int((d + 3) % 7 >= 5)  # epoch day 0 was a Thursday
         p_rpc = (RPC_BASE[_bucket(d - self.ovd[case])] * self.contact[debtor]
                  * self.ag.factor("contact", RPC_SKILL)[agent]
-                 * np.where(t % DAY >= 18 * HOUR, 1.15, 1.0))
+                 * LEVEL * self.curves[self.industry[case], weekend, t % DAY // HOUR])
         p_rpc = np.where(slot == 1, np.where(own, SECOND_OWN_RPC * p_rpc, CONTACT_RPC), p_rpc)
         c = p_rpc + np.where(own, OWN_THIRD, CONTACT_THIRD)
         u = rng.random(n)

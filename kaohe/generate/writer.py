@@ -17,7 +17,8 @@ import polars as pl
 
 from kaohe.generate.attempts import RULES
 from kaohe.generate.base import _Base
-from kaohe.generate.schema import CSV_FORMAT, FORMATS, SOURCES
+from kaohe.generate.schema import CSV_FORMAT, FORMATS, INDUSTRIES, SOURCES
+from kaohe.generate.windows import manifest_entry
 
 
 def _csv_line(values: list[str]) -> str:
@@ -132,6 +133,9 @@ class _Writer(_Base):
             "harassing_agents": self.ag.ids.filter(pl.Series(self.ag.aggressive)).to_list(),
             **self._contact_rule_truth(),
             **self._appeal_truth(),  # kaohe/generate/appeals.py
+            # Ground truth for the contact windows: each debtor segment's (industry's) hidden
+            # answer curve per hour, weekday and weekend, and its best window (windows).
+            **manifest_entry(self.curves, INDUSTRIES, self.curve_kind),
         }
         (self.out / "_manifest.json").write_text(
             json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -109,6 +109,7 @@ MARTS: dict[str, Mart] = {m.name: m for m in (
     _sql_mart("roll_rates"),
     _sql_mart("rehabilitation_index"),
     _sql_mart("input_availability", after_build=_availability_note),
+    _sql_mart("contact_windows"),
 )}
 
 

@@ -36,6 +36,11 @@ class MonthData:
     peers: pl.DataFrame | None = None
     appeals: pl.DataFrame | None = None
     appeal_outcomes: pl.DataFrame | None = None
+    windows: pl.DataFrame | None = None
+
+
+# "Best windows for your portfolio" on the team report: the best windows per kind of day.
+TOP_WINDOWS = 3
 
 
 def report_sql(name: str) -> str:
@@ -79,22 +84,24 @@ def load_month(con: duckdb.DuckDBPyConnection, month: str) -> MonthData:
         roll_rates=_df(con, "select * from marts.roll_rates where month = $start "
                             "order by scope, team_id, opening_rank, closing_rank", start=start),
         rehabilitation=_df(con, report_sql("rehabilitation_summary"), start=start),
-        peers=_peers(con, start) if _has(con, "agent_peer_comparisons") else None,
+        peers=_peers(con, start) if _has_mart(con, "agent_peer_comparisons") else None,
         appeals=_df(con, "select * from marts.agent_appeals where month = $start "
                          "order by agent_id, filed_at, appeal_id", start=start)
-        if _has(con, "agent_appeals") else None,
+        if _has_mart(con, "agent_appeals") else None,
         appeal_outcomes=_df(con, "select * from marts.appeal_outcomes where month = $start",
-                            start=start) if _has(con, "appeal_outcomes") else None,
+                            start=start) if _has_mart(con, "appeal_outcomes") else None,
+        windows=(_df(con, report_sql("team_windows"), start=start, end=end, top=TOP_WINDOWS)
+                 if _has_mart(con, "contact_windows") else None),
     )
-
-
-def _has(con: duckdb.DuckDBPyConnection, mart: str) -> bool:
-    """The mart exists (a warehouse built before its release has not got it)."""
-    return bool(con.execute("select count(*) from duckdb_tables() where database_name = "
-                            "current_database() and schema_name = 'marts' and table_name = ?",
-                            [mart]).fetchall()[0][0])
 
 
 def _peers(con: duckdb.DuckDBPyConnection, start) -> pl.DataFrame:
     """Agents like you (marts.agent_peer_comparisons)."""
     return _df(con, report_sql("peer_comparisons"), start=start)
+
+
+def _has_mart(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """The warehouse has ``marts.<table>`` (one built by an older kaohe may not)."""
+    return bool(con.execute("select count(*) from duckdb_tables() where database_name = "
+                            "current_database() and schema_name = 'marts' and table_name = ?",
+                            [table]).fetchall()[0][0])

@@ -226,6 +226,10 @@ def render_month(con: duckdb.DuckDBPyConnection, reports_dir: Path, month: str,
     alerts = data.alerts.to_dicts() if data.alerts is not None else []
     signals = data.signals.to_dicts() if data.signals is not None else []
     teams = data.teams.to_dicts()
+    # best windows for the team's portfolio (marts.contact_windows weighted by its segment mix)
+    windows: dict[str, list[dict]] = {}
+    for w in (data.windows.to_dicts() if data.windows is not None else []):
+        windows.setdefault(w["team_id"], []).append(w)
     for team in teams:
         team["next_steps"] = team_next_steps(team, cfg) if known else None
         members = sorted(by_team.get(team["team_id"], []),
@@ -242,6 +246,7 @@ def render_month(con: duckdb.DuckDBPyConnection, reports_dir: Path, month: str,
             signals=[s for s in signals if s["team_id"] == team["team_id"]],
             ticket_types=TICKET_TYPES, team_rules=cfg.team_scorecard.rules,
             teams_count=len(teams), roll=roll_matrix(data.roll_rates, team["team_id"]),
+            windows=windows.get(team["team_id"], []) if data.windows is not None else None,
             **common))
     failed = [r for r in data.checks if not r.passed]
     dq = {"failed": sorted(failed, key=lambda r: (r.severity != "blocking", r.suite, r.check)),
