@@ -215,6 +215,9 @@ def score(frame: pl.DataFrame, cfg: Config) -> pl.DataFrame:
         # past the target at the same slope up to max_points (100 unless configured higher)
         points = ((value - rule.floor) / (rule.target - rule.floor)).clip(
             0, rule.max_points / 100) * 100
+        # a value at the floor of a lower-is-better rule is 0 / -1 = -0.0, which DuckDB 1.4
+        # prints as "-0.0" and 2.0 as "0.0": analysts' clients must read the same text
+        points = pl.when(points == 0).then(pl.lit(0.0)).otherwise(points)
         weight = (pl.lit(rule.weight) + rule.high_risk_weight * pl.col("high_risk_share"))
         rule_cols += [
             points.alias(f"_p{i}"),
@@ -304,7 +307,8 @@ def score(frame: pl.DataFrame, cfg: Config) -> pl.DataFrame:
     frame = frame.with_columns(points, config_version=pl.lit(cfg.config_version))
     # the same inputs give the same table: no float noise beyond 9 places
     floats = [c for c, t in frame.schema.items() if t == pl.Float64 and c != "composite"]
-    frame = frame.with_columns(pl.col(floats).round(9))
+    frame = frame.with_columns(pl.when(pl.col(c).round(9) == 0).then(pl.lit(0.0)).otherwise(
+        pl.col(c).round(9)).alias(c) for c in floats)  # and no -0.0 (see the points)
     names = dictionary(TABLE).names
     return frame.select([c for c in names if c != "config_version"] + ["config_version"])
 
