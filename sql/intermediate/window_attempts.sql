@@ -22,23 +22,50 @@ month_calls as (
     where c.started_at >= month_start::date and c.started_at < month_end::date
 ),
 
-ordered as (
-    -- each legal attempt's place among the day's attempts to the debtor (every agent's, the
-    -- curfew's too; 4 = the fourth or later) and the case's bucket at the call (its holding:
-    -- days past due at the assignment plus the days since)
-    select o.*,
-        case when h.case_id is not null then bucket_of(h.dpd_at_assignment + datediff(
-            'day', h.assigned_at::date, o.started_at::date)) end as bucket
-    from (
-        select *, least(row_number() over (partition by debtor_key, started_at::date
-                                           order by started_at, call_id), 4) as day_order
-        from month_calls
-    ) o
+numbered as (
+    -- each call's place among the day's attempts to the debtor (every agent's, the curfew's
+    -- too; 4 = the fourth or later)
+    select *, least(row_number() over (partition by debtor_key, started_at::date
+                                       order by started_at, call_id), 4) as day_order
+    from month_calls
+),
+
+latest as (
+    -- the holding the case was last assigned at or before the legal attempt (an ASOF join: one
+    -- sorted pass, not a range join of every call to every holding of its case)
+    select o.*, h.assigned_at as h_assigned_at, h.held_until as h_held_until,
+        h.dpd_at_assignment as h_dpd
+    from (select * from numbered where legal) o
+    asof left join intermediate.case_holdings h
+        on h.case_id = o.case_id and o.started_at >= h.assigned_at
+),
+
+held as (
+    -- the holding of the call: the latest assigned that still held the case at the call. When
+    -- the last one assigned had already ended (overlapping holdings, rare), an earlier one that
+    -- still held it is looked for among that call's holdings alone.
+    select * exclude (h_assigned_at, h_held_until, h_dpd),
+        case when started_at < h_held_until then h_assigned_at end as assigned_at,
+        case when started_at < h_held_until then h_dpd end as dpd_at_assignment
+    from latest
+    where h_assigned_at is null or started_at < h_held_until
+    union all
+    select o.* exclude (h_assigned_at, h_held_until, h_dpd), h.assigned_at, h.dpd_at_assignment
+    from latest o
     left join intermediate.case_holdings h
         on h.case_id = o.case_id and o.started_at >= h.assigned_at
         and o.started_at < h.held_until
-    where o.legal
+    where o.h_assigned_at is not null and o.started_at >= o.h_held_until
     qualify row_number() over (partition by o.call_id order by h.assigned_at desc) = 1
+),
+
+ordered as (
+    -- and the case's bucket at the call (its holding: days past due at the assignment plus the
+    -- days since)
+    select * exclude (assigned_at, dpd_at_assignment),
+        case when assigned_at is not null then bucket_of(dpd_at_assignment + datediff(
+            'day', assigned_at::date, started_at::date)) end as bucket
+    from held
 ),
 
 strata as (
