@@ -5,10 +5,14 @@
 The least work that gives the same numbers as ``kaohe run``: per source, one ``read_csv`` over
 all its files (every column as text, malformed lines skipped) with the contract's typing and row
 rules in the same statement, latest file wins per key; then the very same
-``sql/marts/agent_month_metrics.sql``. Nothing else: no file registry or hashes, no lineage or
-line numbers, no quarantine rows, no PII hashing (PII columns are not read at all, but for
-calls.dialled_number, which the contact rules count by: its md5), no staging
-history, no checks, no other marts, no reports, no publishing, no orchestration.
+``sql/marts/agent_month_metrics.sql``, then every other mart of the month with the very same
+builders (the SQL under ``sql/marts/``, the Polars scorecard), in the pipeline's order: the
+floor does the same job as ``kaohe run`` minus what kaohe's guarantees cost. Nothing else: no
+file registry or hashes, no lineage or line numbers, no quarantine rows, no PII hashing (PII
+columns are not read at all, but for calls.dialled_number, which the contact rules count by: its
+md5), no staging history, no checks, no restatement log, no reports, no publishing, no
+orchestration. ``--metrics-only`` stops after ``agent_month_metrics`` (the floor of the earlier
+rounds).
 
 It uses the writer's DuckDB settings (threads, memory limit) so both sides have the same machine.
 Files the pipeline rejects whole (bad name, missing column, empty, truncated) are skipped here
@@ -41,7 +45,13 @@ from kaohe.ingest.ingestor import (  # noqa: E402
     transcode_to_utf8,
 )
 from kaohe.models import ensure_intermediate  # noqa: E402
-from kaohe.models.marts import bound_params, dictionary, sql  # noqa: E402
+from kaohe.models.marts import (  # noqa: E402
+    MARTS,
+    MONTHLY_MARTS,
+    bound_params,
+    dictionary,
+    sql,
+)
 from kaohe.warehouse import connect, literal, quote  # noqa: E402
 
 
@@ -141,8 +151,10 @@ def load_source(con, src: Source, files: list[LandedFile], tmp: Path) -> None:
         f"group by all having count(*) > 1) using ({keys})) where n > 1)")
 
 
-def compute(landing: Path, month: str, db: Path, out: Path | None = None) -> dict:
-    """Build the month's agent_month_metrics from the landing folder into a fresh ``db``."""
+def compute(landing: Path, month: str, db: Path, out: Path | None = None,
+            every_mart: bool = True) -> dict:
+    """Build the month's agent_month_metrics from the landing folder into a fresh ``db``, and
+    then (``every_mart``) every other mart of the month, as the pipeline builds them."""
     started = time.perf_counter()
     tmp = Path(tempfile.mkdtemp(prefix="kaohe-floor-"))
     con = connect(db, temp_directory=tmp)
@@ -158,10 +170,25 @@ def compute(landing: Path, month: str, db: Path, out: Path | None = None) -> dic
         con.execute(f"create or replace table agent_month_metrics as {query}",
                     bound_params(dictionary("agent_month_metrics"), load_config(), month))
         rows = con.execute("select count(*) from agent_month_metrics").fetchall()[0][0]
+        metrics = time.perf_counter()
         if out:
             con.execute(f"copy agent_month_metrics to {literal(str(out))} (format parquet)")
-        return {"seconds": time.perf_counter() - started, "load_s": loaded - started,
-                "metrics_s": time.perf_counter() - loaded, "rows": rows}
+        marts: dict[str, int] = {}
+        if every_mart:
+            # the other marts read marts.agent_month_metrics: the same rows, in the marts schema
+            cfg = load_config()
+            con.execute("create schema if not exists marts")
+            for name in MONTHLY_MARTS:
+                if name == "agent_month_metrics":
+                    con.execute("create or replace table marts.agent_month_metrics as "
+                                "select *, ? as config_version from agent_month_metrics",
+                                [cfg.config_version])
+                    continue
+                marts[name] = MARTS[name].build(con, cfg, month)
+        done = time.perf_counter()
+        return {"seconds": done - started, "load_s": loaded - started,
+                "metrics_s": metrics - loaded, "other_marts_s": done - metrics if every_mart else 0.0,
+                "marts": marts, "rows": rows}
     finally:
         con.close()
         shutil.rmtree(tmp, ignore_errors=True)
@@ -173,14 +200,18 @@ def main() -> None:
     ap.add_argument("--month", default="2026-08")
     ap.add_argument("--db", type=Path, help="database file (default: a temporary one)")
     ap.add_argument("--out", type=Path, help="write the metrics as Parquet here")
+    ap.add_argument("--metrics-only", action="store_true",
+                    help="stop after agent_month_metrics (the earlier rounds' floor)")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="kaohe-floor-db-"))
     try:
-        res = compute(args.landing, args.month, args.db or work / "floor.duckdb", args.out)
+        res = compute(args.landing, args.month, args.db or work / "floor.duckdb", args.out,
+                      every_mart=not args.metrics_only)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(f"floor: {res['rows']} agents in {res['seconds']:.1f} s "
-          f"(load {res['load_s']:.1f} s, metrics {res['metrics_s']:.1f} s)")
+          f"(load {res['load_s']:.1f} s, metrics {res['metrics_s']:.1f} s, "
+          f"{len(res['marts'])} other marts {res['other_marts_s']:.1f} s)")
 
 
 if __name__ == "__main__":

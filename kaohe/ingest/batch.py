@@ -9,7 +9,9 @@ order, and a file's line follows from its first rowid), its own date window
 (``FileWindows``), and the whole batch is one transaction (a kill loses all of it or none).
 A file that needs more than the ordinary goes through ``ingest_file`` after the batch, in the
 order of the landing: an earlier version of its name, content already loaded, a sibling of the
-same date and sequence, another encoding or a byte-order mark, a header the contract refuses, a
+same date and sequence, a byte-order mark, another encoding (but GB18030 when the file's profile
+declares it or the whole file is GB18030 with nothing to warn about: such files are decoded to
+UTF-8 copies and batched among themselves), a header the contract refuses, a
 parquet, a source with references between its rows or with debtor names (the case master:
 names are masked across tables as it loads); and, found once the batch is read, a duplicate key
 within the file (an exact copy of a line is one too) or a line repeating the header (the single
@@ -68,6 +70,7 @@ class Member:
     f: LandedFile
     sha: str
     header: tuple[str, ...]
+    encoding: str = "utf-8"
 
 
 class Batch:
@@ -126,14 +129,20 @@ class Batch:
                         continue
             except FileRejected:
                 continue
-            # a GB18030 file goes in a batch only when its profile declares it (decoded to a copy
-            # as the batch is read: no analysis of its bytes to make)
-            if (sniffed.encoding != (declared or "utf-8") or sniffed.verdict is not None
-                    or sniffed.bom):
+            # a GB18030 file goes in a batch when its profile declares it, or when the whole
+            # file, analysed as it was sniffed, is GB18030 throughout with nothing to warn
+            # about (a lender's GBK export in the contract's format): decoded to a copy as the
+            # batch is read, as the single file's path would
+            verdict = sniffed.verdict
+            gbk = (prof is None and sniffed.encoding == "gb18030" and verdict is not None
+                   and verdict.gb_bad == 0 and verdict.warning is None)
+            if sniffed.bom or not gbk and (sniffed.encoding != (declared or "utf-8")
+                                           or verdict is not None):
                 continue
             loaded.add(sha)  # the same content again in this landing: a duplicate, alone
-            key = (f.profile_id, tuple(header), f.fmt)
-            groups.setdefault(key, []).append(Member(f, sha, key[1]))
+            encoding = declared or sniffed.encoding
+            key = (f.profile_id, tuple(header), f.fmt, encoding)
+            groups.setdefault(key, []).append(Member(f, sha, key[1], encoding))
         return [part for members in groups.values() for part in self._by_size(members)]
 
     def _by_size(self, members: list[Member]) -> list[list[Member]]:
@@ -171,7 +180,7 @@ class Batch:
                                          for m in members))
         paths, header, fmt = [m.f.path for m in members], list(members[0].header), members[0].f.fmt
         prof = members[0].f.profile
-        encoding = "gb18030" if prof is not None and prof.encoding == "gb18030" else "utf-8"
+        encoding = members[0].encoding  # one per batch (part of its group's key)
         if encoding != "utf-8":  # decoded to copies, removed when the batch is done
             for i, m in enumerate(members):
                 paths[i] = transcode_to_utf8(m.f.path, m.f.fmt, encoding, self.tmp_dir)

@@ -120,6 +120,36 @@ def test_lines_and_reasons_per_file_as_if_read_alone(tmp_path, monkeypatch):
     assert (good["A4"], good["B1"], good["B3"], good["C2"]) == (5, 3, 6, 3)
 
 
+def test_a_lenders_gbk_exports_in_the_contracts_format_are_batched_like_utf8(tmp_path,
+                                                                            monkeypatch):
+    # complaints from a core system that writes GBK (no profile): GB18030 throughout, so the
+    # files are decoded to copies and read in one statement, with their own lines and reasons;
+    # a UTF-8 file of the same source goes in its own batch
+    def build(landing):
+        rows = {"15": ["CP1,C1,A1,2026-09-15 10:00:00,hotline,harassment,2,true,催收员辱骂 13812345678,",
+                       "CP2,C1,A1,2026-09-15 11:00:00,app,rude,1,false,态度恶劣,"],
+                "16": ["CP3,C1,A1,2026-09-16 10:00:00,app,other,1,false,多次来电,",
+                       "CP4,C1,A1,2026-09-16 25:00:00,app,other,1,false,时间错误,"],
+                "17": ["CP5,C1,A1,2026-09-17 10:00:00,app,other,1,false,utf-8 文本,"]}
+        for day, lines in rows.items():
+            landing.write("complaints", f"complaints_202609{day}.csv", lines,
+                          encoding="utf-8" if day == "17" else "gb18030")
+
+    landing, batched, single = both_ways(tmp_path, build, monkeypatch)
+    assert ("complaints", 2, 2) in landing.used  # the two GBK days in one statement
+    assert batched == single
+    assert dict(landing.query("select path, encoding from audit.file_registry")) == {
+        "complaints/complaints_20260915.csv": "gb18030",
+        "complaints/complaints_20260916.csv": "gb18030",
+        "complaints/complaints_20260917.csv": "utf-8"}
+    assert landing.query("select file, line, reason_code from audit.quarantine "
+                         "order by all") == [
+        ("complaints/complaints_20260915.csv", 3, "unknown_enum"),
+        ("complaints/complaints_20260916.csv", 3, "bad_type")]
+    [text] = landing.query("select description from raw.complaints where complaint_id = 'CP1'")
+    assert text[0].startswith("催收员辱骂") and "13812345678" not in text[0]
+
+
 def test_a_file_with_a_duplicate_key_or_too_many_bad_rows_is_read_alone(tmp_path, monkeypatch):
     def build(landing):
         again = calls("A1", day="2026-09-15")[0].replace(",35,", ",36,")  # other values
