@@ -187,7 +187,8 @@ def compute(landing: Path, month: str, db: Path, out: Path | None = None,
                 marts[name] = MARTS[name].build(con, cfg, month)
         done = time.perf_counter()
         return {"seconds": done - started, "load_s": loaded - started,
-                "metrics_s": metrics - loaded, "other_marts_s": done - metrics if every_mart else 0.0,
+                "metrics_s": metrics - loaded,
+                "other_marts_s": done - metrics if every_mart else 0.0,
                 "marts": marts, "rows": rows}
     finally:
         con.close()

@@ -58,9 +58,9 @@ def grow(source: Path, landing: Path, through: str) -> None:
 
 def timed_run(month: str, landing: Path, home: Path) -> dict:
     started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "pipelines.cli", "run", "--month", month, "--landing",
-                           str(landing), "--home", str(home)], capture_output=True, text=True,
-                          cwd=ROOT)
+    proc = subprocess.run([sys.executable, "-m", "pipelines.cli", "run", "--month", month,
+                           "--landing", str(landing), "--home", str(home)],
+                          capture_output=True, text=True, cwd=ROOT)
     wall = time.perf_counter() - started
     steps = {}
     for line in proc.stdout.splitlines() + proc.stderr.splitlines():
@@ -117,8 +117,8 @@ def main() -> None:
                 if not r["ok"]:
                     raise SystemExit(f"the run of {month} failed")
                 runs.append(r)
-                print(f"  round {i + 1}: {month} after {'1 month' if runs is short else f'{args.months - 1} months'}:"
-                      f" {r['wall_s']:.1f} s", flush=True)
+                after = "1 month" if runs is short else f"{args.months - 1} months"
+                print(f"  round {i + 1}: {month} after {after}: {r['wall_s']:.1f} s", flush=True)
         med_short = statistics.median(r["wall_s"] for r in short)
         med_long = statistics.median(r["wall_s"] for r in long)
         steps = sorted(set(short[0]["steps"]) | set(long[0]["steps"]))
