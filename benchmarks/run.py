@@ -5,7 +5,11 @@
 In one run, each side in its own process (its own peak RSS), on the same landing month:
   pipeline   ``kaohe run`` (ingest, marts, checks, reports, publish) on a fresh home, with the
              time of every stage;
-  floor      ``benchmarks/floor.py``: bare DuckDB from the files to agent_month_metrics;
+  floor      ``benchmarks/floor.py``: bare DuckDB from the files to every mart of the month
+             (the same SQL and scorecard), its marts timed apart: what the marts are compared
+             with;
+  file copy  a copy of the published database file, after the run: what publish is compared
+             with;
   bare read  one ``read_csv``/``read_parquet`` per source over the same files into a fresh
              DuckDB file (``benchmarks/ingest_bench.py``): what ingestion is compared with;
   pandas     ``benchmarks/pandas_metrics.py``: the same metrics as an analyst would in pandas
