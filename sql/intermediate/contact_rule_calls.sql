@@ -33,28 +33,78 @@ keyed as (
         using (case_id)
 ),
 
-ranked as (
-    select
-        *,
-        row_number() over (partition by agent_id, debtor_key, call_date, answered
-                           order by started_at, call_id) as own_debtor_rank,
-        row_number() over (partition by agent_id, coalesce(dialled_number, debtor_key),
-                                        call_date, answered
-                           order by started_at, call_id) as own_number_rank,
-        row_number() over (partition by debtor_key, call_date, answered
-                           order by started_at, call_id) as centre_rank
-    from keyed
+-- A rank matters only where it can pass a cap: the (agent, debtor, day)s, (agent, number, day)s
+-- and (debtor, day)s with more calls than the cap are found by counting (a hash aggregate), and
+-- only their calls are ranked. Ranking every call of the month (three windows sorting 30 M rows
+-- by text keys on a large centre) gave the same flags at several times the cost.
+
+busy_own_debtor as (
+    select agent_id, debtor_key, call_date
+    from keyed where answered
+    group by all having count(*) > answered_cap
+),
+
+busy_own_number as (
+    select agent_id, coalesce(dialled_number, debtor_key) as number_key, call_date
+    from keyed where not answered
+    group by all having count(*) > unanswered_cap
+),
+
+busy_centre as (
+    select debtor_key, call_date
+    from keyed where answered
+    group by all having count(*) > answered_cap
+),
+
+own_debtor_over as (
+    select call_id from (
+        select k.call_id, row_number() over (partition by k.agent_id, k.debtor_key, k.call_date
+                                             order by k.started_at, k.call_id) as own_rank
+        from keyed k
+        semi join busy_own_debtor b
+            on b.agent_id is not distinct from k.agent_id
+            and b.debtor_key is not distinct from k.debtor_key and b.call_date = k.call_date
+        where k.answered
+    ) where own_rank > answered_cap
+),
+
+own_number_over as (
+    select call_id from (
+        select k.call_id, row_number() over (
+                partition by k.agent_id, coalesce(k.dialled_number, k.debtor_key), k.call_date
+                order by k.started_at, k.call_id) as own_rank
+        from keyed k
+        semi join busy_own_number b
+            on b.agent_id is not distinct from k.agent_id
+            and b.number_key is not distinct from coalesce(k.dialled_number, k.debtor_key)
+            and b.call_date = k.call_date
+        where not k.answered
+    ) where own_rank > unanswered_cap
+),
+
+centre_over as (
+    select call_id from (
+        select k.call_id, row_number() over (partition by k.debtor_key, k.call_date
+                                             order by k.started_at, k.call_id) as centre_rank
+        from keyed k
+        semi join busy_centre b
+            on b.debtor_key is not distinct from k.debtor_key and b.call_date = k.call_date
+        where k.answered
+    ) where centre_rank > answered_cap
 )
 
 select
-    call_id,
-    agent_id,
-    debtor_key,
-    call_date,
-    answered,
-    dialled_number is not null as number_known,
-    answered and own_debtor_rank > answered_cap as answered_over_cap,
-    not answered and own_number_rank > unanswered_cap as unanswered_over_cap,
-    started_at::time < legal_start::time or started_at::time >= legal_end::time as curfew,
-    answered and centre_rank > answered_cap as centre_answered_over_cap
-from ranked
+    k.call_id,
+    k.agent_id,
+    k.debtor_key,
+    k.call_date,
+    k.answered,
+    k.dialled_number is not null as number_known,
+    d.call_id is not null as answered_over_cap,
+    n.call_id is not null as unanswered_over_cap,
+    k.started_at::time < legal_start::time or k.started_at::time >= legal_end::time as curfew,
+    c.call_id is not null as centre_answered_over_cap
+from keyed k
+left join own_debtor_over d on d.call_id = k.call_id
+left join own_number_over n on n.call_id = k.call_id
+left join centre_over c on c.call_id = k.call_id
