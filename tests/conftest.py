@@ -149,6 +149,15 @@ def gaming_baseline(sample_build, tmp_path_factory) -> dict:
                       lambda root: build_baseline(sample_build, root))
 
 
+@pytest.fixture(scope="module")
+def sample_published(sample_build):
+    """A read-only connection to the shared sample's published copy (what analysts open)."""
+    con = duckdb.connect(str(sample_build["home"] / "warehouse" / "kaohe.duckdb"),
+                         read_only=True)
+    yield con
+    con.close()
+
+
 def copy_home(build: dict, dest: Path) -> Path:
     """A writable copy of the sample's home (its run lock left behind)."""
     shutil.copytree(build["home"], dest, ignore=shutil.ignore_patterns("*.lock"))

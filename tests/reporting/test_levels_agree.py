@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from kaohe.models.marts import dictionary
@@ -27,11 +26,8 @@ NOT_A_TEAM_RATE = ("rho_composite_m6plus_share", "rho_composite_difficulty",
 
 
 @pytest.fixture(scope="module")
-def published(sample_build):
-    con = duckdb.connect(str(sample_build["home"] / "warehouse" / "kaohe.duckdb"),
-                         read_only=True)
-    yield con
-    con.close()
+def published(sample_published):
+    return sample_published
 
 
 def test_every_rate_on_the_centre_page_is_classified():

@@ -9,16 +9,12 @@ from __future__ import annotations
 import json
 import math
 
-import duckdb
 import pytest
 
 
 @pytest.fixture(scope="module")
-def published(sample_build):
-    con = duckdb.connect(str(sample_build["home"] / "warehouse" / "kaohe.duckdb"),
-                         read_only=True)
-    yield con
-    con.close()
+def published(sample_published):
+    return sample_published
 
 
 def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
