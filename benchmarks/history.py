@@ -56,21 +56,21 @@ def grow(source: Path, landing: Path, through: str) -> None:
                     _place(f.path, dest)
 
 
+# A month's run in its own interpreter (start-up and imports included, as a user's), with its
+# per-step times as the runner reports them (pipelines.runner.RunOutcome.step_seconds)
+_CHILD = ("import json, sys; from pathlib import Path; from pipelines.runner import run_month; "
+          "o = run_month(sys.argv[1], Path(sys.argv[3]), Path(sys.argv[2])); "
+          "print(json.dumps({'ok': o.success, 'steps': o.step_seconds}))")
+
+
 def timed_run(month: str, landing: Path, home: Path) -> dict:
     started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "pipelines.cli", "run", "--month", month,
-                           "--landing", str(landing), "--home", str(home)],
+    proc = subprocess.run([sys.executable, "-c", _CHILD, month, str(landing), str(home)],
                           capture_output=True, text=True, cwd=ROOT)
     wall = time.perf_counter() - started
-    steps = {}
-    for line in proc.stdout.splitlines() + proc.stderr.splitlines():
-        parts = line.split()
-        if len(parts) >= 3 and parts[-1] == "s" and "." in parts[0]:
-            try:
-                steps[parts[0]] = float(parts[-2])
-            except ValueError:
-                pass
-    return {"month": month, "wall_s": wall, "ok": proc.returncode == 0, "steps": steps}
+    out = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.returncode == 0 else {}
+    return {"month": month, "wall_s": wall, "ok": bool(out.get("ok")),
+            "steps": out.get("steps", {})}
 
 
 def main() -> None:

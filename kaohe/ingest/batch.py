@@ -136,8 +136,8 @@ class Batch:
             verdict = sniffed.verdict
             gbk = (prof is None and sniffed.encoding == "gb18030" and verdict is not None
                    and verdict.gb_bad == 0 and verdict.warning is None)
-            if sniffed.bom or not gbk and (sniffed.encoding != (declared or "utf-8")
-                                           or verdict is not None):
+            other = sniffed.encoding != (declared or "utf-8") or verdict is not None
+            if sniffed.bom or (other and not gbk):
                 continue
             loaded.add(sha)  # the same content again in this landing: a duplicate, alone
             encoding = declared or sniffed.encoding

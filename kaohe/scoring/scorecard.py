@@ -307,8 +307,9 @@ def score(frame: pl.DataFrame, cfg: Config) -> pl.DataFrame:
     frame = frame.with_columns(points, config_version=pl.lit(cfg.config_version))
     # the same inputs give the same table: no float noise beyond 9 places
     floats = [c for c, t in frame.schema.items() if t == pl.Float64 and c != "composite"]
-    frame = frame.with_columns(pl.when(pl.col(c).round(9) == 0).then(pl.lit(0.0)).otherwise(
-        pl.col(c).round(9)).alias(c) for c in floats)  # and no -0.0 (see the points)
+    rounded = {c: pl.col(c).round(9) for c in floats}  # and no -0.0 (see the points)
+    frame = frame.with_columns(pl.when(r == 0).then(pl.lit(0.0)).otherwise(r).alias(c)
+                               for c, r in rounded.items())
     names = dictionary(TABLE).names
     return frame.select([c for c in names if c != "config_version"] + ["config_version"])
 

@@ -26,6 +26,8 @@ keyed as (
         c.started_at,
         c.dialled_number,
         coalesce(m.debtor_id, 'case:' || c.case_id) as debtor_key,
+        -- the number an unanswered attempt is counted by: the debtor without a dialled number
+        coalesce(c.dialled_number, m.debtor_id, 'case:' || c.case_id) as number_key,
         c.outcome in ('connected_debtor', 'connected_third_party') as answered,
         c.started_at::date as call_date
     from month_calls c
@@ -45,7 +47,7 @@ busy_own_debtor as (
 ),
 
 busy_own_number as (
-    select agent_id, coalesce(dialled_number, debtor_key) as number_key, call_date
+    select agent_id, number_key, call_date
     from keyed where not answered
     group by all having count(*) > unanswered_cap
 ),
@@ -71,12 +73,12 @@ own_debtor_over as (
 own_number_over as (
     select call_id from (
         select k.call_id, row_number() over (
-                partition by k.agent_id, coalesce(k.dialled_number, k.debtor_key), k.call_date
+                partition by k.agent_id, k.number_key, k.call_date
                 order by k.started_at, k.call_id) as own_rank
         from keyed k
         semi join busy_own_number b
             on b.agent_id is not distinct from k.agent_id
-            and b.number_key is not distinct from coalesce(k.dialled_number, k.debtor_key)
+            and b.number_key is not distinct from k.number_key
             and b.call_date = k.call_date
         where not k.answered
     ) where own_rank > unanswered_cap
